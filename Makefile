@@ -1,0 +1,76 @@
+# xmplatform: `make demo` to try it, `make test` to check it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+REDIS ?= redis://127.0.0.1:6379/0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Settings the PostgreSQL pass and the production runners need besides the two URLs.
+PROD_ENV := SECRET_KEY=$${SECRET_KEY:-local-production-like-key-$$(hostname)-0123456789abcdef} \
+	SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-0} \
+	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-0}
+
+.PHONY: install demo test test-sqlite test-postgres lint format bench run serve worker beat messages clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py migrate --noinput
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install test-sqlite test-postgres
+
+test-sqlite: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-postgres: install
+	@if env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/python -m tests.support.services; then \
+		env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PROD_ENV) \
+			$(BIN)/python -m pytest -q -p no:cacheprovider; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "FAIL: PostgreSQL or Redis is not reachable and CI=true; the PostgreSQL pass cannot be skipped."; exit 1; \
+	else \
+		echo "SKIP: PostgreSQL pass skipped: PostgreSQL ($(PG_URL)) or Redis ($(REDIS)) is not reachable."; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL -u REDIS_URL DEBUG=0 SECRET_KEY=lint-check-$$(hostname)-a-long-random-value-for-check-deploy-0123456789 \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	env DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS)} $(PROD_ENV) \
+		$(BIN)/python bench/run.py
+
+messages: install
+	cd $(CURDIR) && $(BIN)/python manage.py makemessages -l tr -l en --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(BIN)/celery -A xmplatform worker -l info -Q default,bulk
+
+beat: install
+	$(BIN)/celery -A xmplatform beat -l info
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,174 @@
+"""People, the audiences they belong to, and their per-channel consent."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    """Reject a time zone name the IANA database does not know."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("Unknown time zone %(tz)s; use an IANA name such as Europe/Istanbul."),
+            params={"tz": value},
+        )
+
+
+class Channel(models.TextChoices):
+    """A way to reach a person with a survey."""
+
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    APP = "app", _("In-app")
+    API = "api", _("API (the caller's own channel)")
+    WEB = "web", _("Web link / QR code")
+
+
+class AudienceKind(models.TextChoices):
+    """What kind of relationship an audience has with the organisation."""
+
+    CUSTOMER = "customer", _("Customer")
+    PROSPECT = "prospect", _("Prospect")
+    EMPLOYEE = "employee", _("Employee")
+    FAN = "fan", _("Fan")
+    SUPPLIER = "supplier", _("Supplier")
+    DEALER = "dealer", _("Dealer")
+    INVESTOR = "investor", _("Investor")
+    ALUMNI = "alumni", _("Alumni")
+    PARENT = "parent", _("Parent")
+    MEDIA = "media", _("Media")
+    PARTNER = "partner", _("Partner")
+    OTHER = "other", _("Other")
+
+
+class Audience(models.Model):
+    """A group of people the organisation serves, with an accountable owner."""
+
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=AudienceKind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_audiences",
+        verbose_name=_("owner"),
+        help_text=_("The person accountable for this audience's experience."),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority rank"),
+        default=100,
+        help_text=_("Lower ranks first when audiences compete for one person's attention."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    requires_opt_in = models.BooleanField(
+        _("requires explicit opt-in"),
+        default=False,
+        help_text=_("Only survey people who have explicitly granted consent for the channel."),
+    )
+    anonymity_threshold = models.PositiveSmallIntegerField(
+        _("anonymity threshold"),
+        default=5,
+        help_text=_("Slices with fewer responses than this show no score."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name = _("audience")
+        verbose_name_plural = _("audiences")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.kind == AudienceKind.EMPLOYEE and self.anonymity_threshold < 5:
+            raise ValidationError(
+                {"anonymity_threshold": _("Employee audiences need a threshold of at least 5.")}
+            )
+        if self.anonymity_threshold < 3:
+            raise ValidationError(
+                {"anonymity_threshold": _("An anonymity threshold below 3 protects nobody.")}
+            )
+
+
+class Person(models.Model):
+    """One human being, whatever audiences they belong to."""
+
+    external_id = models.CharField(_("external id"), max_length=128, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Istanbul", validators=[validate_time_zone]
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class Membership(models.Model):
+    """A person's place in one audience, with the attributes used to target and slice."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person")
+    )
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("audience")
+    )
+    segment = models.CharField(_("segment"), max_length=100, blank=True, db_index=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "audience"], name="membership_unique"),
+        ]
+        indexes = [models.Index(fields=["audience", "segment"], name="membership_aud_seg")]
+
+    def __str__(self) -> str:
+        return f"{self.person} ∈ {self.audience}"
+
+
+class ConsentStatus(models.TextChoices):
+    GRANTED = "granted", _("Granted")
+    WITHDRAWN = "withdrawn", _("Withdrawn (opted out)")
+
+
+class Consent(models.Model):
+    """A person's explicit consent or opt-out for one channel; an opt-out always wins."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="consents", verbose_name=_("person")
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=ConsentStatus.choices)
+    source = models.CharField(
+        _("source"), max_length=64, blank=True, help_text=_("Where the change came from.")
+    )
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "channel"], name="consent_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.channel}: {self.status}"

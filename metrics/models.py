@@ -1,0 +1,1 @@
+"""Metric rollups and alerting models."""

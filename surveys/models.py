@@ -1,0 +1,325 @@
+"""Surveys, their questions, invitations, public links, responses and typed answers."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from audiences.models import Audience, Channel, Person
+from journeys.models import Touchpoint, TouchpointEvent
+
+
+def default_languages() -> list[str]:
+    return ["tr", "en"]
+
+
+class SurveyStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    LIVE = "live", _("Live")
+    CLOSED = "closed", _("Closed")
+
+
+class PriorityClass(models.IntegerChoices):
+    """Which survey wins when several compete for one person's fatigue budget (higher wins)."""
+
+    TRANSACTIONAL = 30, _("Transactional")
+    RELATIONSHIP = 20, _("Relationship")
+    RESEARCH = 10, _("Research")
+
+
+class Survey(models.Model):
+    """An ordered questionnaire sent to one audience, optionally about one touchpoint."""
+
+    audience = models.ForeignKey(
+        Audience, on_delete=models.PROTECT, related_name="surveys", verbose_name=_("audience")
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="surveys",
+        verbose_name=_("touchpoint"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    title = models.JSONField(
+        _("title"), default=dict, blank=True, help_text=_("Shown to respondents, per language.")
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=SurveyStatus.choices, default=SurveyStatus.DRAFT
+    )
+    opens_at = models.DateTimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("closes at"), null=True, blank=True)
+    response_limit = models.PositiveIntegerField(_("response limit"), null=True, blank=True)
+    anonymous = models.BooleanField(
+        _("anonymous"),
+        default=False,
+        help_text=_("Responses keep no link to the person, invitation or precise time."),
+    )
+    languages = models.JSONField(_("languages"), default=default_languages)
+    default_language = models.CharField(_("default language"), max_length=8, default="tr")
+    intro = models.JSONField(_("intro"), default=dict, blank=True)
+    thank_you = models.JSONField(_("thank-you text"), default=dict, blank=True)
+    priority_class = models.PositiveSmallIntegerField(
+        _("priority class"), choices=PriorityClass.choices, default=PriorityClass.RELATIONSHIP
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuestionType(models.TextChoices):
+    NPS = "nps", _("NPS (0–10)")
+    CSAT = "csat", _("CSAT (1–5)")
+    CES = "ces", _("CES (1–5 or 1–7 agreement)")
+    RATING = "rating", _("Rating (1–N stars)")
+    SINGLE_CHOICE = "single_choice", _("Single choice")
+    MULTIPLE_CHOICE = "multiple_choice", _("Multiple choice")
+    TEXT = "text", _("Free text")
+
+
+SCORED_TYPES = frozenset(
+    {QuestionType.NPS, QuestionType.CSAT, QuestionType.CES, QuestionType.RATING}
+)
+
+
+class Question(models.Model):
+    """One question of a survey; `show_if` makes it depend on an earlier answer."""
+
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="questions", verbose_name=_("survey")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    page = models.PositiveSmallIntegerField(
+        _("page"), default=1, help_text=_("Questions with the same page number share a screen.")
+    )
+    key = models.SlugField(
+        _("key"), max_length=64, help_text=_("Stable name used in exports and the API.")
+    )
+    type = models.CharField(_("type"), max_length=16, choices=QuestionType.choices)
+    required = models.BooleanField(_("required"), default=True)
+    label = models.JSONField(_("label"), default=dict, help_text=_("Question text per language."))
+    help = models.JSONField(_("help text"), default=dict, blank=True)
+    choices = models.JSONField(
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_('For choice questions: [{"value": "price", "label": {"en": "…", "tr": "…"}}]'),
+    )
+    scale_max = models.PositiveSmallIntegerField(
+        _("scale maximum"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2), MaxValueValidator(10)],
+        help_text=_("CES: 5 or 7. Rating: number of stars (default 5)."),
+    )
+    multiline = models.BooleanField(_("long text"), default=False)
+    show_if = models.JSONField(
+        _("display logic"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Show only when an earlier answer matches, e.g. "
+            '{"question": "nps", "op": "lte", "value": 6}.'
+        ),
+    )
+
+    class Meta:
+        ordering = ["survey", "order", "id"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "key"], name="question_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class InvitationState(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    SUPPRESSED = "suppressed", _("Suppressed")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERY_UNKNOWN = "delivery_unknown", _("Delivery unknown")
+    OPENED = "opened", _("Opened")
+    RESPONDED = "responded", _("Responded")
+    BOUNCED = "bounced", _("Bounced")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class Invitation(models.Model):
+    """One survey for one person on one channel, reached through an unguessable token.
+
+    The token is never stored: it is an HMAC of `nonce` under SECRET_KEY, and only its SHA-256
+    (`token_hash`) is kept for lookup, so a database dump alone opens no survey.
+    """
+
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("survey")
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("person"),
+    )
+    event = models.ForeignKey(
+        TouchpointEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("triggering event"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    nonce = models.CharField(max_length=32, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    state = models.CharField(
+        _("state"), max_length=20, choices=InvitationState.choices, default=InvitationState.PLANNED
+    )
+    suppression_reason = models.CharField(_("suppression reason"), max_length=32, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    planned_at = models.DateTimeField(_("planned"), auto_now_add=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="invitation_state_due"),
+            models.Index(fields=["person", "sent_at"], name="invitation_person_sent"),
+            models.Index(fields=["survey", "state"], name="invitation_survey_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.person or '—'} ({self.state})"
+
+
+class PublicLink(models.Model):
+    """An anonymous, shareable link to a survey (QR codes, web intercepts)."""
+
+    survey = models.OneToOneField(
+        Survey, on_delete=models.CASCADE, related_name="public_link", verbose_name=_("survey")
+    )
+    slug = models.CharField(_("link code"), max_length=32, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("public link")
+        verbose_name_plural = _("public links")
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Response(models.Model):
+    """What came back for one invitation or one browser on a public link.
+
+    Anonymous surveys keep no person, invitation or precise time: `resume_key` (a one-way
+    HMAC) lets an unfinished response be resumed and is cleared on completion.
+    """
+
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="responses", verbose_name=_("survey")
+    )
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="responses", verbose_name=_("audience")
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+        verbose_name=_("touchpoint"),
+    )
+    invitation = models.OneToOneField(
+        Invitation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="response",
+        verbose_name=_("invitation"),
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+        verbose_name=_("person"),
+    )
+    public_link = models.ForeignKey(
+        PublicLink,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+        verbose_name=_("public link"),
+    )
+    resume_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    browser_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=8)
+    segment = models.CharField(_("segment"), max_length=100, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["public_link", "browser_key"],
+                condition=Q(browser_key__isnull=False),
+                name="response_one_per_browser",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["survey", "completed_on"], name="response_survey_day"),
+            models.Index(fields=["audience", "completed_on"], name="response_audience_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} #{self.pk}"
+
+
+class Answer(models.Model):
+    """One answer to one question; scored types keep their value in `number` for SQL."""
+
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answers", verbose_name=_("response")
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="answers", verbose_name=_("question")
+    )
+    number = models.SmallIntegerField(_("number"), null=True, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    choices = models.JSONField(_("choices"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question"], name="answer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.number if self.number is not None else self.text}"

@@ -1,0 +1,118 @@
+"""Shared fixtures: service gates, the Celery mode, a browser, and the cast of users."""
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.support.services import redis_problem
+from xmplatform.celery import app as celery_app
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _unavailable(reason: str) -> None:
+    """Under CI a missing service is a failure; elsewhere the test skips with the reason."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _celery_mode(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run tasks in-process; integration tests talk to real workers."""
+    eager = request.node.get_closest_marker("integration") is None or not settings.REDIS_URL
+    old = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = old
+
+
+@pytest.fixture(autouse=True)
+def _integration_gate(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("integration") is None:
+        return
+    if connection.vendor != "postgresql":
+        pytest.skip("integration test: runs in the PostgreSQL + Redis pass of `make test`")
+    if not settings.REDIS_URL:
+        _unavailable("integration test: REDIS_URL is not set")
+        return
+    problem = redis_problem(settings.REDIS_URL)
+    if problem:
+        _unavailable(problem)
+
+
+@pytest.fixture
+def needs_postgres() -> None:
+    """For tests of locks and constraints that SQLite cannot show."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """A headless Debian Chromium driven by Playwright."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not executable:
+        _unavailable("browser test: Debian's chromium is not installed (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone_page(chromium: object) -> Iterator[object]:
+    """A fresh phone-sized browser page (390×844, touch)."""
+    context = chromium.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def desktop_page(chromium: object) -> Iterator[object]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+# --- The cast ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def xm_manager(django_user_model):  # noqa: ANN001, ANN201
+    """Runs the XM programme: a superuser."""
+    return django_user_model.objects.create_superuser(
+        username="xm.manager", email="xm@example.com", password="correct-horse-battery"
+    )
+
+
+@pytest.fixture
+def outsider(django_user_model):  # noqa: ANN001, ANN201
+    """A staff-less user who must see nothing."""
+    return django_user_model.objects.create_user(
+        username="outsider", email="outsider@example.com", password="correct-horse-battery"
+    )

@@ -1,0 +1,4 @@
+"""Metrics dashboard pages inside the admin."""
+
+app_name = "metrics"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Admin for surveys: the builder, responses and exports, distribution and fatigue."""
+
+from . import builder, distribution, responses  # noqa: F401

@@ -1,0 +1,1 @@
+"""Admin registrations (see surveys/admin/__init__.py)."""

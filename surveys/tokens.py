@@ -1,0 +1,44 @@
+"""Invitation tokens: ≥128-bit, derived with an HMAC of SECRET_KEY, stored only as a hash.
+
+A token is HMAC-SHA256(SECRET_KEY, nonce) in URL-safe base64 (192 bits kept). The database
+holds the random nonce and SHA-256(token) for lookup; neither opens a survey without the key.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+
+TOKEN_CHARS = 32  # 32 base64 characters = 192 bits
+
+
+def new_nonce() -> str:
+    """A fresh 128-bit random nonce from the OS CSPRNG."""
+    return secrets.token_hex(16)
+
+
+def token_for(nonce: str) -> str:
+    """The URL-safe token derived from `nonce` under the secret key."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"xm-invitation:{nonce}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:TOKEN_CHARS]
+
+
+def token_hash(token: str) -> str:
+    """The lookup hash stored in the database."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(nonce: str, token: str) -> bool:
+    """Constant-time check that `token` belongs to `nonce`."""
+    return hmac.compare_digest(token_for(nonce), token)
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """A one-way, keyed hash for values that must not be reversible (resume and browser keys)."""
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{purpose}:{value}".encode(), hashlib.sha256
+    ).hexdigest()

@@ -1,0 +1,6 @@
+"""Hosted survey pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "surveys"
+urlpatterns: list = []

@@ -1,1 +1,93 @@
-from django.contrib import admin  # noqa: F401
+"""Admin for journey maps: the journey page draws its stages and touchpoints as a map."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+
+from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
+from journeys.selectors import MAP_WINDOW_DAYS, journey_map
+from xmplatform.paging import EstimatedCountPaginator
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    fields = ("order", "name")
+    ordering = ("order", "id")
+    extra = 0
+    show_change_link = True
+
+
+class TouchpointInline(admin.TabularInline):
+    model = Touchpoint
+    fields = ("order", "name", "slug", "channel", "role")
+    ordering = ("order", "id")
+    prepopulated_fields = {"slug": ("name",)}
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Journey)
+class JourneyAdmin(admin.ModelAdmin):
+    """A journey's page shows its map above the editable list of stages."""
+
+    list_display = ("name", "audience")
+    list_filter = ("audience",)
+    list_select_related = ("audience",)
+    search_fields = ("name",)
+    inlines = (StageInline,)
+
+    class Media:
+        css = {"all": ("journeys/journey_map.css",)}
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        journey = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if journey is not None:
+            context["journey_map"] = journey_map(journey=journey)
+            context["map_window_days"] = MAP_WINDOW_DAYS
+        return super().change_view(request, object_id, form_url, context)
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ("name", "journey", "order")
+    list_filter = ("journey__audience",)
+    list_select_related = ("journey",)
+    ordering = ("journey", "order", "id")
+    search_fields = ("name", "journey__name")
+    inlines = (TouchpointInline,)
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "stage", "channel", "role", "order")
+    list_filter = ("channel", "role", "stage__journey__audience")
+    list_select_related = ("stage", "stage__journey")
+    search_fields = ("name", "=slug")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("stage",)
+
+
+@admin.register(TouchpointEvent)
+class TouchpointEventAdmin(admin.ModelAdmin):
+    """Events are many: no full counts, no per-row queries, people picked by id."""
+
+    list_display = ("occurred_at", "person", "touchpoint", "idempotency_key")
+    list_select_related = ("person", "touchpoint")
+    list_filter = ("touchpoint__channel", "touchpoint__role")
+    raw_id_fields = ("person",)
+    autocomplete_fields = ("touchpoint",)
+    date_hierarchy = "occurred_at"
+    ordering = ("-occurred_at",)
+    search_fields = ("=idempotency_key", "=person__external_id")
+    readonly_fields = ("recorded_at",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50

@@ -1,8 +1,344 @@
-"""Demo surveys, invitations and responses for `seed_demo`."""
+"""Demo surveys, invitations and responses for `seed_demo`.
 
+Live surveys are created from the catalogue for each demo audience present, then a share of
+the audience's members gets an invitation and most of those a completed response over the
+last 90 days. Scores differ by segment and touchpoint, so the dashboards have something to
+show. Everything is written with bulk inserts; re-running creates nothing twice.
+"""
+
+import datetime
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
 
-def seed_surveys(**options: Any) -> dict[str, int]:
-    """Create the demo surveys; filled in with the survey templates."""
-    return {}
+from audiences.models import Audience, Channel, Membership
+from journeys.models import Touchpoint, TouchpointRole
+from surveys import tokens
+from surveys.catalog import survey_create_from_template
+from surveys.logic import visible_keys
+from surveys.models import (
+    Answer,
+    Invitation,
+    InvitationState,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+    SurveyStatus,
+)
+
+BATCH = 1000
+WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class DemoSurvey:
+    audience: str
+    template: str
+    name: str
+    share: float  # of the audience's members invited
+    touchpoint_role: str | None = None  # the survey is about the first touchpoint in this role
+    mood: float = 0.7  # mean sentiment, 0 (awful) … 1 (delighted)
+    channels: tuple[str, ...] = (Channel.EMAIL,)
+
+
+DEMO_SURVEYS = (
+    DemoSurvey("customers", "relationship_nps", "Customer relationship NPS", 0.35, mood=0.78),
+    DemoSurvey(
+        "customers",
+        "transactional_csat",
+        "Checkout satisfaction (CSAT)",
+        0.3,
+        touchpoint_role=TouchpointRole.PURCHASE,
+        mood=0.8,
+        channels=(Channel.EMAIL, Channel.SMS),
+    ),
+    DemoSurvey(
+        "customers",
+        "support_ces",
+        "Support effort (CES)",
+        0.15,
+        touchpoint_role=TouchpointRole.SUPPORT_REQUEST,
+        mood=0.7,
+    ),
+    DemoSurvey(
+        "employees",
+        "employee_pulse",
+        "Employee engagement pulse",
+        0.6,
+        mood=0.72,
+        channels=(Channel.EMAIL, Channel.APP),
+    ),
+    DemoSurvey("fans", "fan_experience", "Match-day experience", 0.3, mood=0.8),
+    DemoSurvey("suppliers", "supplier_satisfaction", "Supplier satisfaction", 0.5, mood=0.7),
+)
+
+# Free-text follow-ups by question key and language.
+TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "improve": {
+        "tr": (
+            "Teslimat çok gecikti, kargo takibi de güncellenmedi.",
+            "Müşteri hizmetlerine ulaşmak çok zor, hep bekletiliyorum.",
+            "Fiyatlar son aylarda fazla arttı.",
+            "Uygulama sık sık donuyor, ödeme adımında hata aldım.",
+            "Çalışanlar ilgisizdi, sorularıma net yanıt alamadım.",
+        ),
+        "en": (
+            "Delivery was very late and the tracking never updated.",
+            "It is hard to reach customer service; I am always kept waiting.",
+            "Prices have gone up too much lately.",
+            "The app keeps freezing; I got an error at checkout.",
+            "Staff seemed uninterested and could not answer my questions.",
+        ),
+    },
+    "liked": {
+        "tr": (
+            "Çalışanlar çok ilgili ve güler yüzlüydü.",
+            "Sipariş ertesi gün elimdeydi, harika!",
+            "Ürün kalitesi beklediğimden iyi.",
+            "Her şey hızlı ve sorunsuzdu.",
+        ),
+        "en": (
+            "The staff were attentive and friendly.",
+            "My order arrived the next day, brilliant!",
+            "The quality is better than I expected.",
+            "Everything was quick and smooth.",
+        ),
+    },
+    "higher": {
+        "tr": ("Biraz daha hızlı teslimat yeterli olur.", "Daha fazla ödeme seçeneği olmalı."),
+        "en": ("Slightly faster delivery would do it.", "More payment options, please."),
+    },
+    "comment": {
+        "tr": ("Paketleme özenliydi.", "İade süreci daha kolay olmalı."),
+        "en": ("The packaging was careful.", "Returns should be easier."),
+    },
+    "difficult": {
+        "tr": ("Aynı şeyi üç farklı kişiye anlatmak zorunda kaldım.", "Bekleme süresi çok uzundu."),
+        "en": ("I had to explain the same thing to three people.", "The wait was far too long."),
+    },
+}
+# Share of respondents who type something into an optional free-text question.
+TEXT_SHARE = 0.6
+
+
+def _biases(values: Sequence[Any], spread: float) -> dict[Any, float]:
+    """A fixed, visible offset per value: the first ones better, the last ones worse."""
+    if len(values) < 2:
+        return {v: 0.0 for v in values}
+    step = 2 * spread / (len(values) - 1)
+    return {v: spread - i * step for i, v in enumerate(values)}
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def _answers(
+    questions: Sequence[Question], mood: float, language: str, rng: random.Random
+) -> dict[str, Any]:
+    """Typed answers of one respondent whose sentiment is about `mood`, honouring the logic."""
+    values: dict[str, Any] = {}
+    for q in questions:
+        # Each scored answer moves a little around the respondent's mood.
+        feel = _clamp(mood + rng.gauss(0, 0.08))
+        if q.type == QuestionType.NPS:
+            values[q.key] = round(feel * 10)
+        elif q.type == QuestionType.CSAT:
+            values[q.key] = 1 + round(feel * 4)
+        elif q.type in (QuestionType.CES, QuestionType.RATING):
+            top = q.scale_max or (7 if q.type == QuestionType.CES else 5)
+            values[q.key] = 1 + round(feel * (top - 1))
+        elif q.type == QuestionType.SINGLE_CHOICE:
+            options = [str(c["value"]) for c in q.choices]
+            if q.key == "may_contact":
+                values[q.key] = "yes" if rng.random() < 0.6 else "no"
+            elif q.required or rng.random() < 0.8:
+                values[q.key] = rng.choice(options)
+        elif q.type == QuestionType.MULTIPLE_CHOICE:
+            if q.required or rng.random() < 0.8:
+                options = [str(c["value"]) for c in q.choices]
+                values[q.key] = rng.sample(options, k=rng.randint(1, min(2, len(options))))
+        elif q.type == QuestionType.TEXT and q.key in TEXTS:
+            if q.required or rng.random() < TEXT_SHARE:
+                values[q.key] = rng.choice(TEXTS[q.key].get(language) or TEXTS[q.key]["en"])
+    shown = visible_keys(questions, values)
+    return {key: value for key, value in values.items() if key in shown}
+
+
+def _answer_row(response: Response, question: Question, value: Any) -> Answer:
+    row = Answer(response=response, question=question, text="")
+    if question.type == QuestionType.MULTIPLE_CHOICE:
+        row.choices = list(value)
+    elif question.type == QuestionType.SINGLE_CHOICE:
+        row.choices, row.text = [value], value
+    elif question.type == QuestionType.TEXT:
+        row.text = value
+    else:
+        row.number = value
+    return row
+
+
+def _pick_state(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.55:
+        return InvitationState.RESPONDED
+    if roll < 0.75:
+        return InvitationState.OPENED
+    return InvitationState.SENT
+
+
+def _seed_one(
+    spec: DemoSurvey,
+    audience: Audience,
+    touchpoints: list[dict[str, Any]],
+    now: datetime.datetime,
+    rng: random.Random,
+) -> dict[str, int]:
+    """One live survey with its invitations, responses and answers (bulk inserts only)."""
+    about = next((t for t in touchpoints if t["role"] == spec.touchpoint_role), None)
+    if spec.touchpoint_role and about is None:
+        if spec.template == "support_ces":
+            return {}  # no support touchpoint in this journey: the survey would be about nothing
+        about = touchpoints[0] if touchpoints else None  # the journey's first moment instead
+    survey = survey_create_from_template(
+        template_key=spec.template,
+        audience=audience,
+        name=spec.name,
+        touchpoint=Touchpoint(pk=about["id"]) if about else None,
+    )
+    survey.status = SurveyStatus.LIVE
+    survey.save(update_fields=["status"])
+    questions = list(Question.objects.filter(survey=survey).order_by("page", "order"))
+
+    members = list(
+        Membership.objects.filter(audience=audience, left_on__isnull=True)
+        .order_by("person_id")
+        .values_list("person_id", "segment", "person__language")
+    )
+    if not members:
+        return {"surveys": 1}
+    invited = rng.sample(members, k=max(1, round(len(members) * spec.share)))
+    segment_bias = _biases(sorted({m[1] for m in members}), 0.1)
+    tp_ids = [t["id"] for t in touchpoints]
+    tp_bias = _biases(tp_ids, 0.12)
+    window = datetime.timedelta(days=WINDOW_DAYS).total_seconds()
+
+    invitations: list[Invitation] = []
+    answered: list[tuple[Invitation, datetime.datetime, str, str]] = []
+    for person_id, segment, person_language in invited:
+        language = person_language if person_language in survey.languages else "tr"
+        nonce = tokens.new_nonce()
+        state = _pick_state(rng)
+        sent_at = now - datetime.timedelta(seconds=rng.uniform(3600, window))
+        invitation = Invitation(
+            survey=survey,
+            person_id=person_id,
+            channel=rng.choice(spec.channels),
+            nonce=nonce,
+            token_hash=tokens.token_hash(tokens.token_for(nonce)),
+            state=state,
+            language=language,
+            due_at=sent_at,
+            sent_at=sent_at,
+            expires_at=sent_at + datetime.timedelta(days=14),
+        )
+        opened_at = min(now, sent_at + datetime.timedelta(minutes=rng.randint(2, 600)))
+        if state in (InvitationState.OPENED, InvitationState.RESPONDED):
+            invitation.opened_at = opened_at
+        if state == InvitationState.RESPONDED:
+            responded_at = min(now, opened_at + datetime.timedelta(minutes=3))
+            invitation.responded_at = responded_at
+            answered.append((invitation, responded_at, segment, language))
+        invitations.append(invitation)
+    Invitation.objects.bulk_create(invitations, batch_size=BATCH)
+
+    responses: list[Response] = []
+    planned: list[dict[str, Any]] = []
+    for invitation, done, segment, language in answered:
+        # A transactional survey is about its touchpoint; others are attributed to a journey
+        # moment so the heatmap has cells (the dashboard hides the small ones).
+        tp_id = about["id"] if about else (rng.choice(tp_ids) if tp_ids else None)
+        mood = spec.mood + segment_bias.get(segment, 0.0) + tp_bias.get(tp_id, 0.0)
+        mood += rng.gauss(0, 0.18)
+        response = Response(
+            survey=survey,
+            audience=audience,
+            touchpoint_id=tp_id,
+            channel=invitation.channel,
+            language=language,
+            segment=segment,
+            completed_on=timezone.localdate(done),
+        )
+        if not survey.anonymous:
+            response.invitation = invitation
+            response.person_id = invitation.person_id
+            response.started_at = done - datetime.timedelta(minutes=2)
+            response.completed_at = done
+        responses.append(response)
+        planned.append(_answers(questions, _clamp(mood), language, rng))
+    Response.objects.bulk_create(responses, batch_size=BATCH)
+
+    by_key = {q.key: q for q in questions}
+    answers = [
+        _answer_row(response, by_key[key], value)
+        for response, values in zip(responses, planned, strict=True)
+        for key, value in values.items()
+    ]
+    Answer.objects.bulk_create(answers, batch_size=BATCH)
+    return {
+        "surveys": 1,
+        "invitations": len(invitations),
+        "responses": len(responses),
+        "answers": len(answers),
+    }
+
+
+@transaction.atomic
+def seed_surveys(
+    *,
+    now: datetime.datetime | None = None,
+    rng: random.Random | None = None,
+    stdout: Any = None,
+    **_options: Any,
+) -> dict[str, int]:
+    """Create the demo surveys for the demo audiences present; existing ones are kept as they are.
+
+    A survey already present (same audience and name) is skipped with its responses, so running
+    the seed again adds nothing.
+    """
+    now = now or timezone.now()
+    rng = rng or random.Random(7)  # noqa: S311 - demo data, not security
+    slugs = sorted({spec.audience for spec in DEMO_SURVEYS})
+    audiences = {a.slug: a for a in Audience.objects.filter(slug__in=slugs)}
+    existing = set(
+        Survey.objects.filter(
+            audience__in=audiences.values(), name__in=[spec.name for spec in DEMO_SURVEYS]
+        ).values_list("audience__slug", "name")
+    )
+    touchpoints: dict[int, list[dict[str, Any]]] = {a.pk: [] for a in audiences.values()}
+    for tp in (
+        Touchpoint.objects.filter(stage__journey__audience__in=audiences.values())
+        .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
+        .values("id", "role", "stage__journey__audience_id")
+    ):
+        touchpoints[tp["stage__journey__audience_id"]].append(dict(tp))
+
+    totals = {"surveys": 0, "invitations": 0, "responses": 0, "answers": 0}
+    for spec in DEMO_SURVEYS:
+        audience = audiences.get(spec.audience)
+        if audience is None or (spec.audience, spec.name) in existing:
+            continue
+        counts = _seed_one(spec, audience, touchpoints[audience.pk], now, rng)
+        for key, value in counts.items():
+            totals[key] += value
+    if stdout is not None:
+        stdout.write(
+            "Surveys: {surveys} created, {invitations} invitations, {responses} responses, "
+            "{answers} answers.".format(**totals)
+        )
+    return totals

@@ -57,6 +57,8 @@ class QuestionSpec:
 
 
 def _holds(cond: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
+    if not isinstance(cond, Mapping):
+        return False  # a malformed condition (logic_errors reports it) must not break a page
     if "all" in cond:
         return all(_holds(c, answers) for c in cond["all"])
     if "any" in cond:

@@ -1,6 +1,13 @@
 """Hosted survey pages."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from surveys import views
 
 app_name = "surveys"
-urlpatterns: list = []
+urlpatterns = [
+    path("s/preview/<int:survey_id>/", views.preview, name="preview"),
+    path("s/<str:token>/", views.respond, name="respond"),
+    path("s/<str:token>/optout/", views.optout, name="optout"),
+    path("p/<str:slug>/", views.public, name="public"),
+]

@@ -3,4 +3,29 @@
 Each entry says why it runs and carries an `expires` so a backlog never piles up.
 """
 
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_SCHEDULE: dict[str, dict] = {
+    # Dashboards read daily rollups: re-roll today and yesterday so scores lag by minutes.
+    "metrics-rollup-recent": {
+        "task": "metrics.rollup_recent_task",
+        "schedule": 600.0,
+        "options": {"expires": 540, "queue": "bulk"},
+    },
+    # Invitations carry due_at; this picks up what is due and fans out short batch tasks.
+    "surveys-dispatch-due": {
+        "task": "surveys.dispatch_due_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # A worker killed mid-send leaves rows in "sending": they become "delivery unknown".
+    "surveys-reconcile-sending": {
+        "task": "surveys.reconcile_sending_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    # Reminders to people who have not answered (never after a response, opt-out or expiry).
+    "surveys-send-reminders": {
+        "task": "surveys.send_reminders_task",
+        "schedule": 900.0,
+        "options": {"expires": 840, "queue": "bulk"},
+    },
+}

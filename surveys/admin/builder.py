@@ -1,1 +1,250 @@
-"""Admin registrations (see surveys/admin/__init__.py)."""
+"""The survey builder: surveys with their ordered questions, templates, preview and exports."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from surveys import selectors
+from surveys.admin.responses import csv_download, xlsx_download
+from surveys.catalog import TEMPLATES, survey_create_from_template
+from surveys.forms_admin import (
+    FromTemplateForm,
+    QuestionInlineForm,
+    QuestionInlineFormSet,
+    SurveyAdminForm,
+)
+from surveys.models import Question, Survey
+
+
+def preview_url(survey_id: int) -> str:
+    """The staff preview of a survey on the hosted pages."""
+    try:
+        return reverse("surveys:preview", args=[survey_id])
+    except NoReverseMatch:
+        # The hosted pages are not mounted (e.g. a trimmed URLconf): their documented path.
+        return f"/s/preview/{survey_id}/"
+
+
+class QuestionInline(admin.StackedInline):
+    """Questions in answer order; texts per language, choices as lines, logic as JSON."""
+
+    model = Question
+    form = QuestionInlineForm
+    formset = QuestionInlineFormSet
+    extra = 1
+    ordering = ("order", "id")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("order", "page", "key", "type"),
+                    ("required", "scale_max", "multiline"),
+                    "label",
+                    "help",
+                    "choices",
+                    "show_if",
+                )
+            },
+        ),
+    )
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    """Build surveys, start them from templates, preview and export their responses."""
+
+    form = SurveyAdminForm
+    inlines = [QuestionInline]
+    list_display = (
+        "name",
+        "audience",
+        "status",
+        "anonymous",
+        "priority_class",
+        "estimated_time",
+        "response_count",
+    )
+    list_filter = ("audience", "status")
+    list_select_related = ("audience",)
+    search_fields = ("name",)
+    raw_id_fields = ("touchpoint",)
+    actions = ("new_from_template", "export_csv", "export_xlsx")
+    fieldsets = (
+        (
+            None,
+            {"fields": ("name", "audience", "touchpoint", "status", "anonymous", "priority_class")},
+        ),
+        (
+            _("Languages and texts"),
+            {"fields": ("languages", "default_language", "title", "intro", "thank_you")},
+        ),
+        (_("Availability"), {"fields": ("opens_at", "closes_at", "response_limit")}),
+    )
+
+    class Media:
+        css = {"all": ("surveys/admin/builder.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
+        return selectors.surveys_with_figures(super().get_queryset(request))
+
+    @admin.display(description=_("estimated time"))
+    def estimated_time(self, obj: Survey) -> str:
+        seconds = selectors.survey_estimated_seconds(survey=obj)
+        if seconds > selectors.FATIGUE_SECONDS:
+            return format_html(
+                '<span class="xm-fatiguing" title="{}">⚠ {}</span>',
+                gettext("Over 3 minutes: fatiguing, shorten it."),
+                selectors.format_duration(seconds),
+            )
+        return selectors.format_duration(seconds)
+
+    @admin.display(description=_("responses"), ordering="response_count")
+    def response_count(self, obj: Survey) -> int:
+        return obj.response_count  # type: ignore[attr-defined]
+
+    # --- Change page -----------------------------------------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        survey = self.get_object(request, object_id)
+        if survey is not None:
+            seconds = selectors.survey_estimated_seconds(survey=survey)
+            extra_context.update(
+                preview_url=preview_url(survey.pk),
+                estimated_seconds=seconds,
+                estimated_time=selectors.format_duration(seconds),
+                fatiguing=seconds > selectors.FATIGUE_SECONDS,
+                export_csv_url=reverse("admin:surveys_survey_export_csv", args=[survey.pk]),
+                export_xlsx_url=reverse("admin:surveys_survey_export_xlsx", args=[survey.pk]),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "from-template/",
+                wrap(self.from_template_view),
+                name="surveys_survey_from_template",
+            ),
+            path(
+                "<int:survey_id>/export/csv/",
+                wrap(self.export_csv_view),
+                name="surveys_survey_export_csv",
+            ),
+            path(
+                "<int:survey_id>/export/xlsx/",
+                wrap(self.export_xlsx_view),
+                name="surveys_survey_export_xlsx",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- New survey from a template --------------------------------------------------------
+
+    def from_template_view(self, request: HttpRequest) -> HttpResponse:
+        """Pick a catalogue template and an audience; creates a draft and opens it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = FromTemplateForm(request.POST)
+        else:
+            form = FromTemplateForm(initial={"audience": request.GET.get("audience")})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                survey = survey_create_from_template(
+                    template_key=data["template"],
+                    audience=data["audience"],
+                    name=data["name"] or None,
+                    touchpoint=data["touchpoint"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.log_addition(request, survey, [{"added": {}}])
+                self.message_user(
+                    request,
+                    gettext("Created the draft survey “%s” from the template.") % survey.name,
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:surveys_survey_change", args=[survey.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("New survey from template"),
+            "form": form,
+            "templates": list(TEMPLATES.values()),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/surveys/survey/from_template.html", context)
+
+    @admin.action(
+        description=_("New survey from template for the selected surveys' audience"),
+        permissions=["add"],
+    )
+    def new_from_template(self, request: HttpRequest, queryset: QuerySet[Survey]) -> HttpResponse:
+        audience_id = queryset.values_list("audience_id", flat=True).first()
+        query = urlencode({"audience": audience_id}) if audience_id else ""
+        return HttpResponseRedirect(
+            reverse("admin:surveys_survey_from_template") + (f"?{query}" if query else "")
+        )
+
+    # --- Exports ---------------------------------------------------------------------------
+
+    def _export_target(self, request: HttpRequest, survey_id: int) -> Survey:
+        survey = get_object_or_404(Survey, pk=survey_id)
+        if not (
+            self.has_view_permission(request, survey)
+            and request.user.has_perm("surveys.view_response")
+        ):
+            raise PermissionDenied
+        return survey
+
+    def export_csv_view(self, request: HttpRequest, survey_id: int) -> HttpResponseBase:
+        return csv_download(self._export_target(request, survey_id))
+
+    def export_xlsx_view(self, request: HttpRequest, survey_id: int) -> HttpResponseBase:
+        return xlsx_download(self._export_target(request, survey_id))
+
+    def _single(self, request: HttpRequest, queryset: QuerySet[Survey]) -> Survey | None:
+        surveys = list(queryset[:2])
+        if len(surveys) != 1:
+            self.message_user(
+                request, gettext("Select exactly one survey to export."), messages.WARNING
+            )
+            return None
+        return surveys[0]
+
+    @admin.action(description=_("Export responses as CSV"), permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Survey]
+    ) -> HttpResponseBase | None:
+        survey = self._single(request, queryset)
+        return self.export_csv_view(request, survey.pk) if survey else None
+
+    @admin.action(description=_("Export responses as XLSX"), permissions=["view"])
+    def export_xlsx(
+        self, request: HttpRequest, queryset: QuerySet[Survey]
+    ) -> HttpResponseBase | None:
+        survey = self._single(request, queryset)
+        return self.export_xlsx_view(request, survey.pk) if survey else None

@@ -1,1 +1,216 @@
-"""Admin registrations (see surveys/admin/__init__.py)."""
+"""Admin for distribution: rules, fatigue policies, a per-survey panel, the fatigue report and
+the delivery-unknown list with its reconcile actions."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.mail import get_connection
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from audiences.models import Person
+from surveys import distribution, fatigue, sending
+from surveys.channels.email import build
+from surveys.models import (
+    DistributionRule,
+    FatiguePolicy,
+    Invitation,
+    InvitationState,
+    RuleKind,
+    Survey,
+)
+
+
+@admin.register(FatiguePolicy)
+class FatiguePolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "max_invitations",
+        "window_days",
+        "min_gap_days",
+        "recontact_days",
+        "rest_after_response_days",
+        "quiet_start",
+        "quiet_end",
+        "wave_hourly_cap",
+    ]
+    list_select_related = ["audience"]
+
+
+@admin.register(DistributionRule)
+class DistributionRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "survey", "kind", "active", "last_run_at", "panel_link"]
+    list_filter = ["kind", "active"]
+    list_select_related = ["survey"]
+    search_fields = ["name", "survey__name"]
+    raw_id_fields = ["survey", "touchpoint", "periodic_task"]
+    actions = ["forecast", "run_now"]
+    fieldsets = [
+        (None, {"fields": ["survey", "name", "kind", "active", "channels"]}),
+        (
+            _("Touchpoint trigger"),
+            {"fields": ["touchpoint", "delay", "sampling_rate", "condition"]},
+        ),
+        (
+            _("Scheduled wave"),
+            {
+                "fields": [
+                    "segment",
+                    "attribute_filter",
+                    "sample_share",
+                    "periodic_task",
+                    "hourly_cap",
+                ]
+            },
+        ),
+        (
+            _("Reminders and expiry"),
+            {"fields": ["reminder_count", "reminder_after_days", "expiry_days"]},
+        ),
+    ]
+
+    @admin.display(description=_("distribution"))
+    def panel_link(self, obj: DistributionRule) -> str:
+        url = reverse("admin:surveys_distribution_panel", args=[obj.survey_id])
+        return format_html('<a href="{}">{}</a>', url, _("Panel"))
+
+    @admin.action(description=_("Forecast the next wave run (dry run)"))
+    def forecast(self, request: HttpRequest, queryset: Any) -> None:
+        for rule in queryset.filter(kind=RuleKind.WAVE).select_related("survey__audience"):
+            plan = distribution.wave_forecast(rule=rule)
+            self.message_user(request, _describe(rule, plan, dry_run=True), messages.INFO)
+
+    @admin.action(description=_("Plan the wave now"))
+    def run_now(self, request: HttpRequest, queryset: Any) -> None:
+        for rule in queryset.filter(kind=RuleKind.WAVE, active=True).select_related(
+            "survey__audience"
+        ):
+            plan = distribution.wave_run(rule=rule)
+            self.message_user(request, _describe(rule, plan, dry_run=False), messages.SUCCESS)
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "panel/<int:survey_id>/",
+                wrap(self.panel_view),
+                name="surveys_distribution_panel",
+            ),
+            path("fatigue/", wrap(self.fatigue_view), name="surveys_distribution_fatigue"),
+            path(
+                "delivery-unknown/",
+                wrap(self.unknown_view),
+                name="surveys_distribution_unknown",
+            ),
+            *super().get_urls(),
+        ]
+
+    def panel_view(self, request: HttpRequest, survey_id: int) -> HttpResponse:
+        """Planned / suppressed by rule / sent / opened / responded, and a test send."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        survey = get_object_or_404(Survey, pk=survey_id)
+        if request.method == "POST" and "send_test" in request.POST:
+            return self._send_test(request, survey)
+        funnel = distribution.survey_funnel(survey_id=survey.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Distribution of %(survey)s") % {"survey": survey.name},
+            "survey": survey,
+            "funnel": funnel,
+            "suppressed": sorted(funnel.suppressed.items(), key=lambda kv: -kv[1]),
+            "rules": survey.distribution_rules.all(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/distribution/panel.html", context)
+
+    def _send_test(self, request: HttpRequest, survey: Survey) -> HttpResponse:
+        if not request.user.email:
+            self.message_user(
+                request, _("Add an e-mail address to your user to receive a test."), messages.ERROR
+            )
+        else:
+            # An unsaved invitation: the message is exactly what people get, but it is not
+            # counted, ledgered or answerable (its link opens no survey).
+            person = Person(
+                email=request.user.email,
+                name=request.user.get_full_name(),
+                language=survey.default_language,
+            )
+            invitation = Invitation(survey=survey, person=person, channel="email", id=0)
+            invitation.nonce = "test"
+            message = build(invitation)
+            message.subject = "[TEST] " + message.subject
+            get_connection().send_messages([message])
+            self.message_user(
+                request,
+                _("A test invitation was sent to %(email)s.") % {"email": request.user.email},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(request.path)
+
+    def fatigue_view(self, request: HttpRequest) -> HttpResponse:
+        """Per audience: how many surveys people received in 90 days, who is at cap."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Survey load per audience"),
+            "rows": fatigue.audience_load(now=timezone.now()),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/distribution/fatigue.html", context)
+
+    def unknown_view(self, request: HttpRequest) -> HttpResponse:
+        """Invitations whose delivery is unknown, with the reconcile decisions."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+            decision = request.POST.get("decision", "")
+            if decision not in sending.RECONCILE_DECISIONS:
+                self.message_user(request, _("Choose what happened to them."), messages.ERROR)
+            else:
+                n = sending.invitations_resolve_unknown(ids=ids, decision=decision)
+                self.message_user(
+                    request,
+                    ngettext("%(n)d invitation resolved.", "%(n)d invitations resolved.", n)
+                    % {"n": n},
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(request.path)
+        rows = (
+            Invitation.objects.filter(state=InvitationState.DELIVERY_UNKNOWN)
+            .select_related("survey", "person")
+            .order_by("-claimed_at", "-id")[:200]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Delivery unknown"),
+            "rows": rows,
+            "decisions": sending.RECONCILE_DECISIONS.items(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/distribution/unknown.html", context)
+
+
+def _describe(rule: DistributionRule, plan: distribution.WavePlan, *, dry_run: bool) -> str:
+    reasons = ", ".join(f"{n} {reason}" for reason, n in plan.suppressed.most_common())
+    text = _("%(rule)s: %(planned)d planned, %(suppressed)d suppressed (%(reasons)s).")
+    if dry_run:
+        text = _("%(rule)s would plan %(planned)d and suppress %(suppressed)d (%(reasons)s).")
+    return text % {
+        "rule": rule.name,
+        "planned": plan.planned,
+        "suppressed": plan.suppressed_total,
+        "reasons": reasons or "—",
+    }

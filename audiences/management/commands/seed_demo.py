@@ -1,0 +1,86 @@
+"""manage.py seed_demo [--people N] [--seed S]: a working demo platform, idempotently."""
+
+import random
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from audiences import demo as people_demo
+from audiences.models import Consent, Membership, Person
+from journeys import demo as journeys_demo
+from journeys.models import TouchpointEvent
+from surveys.demo import seed_surveys
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo owners, audiences, journeys, people and touchpoint events (and the demo "
+        "surveys). Running it again creates nothing twice."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--people", type=int, default=3000, help="How many people (3000).")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (42).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count: int = options["people"]
+        seed: int = options["seed"]
+        if count < 0:
+            raise CommandError("--people must be 0 or more.")
+        now = timezone.now()
+        rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+        started = time.monotonic()
+        err = getattr(self.stderr, "_out", None)
+        # One transaction: an interrupted run leaves nothing half-seeded behind.
+        with transaction.atomic():
+            _admin, owners, _ = people_demo.seed_users()
+            audiences = people_demo.seed_audiences(owners)
+            touchpoints = journeys_demo.seed_journeys(audiences=audiences)
+            with tqdm(total=count, desc="people", unit=" people", file=err, leave=False) as bar:
+                people = people_demo.seed_people(
+                    count=count,
+                    seed=seed,
+                    today=timezone.localdate(now),
+                    audiences=audiences,
+                    progress=bar.update,
+                )
+            consents = people_demo.seed_consents(
+                audience=audiences["fans"], person_prefix=people_demo.DEMO_PREFIX, seed=seed
+            )
+            with tqdm(desc="events", unit=" members", file=err, leave=False) as bar:
+                events = journeys_demo.seed_events(
+                    audiences=audiences,
+                    touchpoints=touchpoints,
+                    person_prefix=people_demo.DEMO_PREFIX,
+                    rng=rng,
+                    now=now,
+                    progress=bar.update,
+                )
+        seeded = time.monotonic() - started
+        self.stdout.write(
+            f"People: {people.created} new ({Person.objects.count()} in all); "
+            f"memberships: {people.memberships_created} new "
+            f"({Membership.objects.count()} in all); consents: {consents} new "
+            f"({Consent.objects.count()} in all); touchpoint events: {events} new "
+            f"({TouchpointEvent.objects.count()} in all). {seeded:.1f}s."
+        )
+        seed_surveys(now=now, rng=rng, stdout=self.stdout)
+        self.stdout.write(self._login_line())
+
+    def _login_line(self) -> str:
+        from django.contrib.auth import get_user_model
+
+        admin = get_user_model().objects.get(username=people_demo.ADMIN_USERNAME)
+        url = f"{settings.SITE_URL}/admin/"
+        password = people_demo.demo_admin_password()
+        if admin.check_password(password):
+            return self.style.SUCCESS(f"Log in at {url} as admin / {password}")
+        return self.style.WARNING(
+            f"Log in at {url} as admin with the password you set "
+            "(reset it with: manage.py changepassword admin)."
+        )

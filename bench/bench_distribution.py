@@ -1,0 +1,243 @@
+"""Wave planning + guarding at scale, against a hand-written INSERT … SELECT floor (PostgreSQL).
+
+Seeds BENCH_MEMBERSHIPS members (default 100,000) and as many earlier invitations (with their
+contact-ledger entries) set-based into a throwaway database, then times `wave_run` (stream
+the audience, load facts per chunk, guard, insert) against one hand-written statement that
+writes the same number of rows with the same indexes and a frequency join. Also reports the
+process's peak memory. Run through bench/run.py or `python bench/bench_distribution.py`.
+"""
+
+import datetime
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xmplatform.settings")
+
+import django  # noqa: E402
+from django.apps import apps  # noqa: E402
+
+if not apps.ready:
+    django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    override_settings,
+    setup_databases,
+    teardown_databases,
+)
+from django.utils import timezone  # noqa: E402
+
+DEFAULT_MEMBERSHIPS = 100_000
+TARGET_RATIO = 2.5
+TARGET_MB = 300
+
+SEED = """
+INSERT INTO audiences_person (external_id, email, phone, name, language, time_zone,
+                              created_at, updated_at)
+SELECT 'b' || g, 'b' || g || '@example.com', '', '', 'en', 'UTC', now(), now()
+FROM generate_series(1, %(n)s) g;
+INSERT INTO audiences_membership (person_id, audience_id, segment, attributes)
+SELECT id, %(audience)s, '', '{}'::jsonb FROM audiences_person;
+INSERT INTO surveys_invitation (survey_id, person_id, channel, nonce, token_hash, state,
+    suppression_reason, language, planned_at, due_at, sent_at, attempts, message_id,
+    reminders_sent, defer_count, last_defer_reason)
+SELECT %(old)s, p.id, 'email', md5('n' || g), md5('h' || g) || md5('x' || g), 'sent', '', 'en',
+       now() - (g %% 60) * interval '1 day', now() - (g %% 60) * interval '1 day',
+       now() - (g %% 60) * interval '1 day', 1, '', 0, 0, ''
+FROM generate_series(1, %(n)s) g
+JOIN audiences_person p ON p.external_id = 'b' || ((g * 7919) %% %(n)s + 1);
+INSERT INTO surveys_contactledger (person_id, invitation_id, survey_id, kind, channel, at)
+SELECT person_id, id, survey_id, 'invitation', 'email', sent_at FROM surveys_invitation;
+ANALYZE;
+"""
+
+# The floor: every member, the frequency join over the ledger, one row each, one statement.
+FLOOR = """
+INSERT INTO surveys_invitation (survey_id, rule_id, person_id, channel, nonce, token_hash,
+    state, suppression_reason, language, planned_at, due_at, expires_at, attempts, message_id,
+    reminders_sent, defer_count, last_defer_reason)
+SELECT %(survey)s, NULL, m.person_id, 'email', md5(random()::text), md5(random()::text)
+       || md5(m.person_id::text),
+       CASE WHEN coalesce(f.n, 0) >= 2 OR f.last > now() - interval '7 days'
+            THEN 'suppressed' ELSE 'planned' END,
+       CASE WHEN f.last > now() - interval '7 days' THEN 'min_gap'
+            WHEN coalesce(f.n, 0) >= 2 THEN 'frequency_cap' ELSE '' END,
+       p.language, now(), now(), now() + interval '14 days', 0, '', 0, 0, ''
+FROM audiences_membership m
+JOIN audiences_person p ON p.id = m.person_id
+LEFT JOIN (
+    SELECT person_id, count(*) AS n, max(at) AS last FROM surveys_contactledger
+    WHERE kind = 'invitation' AND at > now() - interval '30 days' GROUP BY person_id
+) f ON f.person_id = m.person_id
+WHERE m.audience_id = %(audience)s AND m.left_on IS NULL
+"""
+
+
+def _row(name: str, value: float, unit: str, target: float | None, ok: bool) -> dict[str, Any]:
+    return {"name": name, "value": round(value, 2), "unit": unit, "target": target, "ok": ok}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def _run(n: int) -> list[dict[str, Any]]:
+    from django.contrib.auth import get_user_model
+
+    from audiences.models import Audience
+    from surveys.distribution import wave_run
+    from surveys.models import DistributionRule, Survey, SurveyStatus
+
+    owner = get_user_model().objects.create_user(username="bench")
+    audience = Audience.objects.create(slug="bench", name="Bench", kind="customer", owner=owner)
+    old = Survey.objects.create(audience=audience, name="Earlier", status=SurveyStatus.LIVE)
+    survey = Survey.objects.create(audience=audience, name="Wave", status=SurveyStatus.LIVE)
+    floor_survey = Survey.objects.create(audience=audience, name="Floor", status=SurveyStatus.LIVE)
+    rule = DistributionRule.objects.create(
+        survey=survey, name="Wave", kind="wave", channels=["email"]
+    )
+    start = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(SEED, {"n": n, "audience": audience.pk, "old": old.pk})
+    seed_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    plan = wave_run(rule=rule, now=timezone.now())
+    wave_s = time.perf_counter() - start
+    peak = _peak_mb()
+
+    start = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(FLOOR, {"survey": floor_survey.pk, "audience": audience.pk})
+        floor_rows = cur.rowcount
+    floor_s = time.perf_counter() - start
+    assert floor_rows == plan.candidates == n, (floor_rows, plan.candidates, n)  # noqa: S101
+
+    ratio = wave_s / floor_s
+    return [
+        _row(
+            f"distribution: seed {n:,} members + {n:,} earlier invitations", seed_s, "s", None, True
+        ),
+        _row(
+            f"distribution: wave plan+guard {n:,} members "
+            f"({plan.planned:,} planned, {plan.suppressed_total:,} suppressed)",
+            wave_s,
+            "s",
+            None,
+            True,
+        ),
+        _row("distribution: hand-written INSERT … SELECT floor", floor_s, "s", None, True),
+        _row("distribution: wave / floor", ratio, "×", TARGET_RATIO, ratio <= TARGET_RATIO),
+        _row("distribution: wave rows per second", n / wave_s, "rows/s", None, True),
+        _row("distribution: peak memory of the process", peak, "MB", TARGET_MB, peak < TARGET_MB),
+    ]
+
+
+def _sends_per_second(count: int) -> dict[str, Any]:
+    """E-mail sends per second from one process through dispatch batches to a local sink."""
+    import logging
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from audiences.models import Person
+    from surveys import sending
+    from surveys.models import Invitation, Survey
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # one line per SMTP verb
+    received = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+            received.append(len(envelope.content))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    survey = Survey.objects.get(name="Wave")
+    first = Person.objects.order_by("id").values_list("id", flat=True)[0]
+    # Fresh, unguarded people: the ones already sent to would be suppressed by the guard.
+    Invitation.objects.filter(survey=survey).delete()
+    from surveys import tokens
+    from surveys.distribution import invitations_insert
+
+    now = timezone.now()
+    rows = []
+    for pid in range(first, first + count):
+        nonce = tokens.new_nonce()
+        rows.append(
+            {
+                "survey_id": survey.pk,
+                "person_id": pid,
+                "channel": "email",
+                "nonce": nonce,
+                "token_hash": tokens.token_hash(tokens.token_for(nonce)),
+                "state": "planned",
+                "planned_at": now,
+                "due_at": now,
+            }
+        )
+    invitations_insert(rows)
+    from surveys.models import ContactLedger, FatiguePolicy
+
+    ContactLedger.objects.all().delete()
+    FatiguePolicy.objects.create(quiet_start=datetime.time(0), quiet_end=datetime.time(0))
+    try:
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ):
+            start = time.perf_counter()
+            while sending.dispatch_batch(now=timezone.now()).get("claimed"):
+                pass
+            elapsed = time.perf_counter() - start
+    finally:
+        controller.stop()
+    rate = len(received) / elapsed
+    return _row(
+        f"distribution: e-mail sends/s, 1 process ({len(received):,} to a local sink)",
+        rate,
+        "msg/s",
+        None,
+        True,
+    )
+
+
+def rows() -> list[dict[str, Any]]:
+    """Seed, plan a wave, time the floor; returns the bench rows."""
+    if connection.vendor != "postgresql":
+        return [_row("distribution: needs PostgreSQL (set DATABASE_URL)", 0, "", None, False)]
+    n = int(os.environ.get("BENCH_MEMBERSHIPS", DEFAULT_MEMBERSHIPS))
+    connection.settings_dict["TEST"]["NAME"] = f"bench_distribution_{os.getpid()}"
+    # Tables straight from the models (as the test runs do): the schema includes every field.
+    no_migrations = {app.label: None for app in apps.get_app_configs()}
+    with override_settings(MIGRATION_MODULES=no_migrations):
+        old = setup_databases(
+            verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
+        )
+    try:
+        out = _run(n)
+        out.append(_sends_per_second(int(os.environ.get("BENCH_SENDS", "2000"))))
+        return out
+    finally:
+        teardown_databases(old, verbosity=0)
+
+
+if __name__ == "__main__":
+    for r in rows():
+        print(f"{r['name']:<90} {r['value']:>12} {r['unit']:<7} target={r['target']} ok={r['ok']}")

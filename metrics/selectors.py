@@ -1,0 +1,610 @@
+"""Reads: scores aggregated in SQL (raw answers or daily rollups), sliced, compared and guarded.
+
+Every slice is one aggregate query: category counts with `Count(filter=Q(...))`, Σx and Σx²
+(variance comes from sums because SQLite has no StdDev). Formulas live in `definitions`.
+"""
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Trunc
+from django.utils.translation import gettext_lazy as _
+
+from audiences.models import Audience, AudienceKind, Membership
+from journeys.models import TouchpointEvent, TouchpointRole
+from metrics import definitions as d
+from metrics.models import DailyRollup
+from surveys.models import Answer, Invitation, QuestionType, Survey, SurveyStatus
+
+# metric name -> question type it is computed from
+METRIC_QUESTION_TYPE: dict[str, str] = {
+    "nps": QuestionType.NPS,
+    "enps": QuestionType.NPS,
+    "csat": QuestionType.CSAT,
+    "csat_mean": QuestionType.CSAT,
+    "ces": QuestionType.CES,
+    "rating": QuestionType.RATING,
+}
+METRIC_LABELS: dict[str, Any] = {
+    "nps": _("NPS"),
+    "enps": _("eNPS"),
+    "csat": _("CSAT"),
+    "csat_mean": _("CSAT (mean)"),
+    "ces": _("CES"),
+    "rating": _("Rating"),
+}
+# Mean metrics are only comparable on one scale: their groups always carry the scale.
+MEAN_METRICS = frozenset({"csat_mean", "ces", "rating"})
+
+# by -> (path from Answer, path from DailyRollup)
+DIMENSIONS: dict[str, tuple[str, str]] = {
+    "audience": ("response__audience_id", "audience_id"),
+    "journey": ("response__touchpoint__stage__journey_id", "touchpoint__stage__journey_id"),
+    "stage": ("response__touchpoint__stage_id", "touchpoint__stage_id"),
+    "touchpoint": ("response__touchpoint_id", "touchpoint_id"),
+    "survey": ("response__survey_id", "survey_id"),
+    "question": ("question_id", "question_id"),
+    "segment": ("response__segment", "segment"),
+    "channel": ("response__channel", "channel"),
+    "language": ("response__language", "language"),
+}
+PERIODS = ("day", "week", "month", "quarter")
+ATTRIBUTE_PREFIX = "attribute:"
+
+
+class UnknownSlice(ValueError):
+    """A metric or dimension name this module does not know."""
+
+
+@dataclass(frozen=True)
+class Agg:
+    """Additive aggregates of one slice."""
+
+    n: int = 0
+    total: int = 0
+    sumsq: int = 0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    top2: int = 0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions common to every slice."""
+
+    audience_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    survey_id: int | None = None
+    segment: str | None = None
+    touchpoint_id: int | None = None
+    scale: int | None = None
+
+
+def score_from(metric: str, agg: Agg) -> d.Score:
+    """Turn a slice's aggregates into the metric's Score."""
+    if metric in ("nps", "enps"):
+        return d.nps(promoters=agg.promoters, passives=agg.passives, detractors=agg.detractors)
+    if metric == "csat":
+        return d.csat(top2=agg.top2, n=agg.n)
+    if metric in MEAN_METRICS:
+        return d.mean(n=agg.n, total=agg.total, sumsq=agg.sumsq)
+    raise UnknownSlice(_("Unknown metric %(m)s.") % {"m": metric})
+
+
+def _question_type(metric: str) -> str:
+    try:
+        return METRIC_QUESTION_TYPE[metric]
+    except KeyError:
+        raise UnknownSlice(_("Unknown metric %(m)s.") % {"m": metric}) from None
+
+
+METRIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "nps": ("n", "promoters", "passives", "detractors"),
+    "enps": ("n", "promoters", "passives", "detractors"),
+    "csat": ("n", "top2"),
+    "csat_mean": ("n", "total", "sumsq"),
+    "ces": ("n", "total", "sumsq"),
+    "rating": ("n", "total", "sumsq"),
+}
+ALL_FIELDS = ("n", "total", "sumsq", "promoters", "passives", "detractors", "top2")
+
+
+def _raw_aggregates(fields: tuple[str, ...] = ALL_FIELDS) -> dict[str, Any]:
+    """The additive aggregates over Answer.number (only those a metric needs)."""
+    number = F("number")
+    every = {
+        "n": lambda: Count("number"),
+        "total": lambda: Coalesce(Sum("number", output_field=BigIntegerField()), 0),
+        "sumsq": lambda: Coalesce(Sum(number * number, output_field=BigIntegerField()), 0),
+        "promoters": lambda: Count("id", filter=Q(number__gte=d.PROMOTER_MIN)),
+        "passives": lambda: Count(
+            "id", filter=Q(number__gte=d.PASSIVE_MIN, number__lt=d.PROMOTER_MIN)
+        ),
+        "detractors": lambda: Count("id", filter=Q(number__lt=d.PASSIVE_MIN)),
+        "top2": lambda: Count("id", filter=Q(number__gte=d.CSAT_TOP2_MIN)),
+    }
+    return {name: every[name]() for name in fields}
+
+
+def _rollup_aggregates(fields: tuple[str, ...] = ALL_FIELDS) -> dict[str, Any]:
+    return {name: Coalesce(Sum(name), 0) for name in fields}
+
+
+def answers_scored(*, question_type: str, filters: Filters) -> QuerySet[Answer]:
+    """Scored answers of completed responses, restricted by the filters."""
+    qs = Answer.objects.filter(
+        response__completed_on__isnull=False,
+        number__isnull=False,
+        question__type=question_type,
+    )
+    if filters.audience_id is not None:
+        qs = qs.filter(response__audience_id=filters.audience_id)
+    if filters.date_from is not None:
+        qs = qs.filter(response__completed_on__gte=filters.date_from)
+    if filters.date_to is not None:
+        qs = qs.filter(response__completed_on__lte=filters.date_to)
+    if filters.survey_id is not None:
+        qs = qs.filter(response__survey_id=filters.survey_id)
+    if filters.segment is not None:
+        qs = qs.filter(response__segment=filters.segment)
+    if filters.touchpoint_id is not None:
+        qs = qs.filter(response__touchpoint_id=filters.touchpoint_id)
+    if filters.scale is not None:
+        qs = qs.filter(question__scale_max=filters.scale)
+    return qs
+
+
+def rollups(*, question_type: str, filters: Filters) -> QuerySet[DailyRollup]:
+    """Rollup rows for one question type, restricted by the same filters as the raw path."""
+    qs = DailyRollup.objects.filter(question_type=question_type)
+    if filters.audience_id is not None:
+        qs = qs.filter(audience_id=filters.audience_id)
+    if filters.date_from is not None:
+        qs = qs.filter(day__gte=filters.date_from)
+    if filters.date_to is not None:
+        qs = qs.filter(day__lte=filters.date_to)
+    if filters.survey_id is not None:
+        qs = qs.filter(survey_id=filters.survey_id)
+    if filters.segment is not None:
+        qs = qs.filter(segment=filters.segment)
+    if filters.touchpoint_id is not None:
+        qs = qs.filter(touchpoint_id=filters.touchpoint_id)
+    if filters.scale is not None:
+        qs = qs.filter(scale_max=filters.scale)
+    return qs
+
+
+def _group_expression(by: str, *, raw: bool, filters: Filters) -> Any:
+    if by in DIMENSIONS:
+        return F(DIMENSIONS[by][0 if raw else 1])
+    if by in PERIODS:
+        field = "response__completed_on" if raw else "day"
+        return Trunc(field, by, output_field=DateField())
+    if by.startswith(ATTRIBUTE_PREFIX):
+        if not raw:
+            raise UnknownSlice(_("Membership attributes are sliced from raw answers only."))
+        # The member's attribute in the response's audience (anonymous responses have none).
+        member = Membership.objects.filter(
+            person_id=OuterRef("response__person_id"),
+            audience_id=OuterRef("response__audience_id"),
+        ).annotate(v=KeyTextTransform(by[len(ATTRIBUTE_PREFIX) :], "attributes"))
+        return Subquery(member.values("v")[:1], output_field=CharField())
+    raise UnknownSlice(_("Unknown dimension %(by)s.") % {"by": by})
+
+
+def aggregate(
+    *, metric: str, by: str | None, filters: Filters, source: str = "rollup"
+) -> dict[Any, Agg]:
+    """One aggregate query: {group: Agg} (group None when `by` is None).
+
+    Mean metrics group by (group, scale) so a 1–5 and a 1–7 scale are never pooled.
+    """
+    question_type = _question_type(metric)
+    raw = source == "raw"
+    if by is not None and by.startswith(ATTRIBUTE_PREFIX):
+        raw = True
+    qs: QuerySet[Any] = (
+        answers_scored(question_type=question_type, filters=filters)
+        if raw
+        else rollups(question_type=question_type, filters=filters)
+    )
+    fields = METRIC_FIELDS[metric]
+    aggs = _raw_aggregates(fields) if raw else _rollup_aggregates(fields)
+    keys: list[str] = []
+    if by is not None:
+        qs = qs.annotate(g=_group_expression(by, raw=raw, filters=filters))
+        keys.append("g")
+    if metric in MEAN_METRICS:
+        qs = qs.annotate(s=F("question__scale_max") if raw else F("scale_max"))
+        keys.append("s")
+    if not keys:
+        row = qs.aggregate(**aggs)
+        return {None: Agg(**row)} if row["n"] else {}
+    result: dict[Any, Agg] = {}
+    for row in qs.values(*keys).annotate(**aggs).order_by():
+        if not row["n"]:
+            continue
+        group = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
+        if by is None:
+            group = (None, row["s"])
+        result[group] = Agg(**{k: row[k] for k in fields})
+    return result
+
+
+# --- Anonymity ---------------------------------------------------------------------------
+
+
+def suppress_siblings(rows: list[dict[str, Any]], *, threshold: int) -> list[dict[str, Any]]:
+    """Hide slices under the threshold, and their complement so no subtraction reveals them.
+
+    Sibling slices add up to the total shown elsewhere, so a lone hidden slice equals "total
+    minus the others". While the hidden ones are fewer than two or hold fewer than `threshold`
+    answers together, the next-smallest visible sibling is hidden too.
+    """
+    hidden = {i for i, r in enumerate(rows) if r["n"] < threshold}
+    if hidden:
+        visible = sorted(
+            (i for i in range(len(rows)) if i not in hidden), key=lambda i: rows[i]["n"]
+        )
+        while visible and (len(hidden) < 2 or sum(rows[i]["n"] for i in hidden) < threshold):
+            hidden.add(visible.pop(0))
+    out = []
+    for i, row in enumerate(rows):
+        if i in hidden:
+            out.append({"group": row["group"], "suppressed": True, **_extra(row)})
+        else:
+            out.append(row)
+    return out
+
+
+def _extra(row: dict[str, Any]) -> dict[str, Any]:
+    return {"scale": row["scale"]} if "scale" in row else {}
+
+
+def slice_key(
+    *, audience_id: int, metric: str, by: str | None, group: Any, filters: Filters
+) -> str:
+    """A stable, short key naming one shown slice (for published-score stability)."""
+    raw = "|".join(
+        str(x)
+        for x in (
+            audience_id,
+            metric,
+            by,
+            group,
+            filters.date_from,
+            filters.date_to,
+            filters.survey_id,
+            filters.segment,
+            filters.touchpoint_id,
+            filters.scale,
+        )
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def score_rows(
+    *, audience: Audience, metric: str, by: str | None, filters: Filters, source: str = "rollup"
+) -> list[dict[str, Any]]:
+    """Unguarded rows {"group","score","n","margin"[,"scale"]} sorted by group."""
+    result = []
+    for group, agg in aggregate(metric=metric, by=by, filters=filters, source=source).items():
+        scale = None
+        if metric in MEAN_METRICS:
+            group, scale = group
+        s = score_from(metric, agg)
+        row: dict[str, Any] = {"group": group, "score": s.value, "n": s.n, "margin": s.margin}
+        if metric in MEAN_METRICS:
+            row["scale"] = scale
+        result.append(row)
+    result.sort(key=lambda r: (r["group"] is None, str(r["group"]), r.get("scale") or 0))
+    return result
+
+
+def scores(
+    audience: Audience,
+    metric: str,
+    by: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    *,
+    survey_id: int | None = None,
+    segment: str | None = None,
+    source: str = "rollup",
+    publish: bool = True,
+) -> list[dict[str, Any]]:
+    """Guarded scores for the admin, API and exports.
+
+    Each row is {"group","score","n","margin"} or {"group","suppressed": True}. Slices under the
+    audience's anonymity threshold and their complements are suppressed; a shown score stays
+    at its last published value until n has moved by at least the threshold (or the survey
+    given by `survey_id` has closed). Showing a score
+    publishes it, so `publish=True` records what was shown (one read, at most two writes).
+    """
+    from metrics.services import Shown, published_scores_stabilise
+
+    filters = Filters(
+        audience_id=audience.pk,
+        date_from=date_from,
+        date_to=date_to,
+        survey_id=survey_id,
+        segment=segment,
+    )
+    rows = score_rows(audience=audience, metric=metric, by=by, filters=filters, source=source)
+    threshold = audience.anonymity_threshold
+    if by is None:
+        rows = [
+            r if r["n"] >= threshold else {"group": None, "suppressed": True, **_extra(r)}
+            for r in rows
+        ]
+    else:
+        rows = suppress_siblings(rows, threshold=threshold)
+    if publish:
+        # A closed survey's scores are final: show them as they are.
+        final = (
+            survey_id is not None
+            and Survey.objects.filter(pk=survey_id, status=SurveyStatus.CLOSED).exists()
+        )
+        published_scores_stabilise(
+            shown=[
+                Shown(
+                    key=slice_key(
+                        audience_id=audience.pk,
+                        metric=metric,
+                        by=by,
+                        group=(r["group"], r["scale"]) if "scale" in r else r["group"],
+                        filters=filters,
+                    ),
+                    audience_id=audience.pk,
+                    threshold=threshold,
+                    row=r,
+                    final=final,
+                )
+                for r in rows
+            ]
+        )
+    return rows
+
+
+# --- Comparisons and trends -----------------------------------------------------------
+
+
+def compare_periods(
+    *, audience: Audience, metric: str, date_from: dt.date, date_to: dt.date, filters: Filters
+) -> dict[str, Any]:
+    """This period vs the one of equal length before it, in one query; flags real changes."""
+    length = (date_to - date_from).days + 1
+    prev_from = date_from - dt.timedelta(days=length)
+    question_type = _question_type(metric)
+    scoped = Filters(
+        audience_id=audience.pk,
+        date_from=prev_from,
+        date_to=date_to,
+        survey_id=filters.survey_id,
+        segment=filters.segment,
+        scale=filters.scale,
+    )
+    qs = rollups(question_type=question_type, filters=scoped).annotate(
+        p=Case(
+            When(day__gte=date_from, then=Value("current")),
+            default=Value("previous"),
+            output_field=CharField(),
+        )
+    )
+    aggs = _rollup_aggregates(METRIC_FIELDS[metric])
+    found = {
+        rec["p"]: Agg(**{k: rec[k] for k in METRIC_FIELDS[metric]})  # type: ignore[literal-required]
+        for rec in qs.values("p").annotate(**aggs)
+    }
+    threshold = audience.anonymity_threshold
+    current = _guard(score_from(metric, found.get("current", Agg())), threshold)
+    previous = _guard(score_from(metric, found.get("previous", Agg())), threshold)
+    delta = None
+    if current.value is not None and previous.value is not None:
+        delta = current.value - previous.value
+    return {
+        "current": current,
+        "previous": previous,
+        "delta": delta,
+        "significant": d.change_is_significant(current, previous),
+    }
+
+
+def _guard(score: d.Score, threshold: int) -> d.Score:
+    if score.n < threshold:
+        return d.Score(value=None, n=score.n, margin=None, suppressed=True)
+    return score
+
+
+def trend(
+    *, audience: Audience, metric: str, period: str, filters: Filters
+) -> list[dict[str, Any]]:
+    """Score per period, oldest first; periods under the threshold are suppressed."""
+    if period not in PERIODS:
+        raise UnknownSlice(_("Unknown period %(p)s.") % {"p": period})
+    rows = score_rows(audience=audience, metric=metric, by=period, filters=filters)
+    threshold = audience.anonymity_threshold
+    return [
+        r if r["n"] >= threshold else {"group": r["group"], "suppressed": True, "n": r["n"]}
+        for r in rows
+    ]
+
+
+# --- Response rate, operations, Return on Experience -----------------------------------------
+
+
+def response_rates(
+    *, audience_ids: list[int], date_from: dt.date | None = None
+) -> dict[int, float | None]:
+    """Responses / invitations sent per audience, in one grouped query."""
+    qs = Invitation.objects.filter(survey__audience_id__in=audience_ids, sent_at__isnull=False)
+    if date_from is not None:
+        qs = qs.filter(sent_at__date__gte=date_from)
+    rows = qs.values("survey__audience_id").annotate(
+        sent=Count("id"), responded=Count("id", filter=Q(responded_at__isnull=False))
+    )
+    return {
+        r["survey__audience_id"]: d.response_rate(responses=r["responded"], sent=r["sent"])
+        for r in rows.order_by()
+    }
+
+
+def _number(key: str) -> Any:
+    return Cast(KeyTextTransform(key, "attributes"), FloatField())
+
+
+def operational_metrics(
+    *, audience: Audience, date_from: dt.date, date_to: dt.date, profit_margin: float = 1.0
+) -> dict[str, float | None]:
+    """Churn, CRR, CLV, AHT, FCR, referral rate and trial-to-paid from role-tagged events.
+
+    Two queries: the period's events by role, and the members at its start. Trial-to-paid
+    takes the trials started in the period as the trials that ended in it (no end events).
+    """
+    role = "touchpoint__role"
+    events = TouchpointEvent.objects.filter(
+        touchpoint__stage__journey__audience=audience,
+        occurred_at__date__gte=date_from,
+        occurred_at__date__lte=date_to,
+    )
+    purchase = Q(**{role: TouchpointRole.PURCHASE})
+    support = Q(**{role: TouchpointRole.SUPPORT_REQUEST})
+    e = events.aggregate(
+        purchases=Count("id", filter=purchase),
+        purchasers=Count("person_id", filter=purchase, distinct=True),
+        purchase_value=Sum(_number("value"), filter=purchase),
+        signups=Count("id", filter=Q(**{role: TouchpointRole.SIGNUP})),
+        trials=Count("id", filter=Q(**{role: TouchpointRole.TRIAL_STARTED})),
+        conversions=Count("id", filter=Q(**{role: TouchpointRole.TRIAL_CONVERTED})),
+        churned=Count("id", filter=Q(**{role: TouchpointRole.CHURNED})),
+        referrals=Count("id", filter=Q(**{role: TouchpointRole.REFERRAL})),
+        support=Count("id", filter=support),
+        handling=Sum(_number("handling_seconds"), filter=support),
+        resolved=Count("id", filter=support & Q(attributes__first_contact_resolved=True)),
+    )
+    at_start = Membership.objects.filter(
+        Q(joined_on__isnull=True) | Q(joined_on__lt=date_from),
+        Q(left_on__isnull=True) | Q(left_on__gte=date_from),
+        audience=audience,
+    ).count()
+    churn = d.churn_rate(lost=e["churned"], at_start=at_start)
+    at_end = at_start + e["signups"] - e["churned"]
+    mean_order = d.ratio(e["purchase_value"] or 0, e["purchases"])
+    per_customer = d.ratio(e["purchases"], e["purchasers"])
+    return {
+        "customers_at_start": at_start,
+        "customers_at_end": at_end,
+        "churn_rate": churn,
+        "retention_rate": d.customer_retention_rate(
+            at_end=at_end, new=e["signups"], at_start=at_start
+        ),
+        "clv": d.customer_lifetime_value(
+            mean_order_value=mean_order,
+            purchases_per_period=per_customer,
+            retention_periods=d.retention_periods(churn_percent=churn),
+            profit_margin=profit_margin,
+        ),
+        "aht": d.average_handling_time(total_seconds=e["handling"] or 0, requests=e["support"]),
+        "fcr": d.first_contact_resolution(resolved=e["resolved"], requests=e["support"]),
+        "referral_rate": d.referral_rate(referred=e["referrals"], purchases=e["purchases"]),
+        "trial_to_paid": d.trial_to_paid(conversions=e["conversions"], trials_ended=e["trials"]),
+    }
+
+
+NPS_CATEGORIES = ("promoter", "passive", "detractor")
+
+
+def return_on_experience(
+    *, audience: Audience, filters: Filters
+) -> dict[str, dict[str, float | int | None]]:
+    """Retention, churn and mean spend after answering, per NPS category, in one query.
+
+    Counted per answered NPS question of a known person; outcomes are the person's purchase
+    and churn events at this audience's touchpoints after the response was completed.
+    """
+    outcome_events = TouchpointEvent.objects.filter(
+        person_id=OuterRef("response__person_id"),
+        touchpoint__stage__journey__audience_id=audience.pk,
+        occurred_at__gt=OuterRef("response__completed_at"),
+    )
+    churned = outcome_events.filter(touchpoint__role=TouchpointRole.CHURNED)
+    spend = (
+        outcome_events.filter(touchpoint__role=TouchpointRole.PURCHASE)
+        .order_by()
+        .values("person_id")
+        .annotate(total=Sum(_number("value")))
+        .values("total")
+    )
+    qs = (
+        answers_scored(question_type=QuestionType.NPS, filters=filters)
+        .filter(response__person__isnull=False, response__completed_at__isnull=False)
+        .annotate(
+            category=Case(
+                When(number__gte=d.PROMOTER_MIN, then=Value("promoter")),
+                When(number__gte=d.PASSIVE_MIN, then=Value("passive")),
+                default=Value("detractor"),
+                output_field=CharField(),
+            ),
+            left=Exists(churned),
+            spent=Coalesce(Subquery(spend, output_field=FloatField()), Value(0.0)),
+        )
+        .values("category")
+        .annotate(
+            n=Count("id"),
+            lost=Count("id", filter=Q(left=True)),
+            spend=Sum("spent"),
+        )
+        .order_by()
+    )
+    found = {r["category"]: r for r in qs}
+    threshold = audience.anonymity_threshold
+    result: dict[str, dict[str, float | int | None]] = {}
+    for category in NPS_CATEGORIES:
+        r = found.get(category)
+        n = r["n"] if r else 0
+        if n < threshold:
+            result[category] = {"n": n, "suppressed": True}
+            continue
+        assert r is not None  # noqa: S101  (n > 0 implies a row)
+        churn = d.churn_rate(lost=r["lost"], at_start=n)
+        result[category] = {
+            "n": n,
+            "suppressed": False,
+            "churn_rate": churn,
+            "retention_rate": None if churn is None else 100 - churn,
+            "mean_spend": d.ratio(r["spend"] or 0, n),
+        }
+    return result
+
+
+def headline_metric(audience: Audience, available: set[str]) -> str | None:
+    """NPS for customers and fans, eNPS for employees, otherwise NPS or CSAT as available."""
+    if audience.kind == AudienceKind.EMPLOYEE:
+        return "enps" if "nps" in available else ("csat" if "csat" in available else None)
+    if "nps" in available:
+        return "nps"
+    if "csat" in available:
+        return "csat"
+    return None

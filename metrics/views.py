@@ -1,0 +1,94 @@
+"""The metrics dashboard inside the admin: thin views over metrics.dashboard."""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audiences.models import Audience
+from metrics.dashboard import Window, audience_page, index_cards
+
+PERIOD_CHOICES = [
+    ("30", _("Last 30 days")),
+    ("90", _("Last 90 days")),
+    ("365", _("Last 12 months")),
+    ("all", _("All time")),
+]
+
+
+class DashboardFilterForm(forms.Form):
+    """Period, segment and survey filters; bad values fall back to the defaults."""
+
+    period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
+    segment = forms.CharField(label=_("Segment"), max_length=100, required=False)
+    survey = forms.IntegerField(label=_("Survey"), min_value=1, required=False)
+
+    def window(self, today: dt.date) -> Window:
+        period = self.cleaned_data.get("period") or "90"
+        if period == "all":
+            return Window(date_from=None, date_to=today, days=None)
+        days = int(period)
+        return Window(date_from=today - dt.timedelta(days=days - 1), date_to=today, days=days)
+
+
+VIEW_PERMISSION = "metrics.view_dailyrollup"
+
+
+def _check_access(request: HttpRequest) -> None:
+    if not request.user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied(_("You need the permission to view metrics."))
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """One card per audience."""
+    _check_access(request)
+    today = timezone.now().date()
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Experience dashboard"),
+        "cards": index_cards(today=today),
+    }
+    return render(request, "admin/metrics/index.html", context)
+
+
+def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """One audience: trend, distribution, journey heatmap, worst touchpoints, verbatims, RoX."""
+    _check_access(request)
+    audience = get_object_or_404(Audience, slug=slug)
+    form = DashboardFilterForm(request.GET or None)
+    errors = None
+    if form.is_bound and not form.is_valid():
+        errors = form.errors
+        form = DashboardFilterForm()
+    cleaned = form.cleaned_data if form.is_bound else {}
+    if not form.is_bound:
+        form.cleaned_data = {}
+    today = timezone.now().date()
+    window = form.window(today)
+    page = audience_page(
+        audience=audience,
+        window=window,
+        segment=cleaned.get("segment") or None,
+        survey_id=cleaned.get("survey"),
+    )
+    context = {
+        **admin.site.each_context(request),
+        "title": _("%(audience)s: experience") % {"audience": audience.name},
+        "audience": audience,
+        "form": form,
+        "filter_errors": errors,
+        "window": window,
+        "selected": {
+            "period": cleaned.get("period") or "90",
+            "segment": cleaned.get("segment") or "",
+            "survey": cleaned.get("survey"),
+        },
+        "period_choices": PERIOD_CHOICES,
+        **page,
+    }
+    return render(request, "admin/metrics/audience.html", context)

@@ -1,0 +1,469 @@
+"""Invitations, responses and answers: the writes behind the hosted survey pages.
+
+Invariants kept by the database, not by checks in Python:
+- one response per invitation: the OneToOne `Response.invitation` for named surveys; for
+  anonymous surveys (whose responses carry no invitation) a conditional UPDATE of the
+  invitation's `responded_at` inside the completing transaction;
+- one completion per response: a conditional UPDATE on `Response.completed_on`;
+- one response per browser on a public link: the unique (public_link, browser_key).
+"""
+
+import datetime
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from audiences.models import Channel, Membership, Person
+from journeys.models import TouchpointEvent
+from surveys import tokens
+from surveys.logic import visible_keys
+from surveys.models import (
+    SCORED_TYPES,
+    Answer,
+    Invitation,
+    InvitationState,
+    PublicLink,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+    SurveyStatus,
+)
+from surveys.validation import AnswerValue
+
+USER_AGENT_MAX = 200
+
+
+# --- Invitations ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    survey: Survey,
+    person: Person | None,
+    channel: str,
+    event: TouchpointEvent | None = None,
+    due_at: datetime.datetime | None = None,
+    expires_at: datetime.datetime | None = None,
+    state: str = InvitationState.PLANNED,
+    language: str = "",
+) -> tuple[Invitation, str]:
+    """Create an invitation and return it with its token (the only time the token is returned).
+
+    The token is never stored: only the nonce it is derived from and its SHA-256.
+    """
+    nonce = tokens.new_nonce()
+    token = tokens.token_for(nonce)
+    invitation = Invitation.objects.create(
+        survey=survey,
+        person=person,
+        channel=channel,
+        event=event,
+        due_at=due_at,
+        expires_at=expires_at,
+        state=state,
+        language=language,
+        nonce=nonce,
+        token_hash=tokens.token_hash(token),
+    )
+    return invitation, token
+
+
+def invitation_url(invitation: Invitation) -> str:
+    """The absolute hosted-page URL of `invitation` (the token is re-derived from the nonce)."""
+    token = tokens.token_for(invitation.nonce)
+    return str(settings.SITE_URL) + reverse("surveys:respond", kwargs={"token": token})
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation `token` opens, or None; the final check is constant-time."""
+    if not token or len(token) != tokens.TOKEN_CHARS:
+        return None
+    # One query brings the survey, the named response, the person's language and the event's
+    # touchpoint; it is on every hosted request, so it stays free of subqueries.
+    found = list(
+        Invitation.objects.select_related("survey", "response")
+        .annotate(
+            person_language=F("person__language"),
+            event_touchpoint_id=F("event__touchpoint_id"),
+        )
+        .filter(token_hash=tokens.token_hash(token))[:1]
+    )
+    if not found or not tokens.token_matches(found[0].nonce, token):
+        return None
+    return found[0]
+
+
+def invitation_mark_opened(*, invitation: Invitation) -> None:
+    """Record the first opening; a sent (or possibly sent) invitation becomes opened."""
+    now = timezone.now()
+    Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(
+        opened_at=now,
+        state=Case(
+            When(
+                state__in=[InvitationState.SENT, InvitationState.DELIVERY_UNKNOWN],
+                then=Value(InvitationState.OPENED),
+            ),
+            default=F("state"),
+        ),
+    )
+
+
+# --- Availability --------------------------------------------------------------------------
+
+
+class Unavailable:
+    """Why a survey page cannot be answered; each reason maps to a polite page."""
+
+    NOT_OPEN = "not_open"
+    CLOSED = "closed"
+    FULL = "full"
+    EXPIRED = "expired"
+    SUPPRESSED = "suppressed"
+
+
+def completed_count(survey: Survey) -> int:
+    return Response.objects.filter(survey=survey, completed_on__isnull=False).count()
+
+
+def survey_unavailable_reason(
+    *, survey: Survey, invitation: Invitation | None = None, now: datetime.datetime | None = None
+) -> str | None:
+    """None when `survey` (through `invitation`) can be answered now, else an Unavailable code."""
+    now = now or timezone.now()
+    if invitation is not None:
+        if invitation.state == InvitationState.SUPPRESSED:
+            return Unavailable.SUPPRESSED
+        if invitation.state == InvitationState.EXPIRED or (
+            invitation.expires_at is not None and invitation.expires_at <= now
+        ):
+            return Unavailable.EXPIRED
+    if survey.status == SurveyStatus.CLOSED:
+        return Unavailable.CLOSED
+    if survey.status != SurveyStatus.LIVE:
+        return Unavailable.NOT_OPEN
+    if survey.opens_at is not None and now < survey.opens_at:
+        return Unavailable.NOT_OPEN
+    if survey.closes_at is not None and now >= survey.closes_at:
+        return Unavailable.CLOSED
+    if survey.response_limit is not None and completed_count(survey) >= survey.response_limit:
+        return Unavailable.FULL
+    return None
+
+
+# --- Answers -------------------------------------------------------------------------------
+
+
+def answer_value(question: Question, answer: Answer) -> AnswerValue:
+    """The typed value an Answer row holds for `question`."""
+    if question.type in SCORED_TYPES:
+        return answer.number
+    if question.type == QuestionType.MULTIPLE_CHOICE:
+        return list(answer.choices or [])
+    return answer.text or None
+
+
+def answers_load(*, response: Response, questions: Sequence[Question]) -> dict[str, AnswerValue]:
+    """The saved answers of `response` by question key (one query)."""
+    by_id = {q.pk: q for q in questions}
+    values: dict[str, AnswerValue] = {}
+    for answer in Answer.objects.filter(response=response):
+        question = by_id.get(answer.question_id)
+        if question is not None:
+            values[question.key] = answer_value(question, answer)
+    return values
+
+
+def _answer_row(response: Response, question: Question, value: AnswerValue) -> Answer:
+    row = Answer(response=response, question=question, number=None, text="", choices=None)
+    if question.type in SCORED_TYPES:
+        row.number = int(value)  # type: ignore[arg-type]
+    elif question.type == QuestionType.MULTIPLE_CHOICE:
+        row.choices = list(value)  # type: ignore[arg-type]
+    elif question.type == QuestionType.SINGLE_CHOICE:
+        row.choices = [str(value)]
+        row.text = str(value)
+    else:
+        row.text = str(value)
+    return row
+
+
+def _answers_write(
+    response: Response, questions: Iterable[Question], values: Mapping[str, AnswerValue]
+) -> None:
+    """Upsert the given answers and drop the ones emptied (two statements at most)."""
+    rows, emptied = [], []
+    for question in questions:
+        if question.key not in values:
+            continue
+        value = values[question.key]
+        if value is None or value == []:
+            emptied.append(question.pk)
+        else:
+            rows.append(_answer_row(response, question, value))
+    if rows:
+        Answer.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["response", "question"],
+            update_fields=["number", "text", "choices"],
+        )
+    if emptied:
+        Answer.objects.filter(response=response, question_id__in=emptied).delete()
+
+
+# --- Responses -----------------------------------------------------------------------------
+
+
+class AlreadyResponded(Exception):
+    """The invitation or browser already completed this survey."""
+
+
+class SurveyFull(Exception):
+    """The survey reached its response limit before this response was completed."""
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """Who is answering: an invitation (with its token), or a browser on a public link."""
+
+    survey: Survey
+    invitation: Invitation | None = None
+    token: str = ""
+    public_link: PublicLink | None = None
+    browser_id: str = ""
+
+    @property
+    def anonymous(self) -> bool:
+        return self.survey.anonymous
+
+    def resume_key(self) -> str | None:
+        # Anonymous invitation responses carry no invitation; a keyed hash of the token lets the
+        # unfinished response be found again and is cleared on completion.
+        if self.invitation is not None and self.anonymous:
+            return tokens.keyed_hash("resume", self.token)
+        return None
+
+    def browser_key(self) -> str | None:
+        if self.public_link is not None and self.browser_id:
+            return tokens.keyed_hash("browser", self.browser_id)
+        return None
+
+
+def response_find(*, respondent: Respondent) -> Response | None:
+    """The response this respondent already has (finished or not), or None."""
+    invitation = respondent.invitation
+    if invitation is not None:
+        if respondent.anonymous:
+            return Response.objects.filter(resume_key=respondent.resume_key()).first()
+        # invitation_for_token already joined the named response (no query here then).
+        return getattr(invitation, "response", None)
+    key = respondent.browser_key()
+    if key is None:
+        return None
+    return Response.objects.filter(public_link=respondent.public_link, browser_key=key).first()
+
+
+def _segment(survey: Survey, invitation: Invitation | None) -> str:
+    if invitation is None or invitation.person_id is None:
+        return ""
+    return (
+        Membership.objects.filter(person_id=invitation.person_id, audience_id=survey.audience_id)
+        .values_list("segment", flat=True)
+        .first()
+        or ""
+    )
+
+
+def _event_touchpoint_id(invitation: Invitation | None) -> int | None:
+    if invitation is None or invitation.event_id is None:
+        return None
+    annotated: int | None = getattr(invitation, "event_touchpoint_id", None)
+    if annotated is not None:
+        return annotated  # from invitation_for_token, without loading the event
+    return invitation.event.touchpoint_id if invitation.event is not None else None
+
+
+def _new_response(respondent: Respondent, language: str, user_agent: str) -> Response:
+    """An unsaved response with what it carries from the survey, invitation and person."""
+    survey = respondent.survey
+    invitation = respondent.invitation
+    response = Response(
+        survey=survey,
+        audience_id=survey.audience_id,
+        touchpoint_id=_event_touchpoint_id(invitation) or survey.touchpoint_id,
+        segment=_segment(survey, invitation),
+        channel=invitation.channel if invitation is not None else Channel.WEB,
+        language=language,
+    )
+    if not respondent.anonymous:
+        response.started_at = timezone.now()
+        response.user_agent = user_agent[:USER_AGENT_MAX]
+        response.person_id = invitation.person_id if invitation is not None else None
+    if invitation is not None and not respondent.anonymous:
+        response.invitation = invitation
+    elif invitation is not None:
+        response.resume_key = respondent.resume_key()
+    else:
+        if respondent.browser_key() is None:
+            raise ValueError("a public-link respondent needs a browser id")
+        response.public_link = respondent.public_link
+        response.browser_key = respondent.browser_key()
+    return response
+
+
+def _existing(respondent: Respondent) -> Response:
+    invitation = respondent.invitation
+    if invitation is not None and not respondent.anonymous:
+        return Response.objects.get(invitation=invitation)
+    if invitation is not None:
+        return Response.objects.get(resume_key=respondent.resume_key())
+    return Response.objects.get(
+        public_link=respondent.public_link, browser_key=respondent.browser_key()
+    )
+
+
+@transaction.atomic
+def response_start(*, respondent: Respondent, language: str, user_agent: str = "") -> Response:
+    """The respondent's response, created on first save; concurrent starts share one row.
+
+    Anonymous responses get no person, invitation, start time or user agent. Raises
+    AlreadyResponded when the invitation has been answered (checked under its row lock).
+    """
+    invitation = respondent.invitation
+    if invitation is not None:
+        # Waits for a concurrent submit of the same invitation, then refuses to start anew.
+        if not (
+            Invitation.objects.select_for_update()
+            .filter(pk=invitation.pk, responded_at__isnull=True)
+            .exists()
+        ):
+            raise AlreadyResponded
+    response = _new_response(respondent, language, user_agent)
+    try:
+        with transaction.atomic():
+            response.save(force_insert=True)
+    except IntegrityError:
+        # Another request (second tab, double click) created it first: use that one.
+        return _existing(respondent)
+    return response
+
+
+@transaction.atomic
+def response_save_page(
+    *,
+    response: Response,
+    questions: Sequence[Question],
+    values: Mapping[str, AnswerValue],
+) -> None:
+    """Save (upsert) the answers of one page of an unfinished response.
+
+    Raises AlreadyResponded when the response was completed meanwhile (its row is locked, so a
+    stale tab cannot change a completed response).
+    """
+    if not (
+        Response.objects.select_for_update()
+        .filter(pk=response.pk, completed_on__isnull=True)
+        .exists()
+    ):
+        raise AlreadyResponded
+    _answers_write(response, questions, values)
+
+
+@transaction.atomic
+def response_submit(
+    *,
+    respondent: Respondent,
+    response: Response | None,
+    questions: Sequence[Question],
+    values: Mapping[str, AnswerValue],
+    earlier: Mapping[str, AnswerValue] | None = None,
+    language: str,
+    user_agent: str = "",
+) -> Response:
+    """Complete the respondent's response with the last page's `values`, exactly once.
+
+    `response` is the unfinished response found before (None when this is the first page to
+    be saved; it is then created here, completed). `earlier` are the answers saved before;
+    answers to questions that display logic now hides are dropped. Raises AlreadyResponded
+    (and writes nothing) when another request completed first, and SurveyFull when the
+    response limit is reached (the survey row is locked to count exactly).
+    """
+    now = timezone.now()
+    survey = respondent.survey
+    invitation = respondent.invitation
+    if invitation is not None:
+        # Takes the invitation's row lock: a concurrent submit waits here, then sees 0 rows.
+        claimed = Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
+            state=InvitationState.RESPONDED,
+            responded_at=now,
+            opened_at=Coalesce(F("opened_at"), Value(now)),
+        )
+        if not claimed:
+            raise AlreadyResponded
+    if survey.response_limit is not None:
+        Survey.objects.select_for_update().filter(pk=survey.pk).values_list("pk").first()
+        if completed_count(survey) >= survey.response_limit:
+            raise SurveyFull
+    completion: dict[str, Any] = {"completed_on": timezone.localdate(now), "resume_key": None}
+    if not respondent.anonymous:
+        completion["completed_at"] = now
+    if response is None:
+        response = _new_response(respondent, language, user_agent)
+        for field, value in completion.items():
+            setattr(response, field, value)
+        if invitation is not None and not respondent.anonymous:
+            # The claim above makes this the only completion; a row a page save created
+            # meanwhile is completed in the same statement (INSERT … ON CONFLICT DO UPDATE).
+            Response.objects.bulk_create(
+                [response],
+                update_conflicts=True,
+                unique_fields=["invitation"],
+                update_fields=list(completion),
+            )
+        elif invitation is not None:
+            response.save(force_insert=True)  # completed anonymous rows carry no unique key
+        else:
+            try:
+                with transaction.atomic():
+                    response.save(force_insert=True)
+            except IntegrityError:
+                # The same browser started in another tab meanwhile: complete that one.
+                response = _complete(_existing(respondent), completion)
+    else:
+        response = _complete(response, completion)
+    _answers_write(response, questions, values)
+    if earlier and any(q.show_if for q in questions):
+        shown = visible_keys(questions, {**earlier, **values})
+        hidden = [q.pk for q in questions if q.key not in shown and q.key in earlier]
+        if hidden:
+            Answer.objects.filter(response=response, question_id__in=hidden).delete()
+    return response
+
+
+def _complete(response: Response, completion: Mapping[str, Any]) -> Response:
+    finished = Response.objects.filter(pk=response.pk, completed_on__isnull=True).update(
+        **completion
+    )
+    if not finished:
+        raise AlreadyResponded
+    for field, value in completion.items():
+        setattr(response, field, value)
+    return response
+
+
+# --- Public links --------------------------------------------------------------------------
+
+
+def new_browser_id() -> str:
+    """A random 128-bit browser id for the public-link cookie."""
+    return secrets.token_urlsafe(16)

@@ -1,0 +1,114 @@
+"""`manage.py seed_demo`: a complete demo, and a second run changes nothing."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count
+from django.utils import timezone
+
+from audiences.demo import demo_admin_password
+from audiences.models import Audience, Consent, Membership, Person
+from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            get_user_model(),
+            Audience,
+            Person,
+            Membership,
+            Consent,
+            Journey,
+            Stage,
+            Touchpoint,
+            TouchpointEvent,
+        )
+    }
+
+
+@pytest.fixture
+def seeded(db) -> tuple[str, dict[str, int]]:  # noqa: ANN001
+    out = io.StringIO()
+    call_command("seed_demo", "--people", "200", "--seed", "7", stdout=out, stderr=io.StringIO())
+    return out.getvalue(), _counts()
+
+
+def test_second_run_creates_nothing(seeded):  # noqa: ANN001
+    _, first = seeded
+    out = io.StringIO()
+
+    call_command("seed_demo", "--people", "200", "--seed", "7", stdout=out, stderr=io.StringIO())
+
+    assert _counts() == first
+    assert out.getvalue().startswith("People: 0 new (200 in all); memberships: 0 new")
+
+
+def test_four_audiences_with_owners_and_journeys(seeded):  # noqa: ANN001
+    audiences = Audience.objects.order_by("slug")
+    assert [(a.slug, a.kind) for a in audiences] == [
+        ("customers", "customer"),
+        ("employees", "employee"),
+        ("fans", "fan"),
+        ("suppliers", "supplier"),
+    ]
+    assert all(a.owner_id for a in audiences)
+    for audience in audiences:
+        journey = Journey.objects.get(audience=audience)
+        stages = list(journey.stages.annotate(n=Count("touchpoints")))
+        assert 4 <= len(stages) <= 6
+        assert all(1 <= s.n <= 3 for s in stages)
+    roles = set(
+        Touchpoint.objects.filter(stage__journey__audience__slug="customers").values_list(
+            "role", flat=True
+        )
+    )
+    assert roles >= {
+        "purchase",
+        "signup",
+        "trial_started",
+        "trial_converted",
+        "churned",
+        "referral",
+        "support_request",
+    }
+
+
+def test_people_and_memberships(seeded):  # noqa: ANN001
+    assert Person.objects.count() == 200
+    in_two = Person.objects.annotate(n=Count("memberships")).filter(n=2)
+    assert in_two.exists()
+    both = in_two.filter(memberships__audience__slug="employees").filter(
+        memberships__audience__slug="customers"
+    )
+    assert both.exists()
+    assert set(Person.objects.values_list("language", flat=True)) == {"en", "tr"}
+    assert set(
+        Membership.objects.filter(audience__slug="employees").values_list("segment", flat=True)
+    ) <= {"engineering", "sales", "support", "operations", "finance", "people"}
+
+
+def test_events_fall_in_the_last_90_days(seeded):  # noqa: ANN001
+    now = timezone.now()
+    events = TouchpointEvent.objects.all()
+    assert events.count() >= 200
+    assert not events.filter(occurred_at__lt=now - dt.timedelta(days=90)).exists()
+    assert not events.filter(occurred_at__gt=now).exists()
+    purchase = events.filter(touchpoint__role="purchase").first()
+    assert purchase is not None and purchase.attributes["value"] > 0
+    support = events.filter(touchpoint__role="support_request").first()
+    assert support is not None
+    assert set(support.attributes) == {"handling_seconds", "first_contact_resolved"}
+
+
+def test_demo_admin_can_log_in_with_the_printed_password(seeded):  # noqa: ANN001
+    out, _ = seeded
+    admin = get_user_model().objects.get(username="admin")
+    password = demo_admin_password()
+
+    assert admin.is_superuser and admin.check_password(password)
+    assert out.splitlines()[-1] == f"Log in at http://127.0.0.1:8000/admin/ as admin / {password}"

@@ -1,0 +1,262 @@
+"""The admin dashboard: cards, the audience page, its bounded queries, RoX and escaping."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from journeys.models import TouchpointEvent, TouchpointRole
+from metrics.services import rollups_rebuild
+from surveys.models import Invitation
+from tests.factories import make_touchpoint
+from tests.metrics.conftest import TODAY, add_responses, build_world, make_people
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin "today" so the default 90-day window covers the test data."""
+    from django.utils import timezone
+
+    fixed = dt.datetime.combine(TODAY, dt.time(18), tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: fixed)
+
+
+def _customers(touchpoints: int, segments: int, per_cell: int):  # noqa: ANN202
+    world = build_world(touchpoints=(("checkout", "Purchase"),))
+    for k in range(1, touchpoints):
+        tp = make_touchpoint(world.audience, slug=f"tp-{k}", stage_name=f"Stage {k % 3}")
+        world.touchpoints[f"tp-{k}"] = tp
+    specs = []
+    for i, tp in enumerate(world.touchpoints):
+        for seg in range(segments):
+            for j in range(per_cell):
+                specs.append(
+                    {
+                        "nps": (i + j) % 11,
+                        "csat": 1 + j % 5,
+                        "touchpoint": tp,
+                        "segment": f"seg-{seg}",
+                        "comment": f"comment {i}-{seg}-{j}",
+                        "day": TODAY - dt.timedelta(days=j % 60),
+                    }
+                )
+    add_responses(world, specs)
+    rollups_rebuild(date_from=TODAY - dt.timedelta(days=400), date_to=TODAY)
+    return world
+
+
+def test_audience_page_costs_the_same_queries_at_any_size(
+    client, xm_manager, django_assert_num_queries
+) -> None:  # noqa: ANN001
+    small = _customers(touchpoints=1, segments=1, per_cell=6)
+    big = _customers_other("big", touchpoints=6, segments=4, per_cell=9)
+    client.force_login(xm_manager)
+    # 1 session, 2 user, 3 audience, 4 scored question types, 5 surveys (filter),
+    # 6 segments (filter), 7 response rate, 8 headline aggregate, 9 period comparison,
+    # 10 trend, 11 touchpoints with stages, 12 touchpoint scores, 13 savepoint,
+    # 14 published scores read, 15 insert new published scores, 16 release savepoint,
+    # 17 verbatims, 18 Return on Experience, 19 operational events, 20 members at start.
+    for world in (small, big):
+        with django_assert_num_queries(QUERIES):
+            response = client.get(reverse("metrics:audience", args=[world.audience.slug]))
+        assert response.status_code == 200
+
+
+QUERIES = 20
+
+
+def _customers_other(slug: str, touchpoints: int, segments: int, per_cell: int):  # noqa: ANN202
+    world = build_world(slug, touchpoints=(("first", "Purchase"),))
+    for k in range(1, touchpoints):
+        tp = make_touchpoint(world.audience, slug=f"{slug}-tp-{k}", stage_name=f"Stage {k % 3}")
+        world.touchpoints[f"tp-{k}"] = tp
+    specs = []
+    for i, tp in enumerate(world.touchpoints):
+        for seg in range(segments):
+            for j in range(per_cell):
+                specs.append(
+                    {
+                        "nps": (i + j) % 11,
+                        "touchpoint": tp,
+                        "segment": f"seg-{seg}",
+                        "comment": f"comment {i}-{seg}-{j}",
+                        "day": TODAY - dt.timedelta(days=j % 60),
+                    }
+                )
+    add_responses(world, specs)
+    rollups_rebuild(date_from=TODAY - dt.timedelta(days=400), date_to=TODAY)
+    return world
+
+
+def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager) -> None:  # noqa: ANN001
+    world = build_world()
+    add_responses(world, [{"nps": 10}] * 6 + [{"nps": 0}] * 4)
+    staff = build_world("staff", kind="employee", touchpoints=(("payroll", "Growth"),))
+    add_responses(staff, [{"nps": 9}] * 3)
+    build_world("suppliers", kind="supplier", touchpoints=(("po", "Order"),))
+    person = make_people("inv", 1)[0]
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+    for k, responded in enumerate([True, False, False, False]):
+        Invitation.objects.create(
+            survey=world.survey,
+            person=person,
+            channel="email",
+            nonce=f"n{k}",
+            token_hash=f"h{k}",
+            state="sent",
+            sent_at=now,
+            responded_at=now if responded else None,
+        )
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    client.force_login(xm_manager)
+    response = client.get(reverse("metrics:index"))
+    assert response.status_code == 200
+    cards = {c["audience"].slug: c for c in response.context["cards"]}
+    assert cards["customers"]["metric"] == "nps"
+    assert cards["customers"]["row"]["score"] == 20.0
+    assert cards["customers"]["row"]["n"] == 10
+    assert cards["customers"]["response_rate"] == 25.0
+    assert cards["staff"]["metric"] == "enps"
+    assert cards["staff"]["row"] == {"group": None, "suppressed": True, "n": 3}
+    assert cards["suppliers"]["metric"] is None
+    html = response.content.decode()
+    assert "not enough responses" in html
+    assert html.count('class="xm-card"') == 3
+    assert 'class="xm-spark"' in html
+    # The admin index links to the dashboard.
+    assert reverse("metrics:index") in client.get(reverse("admin:index")).content.decode()
+
+
+def test_audience_page_shows_heatmap_worst_touchpoints_and_escaped_verbatims(
+    client, xm_manager
+) -> None:  # noqa: ANN001
+    world = build_world(
+        touchpoints=(("checkout", "Purchase"), ("delivery", "Delivery"), ("returns", "Delivery"))
+    )
+    add_responses(world, [{"nps": 10, "touchpoint": "checkout", "comment": "hidden praise"}] * 6)
+    add_responses(world, [{"nps": 2, "touchpoint": "delivery", "comment": "<b>late</b>"}] * 7)
+    add_responses(world, [{"nps": 0, "touchpoint": "returns", "comment": "only-me secret"}] * 2)
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    client.force_login(xm_manager)
+    response = client.get(reverse("metrics:audience", args=["customers"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "&lt;b&gt;late&lt;/b&gt;" in html and "<b>late</b>" not in html
+    # returns (n=2) is hidden, and so is checkout, its next-smallest sibling (n=6).
+    cells = {c["touchpoint"].slug: c for row in response.context["heatmap"] for c in row["cells"]}
+    assert cells["customers-returns"]["suppressed"] is True
+    assert cells["customers-checkout"]["suppressed"] is True
+    assert (cells["customers-delivery"]["score"], cells["customers-delivery"]["n"]) == (-100.0, 7)
+    assert html.count("not enough responses") >= 2
+    assert [c["touchpoint"].slug for c in response.context["worst"]] == ["customers-delivery"]
+    # Verbatims never come from a hidden slice.
+    assert "only-me secret" not in html and "hidden praise" not in html
+    assert response.context["headline"]["n"] == 15
+    assert [p["count"] for p in response.context["distribution"]] == [6, 0, 9]
+    assert 'id="xm-trend"' in html and 'id="xm-heatmap"' in html
+
+
+def test_bad_filters_fall_back_to_defaults_without_an_error(client, xm_manager) -> None:  # noqa: ANN001
+    build_world()
+    client.force_login(xm_manager)
+    response = client.get(
+        reverse("metrics:audience", args=["customers"]), {"period": "forever", "survey": "x"}
+    )
+    assert response.status_code == 200
+    assert response.context["filter_errors"]
+    assert response.context["selected"]["period"] == "90"
+    assert client.get(reverse("metrics:audience", args=["nobody"])).status_code == 404
+
+
+def test_staff_without_the_metrics_permission_is_refused(client, django_user_model) -> None:  # noqa: ANN001
+    user = django_user_model.objects.create_user(
+        username="clerk", password="pw-123456789", is_staff=True
+    )
+    client.force_login(user)
+    assert client.get(reverse("metrics:index")).status_code == 403
+
+
+def test_outsider_is_sent_to_the_admin_login(client, outsider) -> None:  # noqa: ANN001
+    client.force_login(outsider)
+    response = client.get(reverse("metrics:index"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_return_on_experience_compares_promoters_and_detractors(client, xm_manager) -> None:  # noqa: ANN001
+    world = build_world(threshold=3)
+    shop = make_touchpoint(
+        world.audience, slug="shop", stage_name="Purchase", role=TouchpointRole.PURCHASE
+    )
+    gone = make_touchpoint(
+        world.audience, slug="gone", stage_name="Exit", role=TouchpointRole.CHURNED
+    )
+    promoters = make_people("pro", 3)
+    detractors = make_people("det", 3)
+    add_responses(world, [{"nps": 10, "person": p} for p in promoters])
+    add_responses(world, [{"nps": 1, "person": p} for p in detractors])
+    after = dt.datetime.combine(TODAY, dt.time(15), tzinfo=dt.UTC)
+    before = dt.datetime.combine(TODAY, dt.time(8), tzinfo=dt.UTC)
+    TouchpointEvent.objects.bulk_create(
+        [
+            TouchpointEvent(
+                person=promoters[0], touchpoint=shop, occurred_at=after, attributes={"value": 100}
+            ),
+            TouchpointEvent(
+                person=promoters[0], touchpoint=shop, occurred_at=after, attributes={"value": 50}
+            ),
+            TouchpointEvent(
+                person=promoters[1], touchpoint=shop, occurred_at=after, attributes={"value": 30}
+            ),
+            # before the answer: not an outcome of it
+            TouchpointEvent(
+                person=promoters[2], touchpoint=shop, occurred_at=before, attributes={"value": 999}
+            ),
+            TouchpointEvent(person=detractors[0], touchpoint=gone, occurred_at=after),
+            TouchpointEvent(person=detractors[1], touchpoint=gone, occurred_at=after),
+            TouchpointEvent(
+                person=detractors[2], touchpoint=shop, occurred_at=after, attributes={"value": 12}
+            ),
+        ]
+    )
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    client.force_login(xm_manager)
+    response = client.get(reverse("metrics:audience", args=["customers"]))
+    rox = response.context["rox"]
+    assert rox["promoter"] == {
+        "n": 3,
+        "suppressed": False,
+        "churn_rate": 0.0,
+        "retention_rate": 100.0,
+        "mean_spend": 60.0,
+    }
+    assert rox["detractor"]["n"] == 3
+    assert rox["detractor"]["churn_rate"] == pytest.approx(200 / 3)
+    assert rox["detractor"]["mean_spend"] == pytest.approx(4.0)
+    assert rox["passive"] == {"n": 0, "suppressed": True}
+    ops = response.context["operations"]
+    assert ops["churn_rate"] is None  # no memberships: nobody at the start of the period
+    assert 'id="xm-rox"' in response.content.decode()
+
+
+def test_segment_filter_cannot_reveal_a_small_department_by_subtraction(client, xm_manager) -> None:  # noqa: ANN001
+    world = build_world("staff", kind="employee", touchpoints=(("payroll", "Growth"),))
+    add_responses(world, [{"nps": 10, "segment": "sales"}] * 6)
+    add_responses(world, [{"nps": 0, "segment": "ops"}] * 7)
+    add_responses(world, [{"nps": 0, "segment": "legal"}] * 2)
+    add_responses(world, [{"nps": 9, "segment": "it"}] * 9)
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    client.force_login(xm_manager)
+    url = reverse("metrics:audience", args=["staff"])
+    shown = {}
+    for segment in ("sales", "ops", "legal", "it"):
+        response = client.get(url, {"segment": segment})
+        assert response.status_code == 200
+        shown[segment] = not response.context["headline"].get("suppressed", False)
+    # legal (2) is under the threshold; sales (6), the next smallest, is hidden with it, so
+    # "all minus the shown departments" mixes 8 answers of two departments.
+    assert shown == {"sales": False, "ops": True, "legal": False, "it": True}
+    total = client.get(url).context["headline"]["n"]
+    assert total - 7 - 9 == 8

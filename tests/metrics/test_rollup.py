@@ -1,0 +1,166 @@
+"""Daily rollups: idempotent, re-runnable per day, and equal to the raw aggregates."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metrics import selectors as s
+from metrics.models import DailyRollup
+from metrics.services import rollups_rebuild
+from metrics.tasks import rollup_day_task, rollup_recent_task
+from surveys.models import Response
+from tests.metrics.conftest import TODAY, add_responses, build_world
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot() -> list[tuple]:
+    return sorted(
+        DailyRollup.objects.values_list(
+            "day",
+            "question_id",
+            "touchpoint_id",
+            "segment",
+            "channel",
+            "language",
+            "n",
+            "total",
+            "sumsq",
+            "promoters",
+            "passives",
+            "detractors",
+            "top2",
+        ),
+        key=str,
+    )
+
+
+def test_rollup_task_is_idempotent_and_per_day() -> None:
+    world = build_world()
+    add_responses(
+        world, [{"nps": 10, "csat": 5, "segment": "gold"}, {"nps": 3, "csat": 2, "segment": "gold"}]
+    )
+    add_responses(world, [{"nps": 8, "day": TODAY - dt.timedelta(days=1)}])
+    add_responses(world, [{"nps": 0, "completed": False}])
+    assert rollup_day_task.delay(TODAY.isoformat()).get() == 2  # nps and csat rows for the day
+    first = _snapshot()
+    assert rollup_day_task.delay(TODAY.isoformat()).get() == 2
+    assert _snapshot() == first
+    [nps_row] = DailyRollup.objects.filter(question_type="nps")
+    assert (nps_row.n, nps_row.total, nps_row.sumsq, nps_row.promoters, nps_row.detractors) == (
+        2,
+        13,
+        109,
+        1,
+        1,
+    )
+    # Re-running one day leaves the other days alone.
+    rollup_day_task.delay((TODAY - dt.timedelta(days=1)).isoformat()).get()
+    assert DailyRollup.objects.count() == 3
+    rollup_day_task.delay(TODAY.isoformat()).get()
+    assert DailyRollup.objects.count() == 3
+
+
+def test_rollup_picks_up_late_answers_on_rerun() -> None:
+    world = build_world()
+    add_responses(world, [{"nps": 10}])
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    add_responses(world, [{"nps": 0}])
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    [row] = DailyRollup.objects.all()
+    assert (row.n, row.promoters, row.detractors) == (2, 1, 1)
+
+
+def test_rollup_recent_task_covers_today() -> None:
+    from django.utils import timezone
+
+    world = build_world()
+    add_responses(world, [{"nps": 9, "day": timezone.now().date()}])
+    assert rollup_recent_task.delay().get() == 1
+
+
+ANSWER = st.fixed_dictionaries(
+    {
+        "nps": st.integers(0, 10),
+        "csat": st.integers(1, 5),
+        "ces": st.integers(1, 5),
+        "day": st.sampled_from([TODAY - dt.timedelta(days=k) for k in (0, 1, 9, 40, 100)]),
+        "segment": st.sampled_from(["", "gold", "basic"]),
+        "channel": st.sampled_from(["email", "sms"]),
+        "language": st.sampled_from(["en", "tr"]),
+        "touchpoint": st.sampled_from([None, "checkout", "delivery"]),
+        "completed": st.booleans(),
+    }
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(answers=st.lists(ANSWER, max_size=30))
+def test_rollup_and_raw_paths_agree_on_random_data(answers: list[dict]) -> None:
+    Response.objects.all().delete()
+    DailyRollup.objects.all().delete()
+    world = _WORLD.get("w") or _WORLD.setdefault("w", build_world())
+    add_responses(world, answers)
+    rollups_rebuild(date_from=TODAY - dt.timedelta(days=400), date_to=TODAY)
+    date_from = TODAY - dt.timedelta(days=30)
+    for metric in ("nps", "csat", "csat_mean", "ces"):
+        for by in (
+            None,
+            "segment",
+            "channel",
+            "language",
+            "touchpoint",
+            "stage",
+            "journey",
+            "week",
+            "month",
+            "quarter",
+        ):
+            for f in (
+                s.Filters(audience_id=world.audience.pk),
+                s.Filters(
+                    audience_id=world.audience.pk,
+                    date_from=date_from,
+                    date_to=TODAY,
+                    segment="gold",
+                ),
+            ):
+                raw = s.aggregate(metric=metric, by=by, filters=f, source="raw")
+                rolled = s.aggregate(metric=metric, by=by, filters=f, source="rollup")
+                assert raw == rolled, (metric, by, f)
+
+
+_WORLD: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_world() -> None:
+    _WORLD.clear()
+
+
+def test_rollup_command_rebuilds_a_range_and_rejects_bad_dates() -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    world = build_world()
+    add_responses(world, [{"nps": 9}, {"nps": 1, "day": TODAY - dt.timedelta(days=3)}])
+    out = StringIO()
+    call_command(
+        "metrics_rollup",
+        "--from",
+        (TODAY - dt.timedelta(days=5)).isoformat(),
+        "--to",
+        TODAY.isoformat(),
+        stdout=out,
+    )
+    assert DailyRollup.objects.count() == 2
+    assert "2 rows" in out.getvalue()
+    with pytest.raises(CommandError, match="is not a date"):
+        call_command("metrics_rollup", "--from", "yesterday")
+    with pytest.raises(CommandError, match="must not be before"):
+        call_command("metrics_rollup", "--from", "2026-06-10", "--to", "2026-06-01")

@@ -1,0 +1,152 @@
+"""Channels against real local servers: SMTP (aiosmtpd) and a fake Twilio REST API."""
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from surveys import channels, sending
+from surveys.channels.sms import SmsChannel
+from surveys.models import Invitation, Question
+from tests.surveys.distribution_factories import (
+    NOW,
+    SmtpSink,
+    customers,
+    make_invitation,
+    make_survey,
+    member,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    """Pages render without a collectstatic manifest (the production storage needs one)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def survey():
+    survey = make_survey(
+        customers(), name="Service NPS", title={"en": "Our service", "tr": "Hizmet"}
+    )
+    Question.objects.create(
+        survey=survey, key="nps", type="nps", label={"en": "How likely…?", "tr": "Ne kadar…?"}
+    )
+    return survey
+
+
+def test_real_smtp_delivery_carries_a_link_that_opens_the_survey(survey, settings, client):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    ayse = member(customers(), "ayse", name="Ayşe", language="en")
+    inv = make_invitation(survey, ayse)
+    with SmtpSink() as sink:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        counts = sending.dispatch_batch(now=NOW)
+    assert counts == {"claimed": 1, "sent": 1}
+    [message] = sink.messages
+    assert message["X-Invitation-ID"] == str(inv.id)
+    assert message["Message-ID"] == f"<invitation-{inv.id}@127.0.0.1>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    url = re.search(r"http://127\.0\.0\.1:8000(/s/[^/\s]+/)", text).group(1)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "How likely" in page.content.decode()
+    optout = re.search(r"<http://127\.0\.0\.1:8000(/s/[^>]+/optout/)>", message["List-Unsubscribe"])
+    assert client.get(optout.group(1)).status_code == 200
+    inv.refresh_from_db()
+    assert (inv.state, inv.sent_at) == ("opened", NOW)  # following the link marked it opened
+
+
+class FakeTwilio(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        FakeTwilio.requests.append(
+            {
+                "path": urlparse(self.path).path,
+                "body": body,
+                "auth": self.headers["Authorization"],
+                "key": self.headers["I-Twilio-Idempotency-Token"],
+            }
+        )
+        if body["To"] == ["+900000000000"]:
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(b'{"code": 21211, "message": "Invalid To number"}')
+            return
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps({"sid": f"SM{len(FakeTwilio.requests)}"}).encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def twilio(settings):
+    server = HTTPServer(("127.0.0.1", 0), FakeTwilio)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeTwilio.requests = []
+    settings.SURVEY_SMS_PROVIDER = "twilio"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC123", "secret"
+    settings.TWILIO_FROM = "+15550000000"
+    settings.TWILIO_API_BASE = f"http://127.0.0.1:{server.server_port}"
+    yield FakeTwilio
+    server.shutdown()
+
+
+def test_twilio_adapter_posts_each_sms_with_an_idempotency_key(survey, twilio):
+    good = make_invitation(
+        survey, member(customers(), "ayse", phone="+905551112233"), channel="sms"
+    )
+    bad = make_invitation(survey, member(customers(), "bora", phone="+900000000000"), channel="sms")
+    results = SmsChannel().send(list(Invitation.objects.select_related("survey", "person")))
+    assert [(r.invitation_id, r.outcome, r.message_id) for r in results] == [
+        (good.id, channels.Outcome.SENT, "SM1"),
+        (bad.id, channels.Outcome.FAILED, ""),
+    ]
+    first = twilio.requests[0]
+    assert first["path"] == "/2010-04-01/Accounts/AC123/Messages.json"
+    assert first["body"]["From"] == ["+15550000000"]
+    assert first["key"] == f"<invitation-{good.id}@127.0.0.1>"
+    assert first["auth"].startswith("Basic ")
+    assert "/s/" in first["body"]["Body"][0] and "/optout/" in first["body"]["Body"][0]
+
+
+def test_unreachable_twilio_hands_the_batch_back(survey, settings):
+    settings.SURVEY_SMS_PROVIDER = "twilio"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC123", "secret"
+    settings.TWILIO_FROM = "+15550000000"
+    settings.TWILIO_API_BASE = "http://127.0.0.1:1"
+    inv = make_invitation(survey, member(customers(), "ayse", phone="+905551112233"), channel="sms")
+    counts = sending.dispatch_batch(now=NOW)
+    inv.refresh_from_db()
+    assert (counts["released"], inv.state) == (1, "planned")
+
+
+def test_file_sms_provider_writes_one_json_line_per_message(survey, settings, tmp_path):
+    settings.SURVEY_SMS_PROVIDER = "file"
+    settings.SURVEY_SMS_FILE = str(tmp_path / "sms.jsonl")
+    ayse = member(customers(), "ayse", phone="+905551112233", language="tr")
+    inv = make_invitation(survey, ayse, channel="sms")
+    assert sending.dispatch_batch(now=NOW) == {"claimed": 1, "sent": 1}
+    [line] = (tmp_path / "sms.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["to"] == "+905551112233"
+    assert record["key"] == f"<invitation-{inv.id}@127.0.0.1>"
+    assert "Hizmet" in record["body"]

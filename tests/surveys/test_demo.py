@@ -1,0 +1,358 @@
+"""Demo surveys: live surveys per demo audience, invitations and responses, idempotent."""
+
+import datetime
+import io
+import random
+
+import pytest
+from django.core.management.base import OutputWrapper
+from django.db import connection
+from django.db.models import Count, Max, Min
+from django.test.utils import CaptureQueriesContext
+
+from audiences.models import AudienceKind, Membership, Person
+from journeys.models import TouchpointRole
+from surveys import tokens
+from surveys.demo import seed_surveys
+from surveys.logic import logic_errors, visible_keys
+from surveys.models import (
+    Answer,
+    Invitation,
+    InvitationState,
+    Question,
+    Response,
+    Survey,
+    SurveyStatus,
+)
+from tests.factories import make_audience, make_touchpoint
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 20, 12, 0, tzinfo=datetime.UTC)
+SEGMENTS = {
+    "customers": ["gold", "silver", "bronze"],
+    "employees": ["IT", "Sales"],
+    "fans": ["season", "casual"],
+}
+
+
+def demo_world(people_per_audience: int = 30) -> dict:
+    """Customers (4 touchpoints, one purchase, one support), employees and fans; no suppliers."""
+    customers = make_audience("customers", AudienceKind.CUSTOMER)
+    employees = make_audience("employees", AudienceKind.EMPLOYEE)
+    fans = make_audience("fans", AudienceKind.FAN)
+    touchpoints = {
+        "visit": make_touchpoint(customers, "site-visit", stage_name="Awareness"),
+        "checkout": make_touchpoint(
+            customers, "checkout", stage_name="Purchase", role=TouchpointRole.PURCHASE
+        ),
+        "delivery": make_touchpoint(customers, "delivery", stage_name="Purchase"),
+        "support": make_touchpoint(
+            customers, "ticket-closed", stage_name="Support", role=TouchpointRole.SUPPORT_REQUEST
+        ),
+        "onboarding": make_touchpoint(employees, "first-day", stage_name="Onboarding"),
+        "gate": make_touchpoint(fans, "stadium-entry", stage_name="Match day"),
+    }
+    people, memberships = [], []
+    for audience in (customers, employees, fans):
+        for n in range(people_per_audience):
+            people.append(
+                Person(
+                    external_id=f"{audience.slug}-{n}",
+                    email=f"{audience.slug}-{n}@example.com",
+                    language="en" if n % 3 == 0 else "tr",
+                )
+            )
+    Person.objects.bulk_create(people)
+    by_id = {p.external_id: p for p in Person.objects.all()}
+    for audience in (customers, employees, fans):
+        segments = SEGMENTS[audience.slug]
+        for n in range(people_per_audience):
+            memberships.append(
+                Membership(
+                    person=by_id[f"{audience.slug}-{n}"],
+                    audience=audience,
+                    segment=segments[n % len(segments)],
+                )
+            )
+    Membership.objects.bulk_create(memberships)
+    return {"customers": customers, "employees": employees, "fans": fans, **touchpoints}
+
+
+def run(**overrides) -> dict:
+    out = io.StringIO()
+    options = {"now": NOW, "rng": random.Random(42), "stdout": OutputWrapper(out)}
+    counts = seed_surveys(**{**options, **overrides})
+    counts["output"] = out.getvalue()
+    return counts
+
+
+def test_creates_live_surveys_for_the_audiences_present():
+    world = demo_world()
+
+    counts = run()
+
+    surveys = {s.name: s for s in Survey.objects.select_related("audience", "touchpoint")}
+    assert sorted(surveys) == [
+        "Checkout satisfaction (CSAT)",
+        "Customer relationship NPS",
+        "Employee engagement pulse",
+        "Match-day experience",
+        "Support effort (CES)",
+    ]
+    assert {s.status for s in surveys.values()} == {SurveyStatus.LIVE}
+    assert surveys["Customer relationship NPS"].audience == world["customers"]
+    assert surveys["Checkout satisfaction (CSAT)"].touchpoint == world["checkout"]
+    assert surveys["Support effort (CES)"].touchpoint == world["support"]
+    assert surveys["Employee engagement pulse"].anonymous is True
+    assert surveys["Match-day experience"].audience == world["fans"]
+    assert counts["surveys"] == 5
+    assert counts["invitations"] == Invitation.objects.count()
+    assert counts["responses"] == Response.objects.count()
+    assert counts["answers"] == Answer.objects.count()
+    assert counts["output"] == (
+        f"Surveys: 5 created, {counts['invitations']} invitations, {counts['responses']} "
+        f"responses, {counts['answers']} answers.\n"
+    )
+    for survey in surveys.values():
+        assert logic_errors(survey.questions.all()) == {}
+
+
+def test_a_share_of_each_audience_is_invited_once_per_survey():
+    demo_world(people_per_audience=40)
+
+    run()
+
+    per_survey = dict(Survey.objects.annotate(n=Count("invitations")).values_list("name", "n"))
+    # round(40 × share): NPS 35 %, CSAT 30 %, CES 15 %, pulse 60 %, fans 30 %
+    assert per_survey == {
+        "Customer relationship NPS": 14,
+        "Checkout satisfaction (CSAT)": 12,
+        "Support effort (CES)": 6,
+        "Employee engagement pulse": 24,
+        "Match-day experience": 12,
+    }
+    pairs = Invitation.objects.values("survey", "person").annotate(n=Count("id"))
+    assert {p["n"] for p in pairs} == {1}
+
+
+def test_invitations_have_working_tokens_and_plausible_states():
+    demo_world()
+
+    run()
+
+    states = set(Invitation.objects.values_list("state", flat=True))
+    assert states == {InvitationState.SENT, InvitationState.OPENED, InvitationState.RESPONDED}
+    for invitation in Invitation.objects.all()[:20]:
+        assert invitation.token_hash == tokens.token_hash(tokens.token_for(invitation.nonce))
+        assert invitation.sent_at <= NOW
+    responded = Invitation.objects.filter(state=InvitationState.RESPONDED)
+    assert not responded.filter(responded_at__isnull=True).exists()
+    assert not Invitation.objects.filter(
+        state=InvitationState.SENT, opened_at__isnull=False
+    ).exists()
+
+
+def test_named_responses_belong_to_responded_invitations():
+    demo_world()
+
+    run()
+
+    named = Response.objects.filter(survey__anonymous=False)
+    assert (
+        named.count()
+        == Invitation.objects.filter(
+            survey__anonymous=False, state=InvitationState.RESPONDED
+        ).count()
+    )
+    assert not named.filter(invitation__isnull=True).exists()
+    assert not named.filter(completed_at__isnull=True).exists()
+    mismatched = [
+        r for r in named.select_related("invitation") if r.person_id != r.invitation.person_id
+    ]
+    assert mismatched == []
+
+
+def test_anonymous_responses_keep_no_person_invitation_or_time():
+    demo_world()
+
+    run()
+
+    pulse = Response.objects.filter(survey__name="Employee engagement pulse")
+    assert (
+        pulse.count()
+        == Invitation.objects.filter(
+            survey__name="Employee engagement pulse", state=InvitationState.RESPONDED
+        ).count()
+    )
+    assert pulse.filter(person__isnull=False).count() == 0
+    assert pulse.filter(invitation__isnull=False).count() == 0
+    assert pulse.filter(completed_at__isnull=False).count() == 0
+    assert pulse.filter(started_at__isnull=False).count() == 0
+    assert pulse.filter(completed_on__isnull=True).count() == 0
+    assert set(pulse.values_list("segment", flat=True)) <= {"IT", "Sales"}
+
+
+def test_responses_are_spread_over_the_last_ninety_days():
+    demo_world()
+
+    run()
+
+    span = Response.objects.aggregate(first=Min("completed_on"), last=Max("completed_on"))
+    assert span["first"] >= (NOW - datetime.timedelta(days=90)).date()
+    assert span["last"] <= NOW.date()
+    assert (span["last"] - span["first"]).days >= 30
+
+
+def test_answers_follow_the_display_logic_and_scales():
+    demo_world()
+
+    run()
+
+    questions = {q.pk: q for q in Question.objects.all()}
+    by_response: dict[int, dict] = {}
+    for answer in Answer.objects.all():
+        q = questions[answer.question_id]
+        value = answer.number if answer.number is not None else (answer.choices or answer.text)
+        by_response.setdefault(answer.response_id, {})[q.key] = (q, value)
+    for answers in by_response.values():
+        survey_questions = [q for q, _v in answers.values()]
+        survey_id = survey_questions[0].survey_id
+        all_questions = [q for q in questions.values() if q.survey_id == survey_id]
+        plain = {key: value for key, (_q, value) in answers.items()}
+        assert set(plain) <= visible_keys(all_questions, plain)
+        for q, value in answers.values():
+            if q.type == "nps":
+                assert 0 <= value <= 10
+            elif q.type == "csat":
+                assert 1 <= value <= 5
+            elif q.type in ("ces", "rating"):
+                assert 1 <= value <= q.scale_max
+        required = {q.key for q in all_questions if q.required}
+        assert required & visible_keys(all_questions, plain) <= set(plain)
+
+
+def test_nps_has_promoters_passives_and_detractors_and_texts_in_both_languages():
+    demo_world(people_per_audience=150)
+
+    run()
+
+    scores = list(
+        Answer.objects.filter(
+            question__key="nps", response__survey__name="Customer relationship NPS"
+        ).values_list("number", flat=True)
+    )
+    assert any(s <= 6 for s in scores)
+    assert any(7 <= s <= 8 for s in scores)
+    assert any(s >= 9 for s in scores)
+    texts = Answer.objects.filter(question__type="text").exclude(text="")
+    languages = set(texts.values_list("response__language", flat=True))
+    assert languages == {"en", "tr"}
+    turkish = texts.filter(response__language="tr").values_list("text", flat=True)
+    assert any(set("çğıöşüİ") & set(t) for t in turkish)
+
+
+def test_scores_differ_by_segment():
+    demo_world(people_per_audience=150)
+
+    run()
+
+    means = {}
+    for segment in SEGMENTS["customers"]:
+        values = list(
+            Answer.objects.filter(
+                question__key="nps",
+                response__survey__name="Customer relationship NPS",
+                response__segment=segment,
+            ).values_list("number", flat=True)
+        )
+        means[segment] = sum(values) / len(values)
+    # Segments are sorted (bronze, gold, silver) and get +0.1, 0, −0.1 of sentiment.
+    assert means["bronze"] > means["silver"]
+
+
+def test_running_again_creates_nothing():
+    demo_world()
+    first = run()
+    before = (
+        Survey.objects.count(),
+        Invitation.objects.count(),
+        Response.objects.count(),
+        Answer.objects.count(),
+    )
+
+    second = run(rng=random.Random(1))
+
+    assert second == {
+        "surveys": 0,
+        "invitations": 0,
+        "responses": 0,
+        "answers": 0,
+        "output": "Surveys: 0 created, 0 invitations, 0 responses, 0 answers.\n",
+    }
+    after = (
+        Survey.objects.count(),
+        Invitation.objects.count(),
+        Response.objects.count(),
+        Answer.objects.count(),
+    )
+    assert after == before
+    assert first["surveys"] == 5
+
+
+def test_missing_audiences_are_skipped():
+    make_audience("suppliers", AudienceKind.SUPPLIER)
+
+    counts = run()
+
+    assert list(Survey.objects.values_list("name", flat=True)) == ["Supplier satisfaction"]
+    assert counts["surveys"] == 1
+    assert counts["invitations"] == 0
+
+
+def test_without_a_support_touchpoint_there_is_no_ces_survey():
+    customers = make_audience("customers", AudienceKind.CUSTOMER)
+    make_touchpoint(customers, "checkout", role=TouchpointRole.PURCHASE)
+
+    run()
+
+    assert sorted(Survey.objects.values_list("name", flat=True)) == [
+        "Checkout satisfaction (CSAT)",
+        "Customer relationship NPS",
+    ]
+
+
+def count_seed_queries(people: int) -> tuple[int, int]:
+    """(queries, rows written) of one seed over `people` members per audience."""
+    demo_world(people_per_audience=people)
+    with CaptureQueriesContext(connection) as captured:
+        counts = run()
+    return len(captured), counts["invitations"] + counts["responses"] + counts["answers"]
+
+
+def test_query_count_does_not_grow_per_row():
+    small_queries, small_rows = count_seed_queries(40)
+    Survey.objects.all().delete()
+    Membership.objects.all().delete()
+    Person.objects.all().delete()
+    from audiences.models import Audience
+
+    Audience.objects.all().delete()
+    large_queries, large_rows = count_seed_queries(200)
+
+    # Per survey: the template's inserts, a status update, its questions, the audience's
+    # members, then bulk inserts; SQLite caps a statement at 999 parameters, so a bulk insert
+    # may take a few statements. Five times the rows costs a handful of extra statements.
+    assert large_rows > 4 * small_rows
+    assert large_queries - small_queries <= 12
+    assert large_queries < large_rows / 20
+
+
+def test_csat_falls_back_to_the_first_touchpoint_without_a_purchase_one():
+    customers = make_audience("customers", AudienceKind.CUSTOMER)
+    visit = make_touchpoint(customers, "site-visit", stage_name="Awareness")
+    make_touchpoint(customers, "delivery", stage_name="Delivery")
+
+    run()
+
+    assert Survey.objects.get(name="Checkout satisfaction (CSAT)").touchpoint == visit

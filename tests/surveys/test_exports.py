@@ -1,0 +1,252 @@
+"""Response exports: columns and values, formula neutralising, anonymity, set-based reads."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from audiences.models import AudienceKind
+from surveys.exports import export_csv_lines, export_rows, export_xlsx, neutralise
+from surveys.models import Question, QuestionType
+from tests.factories import make_audience, make_person, make_touchpoint
+from tests.surveys.test_admin_support import add_response, survey_with_questions
+
+pytestmark = pytest.mark.django_db
+
+WHEN = datetime.datetime(2026, 10, 5, 14, 30, tzinfo=datetime.UTC)
+HEADER = [
+    "response_id",
+    "completed",
+    "language",
+    "channel",
+    "segment",
+    "touchpoint",
+    "person_external_id",
+    "nps",
+    "reason",
+    "improve",
+]
+
+
+def csv_rows(survey, **kwargs):
+    text = "".join(export_csv_lines(survey=survey, **kwargs))
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def xlsx_rows(survey):
+    with export_xlsx(survey=survey) as output:
+        workbook = load_workbook(io.BytesIO(output.read()), read_only=True)
+        rows = [list(row) for row in workbook["responses"].iter_rows(values_only=True)]
+    # Read-only sheets end a row at its last non-empty cell: pad to the header's width.
+    return [row + [None] * (len(rows[0]) - len(row)) for row in rows]
+
+
+@pytest.fixture
+def named_survey():
+    survey = survey_with_questions()
+    checkout = make_touchpoint(survey.audience, "checkout")
+    ayse = make_person("cust-1", name="Ayşe")
+    first = add_response(
+        survey,
+        {"nps": 3, "reason": "price", "improve": "Kargo çok geç geldi, şikâyetçiyim."},
+        person=ayse,
+        segment="gold",
+        touchpoint=checkout,
+        completed_at=WHEN,
+    )
+    second = add_response(
+        survey, {"nps": 10}, person=make_person("cust-2"), completed_at=WHEN, language="en"
+    )
+    return survey, first, second
+
+
+def test_csv_has_context_person_and_one_column_per_question(named_survey):
+    survey, first, second = named_survey
+
+    rows = csv_rows(survey)
+
+    assert rows == [
+        HEADER,
+        [
+            str(first.pk),
+            "2026-10-05T14:30:00+00:00",
+            "tr",
+            "email",
+            "gold",
+            "checkout",
+            "cust-1",
+            "3",
+            "price",
+            "Kargo çok geç geldi, şikâyetçiyim.",
+        ],
+        [
+            str(second.pk),
+            "2026-10-05T14:30:00+00:00",
+            "en",
+            "email",
+            "",
+            "",
+            "cust-2",
+            "10",
+            "",
+            "",
+        ],
+    ]
+
+
+def test_xlsx_has_the_same_rows_with_typed_numbers(named_survey):
+    survey, first, second = named_survey
+
+    rows = xlsx_rows(survey)
+
+    assert rows == [
+        HEADER,
+        [
+            first.pk,
+            "2026-10-05T14:30:00+00:00",
+            "tr",
+            "email",
+            "gold",
+            "checkout",
+            "cust-1",
+            3,
+            "price",
+            "Kargo çok geç geldi, şikâyetçiyim.",
+        ],
+        [
+            second.pk,
+            "2026-10-05T14:30:00+00:00",
+            "en",
+            "email",
+            None,
+            None,
+            "cust-2",
+            10,
+            None,
+            None,
+        ],
+    ]
+
+
+def test_unfinished_responses_are_not_exported(named_survey):
+    survey, first, second = named_survey
+    first.completed_on = None
+    first.save()
+
+    assert [row[0] for row in csv_rows(survey)] == ["response_id", str(second.pk)]
+
+
+def test_multiple_choice_answers_are_joined():
+    survey = survey_with_questions()
+    Question.objects.create(
+        survey=survey,
+        order=4,
+        page=2,
+        key="channels",
+        type=QuestionType.MULTIPLE_CHOICE,
+        choices=[{"value": "web", "label": {}}, {"value": "store", "label": {}}],
+        label={"en": "Where?", "tr": "Nerede?"},
+    )
+    add_response(survey, {"nps": 8, "channels": ["web", "store"]}, completed_at=WHEN)
+
+    assert csv_rows(survey)[1][-1] == "web; store"
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("plain = text", "plain = text"),
+        (7, 7),
+        (None, None),
+    ],
+)
+def test_neutralise_prefixes_formula_triggers(raw, safe):
+    assert neutralise(raw) == safe
+
+
+def test_formula_cells_are_neutralised_in_csv_and_xlsx():
+    survey = survey_with_questions()
+    add_response(
+        survey,
+        {"nps": 2, "improve": "=cmd|' /C calc'!A0"},
+        person=make_person("@admin"),
+        segment="+vip",
+        completed_at=WHEN,
+    )
+    add_response(survey, {"nps": 1, "improve": "-10"}, segment="-", completed_at=WHEN)
+
+    csv_data = csv_rows(survey)
+    xlsx_data = xlsx_rows(survey)
+
+    assert [row[4] for row in csv_data[1:]] == ["'+vip", "'-"]
+    assert [row[6] for row in csv_data[1:]] == ["'@admin", ""]
+    assert [row[9] for row in csv_data[1:]] == ["'=cmd|' /C calc'!A0", "'-10"]
+    assert [row[4] for row in xlsx_data[1:]] == ["'+vip", "'-"]
+    assert [row[6] for row in xlsx_data[1:]] == ["'@admin", None]
+    assert [row[9] for row in xlsx_data[1:]] == ["'=cmd|' /C calc'!A0", "'-10"]
+
+
+def test_xlsx_drops_control_characters_it_cannot_store():
+    survey = survey_with_questions()
+    add_response(survey, {"nps": 2, "improve": "bad\x07\x1b input"}, completed_at=WHEN)
+
+    assert xlsx_rows(survey)[1][9] == "bad input"
+
+
+def test_anonymous_export_has_no_identifying_column_and_only_the_date():
+    employees = make_audience("employees", AudienceKind.EMPLOYEE)
+    survey = survey_with_questions(audience=employees, anonymous=True)
+    response = add_response(
+        survey, {"nps": 9}, person=make_person("emp-1"), segment="IT", completed_at=WHEN
+    )
+
+    rows = csv_rows(survey)
+    sheet = xlsx_rows(survey)
+
+    header = ["response_id", "completed", "language", "channel", "segment", "touchpoint"]
+    header += ["nps", "reason", "improve"]
+    assert rows == [header, [str(response.pk), "2026-10-05", "tr", "email", "IT", "", "9", "", ""]]
+    assert sheet[0] == header
+    assert sheet[1] == [response.pk, "2026-10-05", "tr", "email", "IT", None, 9, None, None]
+    assert "emp-1" not in "".join(export_csv_lines(survey=survey))
+
+
+def count_export_queries(survey, **kwargs) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        list(export_rows(survey=survey, **kwargs))
+    return len(captured)
+
+
+def test_export_query_count_does_not_grow_with_responses():
+    audience = make_audience()
+    small = survey_with_questions(audience, name="Small")
+    large = survey_with_questions(audience, name="Large")
+    for n in range(2):
+        add_response(small, {"nps": n}, completed_at=WHEN)
+    for n in range(25):
+        add_response(large, {"nps": n % 11, "reason": "speed"}, completed_at=WHEN)
+
+    # questions, responses (one streaming query), answers of the single chunk
+    assert count_export_queries(small) == 3
+    assert count_export_queries(large) == 3
+
+
+def test_answers_are_read_once_per_chunk_of_responses():
+    survey = survey_with_questions()
+    for n in range(5):
+        add_response(survey, {"nps": n}, completed_at=WHEN)
+
+    # questions, responses, then answers for chunks of 2 + 2 + 1 responses
+    assert count_export_queries(survey, chunk_size=2) == 5
+    assert [row[7] for row in list(export_rows(survey=survey, chunk_size=2))[1:]] == [0, 1, 2, 3, 4]

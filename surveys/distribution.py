@@ -74,7 +74,7 @@ def invitations_insert(rows: Sequence[dict]) -> None:
         return
     fields = [f for f in Invitation._meta.concrete_fields if not f.primary_key]
     defaults = {f.attname: f.get_default() for f in fields}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     table = connection.ops.quote_name(Invitation._meta.db_table)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608

@@ -161,6 +161,7 @@ def quiet_until(
     facts: Facts, policies: Sequence[Policy], *, now: datetime.datetime
 ) -> datetime.datetime | None:
     """When quiet hours (in the person's zone) end, if `now` falls in any applicable window."""
+    tz: datetime.tzinfo
     try:
         tz = zoneinfo.ZoneInfo(facts.time_zone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -381,7 +382,7 @@ def audience_load(*, now: datetime.datetime) -> list[AudienceLoad]:
         )
         .order_by()
     )
-    by_audience = {row["audience_id"]: row for row in members}
+    by_audience: dict[int, dict] = {row["audience_id"]: dict(row) for row in members}
     suppressed: dict[int, dict[str, int]] = defaultdict(dict)
     for aid, reason, n in (
         Invitation.objects.filter(state=InvitationState.SUPPRESSED, planned_at__gt=since)

@@ -197,6 +197,22 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+    # Distribution (surveys.distribution / surveys.sending).
+    rule = models.ForeignKey(
+        "DistributionRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("distribution rule"),
+    )
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
+    message_id = models.CharField(_("message id"), max_length=200, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
+    last_reminder_at = models.DateTimeField(_("last reminder"), null=True, blank=True)
+    defer_count = models.PositiveSmallIntegerField(_("deferrals"), default=0)
+    last_defer_reason = models.CharField(_("last deferral reason"), max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -328,8 +344,6 @@ class Answer(models.Model):
 
 
 # --- Distribution: rules, fatigue policies, the contact ledger ------------------------------
-# Invitation gains its distribution fields below (via `add_to_class`) so this section stays
-# in one place; they are ordinary model fields with ordinary migrations.
 
 
 class RuleKind(models.TextChoices):
@@ -494,24 +508,3 @@ class ContactLedger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
-
-
-_invitation_fields = {
-    "rule": models.ForeignKey(
-        DistributionRule,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="invitations",
-        verbose_name=_("distribution rule"),
-    ),
-    "claimed_at": models.DateTimeField(_("sending since"), null=True, blank=True),
-    "attempts": models.PositiveSmallIntegerField(_("send attempts"), default=0),
-    "message_id": models.CharField(_("message id"), max_length=200, blank=True),
-    "reminders_sent": models.PositiveSmallIntegerField(_("reminders sent"), default=0),
-    "last_reminder_at": models.DateTimeField(_("last reminder"), null=True, blank=True),
-    "defer_count": models.PositiveSmallIntegerField(_("deferrals"), default=0),
-    "last_defer_reason": models.CharField(_("last deferral reason"), max_length=32, blank=True),
-}
-for _name, _field in _invitation_fields.items():
-    Invitation.add_to_class(_name, _field)

@@ -361,9 +361,9 @@ def reminders_claim(*, now: datetime.datetime, limit: int = BATCH) -> list[int]:
         .values_list("reminder_after_days", flat=True)
         .distinct()
     )
-    owed = Q(pk__in=[])
+    owed_now = Q(pk__in=[])
     for days in intervals:
-        owed |= Q(rule__reminder_after_days=days, last_contact__lte=now - days * fatigue.DAY)
+        owed_now |= Q(rule__reminder_after_days=days, last_contact__lte=now - days * fatigue.DAY)
     candidates = list(
         Invitation.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("rule", "survey__audience")
@@ -380,14 +380,14 @@ def reminders_claim(*, now: datetime.datetime, limit: int = BATCH) -> list[int]:
         # Only what is owed now, so not-yet-owed rows never crowd the batch out (one term per
         # distinct interval: portable, where integer × interval is not).
         .alias(last_contact=Coalesce("last_reminder_at", "sent_at"))
-        .filter(owed)
+        .filter(owed_now)
         .order_by("id")[:limit]
     )
-    reach = fatigue.reach_load(sorted({i.person_id for i in candidates}))
+    reach = fatigue.reach_load(sorted({i.person_id for i in candidates if i.person_id}))
     owed = []
     for inv in candidates:
         if fatigue.channel_reason(
-            reach.get(inv.person_id, {}).get(inv.channel, fatigue.Reach(False, False, False)),
+            reach.get(inv.person_id or 0, {}).get(inv.channel, fatigue.Reach(False, False, False)),
             requires_opt_in=inv.survey.audience.requires_opt_in,
         ):
             continue

@@ -116,3 +116,12 @@ def outsider(django_user_model):  # noqa: ANN001, ANN201
     return django_user_model.objects.create_user(
         username="outsider", email="outsider@example.com", password="correct-horse-battery"
     )
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings) -> None:  # noqa: ANN001
+    """Tests render pages without running collectstatic first (no manifest needed)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

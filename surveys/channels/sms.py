@@ -7,7 +7,7 @@ configure them.
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -86,7 +86,11 @@ class TwilioProvider:
         raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
-PROVIDERS = {"console": ConsoleProvider, "file": ConsoleProvider, "twilio": TwilioProvider}
+PROVIDERS: dict[str, Callable[[], SmsProvider]] = {
+    "console": ConsoleProvider,
+    "file": ConsoleProvider,
+    "twilio": TwilioProvider,
+}
 
 
 def body_for(invitation: Invitation, *, reminder: int = 0) -> str:
@@ -119,7 +123,9 @@ class SmsChannel:
             key = message_id(inv.id, number)
             try:
                 provider_id = provider.send(
-                    to=inv.person.phone, body=body_for(inv, reminder=number), key=key
+                    to=inv.person.phone if inv.person else "",
+                    body=body_for(inv, reminder=number),
+                    key=key,
                 )
             except ChannelUnavailable:
                 if i == 0:

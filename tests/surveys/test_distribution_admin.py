@@ -106,3 +106,20 @@ def test_reconcile_decision_failed_frees_the_budget(client, xm_manager, survey):
     inv.refresh_from_db()
     assert inv.state == "failed"
     assert ContactLedger.objects.count() == 0
+
+
+def test_forecast_action_reports_counts_by_rule_and_writes_nothing(client, xm_manager, survey):
+    ayse, bora = member(customers(), "ayse"), member(customers(), "bora")
+    past_contact(make_survey(customers(), name="Other"), bora, timezone.now() - 2 * DAY)
+    rule = make_rule(survey, RuleKind.WAVE, name="Quarterly")
+    client.force_login(xm_manager)
+    response = client.post(
+        reverse("admin:surveys_distributionrule_changelist"),
+        {"action": "forecast", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Quarterly would plan 1 and suppress 1 (1 min_gap)."
+    ]
+    assert Invitation.objects.filter(survey=survey).count() == 0
+    assert ayse.invitations.count() == 0

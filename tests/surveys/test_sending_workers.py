@@ -31,7 +31,7 @@ from tests.factories import make_audience, make_touchpoint
 from tests.support.workers import celery_workers, wait_until
 from tests.surveys.distribution_factories import SmtpSink, make_rule, make_survey
 
-PEOPLE = int(os.environ.get("DISTRIBUTION_TEST_PEOPLE", "3000"))
+PEOPLE = int(os.environ.get("DISTRIBUTION_TEST_PEOPLE", "10000"))
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -138,7 +138,7 @@ def test_three_workers_send_overlapping_waves_and_triggers_exactly_once(needs_po
         expected = PEOPLE + (PEOPLE + 2) // 3 + (PEOPLE + 3) // 4
         assert wait_until(lambda: Invitation.objects.count() == expected, timeout=60)
         planned_in = time.monotonic() - started
-        _drain(time.monotonic() + 90)
+        _drain(time.monotonic() + 150)
         assert wait_until(
             lambda: (
                 len(sink.messages) == Invitation.objects.filter(state=InvitationState.SENT).count()

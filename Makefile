@@ -31,12 +31,14 @@ demo: install
 test: install test-sqlite test-postgres
 
 test-sqlite: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 test-postgres: install
 	@if env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/python -m tests.support.services; then \
 		env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PROD_ENV) \
-			$(BIN)/python -m pytest -q -p no:cacheprovider; \
+			$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not integration" && \
+		env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PROD_ENV) \
+			$(BIN)/python -m pytest -q -p no:cacheprovider -m integration; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "FAIL: PostgreSQL or Redis is not reachable and CI=true; the PostgreSQL pass cannot be skipped."; exit 1; \
 	else \

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from audiences.models import Channel, Membership, Person
 from journeys.models import TouchpointEvent
-from surveys import tokens
+from surveys import hooks, tokens
 from surveys.logic import visible_keys
 from surveys.models import (
     SCORED_TYPES,
@@ -447,6 +447,8 @@ def response_submit(
         hidden = [q.pk for q in questions if q.key not in shown and q.key in earlier]
         if hidden:
             Answer.objects.filter(response=response, question_id__in=hidden).delete()
+    completed_id = response.pk
+    transaction.on_commit(lambda: hooks.response_completed(completed_id))
     return response
 
 

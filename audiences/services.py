@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -23,6 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import Audience, Channel, Consent, ConsentStatus, Membership, Person
+from journeys.models import TouchpointEvent
+from surveys.models import Answer, Invitation, InvitationState, QuestionType, Response
 
 UPSERT_CHUNK = 2000
 PERSON_FIELDS = ("email", "phone", "name", "language", "time_zone")
@@ -274,6 +278,88 @@ def person_opt_out(*, person: Person, source: str) -> int:
         ignore_conflicts=True,
     )
     return updated + len(missing)
+
+
+# --- Erasure -------------------------------------------------------------------------------
+
+ERASED_REASON = "erased"
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What `person_erase` removed or unlinked (counts of rows)."""
+
+    person_id: int
+    memberships: int
+    consents: int
+    events: int
+    contacts: int
+    invitations_unlinked: int
+    responses_unlinked: int
+    free_text_answers: int
+
+
+@transaction.atomic
+def person_erase(*, person: Person) -> ErasureReport:
+    """Forget `person` (a GDPR erasure request): the person and everything personal about them.
+
+    Deleted: the person, their memberships, consent records, touchpoint events and contact
+    ledger entries, and the free-text answers of their named responses (text can name them).
+    Unlinked and kept for the aggregates: their invitations (no person, event or provider
+    message id; unsent ones suppressed, all expired so no link opens a survey) and their named
+    responses (no person, invitation, precise time or user agent; the completion date and the
+    scored answers stay, so published scores do not move). Anonymous responses never had a link
+    and are untouched. The admin's change history of the erased rows keeps no name.
+
+    The person's row is locked first, so a concurrent upsert or response waits. Set-based: the
+    number of queries does not depend on how much history the person has.
+    """
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    now = timezone.now()
+    membership_ids = list(Membership.objects.filter(person=person).values_list("pk", flat=True))
+    consent_ids = list(Consent.objects.filter(person=person).values_list("pk", flat=True))
+    free_text, _detail = Answer.objects.filter(
+        response__person=person, question__type=QuestionType.TEXT
+    ).delete()
+    responses = Response.objects.filter(person=person).update(
+        person=None,
+        invitation=None,
+        started_at=None,
+        completed_at=None,
+        user_agent="",
+        resume_key=None,
+        browser_key=None,
+    )
+    Invitation.objects.filter(
+        person=person, state__in=[InvitationState.PLANNED, InvitationState.SENDING]
+    ).update(state=InvitationState.SUPPRESSED, suppression_reason=ERASED_REASON)
+    invitations = Invitation.objects.filter(person=person).update(
+        person=None, event=None, message_id="", expires_at=now
+    )
+    events = TouchpointEvent.objects.filter(person=person).count()
+    _total, deleted = Person.objects.filter(pk=person.pk).delete()
+    # Django's change history would otherwise keep the person's name in object_repr.
+    content_types = ContentType.objects.get_for_models(Person, Membership, Consent)
+    erased = _("erased")
+    for model, ids in (
+        (Person, [person.pk]),
+        (Membership, membership_ids),
+        (Consent, consent_ids),
+    ):
+        if ids:
+            LogEntry.objects.filter(
+                content_type=content_types[model], object_id__in=[str(i) for i in ids]
+            ).update(object_repr=f"{erased} #{person.pk}", change_message="")
+    return ErasureReport(
+        person_id=person.pk,
+        memberships=deleted.get(Membership._meta.label, 0),
+        consents=deleted.get(Consent._meta.label, 0),
+        events=deleted.get(TouchpointEvent._meta.label, events),
+        contacts=deleted.get("surveys.ContactLedger", 0),
+        invitations_unlinked=invitations,
+        responses_unlinked=responses,
+        free_text_answers=free_text,
+    )
 
 
 # --- CSV import ----------------------------------------------------------------------------

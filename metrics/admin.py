@@ -1,8 +1,32 @@
-"""Read-only admin for rollups and published scores (the dashboard lives in metrics.views)."""
+"""Admin for rollups and published scores (read-only), alert rules, alerts and cases.
 
+The dashboard lives in metrics.views.
+"""
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.db.models import BooleanField, Q, QuerySet, Value, When
+from django.db.models import Case as SqlCase
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from metrics.models import DailyRollup, PublishedScore
+from metrics.alerts import case_save
+from metrics.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Alert,
+    AlertRule,
+    Case,
+    CaseNote,
+    DailyRollup,
+    PublishedScore,
+    RootCause,
+)
 
 
 @admin.register(DailyRollup)
@@ -34,3 +58,214 @@ class PublishedScoreAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
         return False
+
+
+# --- The closed loop -----------------------------------------------------------------------
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    """Rules per audience (optionally survey or touchpoint); validated in AlertRule.clean."""
+
+    list_display = (
+        "name",
+        "audience",
+        "condition",
+        "question_type",
+        "threshold",
+        "notify",
+        "active",
+    )
+    list_filter = ("active", "kind", "condition", "audience")
+    list_select_related = ("audience",)
+    search_fields = ("name",)
+    raw_id_fields = ("question",)
+    fieldsets = (
+        (None, {"fields": ("name", "active", "audience", "survey", "touchpoint")}),
+        (
+            _("Condition"),
+            {
+                "fields": (
+                    "condition",
+                    "question_type",
+                    "scale_max",
+                    "question",
+                    "threshold",
+                    "keywords",
+                )
+            },
+        ),
+        (_("Score rules"), {"fields": ("window_days", "cooldown")}),
+        (_("Follow-up"), {"fields": ("assignee", "sla", "notify")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AlertRule]:
+        return super().get_queryset(request)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Alerts are opened by the rules only; each has its case."""
+
+    list_display = ("summary", "audience", "rule", "opened_at", "notify", "notified_at")
+    list_filter = ("notify", "audience")
+    list_select_related = ("audience", "rule")
+    date_hierarchy = "opened_at"
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
+        return super().get_queryset(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(admin.ModelAdmin):
+    """The root-cause tags chosen when closing a case."""
+
+    list_display = ("name", "active")
+    search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RootCause]:
+        return super().get_queryset(request)
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    title = _("assigned to")
+    parameter_name = "assigned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("me", _("Me")), ("nobody", _("Nobody"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        if self.value() == "me":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("open", _("Open")), ("overdue", _("Overdue")), ("closed", _("Closed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_STATUSES)
+        if self.value() == "overdue":
+            return queryset.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        if self.value() == "closed":
+            return queryset.filter(status__in=CLOSED_STATUSES)
+        return queryset
+
+
+class CaseNoteInline(admin.TabularInline):
+    model = CaseNote
+    extra = 1
+    fields = ("text", "author", "created_at")
+    readonly_fields = ("author", "created_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # notes are a log: add, never rewrite
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CaseForm(forms.ModelForm):
+    """Closing needs a root cause (Case.clean); only active causes are offered."""
+
+    class Meta:
+        model = Case
+        fields = ("status", "assignee", "due_at", "root_cause")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("root_cause")
+        if field is not None:
+            current = self.instance.root_cause_id if self.instance else None
+            field.queryset = RootCause.objects.filter(Q(active=True) | Q(pk=current))  # type: ignore[attr-defined]
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """Follow-up cases; "my open cases" is ?assigned=me&state=open, overdue first."""
+
+    form = CaseForm
+    list_display = ("title", "audience", "assignee", "status", "due_at", "overdue", "opened_at")
+    list_filter = (AssignedFilter, StateFilter, "status", "audience", "root_cause")
+    list_select_related = ("audience", "assignee")
+    search_fields = ("title",)
+    show_full_result_count = False
+    fields = (
+        "title",
+        "audience",
+        "respondent",
+        "response_link",
+        "status",
+        "assignee",
+        "due_at",
+        "root_cause",
+        "opened_at",
+        "closed_at",
+    )
+    readonly_fields = ("title", "audience", "respondent", "response_link", "opened_at", "closed_at")
+    inlines = (CaseNoteInline,)
+    autocomplete_fields = ("assignee",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        now = timezone.now()
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("person")
+            .annotate(
+                _overdue=SqlCase(
+                    When(status__in=OPEN_STATUSES, due_at__lt=now, then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+            )
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["-_overdue", "due_at", "pk"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # cases are opened by alerts
+
+    @admin.display(description=_("overdue"), boolean=True, ordering="_overdue")
+    def overdue(self, obj: Case) -> bool:
+        return bool(getattr(obj, "_overdue", False))
+
+    @admin.display(description=_("respondent"))
+    def respondent(self, obj: Case) -> str:
+        if obj.person is None:
+            return str(_("Not known (anonymous, unnamed or a score alert)"))
+        if obj.may_contact is False:
+            return str(_("%(name)s: asked not to be contacted") % {"name": obj.person})
+        contact = " · ".join(x for x in (obj.person.email, obj.person.phone) if x)
+        return f"{obj.person} ({contact})" if contact else str(obj.person)
+
+    @admin.display(description=_("response"))
+    def response_link(self, obj: Case) -> str:
+        if obj.response_id is None:
+            return "—"
+        url = reverse("admin:surveys_response_change", args=[obj.response_id])
+        return format_html('<a href="{}">{}</a>', url, _("View the answers"))
+
+    def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
+        case_save(case=obj, by=request.user)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        notes = formset.save(commit=False)
+        for note in notes:
+            note.author = request.user
+            note.save()

@@ -1,12 +1,33 @@
 """Metrics dashboard pages inside the admin."""
 
+from django.apps import apps
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, register_converter
 
 from metrics import views
+
+
+class AudienceSlugConverter:
+    """An audience slug that is not one of the metrics models the admin serves at the same level.
+
+    The dashboard lives at /admin/metrics/<audience>/, so without this /admin/metrics/case/
+    (the admin's case list) would be taken for an audience called "case".
+    """
+
+    models = "|".join(m._meta.model_name for m in apps.get_app_config("metrics").get_models())
+    regex = rf"(?!(?:{models})(?:/|$))[-a-zA-Z0-9_]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AudienceSlugConverter, "audience_slug")
 
 app_name = "metrics"
 urlpatterns = [
     path("", admin.site.admin_view(views.index), name="index"),
-    path("<slug:slug>/", admin.site.admin_view(views.audience_detail), name="audience"),
+    path("<audience_slug:slug>/", admin.site.admin_view(views.audience_detail), name="audience"),
 ]

@@ -3,6 +3,8 @@
 Each entry says why it runs and carries an `expires` so a backlog never piles up.
 """
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict] = {
     # Dashboards read daily rollups: re-roll today and yesterday so scores lag by minutes.
     "metrics-rollup-recent": {
@@ -27,5 +29,19 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "surveys.send_reminders_task",
         "schedule": 900.0,
         "options": {"expires": 840, "queue": "bulk"},
+    },
+    # Score alert rules (a touchpoint's NPS below X, a drop beyond the margin, response rate);
+    # the DB allows one alert per rule and cooldown window, so a late or doubled run is harmless.
+    # The same task re-enqueues immediate alert e-mails whose on_commit dispatch was lost.
+    "metrics-score-rules": {
+        "task": "metrics.score_rules_evaluate_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
+    # One digest of score alerts per user per day (the digest row is the claim), in the morning.
+    "metrics-alert-digests": {
+        "task": "metrics.alert_digests_task",
+        "schedule": crontab(hour=6, minute=0),
+        "options": {"expires": 3 * 3600},
     },
 }

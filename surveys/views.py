@@ -30,6 +30,7 @@ from surveys.logic import visible_keys
 from surveys.models import SCORED_TYPES, PublicLink, Question, QuestionType, Survey
 from surveys.services import AlreadyResponded, Respondent, SurveyFull, Unavailable
 from surveys.validation import AnswerValue, clean_page, field_name, scale_of
+from xmplatform import ratelimit
 
 BROWSER_COOKIE = "xm_browser"
 BROWSER_COOKIE_SALT = "surveys.public-link.browser"
@@ -583,6 +584,59 @@ def _run(request: HttpRequest, flow: Flow) -> HttpResponse:
     return HttpResponseRedirect(_url(flow.action_url, done=1, lang=flow.language))
 
 
+# --- Rate limits ---------------------------------------------------------------------------
+
+
+def _too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
+    _activate(request, choose_language_plain(request))
+    response = _message(
+        request,
+        status=429,
+        title=_("Please wait a moment"),
+        text=_(
+            "We received many requests from your connection in a short time. "
+            "Please try again in %(seconds)d seconds. Your earlier answers are kept."
+        )
+        % {"seconds": retry_after},
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _rate_limited(link_kwarg: str, *, per_address: bool) -> Callable[..., Any]:
+    """Limit a hosted view per client address and per link (the token, or slug + address).
+
+    A link that turns out unknown (404) counts as a miss for the address; an address with too
+    many misses is refused before any lookup, which keeps token guessing slow.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not settings.RATE_LIMIT_ENABLED:
+                return view(request, *args, **kwargs)
+            limits = settings.HOSTED_RATE_LIMITS
+            address = ratelimit.client_ip(request)
+            link = f"{view.__name__}:{kwargs[link_kwarg]}"
+            if per_address:
+                link = f"{link}:{address}"
+            wait = (
+                ratelimit.exceeded("hosted-miss", address, limits["miss"])
+                or ratelimit.hit("hosted-ip", address, limits["ip"])
+                or ratelimit.hit("hosted-link", link, limits["link"])
+            )
+            if wait:
+                return _too_many_requests(request, wait)
+            response = view(request, *args, **kwargs)
+            if response.status_code == 404:
+                ratelimit.hit("hosted-miss", address, limits["miss"])
+            return response
+
+        return wrapper
+
+    return decorator
+
+
 # --- Views ---------------------------------------------------------------------------------
 
 
@@ -593,6 +647,7 @@ def _invitation_preferences(invitation: Any) -> list[str]:
 
 @never_cache  # token pages and answers must never sit in a shared cache
 @_restores_language
+@_rate_limited("token", per_address=False)
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     """An invitation's survey page."""
@@ -619,6 +674,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @_restores_language
+@_rate_limited("token", per_address=False)
 @csrf_exempt  # the token is the credential; mail clients post one-click unsubscribes (RFC 8058)
 @require_http_methods(["GET", "POST"])
 def optout(request: HttpRequest, token: str) -> HttpResponse:
@@ -660,6 +716,7 @@ def _browser_id(request: HttpRequest) -> tuple[str, bool]:
 
 @never_cache
 @_restores_language
+@_rate_limited("slug", per_address=True)
 @require_http_methods(["GET", "POST"])
 def public(request: HttpRequest, slug: str) -> HttpResponse:
     """A public link: one response per browser, anonymous-capable."""

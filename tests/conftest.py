@@ -119,6 +119,12 @@ def outsider(django_user_model):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(autouse=True)
+def _no_rate_limits(settings) -> None:  # noqa: ANN001
+    """Counters would carry over between tests sharing one address; tests/hardening opts in."""
+    settings.RATE_LIMIT_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings) -> None:  # noqa: ANN001
     """Tests render pages without running collectstatic first (no manifest needed)."""
     settings.STORAGES = {

@@ -9,8 +9,11 @@ and SECRET_KEY becomes mandatory. Bad values fail at start-up with a message say
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from xmplatform.ratelimit import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "csp",
     "audiences",
     "journeys",
     "surveys",
@@ -59,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "xmplatform.csp.PolicyMiddleware",
 ]
 
 ROOT_URLCONF = "xmplatform.urls"
@@ -105,10 +110,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery --------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Rate limits (hosted pages, DRF throttles) count here with atomic INCRs. Short socket
+    # timeouts: a stalled Redis slows a page by a second at most (the limiter then lets it by).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="xm"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -137,6 +146,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="xmplatform <surveys@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Auth, i18n, time --------------------------------------------------------------------
+# Staff get model permissions from their audience grants' roles (audiences.access), on top of
+# whatever groups and per-user permissions give them.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "audiences.access.AudienceRoleBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -184,10 +199,48 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Proxies in front of the web processes that append to X-Forwarded-For (1 behind one nginx or
+# load balancer). Rate limits and DRF throttles key on the address they report.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
+# inline script or style, no framing. The admin also allows inline style attributes (its
+# widgets set them); its scripts stay as strict (see xmplatform/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+CSP_RELAXED_STYLE_PREFIXES = ("/admin/",)
+
+# --- Rate limits on the hosted survey pages (counted in the cache, see xmplatform/ratelimit.py)
+# Per client address over all hosted pages, per invitation token (or public link and address),
+# and unknown links per address (guessing). "off" switches one off.
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+HOSTED_RATE_LIMITS = {
+    scope: parse_rate(env.str(name, default=default), setting=name)
+    for scope, name, default in (
+        ("ip", "HOSTED_RATE_LIMIT_PER_IP", "600/m"),
+        ("link", "HOSTED_RATE_LIMIT_PER_LINK", "60/m"),
+        ("miss", "HOSTED_RATE_LIMIT_MISSES", "60/h"),
+    )
+}
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttles count in the default cache (Redis in production) and see client addresses
+    # the way the hosted pages' rate limits do.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "xmplatform API",

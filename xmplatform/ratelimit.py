@@ -1,0 +1,103 @@
+"""Fixed-window request counters kept in Django's cache (Redis in production).
+
+Each counter is one cache key per window, bumped with the cache's `incr` (Redis INCR: atomic
+across web processes and machines). The embedded local-memory cache counts per process only,
+which is enough for a single development server. If the cache is down, requests are let
+through and the outage is logged: a broken Redis must not take the survey pages with it.
+"""
+
+import hashlib
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` requests per `seconds`."""
+
+    count: int
+    seconds: int
+
+
+def parse_rate(text: str, *, setting: str) -> Rate | None:
+    """`"600/m"`, `"30/10m"` or `"off"`; anything else fails with a message naming `setting`."""
+    if text.strip().lower() in ("off", "none", ""):
+        return None
+    match = RATE_RE.match(text)
+    if not match or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(
+            f"{setting}={text!r} is not a rate. Write requests per period, e.g. 600/m, 30/10m "
+            "or 1000/h (units s, m, h, d), or 'off' to switch the limit off."
+        )
+    return Rate(int(match.group(1)), int(match.group(2) or 1) * UNITS[match.group(3)])
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or the address NUM_PROXIES trusted proxies saw."""
+    proxies = settings.NUM_PROXIES
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if forwarded:
+            return forwarded[-min(proxies, len(forwarded))]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _key(scope: str, ident: str, rate: Rate, now: float) -> str:
+    # Identifiers may be secrets (invitation tokens): only their hash reaches the cache.
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{int(now) // rate.seconds}"
+
+
+def _retry_after(rate: Rate, now: float) -> int:
+    return max(1, rate.seconds - int(now) % rate.seconds)
+
+
+def hit(scope: str, ident: str, rate: Rate | None) -> int | None:
+    """Count one request; the seconds to wait when it is over the limit, else None."""
+    if rate is None:
+        return None
+    now = _now()
+    key = _key(scope, ident, rate, now)
+    try:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # first request of the window
+            count = 1 if cache.add(key, 1, timeout=rate.seconds + 1) else cache.incr(key)
+    except (RedisError, OSError):
+        logger.warning("Rate limit %s not counted: the cache is unavailable.", scope, exc_info=True)
+        return None
+    return _retry_after(rate, now) if count > rate.count else None
+
+
+def exceeded(scope: str, ident: str, rate: Rate | None) -> int | None:
+    """Like `hit`, without counting: the seconds to wait if the limit is already reached."""
+    if rate is None:
+        return None
+    now = _now()
+    try:
+        count = cache.get(_key(scope, ident, rate, now), 0)
+    except (RedisError, OSError):
+        logger.warning("Rate limit %s not read: the cache is unavailable.", scope, exc_info=True)
+        return None
+    return _retry_after(rate, now) if count >= rate.count else None

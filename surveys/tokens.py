@@ -10,6 +10,7 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core import signing
 
 TOKEN_CHARS = 32  # 32 base64 characters = 192 bits
 
@@ -42,3 +43,23 @@ def keyed_hash(purpose: str, value: str) -> str:
     return hmac.new(
         settings.SECRET_KEY.encode(), f"{purpose}:{value}".encode(), hashlib.sha256
     ).hexdigest()
+
+
+# --- Test links: what a staff "send test to me" message links to ----------------------------
+
+TEST_LINK_SALT = "surveys.test-link"
+TEST_LINK_MAX_AGE = 14 * 24 * 3600
+
+
+def test_link_for(survey_id: int) -> str:
+    """A signed, expiring value that opens `survey_id` as a preview (nothing is recorded)."""
+    return signing.dumps(survey_id, salt=TEST_LINK_SALT, compress=False)
+
+
+def test_link_survey_id(value: str) -> int | None:
+    """The survey a test-link value opens, or None when it is forged or expired."""
+    try:
+        survey_id = signing.loads(value, salt=TEST_LINK_SALT, max_age=TEST_LINK_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    return survey_id if isinstance(survey_id, int) else None

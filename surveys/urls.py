@@ -7,6 +7,7 @@ from surveys import views
 app_name = "surveys"
 urlpatterns = [
     path("s/preview/<int:survey_id>/", views.preview, name="preview"),
+    path("s/test/<str:signed>/", views.test_link, name="test_link"),
     path("s/<str:token>/", views.respond, name="respond"),
     path("s/<str:token>/optout/", views.optout, name="optout"),
     path("p/<str:slug>/", views.public, name="public"),

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from audiences.services import person_opt_out
-from surveys import services
+from surveys import services, tokens
 from surveys.logic import visible_keys
 from surveys.models import SCORED_TYPES, PublicLink, Question, QuestionType, Survey
 from surveys.services import AlreadyResponded, Respondent, SurveyFull, Unavailable
@@ -757,10 +757,26 @@ def preview(request: HttpRequest, survey_id: int) -> HttpResponse:
     survey = Survey.objects.filter(pk=survey_id).first()
     if survey is None:
         return _not_found(request)
+    return _preview(request, survey, reverse("surveys:preview", kwargs={"survey_id": survey.pk}))
+
+
+@never_cache
+@_restores_language
+@require_http_methods(["GET", "POST"])
+def test_link(request: HttpRequest, signed: str) -> HttpResponse:
+    """The link of a staff test message: a preview without login that records nothing."""
+    survey_id = tokens.test_link_survey_id(signed)
+    survey = Survey.objects.filter(pk=survey_id).first() if survey_id is not None else None
+    if survey is None:
+        return _not_found(request)
+    return _preview(request, survey, reverse("surveys:test_link", kwargs={"signed": signed}))
+
+
+def _preview(request: HttpRequest, survey: Survey, action_url: str) -> HttpResponse:
     language = choose_language(request, survey)
     _activate(request, language)
     flow = PreviewFlow(request, survey, language)
-    flow.action_url = reverse("surveys:preview", kwargs={"survey_id": survey.pk})
+    flow.action_url = action_url
     if request.method == "GET" and request.GET.get("done") == "1":
         return _thanks(request, flow, already=False)
     if request.method == "GET" and request.GET.get("restart") == "1":

@@ -3,6 +3,7 @@ the delivery-unknown list with its reconcile actions."""
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.mail import get_connection
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from audiences.models import Person
-from surveys import distribution, fatigue, sending
+from surveys import distribution, fatigue, sending, tokens
 from surveys.channels.email import build
 from surveys.models import (
     DistributionRule,
@@ -138,15 +139,17 @@ class DistributionRuleAdmin(admin.ModelAdmin):
             )
         else:
             # An unsaved invitation: the message is exactly what people get, but it is not
-            # counted, ledgered or answerable (its link opens no survey).
+            # counted or ledgered; its link opens a signed preview that records nothing.
             person = Person(
                 email=request.user.email,
                 name=request.user.get_full_name(),
                 language=survey.default_language,
             )
             invitation = Invitation(survey=survey, person=person, channel="email", id=0)
-            invitation.nonce = "test"
-            message = build(invitation)
+            link = settings.SITE_URL + reverse(
+                "surveys:test_link", kwargs={"signed": tokens.test_link_for(survey.pk)}
+            )
+            message = build(invitation, urls=(link, link))
             message.subject = "[TEST] " + message.subject
             get_connection().send_messages([message])
             self.message_user(

@@ -31,12 +31,21 @@ def _text(value: object, language: str, fallback: str) -> str:
     return str(value or fallback)
 
 
-def build(invitation: Invitation, *, reminder: int = 0) -> EmailMultiAlternatives:
-    """The message for `invitation` in the person's language (text and HTML parts)."""
+def build(
+    invitation: Invitation,
+    *,
+    reminder: int = 0,
+    urls: tuple[str, str] | None = None,
+) -> EmailMultiAlternatives:
+    """The message for `invitation` in the person's language (text and HTML parts).
+
+    `urls` replaces the survey and unsubscribe links (a staff test message links to a signed
+    preview that records nothing).
+    """
     person = invitation.person
     survey = invitation.survey
     language = invitation.language or (person.language if person else "") or survey.default_language
-    survey_url, optout_url = links(invitation)
+    survey_url, optout_url = urls or links(invitation)
     with translation.override(language):
         title = _text(survey.title, language, survey.name)
         context = {

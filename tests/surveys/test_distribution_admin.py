@@ -1,12 +1,25 @@
 """The distribution admin: the survey panel, the fatigue report, delivery-unknown reconcile."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
 from surveys.distribution import survey_funnel
-from surveys.models import ContactLedger, FatiguePolicy, Invitation, InvitationState, RuleKind
+from surveys import tokens
+from surveys.models import (
+    Answer,
+    ContactLedger,
+    FatiguePolicy,
+    Invitation,
+    InvitationState,
+    Question,
+    QuestionType,
+    Response,
+    RuleKind,
+)
 from tests.surveys.distribution_factories import (
     DAY,
     NOW,
@@ -71,6 +84,33 @@ def test_send_test_to_me_mails_the_staff_user(client, xm_manager, survey):
     [message] = mail.outbox
     assert (message.to, message.subject.startswith("[TEST] ")) == (["xm@example.com"], True)
     assert Invitation.objects.count() == 0
+
+
+def test_test_message_link_opens_the_survey_and_records_nothing(client, xm_manager, survey):
+    Question.objects.create(
+        survey=survey, key="nps", type=QuestionType.NPS, page=1, order=1, label={"en": "NPS?"}
+    )
+    client.force_login(xm_manager)
+    client.post(reverse("admin:surveys_distribution_panel", args=[survey.pk]), {"send_test": "1"})
+    [link] = set(re.findall(r"https?://[^/\s]+(/s/test/[^/\s]+/)", mail.outbox[0].body))
+    assert mail.outbox[0].extra_headers["List-Unsubscribe"].endswith(f"{link}>")
+    client.logout()  # the recipient's mail client is not logged in to the admin
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "NPS?" in page.content.decode()
+    done = client.post(link, {"page": "1", "q-nps": "3"})
+    assert (done.status_code, Response.objects.count(), Answer.objects.count()) == (302, 0, 0)
+    assert Invitation.objects.count() == 0
+
+
+def test_a_forged_test_link_is_not_found(client, survey, settings):
+    forged = tokens.test_link_for(survey.pk)[:-2] + "xx"
+    assert client.get(reverse("surveys:test_link", args=[forged])).status_code == 404
+    settings.SECRET_KEY = "another-" + settings.SECRET_KEY  # the same value signed elsewhere
+    stale = reverse("surveys:test_link", args=[tokens.test_link_for(survey.pk)])
+    settings.SECRET_KEY = settings.SECRET_KEY.removeprefix("another-")
+    assert client.get(stale).status_code == 404
 
 
 def test_fatigue_report_buckets_people_by_invitations_received(client, xm_manager, survey):

@@ -1,0 +1,56 @@
+"""Builders for closed-loop tests: a survey with a contact question, rules, submitted responses."""
+
+import datetime as dt
+from typing import Any
+
+from django.test import Client
+
+from metrics.models import AlertRule, NotifyMode, RuleCondition
+from surveys.models import QuestionType, Survey
+from tests.surveys.test_hosted_support import add_question, invite, three_page_survey, url
+
+YES_NO_CHOICES = [
+    {"value": "yes", "label": {"en": "Yes", "tr": "Evet"}},
+    {"value": "no", "label": {"en": "No", "tr": "Hayır"}},
+]
+
+
+def contact_survey(**extra: Any) -> Survey:
+    """The three-page NPS survey plus the closed-loop `may_contact` question on page 3."""
+    survey = three_page_survey(**extra)
+    add_question(
+        survey,
+        "may_contact",
+        QuestionType.SINGLE_CHOICE,
+        page=3,
+        order=6,
+        required=False,
+        choices=YES_NO_CHOICES,
+        label={"en": "May we contact you?", "tr": "Sizinle iletişime geçebilir miyiz?"},
+    )
+    return survey
+
+
+def detractor_rule(survey: Survey, /, **extra: Any) -> AlertRule:
+    """NPS ≤ 6 opens a case for the audience owner, due in a day, e-mailed at once."""
+    extra.setdefault("name", "Detractor callback")
+    extra.setdefault("condition", RuleCondition.ANSWER_AT_MOST)
+    extra.setdefault("question_type", QuestionType.NPS)
+    extra.setdefault("threshold", 6)
+    extra.setdefault("notify", NotifyMode.IMMEDIATE)
+    extra.setdefault("sla", dt.timedelta(hours=24))
+    return AlertRule.objects.create(audience=survey.audience, **extra)
+
+
+def submit(client: Client, token: str, *, nps: str = "3", may_contact: str | None = "yes") -> None:
+    """Answer the three pages of `contact_survey` through the hosted pages."""
+    path = url(token)
+    client.post(path, {"page": "1", "q-nps": nps})
+    client.post(path, {"page": "2", "q-improve": "Kargo çok geç geldi", "q-liked": "Hız"})
+    last = {"page": "3", "q-csat": "2", "q-reason": "price"}
+    if may_contact is not None:
+        last["q-may_contact"] = may_contact
+    client.post(path, last)
+
+
+__all__ = ["contact_survey", "detractor_rule", "invite", "submit"]

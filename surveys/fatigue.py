@@ -336,6 +336,7 @@ class AudienceLoad:
     buckets: dict[str, int]  # "0", "1", "2", "3+" → people
     at_cap: int  # people who could not be invited again today under their global budget
     suppressed: dict[str, int]  # reason → invitations suppressed in the last 90 days
+    weekly: list[tuple[datetime.date, int, dict[str, int]]]  # week start, total, by reason
 
 
 def audience_load(*, now: datetime.datetime) -> list[AudienceLoad]:
@@ -344,8 +345,8 @@ def audience_load(*, now: datetime.datetime) -> list[AudienceLoad]:
     Three grouped queries over all audiences (people's contact counts, suppressions), never
     one per person.
     """
-    from django.db.models import Count, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
+    from django.db.models import Count, DateField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce, TruncWeek
 
     from audiences.models import Audience
     from surveys.models import InvitationState
@@ -384,13 +385,17 @@ def audience_load(*, now: datetime.datetime) -> list[AudienceLoad]:
     )
     by_audience: dict[int, dict] = {row["audience_id"]: dict(row) for row in members}
     suppressed: dict[int, dict[str, int]] = defaultdict(dict)
-    for aid, reason, n in (
+    weekly: dict[int, dict[datetime.date, dict[str, int]]] = defaultdict(dict)
+    for aid, week, reason, n in (
         Invitation.objects.filter(state=InvitationState.SUPPRESSED, planned_at__gt=since)
-        .values_list("survey__audience_id", "suppression_reason")
+        .annotate(week=TruncWeek("planned_at", output_field=DateField()))
+        .values_list("survey__audience_id", "week", "suppression_reason")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        suppressed[aid][reason] = n
+        suppressed[aid][reason] = suppressed[aid].get(reason, 0) + n
+        weekly[aid].setdefault(week, {})[reason] = n
+    weeks = _week_starts(since, now)
     out = []
     for audience in Audience.objects.order_by("priority", "name").only("id", "name"):
         row = by_audience.get(audience.id, {})
@@ -406,6 +411,18 @@ def audience_load(*, now: datetime.datetime) -> list[AudienceLoad]:
                 },
                 at_cap=row.get("at_cap", 0),
                 suppressed=suppressed.get(audience.id, {}),
+                weekly=[
+                    (week, sum(by.values()), by)
+                    for week in weeks
+                    for by in [weekly[audience.id].get(week, {})]
+                ],
             )
         )
     return out
+
+
+def _week_starts(since: datetime.datetime, now: datetime.datetime) -> list[datetime.date]:
+    """The Mondays (UTC) of the weeks from `since` to `now`, newest first."""
+    monday = now.date() - datetime.timedelta(days=now.weekday())
+    first = since.date() - datetime.timedelta(days=since.weekday())
+    return [monday - datetime.timedelta(weeks=i) for i in range((monday - first).days // 7 + 1)]

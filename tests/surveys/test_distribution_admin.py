@@ -163,3 +163,30 @@ def test_forecast_action_reports_counts_by_rule_and_writes_nothing(client, xm_ma
     ]
     assert Invitation.objects.filter(survey=survey).count() == 0
     assert ayse.invitations.count() == 0
+
+
+def test_fatigue_report_shows_suppressions_by_week_and_rule(client, xm_manager, survey):
+    a, b = member(customers(), "a"), member(customers(), "b")
+    now = timezone.now()
+    this_week = (now - timezone.timedelta(days=now.weekday())).date()
+    for person, reason, at in [
+        (a, "frequency_cap", now),
+        (b, "frequency_cap", now),
+        (a, "opted_out", now - 14 * DAY),
+        (b, "opted_out", now - 100 * DAY),
+    ]:
+        inv = make_invitation(survey, person, state="suppressed", suppression_reason=reason)
+        Invitation.objects.filter(pk=inv.pk).update(planned_at=at)  # planned_at is auto_now_add
+    client.force_login(xm_manager)
+    page = client.get(reverse("admin:surveys_distribution_fatigue")).content.decode()
+    weekly = page.split('id="suppressed-weekly"')[1]
+    rows = weekly.split(f'data-audience="{customers().pk}"')[1:]
+    first = (now - 90 * DAY).date()
+    first_monday = first - timezone.timedelta(days=first.weekday())
+    assert len(rows) == (this_week - first_monday).days // 7 + 1  # 13 or 14 weeks, newest first
+    current = rows[0]
+    assert f'data-week="{this_week:%Y-%m-%d}"' in weekly
+    assert "<td>2</td>" in current and "2 frequency_cap" in current
+    two_back = rows[2]
+    assert "<td>1</td>" in two_back and "1 opted_out" in two_back
+    assert sum("opted_out" in row for row in rows) == 1  # the 100-day-old one is out of range

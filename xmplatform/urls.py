@@ -13,6 +13,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("admin/metrics/", include("metrics.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("xmplatform.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("", include("surveys.urls")),

@@ -1,0 +1,131 @@
+"""API keys (only their hash is stored), webhooks and the log of webhook deliveries."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from audiences.models import Audience
+
+
+class ApiKey(models.Model):
+    """A credential for another system; scoped to some audiences (none: all of them)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
+    audiences = models.ManyToManyField(
+        Audience,
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("audiences"),
+        help_text=_("The key sees and changes only these audiences; leave empty for all."),
+    )
+    read_only = models.BooleanField(_("read-only"), default=False)
+    rate_per_minute = models.PositiveIntegerField(
+        _("requests per minute"),
+        default=600,
+        help_text=_("Requests above this rate are refused with 429 and Retry-After."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class WebhookEvent(models.TextChoices):
+    RESPONSE_COMPLETED = "response.completed", _("Response completed")
+    ALERT_OPENED = "alert.opened", _("Alert opened")
+
+
+def default_events() -> list[str]:
+    return list(WebhookEvent.values)
+
+
+class Webhook(models.Model):
+    """A URL that receives signed JSON events, optionally for one audience only."""
+
+    name = models.CharField(_("name"), max_length=200)
+    url = models.URLField(_("URL"), max_length=500)
+    events = models.JSONField(
+        _("events"),
+        default=default_events,
+        help_text=_('Event names to send, e.g. ["response.completed", "alert.opened"].'),
+    )
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=64,
+        help_text=_("Receivers verify the X-XM-Signature header with this secret."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    audience = models.ForeignKey(
+        Audience,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhooks",
+        verbose_name=_("audience"),
+        help_text=_("Only events of this audience; leave empty for all."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed (gave up)")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook, with every attempt's outcome; retried with backoff."""
+
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    event = models.CharField(_("event"), max_length=64, choices=WebhookEvent.choices)
+    object_id = models.BigIntegerField(_("object id"))
+    payload = models.JSONField(_("payload"))
+    state = models.CharField(
+        _("state"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "event", "object_id"], name="webhook_delivery_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="webhook_delivery_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.object_id} → {self.webhook}"

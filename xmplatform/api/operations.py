@@ -1,0 +1,478 @@
+"""What the API views do with a request body: validate per item, apply the key's scope, and
+call the domain services (people_upsert, events_record_bulk, invitation_request,
+response_submit). Nothing here writes except through those services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+
+from audiences.models import Person
+from audiences.services import PERSON_FIELDS, UpsertResult, people_upsert
+from journeys.models import Touchpoint
+from journeys.services import events_record_bulk
+from surveys import ondemand
+from surveys.logic import visible_keys
+from surveys.models import Invitation, Question, Response
+from surveys.services import (
+    AlreadyResponded,
+    Respondent,
+    SurveyFull,
+    answers_load,
+    invitation_for_token,
+    response_find,
+    response_submit,
+    survey_unavailable_reason,
+)
+from surveys.validation import Invalid, clean_answer, scale_of
+from xmplatform.api import selectors
+from xmplatform.api.selectors import Scope
+from xmplatform.api.serializers import PersonItemSerializer
+
+MAX_ID = 2**63 - 1
+
+
+def _error(index: int, field: str | None, message: Any) -> dict[str, Any]:
+    return {"index": index, "field": field, "message": str(message)}
+
+
+def _flatten(index: int, errors: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """DRF's nested error structure as flat {"index", "field", "message"} items."""
+    out: list[dict[str, Any]] = []
+    if isinstance(errors, Mapping):
+        for key, value in errors.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(index, value, "" if key == "non_field_errors" else name))
+    elif isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            out.extend(_error(index, prefix or None, e) for e in errors)
+        else:
+            for i, value in enumerate(errors):
+                if value:
+                    out.extend(_flatten(index, value, f"{prefix}[{i}]"))
+    else:
+        out.append(_error(index, prefix or None, errors))
+    return out
+
+
+# --- People ------------------------------------------------------------------------------
+
+
+def people_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
+    """Validate each item, then upsert the valid ones set-based; errors are listed by index.
+
+    Queries: audiences named, (scoped keys: people outside the scope), then people_upsert once
+    for the people and once per audience named for the memberships.
+    """
+    errors: list[dict[str, Any]] = []
+    valid: list[tuple[int, dict[str, Any]]] = []
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append(_error(index, None, _("Each item must be a JSON object.")))
+            continue
+        serializer = PersonItemSerializer(data=item)
+        if not serializer.is_valid():
+            errors.extend(_flatten(index, serializer.errors))
+            continue
+        data = dict(serializer.validated_data)
+        external_id = data["external_id"]
+        if external_id in first:
+            errors.append(
+                _error(
+                    index,
+                    "external_id",
+                    _("%(id)s is already at index %(first)d of this list.")
+                    % {"id": external_id, "first": first[external_id]},
+                )
+            )
+            continue
+        first[external_id] = index
+        slugs = [m["audience"] for m in data.get("audiences", [])]
+        repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+        if repeated:
+            errors.append(
+                _error(
+                    index,
+                    "audiences",
+                    _("Audience %(slug)s is named more than once.") % {"slug": repeated[0]},
+                )
+            )
+            continue
+        if not scope.unrestricted and not slugs:
+            errors.append(
+                _error(
+                    index,
+                    "audiences",
+                    _("This key is limited to some audiences: name at least one of them."),
+                )
+            )
+            continue
+        valid.append((index, data))
+    wanted = {m["audience"] for _i, d in valid for m in d.get("audiences", [])}
+    audiences = {
+        a.slug: a for a in selectors.audiences_visible(scope=scope).filter(slug__in=wanted)
+    }
+    hidden: set[str] = set()
+    if not scope.unrestricted and valid:
+        ids = [d["external_id"] for _i, d in valid]
+        visible = selectors.people_visible(scope=scope).filter(external_id__in=ids)
+        hidden = set(
+            Person.objects.filter(external_id__in=ids)
+            .exclude(pk__in=visible.values("pk"))
+            .values_list("external_id", flat=True)
+        )
+    rows: list[dict[str, Any]] = []
+    memberships: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for index, data in valid:
+        problems = [
+            _error(
+                index,
+                f"audiences[{j}].audience",
+                _("Unknown audience %(slug)s.") % {"slug": m["audience"]},
+            )
+            for j, m in enumerate(data.get("audiences", []))
+            if m["audience"] not in audiences
+        ]
+        if data["external_id"] in hidden:
+            problems.append(
+                _error(index, "external_id", _("This external id cannot be used with this key."))
+            )
+        if problems:
+            errors.extend(problems)
+            continue
+        rows.append(
+            {"external_id": data["external_id"], **{f: data[f] for f in PERSON_FIELDS if f in data}}
+        )
+        for m in data.get("audiences", []):
+            row: dict[str, Any] = {"external_id": data["external_id"]}
+            for key in ("segment", "attributes", "joined_on"):
+                if m.get(key) is not None:
+                    row[key] = m[key]
+            memberships[m["audience"]].append(row)
+    result = UpsertResult()
+    with transaction.atomic():
+        if rows:
+            result = people_upsert(rows=rows)
+        for slug, member_rows in sorted(memberships.items()):
+            result.add(_memberships_only(people_upsert(rows=member_rows, audience=audiences[slug])))
+    errors.sort(key=lambda e: e["index"])
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "memberships_created": result.memberships_created,
+        "memberships_updated": result.memberships_updated,
+        "errors": errors,
+    }
+
+
+def _memberships_only(result: UpsertResult) -> UpsertResult:
+    """The membership counts of a per-audience call (its people were counted already)."""
+    return UpsertResult(
+        memberships_created=result.memberships_created,
+        memberships_updated=result.memberships_updated,
+        memberships_unchanged=result.memberships_unchanged,
+    )
+
+
+# --- Events ------------------------------------------------------------------------------
+
+
+def _time_problem(value: Any) -> str | None:
+    """A message for a date-time Django would refuse with ValueError (e.g. month 13)."""
+    if isinstance(value, str):
+        try:
+            parse_datetime(value)
+        except ValueError:
+            return _("occurred_at %(value)s is not a valid date-time.") % {"value": value}
+    return None
+
+
+def events_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
+    """Record events through journeys.services.events_record_bulk, within the key's scope.
+
+    For a scoped key, people and touchpoints outside its audiences are reported exactly like
+    unknown ones (two extra queries).
+    """
+    errors: list[dict[str, Any]] = []
+    good: list[tuple[int, dict[str, Any]]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append(_error(index, None, _("Each item must be a JSON object.")))
+            continue
+        problem = _time_problem(item.get("occurred_at"))
+        if problem:
+            errors.append(_error(index, "occurred_at", problem))
+            continue
+        good.append((index, item))
+    if not scope.unrestricted and good:
+        names = {str(i.get("person")) for _x, i in good if i.get("person")}
+        slugs = {str(i.get("touchpoint")) for _x, i in good if i.get("touchpoint")}
+        people = set(
+            selectors.people_visible(scope=scope)
+            .filter(external_id__in=names)
+            .values_list("external_id", flat=True)
+        )
+        touchpoints = set(
+            selectors.touchpoints_visible(scope=scope)
+            .filter(slug__in=slugs)
+            .values_list("slug", flat=True)
+        )
+        kept = []
+        for index, item in good:
+            messages = []
+            if str(item.get("person") or "") not in people:
+                messages.append(_("Unknown person %(id)s.") % {"id": item.get("person")})
+            if str(item.get("touchpoint") or "") not in touchpoints:
+                messages.append(
+                    _("Unknown touchpoint %(slug)s.") % {"slug": item.get("touchpoint")}
+                )
+            if messages:
+                errors.append(_error(index, None, " ".join(messages)))
+            else:
+                kept.append((index, item))
+        good = kept
+    result = events_record_bulk(items=[item for _i, item in good])
+    errors.extend(_error(good[e.index][0], None, e.message) for e in result.errors)
+    errors.sort(key=lambda e: e["index"])
+    return {"accepted": result.accepted, "duplicates": result.duplicates, "errors": errors}
+
+
+# --- Invitations -------------------------------------------------------------------------
+
+
+def invitation_submit(
+    *, scope: Scope, survey: int, person: str, channel: str
+) -> tuple[dict[str, Any], int]:
+    """Ask surveys.ondemand for one invitation; (body, HTTP status)."""
+    found = selectors.surveys_visible(scope=scope).filter(pk=survey).first()
+    if found is None:
+        raise ValidationError({"survey": [_("Unknown survey %(id)s.") % {"id": survey}]})
+    who = selectors.people_visible(scope=scope).filter(external_id=person).first()
+    if who is None:
+        raise ValidationError({"person": [_("Unknown person %(id)s.") % {"id": person}]})
+    try:
+        requested = ondemand.invitation_request(survey=found, person=who, channel=channel)
+    except DjangoValidationError as exc:
+        raise ValidationError({exc.code or "detail": exc.messages}) from exc
+    invitation = requested.invitation
+    if requested.suppressed:
+        body = {
+            "id": invitation.pk,
+            "state": invitation.state,
+            "reason": invitation.suppression_reason,
+        }
+        return body, status.HTTP_200_OK
+    body = {
+        "id": invitation.pk,
+        "state": invitation.state,
+        "url": requested.url,
+        "token": requested.token,
+    }
+    return body, status.HTTP_201_CREATED
+
+
+# --- Responses ---------------------------------------------------------------------------
+
+
+def _raw(value: Any) -> list[str]:
+    """An API answer value as the hosted form's list of strings (validation is shared)."""
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        raise Invalid(_("Send a number, a text or a list of choice values."))
+    if isinstance(value, int):
+        return [str(value)]
+    if isinstance(value, float):
+        if value.is_integer():
+            return [str(int(value))]
+        raise Invalid(_("Send a whole number."))
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in value
+    ):
+        return [str(v) for v in value]
+    raise Invalid(_("Send a number, a text or a list of choice values."))
+
+
+def _languages(survey: Any) -> list[str]:
+    known = {code for code, _name in settings.LANGUAGES}
+    offered = [code for code in (survey.languages or []) if code in known]
+    return offered or [survey.default_language if survey.default_language in known else "en"]
+
+
+def response_post(
+    *, scope: Scope, token: str, answers: dict[str, Any], language: str | None = None
+) -> tuple[dict[str, Any], int]:
+    """Record a response for an invitation token; validated like the hosted page."""
+    invitation = invitation_for_token(token)
+    if invitation is None or not scope.allows(invitation.survey.audience_id):
+        raise ValidationError({"token": [_("Unknown token.")]})
+    survey = invitation.survey
+    if invitation.responded_at is not None:
+        return _already(), status.HTTP_409_CONFLICT
+    reason = survey_unavailable_reason(survey=survey, invitation=invitation)
+    if reason is not None:
+        return {
+            "detail": _("This survey cannot be answered now (%(reason)s).") % {"reason": reason},
+            "code": reason,
+        }, status.HTTP_410_GONE
+    offered = _languages(survey)
+    if language is not None and language not in offered:
+        raise ValidationError({"language": [_("Use one of: %(v)s.") % {"v": ", ".join(offered)}]})
+    preferred = [language, invitation.language, getattr(invitation, "person_language", None)]
+    chosen = next((code for code in preferred if code in offered), None)
+    if chosen is None:
+        chosen = survey.default_language if survey.default_language in offered else offered[0]
+    questions = sorted(
+        Question.objects.filter(survey_id=survey.pk).order_by(),
+        key=lambda q: (q.page, q.order, q.pk),
+    )
+    values = _clean_answers(questions, answers)
+    respondent = Respondent(survey=survey, invitation=invitation, token=token)
+    existing = response_find(respondent=respondent)
+    earlier = answers_load(response=existing, questions=questions) if existing else None
+    try:
+        response = response_submit(
+            respondent=respondent,
+            response=existing,
+            questions=questions,
+            values=values,
+            earlier=earlier,
+            language=chosen,
+            user_agent="api",
+        )
+    except AlreadyResponded:
+        return _already(), status.HTTP_409_CONFLICT
+    except SurveyFull:
+        return {
+            "detail": _("The survey has received all the answers it needs."),
+            "code": "full",
+        }, status.HTTP_410_GONE
+    stored = Response.objects.select_related("survey", "audience", "touchpoint", "person").get(
+        pk=response.pk
+    )
+    return selectors.responses_data(responses=[stored])[0], status.HTTP_201_CREATED
+
+
+def _already() -> dict[str, Any]:
+    return {
+        "detail": _("This invitation has already been answered; one response is kept."),
+        "code": "already_responded",
+    }
+
+
+def _clean_answers(questions: Sequence[Question], answers: dict[str, Any]) -> dict[str, Any]:
+    by_key = {q.key: q for q in questions}
+    problems: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for key, value in answers.items():
+        question = by_key.get(key)
+        if question is None:
+            problems[key] = _("Unknown question key; the survey's keys are: %(keys)s.") % {
+                "keys": ", ".join(by_key)
+            }
+            continue
+        try:
+            cleaned[key] = clean_answer(question, _raw(value))
+        except Invalid as exc:
+            problems[key] = str(exc.message)
+    shown = visible_keys(questions, {k: v for k, v in cleaned.items() if v is not None})
+    for question in questions:
+        if (
+            question.key in shown
+            and question.required
+            and cleaned.get(question.key) is None
+            and question.key not in problems
+        ):
+            problems[question.key] = _("Please answer this question.")
+    if problems:
+        raise ValidationError({"answers": problems})
+    return {k: v for k, v in cleaned.items() if k in shown}
+
+
+# --- Shapes ------------------------------------------------------------------------------
+
+
+def _texts(value: Any) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(k): str(v) if v is not None else "" for k, v in value.items()}
+    return {"": str(value)} if value else {}
+
+
+def question_data(question: Question) -> dict[str, Any]:
+    scale = scale_of(question)
+    return {
+        "key": question.key,
+        "type": question.type,
+        "required": question.required,
+        "page": question.page,
+        "order": question.order,
+        "label": _texts(question.label),
+        "help": _texts(question.help),
+        "choices": [
+            {"value": str(c.get("value")), "label": _texts(c.get("label"))}
+            for c in (question.choices or [])
+            if isinstance(c, Mapping)
+        ],
+        "scale": {"min": scale[0], "max": scale[1]} if scale else None,
+        "multiline": question.multiline,
+        "show_if": question.show_if,
+    }
+
+
+def score_groups(rows: list[dict[str, Any]], *, by: str | None) -> list[dict[str, Any]]:
+    """Scores rows with `group` as the API names it: a touchpoint's slug, a period's start."""
+    slugs: dict[Any, str] = {}
+    if by == "touchpoint":
+        ids = {r["group"] for r in rows if isinstance(r["group"], int)}
+        slugs = dict(Touchpoint.objects.filter(id__in=ids).values_list("id", "slug"))
+    out = []
+    for row in rows:
+        group = row["group"]
+        if by == "touchpoint" and isinstance(group, int):
+            group = slugs.get(group, group)
+        elif isinstance(group, dt.date):
+            group = group.isoformat()
+        out.append({**row, "group": group})
+    return out
+
+
+def export_scoped(*, data: dict[str, Any], person: Person, scope: Scope) -> dict[str, Any]:
+    """A person's export cut down to what a scoped key may see (four queries)."""
+    slugs = set(selectors.audiences_visible(scope=scope).values_list("slug", flat=True))
+    touchpoints = set(selectors.touchpoints_visible(scope=scope).values_list("slug", flat=True))
+    invitations = set(
+        Invitation.objects.filter(
+            person=person, survey__audience_id__in=scope.audience_ids or ()
+        ).values_list("id", flat=True)
+    )
+    responses = set(
+        Response.objects.filter(
+            person=person, audience_id__in=scope.audience_ids or ()
+        ).values_list("id", flat=True)
+    )
+    return {
+        **data,
+        "memberships": [m for m in data["memberships"] if m["audience"] in slugs],
+        "events": [e for e in data["events"] if e["touchpoint"] in touchpoints],
+        "invitations": [i for i in data["invitations"] if i["id"] in invitations],
+        "responses": [r for r in data["responses"] if r["id"] in responses],
+    }
+
+
+def check_id(value: int) -> bool:
+    return 0 < value <= MAX_ID

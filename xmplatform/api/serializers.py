@@ -1,0 +1,348 @@
+"""Request and response shapes of API v1 (plain serializers: the hot paths avoid ModelSerializer).
+
+Every body the API accepts or returns has a serializer here, so the OpenAPI schema is complete.
+"""
+
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from audiences.models import AudienceKind, Channel
+from surveys.models import InvitationState, QuestionType, SurveyStatus
+
+MAX_BATCH = 1000
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error with a message that says how to fix it."""
+
+    detail = serializers.CharField()
+
+
+class ItemErrorSerializer(serializers.Serializer):
+    """Why one item of a batch was not stored."""
+
+    index = serializers.IntegerField(help_text=_("Position of the item in the posted list."))
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+# --- Audiences -----------------------------------------------------------------------------
+
+
+class AudienceSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=AudienceKind.choices)
+    owner = serializers.CharField(
+        max_length=150, help_text=_("Username of the accountable owner (an existing user).")
+    )
+    priority = serializers.IntegerField(min_value=0, max_value=32767, default=100)
+    description = serializers.CharField(allow_blank=True, default="")
+    requires_opt_in = serializers.BooleanField(default=False)
+    anonymity_threshold = serializers.IntegerField(min_value=3, max_value=1000, default=5)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["kind"] == AudienceKind.EMPLOYEE and attrs["anonymity_threshold"] < 5:
+            raise serializers.ValidationError(
+                {"anonymity_threshold": _("Employee audiences need a threshold of at least 5.")}
+            )
+        return attrs
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+class MembershipItemSerializer(serializers.Serializer):
+    audience = serializers.SlugField(max_length=64, help_text=_("The audience's slug."))
+    segment = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    attributes = serializers.DictField(required=False)
+    joined_on = serializers.DateField(required=False, allow_null=True)
+
+
+class PersonItemSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=128)
+    email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+    time_zone = serializers.CharField(max_length=64, required=False)
+    audiences = MembershipItemSerializer(many=True, required=False)
+
+    def validate_time_zone(self, value: str) -> str:
+        if value not in _time_zones():
+            raise serializers.ValidationError(
+                _("Unknown time zone %(tz)s; use an IANA name such as Europe/Istanbul.")
+                % {"tz": value}
+            )
+        return value
+
+
+class PeopleResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    memberships_created = serializers.IntegerField()
+    memberships_updated = serializers.IntegerField()
+    errors = ItemErrorSerializer(many=True)
+
+
+class MembershipSerializer(serializers.Serializer):
+    audience = serializers.CharField()
+    segment = serializers.CharField()
+    attributes = serializers.DictField()
+    joined_on = serializers.DateField(allow_null=True)
+    left_on = serializers.DateField(allow_null=True)
+
+
+class PersonSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    name = serializers.CharField()
+    language = serializers.CharField()
+    time_zone = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    audiences = MembershipSerializer(many=True)
+
+
+class ExportPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    name = serializers.CharField()
+    language = serializers.CharField()
+    time_zone = serializers.CharField()
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+
+
+class ExportMembershipSerializer(serializers.Serializer):
+    audience = serializers.CharField()
+    audience_name = serializers.CharField()
+    segment = serializers.CharField()
+    attributes = serializers.DictField()
+    joined_on = serializers.CharField(allow_null=True)
+    left_on = serializers.CharField(allow_null=True)
+
+
+class ExportConsentSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    source = serializers.CharField()
+    changed_at = serializers.CharField()
+
+
+class ExportEventSerializer(serializers.Serializer):
+    touchpoint = serializers.CharField()
+    occurred_at = serializers.CharField()
+    recorded_at = serializers.CharField()
+    attributes = serializers.DictField()
+
+
+class ExportInvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    survey = serializers.CharField()
+    channel = serializers.CharField()
+    state = serializers.CharField()
+    planned_at = serializers.CharField(allow_null=True)
+    sent_at = serializers.CharField(allow_null=True)
+    opened_at = serializers.CharField(allow_null=True)
+    responded_at = serializers.CharField(allow_null=True)
+
+
+class ExportAnswerSerializer(serializers.Serializer):
+    question = serializers.CharField()
+    number = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField(allow_blank=True)
+    choices = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class ExportResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    survey = serializers.CharField()
+    channel = serializers.CharField()
+    language = serializers.CharField()
+    completed_at = serializers.CharField(allow_null=True)
+    answers = ExportAnswerSerializer(many=True)
+
+
+class PersonExportSerializer(serializers.Serializer):
+    exported_at = serializers.CharField()
+    person = ExportPersonSerializer()
+    memberships = ExportMembershipSerializer(many=True)
+    consents = ExportConsentSerializer(many=True)
+    events = ExportEventSerializer(many=True)
+    invitations = ExportInvitationSerializer(many=True)
+    responses = ExportResponseSerializer(many=True)
+
+
+# --- Events --------------------------------------------------------------------------------
+
+
+class EventItemSerializer(serializers.Serializer):
+    """Documentation of one event item (validated by journeys.services.events_record_bulk)."""
+
+    person = serializers.CharField(help_text=_("The person's external id."))
+    touchpoint = serializers.SlugField(help_text=_("The touchpoint's slug."))
+    occurred_at = serializers.DateTimeField(help_text=_("ISO 8601 with an offset."))
+    idempotency_key = serializers.CharField(max_length=128, required=False, allow_null=True)
+    attributes = serializers.DictField(required=False)
+
+
+class EventsResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = ItemErrorSerializer(many=True)
+
+
+# --- Invitations ---------------------------------------------------------------------------
+
+
+class InvitationRequestSerializer(serializers.Serializer):
+    survey = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    person = serializers.CharField(max_length=128, help_text=_("The person's external id."))
+    channel = serializers.ChoiceField(choices=Channel.choices)
+
+
+class InvitationCreatedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=[InvitationState.PLANNED, InvitationState.SENT])
+    url = serializers.URLField()
+    token = serializers.CharField()
+
+
+class InvitationSuppressedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=[InvitationState.SUPPRESSED])
+    reason = serializers.CharField(help_text=_("The fatigue rule that stopped it."))
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    survey = serializers.IntegerField(source="survey_id")
+    person = serializers.CharField(allow_null=True, source="person.external_id", default=None)
+    channel = serializers.CharField()
+    state = serializers.ChoiceField(choices=InvitationState.choices)
+    suppression_reason = serializers.CharField(allow_blank=True)
+    planned_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    opened_at = serializers.DateTimeField(allow_null=True)
+    responded_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+# --- Surveys -------------------------------------------------------------------------------
+
+
+class ScaleSerializer(serializers.Serializer):
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+
+
+class ChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class QuestionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    type = serializers.ChoiceField(choices=QuestionType.choices)
+    required = serializers.BooleanField()
+    page = serializers.IntegerField()
+    order = serializers.IntegerField()
+    label = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), help_text=_("Text per language.")
+    )
+    help = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    choices = ChoiceSerializer(many=True)
+    scale = ScaleSerializer(allow_null=True)
+    multiline = serializers.BooleanField()
+    show_if = serializers.JSONField(allow_null=True, help_text=_("Display logic, or null."))
+
+
+class SurveySummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    audience = serializers.CharField(source="audience.slug")
+    touchpoint = serializers.CharField(allow_null=True, source="touchpoint.slug", default=None)
+    status = serializers.ChoiceField(choices=SurveyStatus.choices)
+    anonymous = serializers.BooleanField()
+    languages = serializers.ListField(child=serializers.CharField())
+    default_language = serializers.CharField()
+    title = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    opens_at = serializers.DateTimeField(allow_null=True)
+    closes_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class SurveySerializer(SurveySummarySerializer):
+    intro = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    thank_you = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    questions = QuestionSerializer(many=True)
+
+
+# --- Responses -----------------------------------------------------------------------------
+
+
+class ResponseSubmitSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=64, help_text=_("The invitation's token."))
+    answers = serializers.DictField(
+        help_text=_("Values by question key: a number, a text, or a list of choice values.")
+    )
+    language = serializers.CharField(max_length=8, required=False)
+
+
+class ResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    survey = serializers.IntegerField()
+    audience = serializers.CharField()
+    touchpoint = serializers.CharField(allow_null=True)
+    person = serializers.CharField(allow_null=True, help_text=_("Null for anonymous surveys."))
+    invitation = serializers.IntegerField(allow_null=True)
+    channel = serializers.CharField()
+    language = serializers.CharField()
+    segment = serializers.CharField(allow_blank=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_on = serializers.DateField()
+    answers = serializers.DictField(help_text=_("Values by question key."))
+
+
+class ResponseConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+# --- Scores --------------------------------------------------------------------------------
+
+
+class ScoreRowSerializer(serializers.Serializer):
+    group = serializers.JSONField(
+        allow_null=True, help_text=_("The slice's slug, id or period start; null for all.")
+    )
+    score = serializers.FloatField(required=False, allow_null=True)
+    n = serializers.IntegerField(required=False)
+    margin = serializers.FloatField(required=False, allow_null=True)
+    scale = serializers.IntegerField(required=False, allow_null=True)
+    suppressed = serializers.BooleanField(
+        required=False, help_text=_("Under the anonymity threshold: no score and no n.")
+    )
+
+
+class ScoresSerializer(serializers.Serializer):
+    audience = serializers.CharField()
+    metric = serializers.CharField()
+    by = serializers.CharField(allow_null=True)
+    results = ScoreRowSerializer(many=True)

@@ -1,0 +1,258 @@
+"""Writes of the API layer: keys, and webhook deliveries (created, attempted, retried).
+
+A delivery is claimed with a conditional UPDATE that also pushes `next_attempt_at` out by a
+lease, so two workers never post the same attempt, and a worker that dies mid-post leaves a
+row the retry beat picks up once the lease ends. Delays live in the database
+(`next_attempt_at`), never as broker ETAs (see ENGINEERING-NOTES on visibility timeouts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audiences.models import Audience
+from xmplatform.api import keys, signing
+from xmplatform.api.models import ApiKey, DeliveryState, Webhook, WebhookDelivery
+
+LEASE = dt.timedelta(minutes=5)
+POST_TIMEOUT_SECONDS = 10
+ERROR_MAX_CHARS = 1000
+
+
+# --- Keys ------------------------------------------------------------------------------------
+
+
+def api_key_issue(*, api_key: ApiKey) -> str:
+    """Give an unsaved key its material and save it; returns the plain key (shown once)."""
+    plain, prefix = keys.key_new()
+    api_key.prefix = prefix
+    api_key.key_hash = keys.key_hash(plain)
+    api_key.save(force_insert=True)
+    return plain
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    name: str,
+    audiences: Iterable[Audience] = (),
+    read_only: bool = False,
+    rate_per_minute: int | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its plain text (the only time it exists outside)."""
+    api_key = ApiKey(name=name, read_only=read_only)
+    if rate_per_minute is not None:
+        api_key.rate_per_minute = rate_per_minute
+    plain = api_key_issue(api_key=api_key)
+    api_key.audiences.set(list(audiences))
+    return api_key, plain
+
+
+def api_key_revoke(*, api_key: ApiKey) -> bool:
+    """Revoke a key now; returns False if it was already revoked."""
+    now = timezone.now()
+    changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    api_key.revoked_at = api_key.revoked_at or now
+    return changed == 1
+
+
+def api_key_touch(*, api_key: ApiKey, now: dt.datetime) -> None:
+    """Record use at most once a minute, so authentication rarely writes."""
+    if api_key.last_used_at is None or api_key.last_used_at < now - dt.timedelta(minutes=1):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+# --- Audiences ---------------------------------------------------------------------------
+
+
+def audience_create(
+    *,
+    owner: Any,
+    slug: str,
+    name: str,
+    kind: str,
+    priority: int = 100,
+    description: str = "",
+    requires_opt_in: bool = False,
+    anonymity_threshold: int = 5,
+) -> Audience:
+    """Create an audience; IntegrityError when the slug is taken (checked by the constraint)."""
+    audience = Audience(
+        owner=owner,
+        slug=slug,
+        name=name,
+        kind=kind,
+        priority=priority,
+        description=description,
+        requires_opt_in=requires_opt_in,
+        anonymity_threshold=anonymity_threshold,
+    )
+    audience.clean()
+    with transaction.atomic():
+        audience.save(force_insert=True)
+    return audience
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+def _max_attempts() -> int:
+    return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 8))
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff after the `attempts`-th failure: base, 2×base, 4×base… (≤ 6 h)."""
+    base = float(getattr(settings, "WEBHOOK_RETRY_BASE_SECONDS", 30))
+    return min(dt.timedelta(seconds=base * 2 ** max(attempts - 1, 0)), dt.timedelta(hours=6))
+
+
+def webhooks_subscribed(*, event: str) -> list[Webhook]:
+    """Active webhooks subscribed to `event` (a small table, filtered here: JSON lists
+    cannot be searched the same way on SQLite and PostgreSQL)."""
+    return [
+        w for w in Webhook.objects.filter(active=True).order_by("id") if event in (w.events or [])
+    ]
+
+
+@transaction.atomic
+def webhook_deliveries_create(
+    *, event: str, object_id: int, payload: dict[str, Any], webhooks: Sequence[Webhook]
+) -> list[int]:
+    """One pending delivery per webhook (idempotent: an event is logged once per webhook).
+
+    The new ids are enqueued for a first attempt after commit.
+    """
+    if not webhooks:
+        return []
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                webhook=w, event=event, object_id=object_id, payload=payload, next_attempt_at=now
+            )
+            for w in webhooks
+        ],
+        ignore_conflicts=True,
+    )
+    ids = list(
+        WebhookDelivery.objects.filter(
+            webhook__in=webhooks, event=event, object_id=object_id, attempts=0
+        ).values_list("id", flat=True)
+    )
+
+    def enqueue() -> None:
+        from xmplatform.api.tasks import webhook_deliver_task
+
+        for delivery_id in ids:
+            webhook_deliver_task.delay(delivery_id)
+
+    transaction.on_commit(enqueue)
+    return ids
+
+
+def body_bytes(payload: dict[str, Any]) -> bytes:
+    """The exact bytes posted (and signed) for a payload."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> str:
+    """Post one due delivery and record the outcome; returns the delivery's state or "skipped".
+
+    Skipped: not pending, not due, or claimed by another worker (lease not over).
+    """
+    now = now or timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1, last_attempt_at=now)
+    if not claimed:
+        return "skipped"
+    delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    body = body_bytes(delivery.payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "xmplatform-webhooks/1",
+        "X-XM-Event": delivery.event,
+        "X-XM-Delivery": str(delivery.pk),
+        signing.HEADER: signing.signature_header(
+            secret=delivery.webhook.secret, body=body, timestamp=int(now.timestamp())
+        ),
+    }
+    status: int | None = None
+    error = ""
+    try:
+        reply = requests.post(
+            delivery.webhook.url,
+            data=body,
+            headers=headers,
+            timeout=POST_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status = reply.status_code
+        if not 200 <= status < 300:
+            error = f"HTTP {status}: {reply.text[:200]}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return _delivery_record(delivery=delivery, status=status, error=error, now=timezone.now())
+
+
+def _delivery_record(
+    *, delivery: WebhookDelivery, status: int | None, error: str, now: dt.datetime
+) -> str:
+    rows = WebhookDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING)
+    if not error:
+        rows.update(
+            state=DeliveryState.DELIVERED,
+            status_code=status,
+            error="",
+            delivered_at=now,
+            next_attempt_at=None,
+        )
+        return DeliveryState.DELIVERED
+    if delivery.attempts >= _max_attempts():
+        rows.update(
+            state=DeliveryState.FAILED,
+            status_code=status,
+            error=error[:ERROR_MAX_CHARS],
+            next_attempt_at=None,
+        )
+        return DeliveryState.FAILED
+    rows.update(
+        status_code=status,
+        error=error[:ERROR_MAX_CHARS],
+        next_attempt_at=now + retry_delay(delivery.attempts),
+    )
+    return DeliveryState.PENDING
+
+
+def webhook_secret_rotate(*, webhook: Webhook) -> str:
+    """A new signing secret for `webhook` (receivers must switch to it)."""
+    webhook.secret = keys.webhook_secret_new()
+    Webhook.objects.filter(pk=webhook.pk).update(secret=webhook.secret)
+    return webhook.secret
+
+
+def webhook_deliveries_due(*, now: dt.datetime, limit: int = 200) -> list[int]:
+    """Pending deliveries whose next attempt is due (first attempts lost, retries, leases)."""
+    return list(
+        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def webhook_deliveries_retry(*, ids: Sequence[int], now: dt.datetime | None = None) -> int:
+    """An operator's "retry now": failed or pending deliveries become due again."""
+    now = now or timezone.now()
+    return WebhookDelivery.objects.filter(
+        id__in=ids, state__in=[DeliveryState.PENDING, DeliveryState.FAILED]
+    ).update(state=DeliveryState.PENDING, next_attempt_at=now)

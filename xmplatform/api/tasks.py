@@ -1,0 +1,60 @@
+"""Celery tasks for webhooks: thin wrappers over xmplatform.api.services.
+
+Retries are not Celery countdowns: a failed attempt stores `next_attempt_at`, and the
+`api.webhooks_retry_due_task` beat entry picks up whatever is due.
+"""
+
+from collections.abc import Callable
+
+from celery import shared_task
+from django.utils import timezone
+
+from xmplatform.api import services, webhooks
+from xmplatform.api.models import WebhookEvent
+
+
+def _publish(event: str, object_id: int, build: Callable[[int], tuple | None]) -> int:
+    subscribed = services.webhooks_subscribed(event=event)
+    if not subscribed:
+        return 0  # the usual case: no query beyond the webhook list, no payload built
+    built = build(object_id)
+    if built is None:
+        return 0
+    payload, audience_id = built
+    return len(
+        services.webhook_deliveries_create(
+            event=event,
+            object_id=object_id,
+            payload=payload,
+            webhooks=[w for w in subscribed if w.audience_id in (None, audience_id)],
+        )
+    )
+
+
+@shared_task(name="api.webhooks_response_completed_task", acks_late=True)
+def webhooks_response_completed_task(response_id: int) -> int:
+    """Log a `response.completed` delivery for each subscribed webhook."""
+    return _publish(
+        WebhookEvent.RESPONSE_COMPLETED, response_id, webhooks.response_completed_payload
+    )
+
+
+@shared_task(name="api.webhooks_alert_opened_task", acks_late=True)
+def webhooks_alert_opened_task(alert_id: int) -> int:
+    """Log an `alert.opened` delivery for each subscribed webhook."""
+    return _publish(WebhookEvent.ALERT_OPENED, alert_id, webhooks.alert_opened_payload)
+
+
+@shared_task(name="api.webhook_deliver_task", acks_late=True)
+def webhook_deliver_task(delivery_id: int) -> str:
+    """One attempt at one delivery (a no-op when it is not due or another worker has it)."""
+    return services.webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="api.webhooks_retry_due_task")
+def webhooks_retry_due_task() -> int:
+    """Beat: enqueue an attempt for every delivery whose next attempt is due."""
+    ids = services.webhook_deliveries_due(now=timezone.now())
+    for delivery_id in ids:
+        webhook_deliver_task.delay(delivery_id)
+    return len(ids)

@@ -1,0 +1,32 @@
+"""API v1 routes, the OpenAPI schema and its browsable docs (mounted at /api/)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from xmplatform.api import views
+
+app_name = "api"
+urlpatterns = [
+    path("v1/audiences/", views.AudienceListView.as_view(), name="audiences"),
+    path("v1/audiences/<slug:slug>/", views.AudienceDetailView.as_view(), name="audience"),
+    path("v1/people/", views.PeopleView.as_view(), name="people"),
+    path("v1/people/<str:external_id>/", views.PersonDetailView.as_view(), name="person"),
+    path(
+        "v1/people/<str:external_id>/export/",
+        views.PersonExportView.as_view(),
+        name="person-export",
+    ),
+    path("v1/events/", views.EventsView.as_view(), name="events"),
+    path("v1/invitations/", views.InvitationListView.as_view(), name="invitations"),
+    path("v1/surveys/", views.SurveyListView.as_view(), name="surveys"),
+    path("v1/surveys/<int:survey_id>/", views.SurveyDetailView.as_view(), name="survey"),
+    path(
+        "v1/surveys/<int:survey_id>/responses/",
+        views.SurveyResponsesView.as_view(),
+        name="survey-responses",
+    ),
+    path("v1/responses/", views.ResponsesView.as_view(), name="responses"),
+    path("v1/scores/", views.ScoresView.as_view(), name="scores"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

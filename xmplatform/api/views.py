@@ -1,0 +1,495 @@
+"""API v1 views: thin callers of the domain services and of this layer's selectors.
+
+Anything outside a key's audiences answers exactly as if it did not exist (404 for objects
+named in the URL; "unknown …" for objects named in a body), so a key cannot even detect it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+from django.http import Http404
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audiences.models import Membership, Person
+from audiences.selectors import person_export
+from audiences.services import person_erase
+from metrics import selectors as metrics_selectors
+from surveys.models import InvitationState, Question, Survey
+from xmplatform.api import operations, selectors, services
+from xmplatform.api import serializers as s
+from xmplatform.api.auth import ApiClient, ApiKeyAuthentication
+from xmplatform.api.permissions import AllAudiencesKey, HasApiKey
+from xmplatform.api.selectors import Scope
+from xmplatform.api.throttles import ApiKeyRateThrottle
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="Bad input (the message says what)."),
+    401: OpenApiResponse(s.ErrorSerializer, description="Missing or invalid API key."),
+    403: OpenApiResponse(s.ErrorSerializer, description="Read-only key, or not allowed."),
+    404: OpenApiResponse(s.ErrorSerializer, description="Not found (or outside the key's scope)."),
+    429: OpenApiResponse(s.ErrorSerializer, description="Too many requests; see Retry-After."),
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: ERRORS[code] for code in codes}
+
+
+class ApiView(APIView):
+    """Bearer-key authentication, read-only enforcement and per-key throttling."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    throttle_classes = [ApiKeyRateThrottle]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL text cannot hold NUL: such input can only be a mistake, never a match.
+        if any(_has_nul(v) for v in kwargs.values()):
+            raise Http404
+        if any(_has_nul(v) for v in request.query_params.values()):
+            raise ValidationError({"detail": _("Parameters must not contain NUL characters.")})
+
+    @property
+    def scope(self) -> Scope:
+        client = self.request.user
+        assert isinstance(client, ApiClient)  # noqa: S101 - HasApiKey guarantees it
+        return client.scope
+
+
+class ApiListView(ApiView, generics.GenericAPIView):
+    pass
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _no_nul(data: Any) -> None:
+    if _has_nul(data):
+        raise ValidationError({"detail": _("Text must not contain NUL characters.")})
+
+
+def _list_body(request: Request) -> list[Any]:
+    """The posted JSON list, at most MAX_BATCH items, or a 400 that says what is wrong."""
+    data = request.data
+    if not isinstance(data, list):
+        raise ValidationError({"detail": _("Send a JSON list of items.")})
+    if not data:
+        raise ValidationError({"detail": _("The list is empty; send at least one item.")})
+    if len(data) > s.MAX_BATCH:
+        raise ValidationError(
+            {
+                "detail": _("Send at most %(max)d items per request (this one has %(n)d).")
+                % {"max": s.MAX_BATCH, "n": len(data)}
+            }
+        )
+    _no_nul(data)
+    return data
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"detail": _("Send a JSON object.")})
+    _no_nul(request.data)
+    return request.data
+
+
+def _date_param(request: Request, name: str) -> dt.date | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        parsed = parse_date(raw)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError({name: _("Use a date as YYYY-MM-DD (got %(v)s).") % {"v": raw}})
+    return parsed
+
+
+# --- Audiences -----------------------------------------------------------------------------
+
+
+class AudienceListView(ApiView):
+    permission_classes = [HasApiKey, AllAudiencesKey]
+
+    @extend_schema(responses={200: s.AudienceSerializer(many=True), **errors(401, 429)})
+    def get(self, request: Request) -> Response:
+        audiences = selectors.audiences_visible(scope=self.scope).select_related("owner")
+        return Response(s.AudienceSerializer(_audience_rows(audiences), many=True).data)
+
+    @extend_schema(
+        request=s.AudienceSerializer,
+        responses={201: s.AudienceSerializer, **errors(400, 401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.AudienceSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        owner = get_user_model().objects.filter(username=data.pop("owner")).first()
+        if owner is None:
+            raise ValidationError({"owner": [_("No user has this username.")]})
+        try:
+            audience = services.audience_create(owner=owner, **data)
+        except IntegrityError as exc:
+            raise ValidationError(
+                {"slug": [_("An audience with this slug already exists.")]}
+            ) from exc
+        return Response(
+            s.AudienceSerializer(_audience_rows([audience])[0]).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _audience_rows(audiences: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "slug": a.slug,
+            "name": a.name,
+            "kind": a.kind,
+            "owner": a.owner.get_username(),
+            "priority": a.priority,
+            "description": a.description,
+            "requires_opt_in": a.requires_opt_in,
+            "anonymity_threshold": a.anonymity_threshold,
+            "created_at": a.created_at,
+        }
+        for a in audiences
+    ]
+
+
+class AudienceDetailView(ApiView):
+    @extend_schema(responses={200: s.AudienceSerializer, **errors(401, 404, 429)})
+    def get(self, request: Request, slug: str) -> Response:
+        audience = (
+            selectors.audiences_visible(scope=self.scope)
+            .select_related("owner")
+            .filter(slug=slug)
+            .first()
+        )
+        if audience is None:
+            raise Http404
+        return Response(s.AudienceSerializer(_audience_rows([audience])[0]).data)
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+class PeopleView(ApiView):
+    @extend_schema(
+        request=s.PersonItemSerializer(many=True),
+        responses={200: s.PeopleResultSerializer, **errors(400, 401, 403, 429)},
+        description="Upsert up to 1,000 people by external_id; valid items are stored even "
+        "when others fail.",
+    )
+    def post(self, request: Request) -> Response:
+        items = _list_body(request)
+        try:
+            result = operations.people_submit(items=items, scope=self.scope)
+        except IntegrityError:
+            return Response(
+                {"detail": _("Some of these people were created at the same time; send again.")},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(s.PeopleResultSerializer(result).data)
+
+
+def _visible_person(scope: Scope, external_id: str) -> Person:
+    person = selectors.people_visible(scope=scope).filter(external_id=external_id).first()
+    if person is None:
+        raise Http404
+    return person
+
+
+class PersonDetailView(ApiView):
+    @extend_schema(responses={200: s.PersonSerializer, **errors(401, 404, 429)})
+    def get(self, request: Request, external_id: str) -> Response:
+        person = _visible_person(self.scope, external_id)
+        return Response(
+            s.PersonSerializer(selectors.person_data(person=person, scope=self.scope)).data
+        )
+
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="Erased."),
+            409: OpenApiResponse(
+                s.ErrorSerializer, description="The person also belongs to other audiences."
+            ),
+            **errors(401, 403, 404, 429),
+        },
+        description="Erase the person and their personal data; anonymous aggregates stay.",
+    )
+    def delete(self, request: Request, external_id: str) -> Response:
+        person = _visible_person(self.scope, external_id)
+        ids = self.scope.audience_ids
+        if (
+            ids is not None
+            and Membership.objects.filter(person=person).exclude(audience_id__in=ids).exists()
+        ):
+            return Response(
+                {
+                    "detail": _(
+                        "This person also belongs to audiences outside this key's scope; "
+                        "erase them with a key for all audiences."
+                    )
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        person_erase(person=person)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PersonExportView(ApiView):
+    @extend_schema(responses={200: s.PersonExportSerializer, **errors(401, 404, 429)})
+    def get(self, request: Request, external_id: str) -> Response:
+        person = _visible_person(self.scope, external_id)
+        data = person_export(person=person)
+        if not self.scope.unrestricted:
+            data = operations.export_scoped(data=data, person=person, scope=self.scope)
+        return Response(s.PersonExportSerializer(data).data)
+
+
+# --- Events --------------------------------------------------------------------------------
+
+
+class EventsView(ApiView):
+    @extend_schema(
+        request=s.EventItemSerializer(many=True),
+        responses={200: s.EventsResultSerializer, **errors(400, 401, 403, 429)},
+        description="Record up to 1,000 touchpoint events; idempotent on idempotency_key. "
+        "Events fire the distribution triggers.",
+    )
+    def post(self, request: Request) -> Response:
+        items = _list_body(request)
+        return Response(operations.events_submit(items=items, scope=self.scope))
+
+
+# --- Invitations ---------------------------------------------------------------------------
+
+
+class InvitationPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class InvitationListView(ApiListView):
+    serializer_class = s.InvitationSerializer
+    pagination_class = InvitationPagination
+
+    def get_queryset(self) -> Any:
+        qs = selectors.invitations_visible(scope=self.scope)
+        params = self.request.query_params
+        survey = params.get("survey")
+        if survey not in (None, ""):
+            if not survey.isdigit() or int(survey) > 2**63 - 1:
+                raise ValidationError({"survey": _("Use a survey id (a whole number).")})
+            qs = qs.filter(survey_id=int(survey))
+        state = params.get("state")
+        if state not in (None, ""):
+            if state not in InvitationState.values:
+                raise ValidationError(
+                    {"state": _("Use one of: %(v)s.") % {"v": ", ".join(InvitationState.values)}}
+                )
+            qs = qs.filter(state=state)
+        person = params.get("person")
+        if person not in (None, ""):
+            qs = qs.filter(person__external_id=person)
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("survey", OpenApiTypes.INT, description="Survey id."),
+            OpenApiParameter("state", OpenApiTypes.STR, enum=InvitationState.values),
+            OpenApiParameter("person", OpenApiTypes.STR, description="External id."),
+        ],
+        responses={200: s.InvitationSerializer(many=True), **errors(400, 401, 429)},
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.InvitationSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.InvitationRequestSerializer,
+        responses={
+            201: s.InvitationCreatedSerializer,
+            200: s.InvitationSuppressedSerializer,
+            **errors(400, 401, 403, 429),
+        },
+        description="Ask for one invitation through the fatigue guard.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.InvitationRequestSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        body, code = operations.invitation_submit(scope=self.scope, **serializer.validated_data)
+        return Response(body, status=code)
+
+
+# --- Surveys -------------------------------------------------------------------------------
+
+
+class SurveyListView(ApiView):
+    @extend_schema(responses={200: s.SurveySummarySerializer(many=True), **errors(401, 429)})
+    def get(self, request: Request) -> Response:
+        surveys = selectors.surveys_visible(scope=self.scope).order_by("-created_at", "-id")
+        return Response(s.SurveySummarySerializer(surveys, many=True).data)
+
+
+def _visible_survey(scope: Scope, survey_id: int) -> Survey:
+    if not operations.check_id(survey_id):
+        raise Http404
+    survey = selectors.surveys_visible(scope=scope).filter(pk=survey_id).first()
+    if survey is None:
+        raise Http404
+    return survey
+
+
+class SurveyDetailView(ApiView):
+    @extend_schema(responses={200: s.SurveySerializer, **errors(401, 404, 429)})
+    def get(self, request: Request, survey_id: int) -> Response:
+        survey = _visible_survey(self.scope, survey_id)
+        questions = Question.objects.filter(survey=survey).order_by("page", "order", "id")
+        data = s.SurveySummarySerializer(survey).data
+        data.update(
+            intro=survey.intro or {},
+            thank_you=survey.thank_you or {},
+            questions=[operations.question_data(q) for q in questions],
+        )
+        return Response(s.SurveySerializer(data).data)
+
+
+class ResponsePagination(CursorPagination):
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class SurveyResponsesView(ApiListView):
+    serializer_class = s.ResponseSerializer
+    pagination_class = ResponsePagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.DATE, description="Responses completed on or after."
+            )
+        ],
+        responses={200: s.ResponseSerializer(many=True), **errors(400, 401, 404, 429)},
+    )
+    def get(self, request: Request, survey_id: int) -> Response:
+        survey = _visible_survey(self.scope, survey_id)
+        since = _date_param(request, "since")
+        page = self.paginate_queryset(selectors.responses_completed(survey=survey, since=since))
+        return self.get_paginated_response(
+            s.ResponseSerializer(selectors.responses_data(responses=page), many=True).data
+        )
+
+
+class ResponsesView(ApiView):
+    @extend_schema(
+        request=s.ResponseSubmitSerializer,
+        responses={
+            201: s.ResponseSerializer,
+            409: OpenApiResponse(
+                s.ResponseConflictSerializer, description="The invitation was already answered."
+            ),
+            410: OpenApiResponse(
+                s.ResponseConflictSerializer,
+                description="The survey is closed, full or the invitation expired.",
+            ),
+            **errors(400, 401, 403, 429),
+        },
+        description="Record a response collected on another channel, validated like the "
+        "hosted page; one response per invitation.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.ResponseSubmitSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        body, code = operations.response_post(scope=self.scope, **serializer.validated_data)
+        return Response(body, status=code)
+
+
+# --- Scores --------------------------------------------------------------------------------
+
+SCORE_DIMENSIONS = ("touchpoint", "stage", "journey", "survey", "segment", "channel", "language")
+PERIODS = ("day", "week", "month", "quarter")
+RATE_METRIC = "response_rate"
+
+
+class ScoresView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("audience", OpenApiTypes.STR, required=True),
+            OpenApiParameter(
+                "metric",
+                OpenApiTypes.STR,
+                required=True,
+                enum=[*metrics_selectors.METRIC_QUESTION_TYPE, RATE_METRIC],
+            ),
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+            OpenApiParameter("by", OpenApiTypes.STR, enum=[*SCORE_DIMENSIONS, *PERIODS]),
+        ],
+        responses={200: s.ScoresSerializer, **errors(400, 401, 404, 429)},
+        description="Scores with n and margin of error; groups under the audience's "
+        "anonymity threshold are suppressed. Scores read the daily rollups (minutes behind).",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        slug = params.get("audience") or ""
+        metric = params.get("metric") or ""
+        by = params.get("by") or None
+        if not slug:
+            raise ValidationError({"audience": _("Name an audience by its slug.")})
+        metrics = [*metrics_selectors.METRIC_QUESTION_TYPE, RATE_METRIC]
+        if metric not in metrics:
+            raise ValidationError({"metric": _("Use one of: %(v)s.") % {"v": ", ".join(metrics)}})
+        allowed = (
+            selectors.RATE_DIMENSIONS if metric == RATE_METRIC else (*SCORE_DIMENSIONS, *PERIODS)
+        )
+        if by is not None and by not in allowed:
+            raise ValidationError({"by": _("Use one of: %(v)s.") % {"v": ", ".join(allowed)}})
+        date_from, date_to = _date_param(request, "from"), _date_param(request, "to")
+        if date_from and date_to and date_from > date_to:
+            raise ValidationError({"from": _("from must not be after to.")})
+        audience = selectors.audiences_visible(scope=self.scope).filter(slug=slug).first()
+        if audience is None:
+            raise Http404
+        if metric == RATE_METRIC:
+            rows = selectors.response_rate_rows(
+                audience=audience, by=by, date_from=date_from, date_to=date_to
+            )
+        else:
+            rows = metrics_selectors.scores(audience, metric, by, date_from, date_to)
+        return Response(
+            s.ScoresSerializer(
+                {
+                    "audience": audience.slug,
+                    "metric": metric,
+                    "by": by,
+                    "results": operations.score_groups(rows, by=by),
+                }
+            ).data
+        )

@@ -1,0 +1,73 @@
+"""Webhook payloads: what a receiver gets for each event (reads only).
+
+`alert.opened` is built from whatever the metrics app's Alert model holds, so the payload
+follows that model as it grows; an alert that cannot be found yields no delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.utils import timezone
+
+from surveys.models import Response
+from xmplatform.api import selectors
+from xmplatform.api.models import WebhookEvent
+
+
+def _envelope(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"event": event, "created_at": timezone.now().isoformat(), "data": data}
+
+
+def response_completed_payload(response_id: int) -> tuple[dict[str, Any], int | None] | None:
+    """(payload, audience id) of a completed response, or None if it is gone or unfinished."""
+    response = (
+        Response.objects.select_related("survey", "audience", "touchpoint", "person")
+        .filter(pk=response_id, completed_on__isnull=False)
+        .first()
+    )
+    if response is None:
+        return None
+    data = selectors.responses_data(responses=[response])[0]
+    return _envelope(WebhookEvent.RESPONSE_COMPLETED, data), response.audience_id
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, str | int | float | bool | list | dict) or value is None:
+        return value
+    return str(value)
+
+
+def alert_opened_payload(alert_id: int) -> tuple[dict[str, Any], int | None] | None:
+    """(payload, audience id) of an opened alert, or None when there is no such alert."""
+    try:
+        model = apps.get_model("metrics", "Alert")
+    except LookupError:
+        return _envelope(WebhookEvent.ALERT_OPENED, {"id": alert_id}), None
+    alert = model._default_manager.filter(pk=alert_id).first()
+    if alert is None:
+        return None
+    data: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        key = field.attname if isinstance(field, models.ForeignKey) else field.name
+        data[key] = _plain(getattr(alert, field.attname))
+    data["id"] = alert.pk
+    audience_id = getattr(alert, "audience_id", None)
+    if audience_id is not None:
+        data["audience"] = (
+            apps.get_model("audiences", "Audience")
+            .objects.filter(pk=audience_id)
+            .values_list("slug", flat=True)
+            .first()
+        )
+    return _envelope(WebhookEvent.ALERT_OPENED, data), audience_id

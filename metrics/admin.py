@@ -9,12 +9,14 @@ from django import forms
 from django.contrib import admin
 from django.db.models import BooleanField, Q, QuerySet, Value, When
 from django.db.models import Case as SqlCase
+from django.db.models.functions import Now
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audiences.access import SuperuserOnlyAdmin
 from metrics.alerts import case_save
 from metrics.models import (
     CLOSED_STATUSES,
@@ -30,8 +32,8 @@ from metrics.models import (
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(admin.ModelAdmin):
-    """Rollups are written by the rollup task only."""
+class DailyRollupAdmin(SuperuserOnlyAdmin):
+    """Rollups are written by the rollup task only; their small slices are for superusers."""
 
     list_display = ("day", "audience", "question", "touchpoint", "segment", "channel", "n")
     list_filter = ("question_type", "audience")
@@ -47,7 +49,7 @@ class DailyRollupAdmin(admin.ModelAdmin):
 
 
 @admin.register(PublishedScore)
-class PublishedScoreAdmin(admin.ModelAdmin):
+class PublishedScoreAdmin(SuperuserOnlyAdmin):
     """The last value shown per slice; deleting one lets the slice publish afresh."""
 
     list_display = ("key", "audience", "value", "n", "published_at")
@@ -132,6 +134,15 @@ class RootCauseAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RootCause]:
         return super().get_queryset(request)
+
+
+def overdue() -> SqlCase:
+    """True for an open case past its due time (evaluated by the database's clock)."""
+    return SqlCase(
+        When(status__in=OPEN_STATUSES, due_at__lt=Now(), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
 
 
 class AssignedFilter(admin.SimpleListFilter):
@@ -221,22 +232,10 @@ class CaseAdmin(admin.ModelAdmin):
     autocomplete_fields = ("assignee",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
-        now = timezone.now()
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("person")
-            .annotate(
-                _overdue=SqlCase(
-                    When(status__in=OPEN_STATUSES, due_at__lt=now, then=Value(True)),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                )
-            )
-        )
+        return super().get_queryset(request).select_related("person").annotate(_overdue=overdue())
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["-_overdue", "due_at", "pk"]
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        return [overdue().desc(), "due_at", "pk"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are opened by alerts

@@ -512,15 +512,11 @@ def alert_digests_send(*, now: dt.datetime | None = None) -> int:
 
 @transaction.atomic
 def case_save(*, case: Case, by: Any, note: str = "") -> Case:
-    """Save an edited case: closing stamps closed_at (needs a root cause); reopening clears it.
+    """Save an edited case; Case.clean stamps or clears closed_at as the status says.
 
-    Raises django.core.exceptions.ValidationError when a closed case has no root cause.
+    Raises django.core.exceptions.ValidationError when a closing case has no root cause.
     """
     case.full_clean(exclude=["alert", "audience", "response", "person", "title", "opened_at"])
-    if case.status in CLOSED_STATUSES:
-        case.closed_at = case.closed_at or timezone.now()
-    else:
-        case.closed_at = None
     case.save()
     if note.strip():
         CaseNote.objects.create(case=case, author=by, text=note.strip())

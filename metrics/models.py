@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Person
@@ -424,10 +425,15 @@ class Case(models.Model):
         return self.status in OPEN_STATUSES
 
     def clean(self) -> None:
-        if self.status in CLOSED_STATUSES and self.root_cause_id is None:
-            raise ValidationError(
-                {"root_cause": _("Choose the root cause before closing the case.")}
-            )
+        """Closing needs a root cause and stamps closed_at; reopening clears it."""
+        if self.status in CLOSED_STATUSES:
+            self.closed_at = self.closed_at or timezone.now()
+            if self.root_cause_id is None:
+                raise ValidationError(
+                    {"root_cause": _("Choose the root cause before closing the case.")}
+                )
+        else:
+            self.closed_at = None
 
 
 class CaseNote(models.Model):

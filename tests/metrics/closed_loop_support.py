@@ -53,4 +53,29 @@ def submit(client: Client, token: str, *, nps: str = "3", may_contact: str | Non
     client.post(path, last)
 
 
-__all__ = ["contact_survey", "detractor_rule", "invite", "submit"]
+def open_case(rule: AlertRule, *, title: str, due_in: dt.timedelta, assignee: Any = None) -> Any:
+    """An alert of `rule` and its open case (as a score rule would open it), due in `due_in`."""
+    from django.utils import timezone
+
+    from metrics.models import Alert, Case
+
+    now = timezone.now()
+    alert = Alert.objects.create(
+        rule=rule,
+        audience=rule.audience,
+        window_start=now - dt.timedelta(days=Alert.objects.count() + 1),
+        summary=title,
+        opened_at=now,
+        notify=NotifyMode.NONE,
+    )
+    return Case.objects.create(
+        alert=alert,
+        audience=rule.audience,
+        title=title,
+        assignee=assignee or rule.audience.owner,
+        opened_at=now - dt.timedelta(days=2),
+        due_at=now + due_in,
+    )
+
+
+__all__ = ["contact_survey", "detractor_rule", "invite", "open_case", "submit"]

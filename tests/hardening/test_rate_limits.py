@@ -99,7 +99,7 @@ def test_unknown_links_block_the_address_before_any_lookup(
     client, limits, address, django_assert_num_queries
 ) -> None:  # noqa: ANN001
     _, token = invite(three_page_survey())
-    bogus = "x" * 32
+    bogus = secrets.token_urlsafe(24)  # 32 characters, like a real token
     misses = [get(client, url(bogus), address).status_code for _ in range(3)]
 
     # Refused from the cache alone: the token is not even looked up.

@@ -89,7 +89,13 @@ def test_throttle_counts_per_key(world, full_key):
 def test_create_api_key_command_prints_the_key_once_and_scopes_it(world):
     out, err = io.StringIO(), io.StringIO()
     call_command(
-        "create_api_key", "HR sync", "--audience", "employees", "--read-only", stdout=out, stderr=err
+        "create_api_key",
+        "HR sync",
+        "--audience",
+        "employees",
+        "--read-only",
+        stdout=out,
+        stderr=err,
     )
     plain = out.getvalue().strip()
     api_key = ApiKey.objects.get(name="HR sync")

@@ -1,26 +1,53 @@
 """Admin for audiences, people, memberships and consent, with the CSV import."""
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audiences.access import (
+    AudienceScopedAdmin,
+    ScopedInline,
+    SuperuserOnlyAdmin,
+    audience_ids,
+)
 from audiences.forms import PeopleImportForm
-from audiences.models import Audience, Consent, Membership, Person
-from audiences.services import people_import_csv
+from audiences.models import (
+    Audience,
+    AudienceGrant,
+    AuditAction,
+    AuditLog,
+    Consent,
+    Membership,
+    Person,
+    Role,
+)
+from audiences.selectors import person_export
+from audiences.services import (
+    audit_record,
+    grant_remove,
+    grant_set,
+    people_import_csv,
+    person_erase,
+)
 from xmplatform.paging import EstimatedCountPaginator
 
 
 @admin.register(Audience)
-class AudienceAdmin(admin.ModelAdmin):
+class AudienceAdmin(AudienceScopedAdmin):
     """Audiences with their current member count, and the CSV import per audience."""
+
+    view_role = Role.VIEWER
 
     list_display = ("name", "slug", "kind", "owner", "priority", "member_count")
     list_filter = ("kind",)
@@ -29,6 +56,13 @@ class AudienceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("owner",)
     actions = ("import_people_action",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Audiences and their owners are defined by the XM team (superusers).
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Audience | None = None) -> bool:
+        return request.user.is_superuser
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Audience]:
         # One annotated query for the whole list: current members (no left_on) per audience.
@@ -70,7 +104,7 @@ class AudienceAdmin(admin.ModelAdmin):
 
     def import_people_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Upload a CSV; show the per-line report on failure and the counts on success."""
-        audience = get_object_or_404(Audience, pk=unquote(object_id))
+        audience = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
         # Importing adds memberships and may change people: it needs both change permissions.
         if not (
             self.has_change_permission(request, audience)
@@ -103,8 +137,8 @@ class AudienceAdmin(admin.ModelAdmin):
         )
 
 
-class MembershipInline(admin.TabularInline):
-    """A person's audiences; edited on the membership page, shown here for context."""
+class MembershipInline(ScopedInline, admin.TabularInline):
+    """A person's audiences (only the user's own); edited on the membership page."""
 
     model = Membership
     fields = ("audience", "segment", "attributes", "joined_on", "left_on")
@@ -125,8 +159,8 @@ class ConsentInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
-    """People are many: exact searches, no full counts."""
+class PersonAdmin(AudienceScopedAdmin):
+    """People are many: exact searches, no full counts. Export and erasure on each page."""
 
     list_display = ("external_id", "name", "email", "language", "time_zone")
     list_filter = ("language",)
@@ -139,9 +173,116 @@ class PersonAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = (MembershipInline, ConsentInline)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Person | None = None) -> bool:
+        # Forgetting someone goes through the audited erasure, never a plain delete.
+        return False
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/export/",
+                wrap(self.export_view),
+                name="audiences_person_export",
+            ),
+            path(
+                "<path:object_id>/erase/",
+                wrap(self.erase_view),
+                name="audiences_person_erase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        person = self.get_object(request, unquote(object_id))
+        if person is not None:
+            extra_context["may_export"] = self.may_handle(request, person, Role.ANALYST)
+            extra_context["may_erase"] = self.may_handle(request, person, Role.MANAGER)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def may_handle(self, request: HttpRequest, person: Person, role: int) -> bool:
+        """Export and erasure reach every audience of the person: `role` is needed on all."""
+        ids = audience_ids(request.user, role)
+        if ids is None:
+            return True
+        return bool(ids) and not (
+            Membership.objects.filter(person=person).exclude(audience_id__in=ids).exists()
+        )
+
+    def _target(self, request: HttpRequest, object_id: str, role: int) -> Person:
+        person = self.get_object(request, unquote(object_id))
+        if person is None:
+            raise Http404(gettext("No such person."))
+        if not self.may_handle(request, person, role):
+            raise PermissionDenied
+        return person
+
+    def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Everything held about the person, as a JSON download (audited)."""
+        person = self._target(request, object_id, Role.ANALYST)
+        data = person_export(person=person)
+        audiences = list(
+            Membership.objects.filter(person=person).values_list("audience_id", flat=True)
+        )
+        audit_record(
+            actor=request.user,
+            action=AuditAction.PERSON_EXPORTED,
+            audiences=audiences or [None],
+            target=f"person {person.pk}",
+        )
+        response = HttpResponse(
+            json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
+        return response
+
+    def erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A confirmation page; on POST the person is erased everywhere (audited)."""
+        person = self._target(request, object_id, Role.MANAGER)
+        if request.method == "POST":
+            audiences = list(
+                Membership.objects.filter(person=person).values_list("audience_id", flat=True)
+            )
+            pk = person.pk
+            report = person_erase(person=person)
+            audit_record(
+                actor=request.user,
+                action=AuditAction.PERSON_ERASED,
+                audiences=audiences or [None],
+                target=f"person {pk}",
+                detail={
+                    "memberships": report.memberships,
+                    "events": report.events,
+                    "invitations_unlinked": report.invitations_unlinked,
+                    "responses_unlinked": report.responses_unlinked,
+                },
+            )
+            self.message_user(
+                request,
+                gettext("Person #%(id)s was erased.") % {"id": pk},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:audiences_person_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Erase this person?"),
+            "opts": self.model._meta,
+            "original": person,
+            "memberships": Membership.objects.filter(person=person).count(),
+        }
+        return TemplateResponse(request, "admin/audiences/person/erase.html", context)
+
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AudienceScopedAdmin):
     list_display = ("person", "audience", "segment", "joined_on", "left_on")
     list_select_related = ("person", "audience")
     list_filter = ("audience", "segment")
@@ -155,7 +296,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(AudienceScopedAdmin):
     list_display = ("person", "channel", "status", "source", "changed_at")
     list_select_related = ("person",)
     list_filter = ("channel", "status")
@@ -164,3 +305,53 @@ class ConsentAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ("-changed_at",)
+
+
+@admin.register(AudienceGrant)
+class AudienceGrantAdmin(SuperuserOnlyAdmin):
+    """Who may see which audience, with which role; every change is audited."""
+
+    list_display = ("user", "audience", "role", "granted_by", "granted_at")
+    list_filter = ("role", "audience")
+    list_select_related = ("user", "audience", "granted_by")
+    search_fields = ("user__username", "user__email", "audience__name")
+    autocomplete_fields = ("user", "audience")
+    fields = ("user", "audience", "role")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("user", "audience") if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: AudienceGrant, form: Any, change: bool) -> None:
+        saved = grant_set(user=obj.user, audience=obj.audience, role=obj.role, actor=request.user)
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: AudienceGrant) -> None:
+        grant_remove(grant=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AudienceGrant]) -> None:
+        for grant in queryset.select_related("user"):
+            grant_remove(grant=grant, actor=request.user)
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(SuperuserOnlyAdmin):
+    """Read-only: who viewed or exported which audience's responses, who changed access."""
+
+    list_display = ("at", "actor_username", "action", "audience", "target")
+    list_filter = ("action", "audience")
+    list_select_related = ("audience",)
+    search_fields = ("=actor_username", "=target")
+    date_hierarchy = "at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    fields = ("at", "actor", "actor_username", "action", "audience", "target", "detail")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

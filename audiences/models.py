@@ -74,6 +74,15 @@ class Audience(models.Model):
         default=5,
         help_text=_("Slices with fewer responses than this show no score."),
     )
+    retention_months = models.PositiveSmallIntegerField(
+        _("retention (months)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "After this many months, responses lose their link to the person, invitation and "
+            "exact time (scores stay). Empty keeps the links."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -172,3 +181,96 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.channel}: {self.status}"
+
+
+# --- Access: who may see which audience, and the audit trail ---------------------------------
+
+
+class Role(models.IntegerChoices):
+    """What a grant allows on its audience; each role includes the ones below it."""
+
+    VIEWER = 10, _("Viewer: scores only")
+    ANALYST = 20, _("Analyst: scores, responses and exports")
+    MANAGER = 30, _("Manager: configures journeys, surveys and distribution")
+
+
+class AudienceGrant(models.Model):
+    """One user's access to one audience, with a role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="audience_grants",
+        verbose_name=_("user"),
+    )
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="grants", verbose_name=_("audience")
+    )
+    role = models.PositiveSmallIntegerField(_("role"), choices=Role.choices, default=Role.VIEWER)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audience grant")
+        verbose_name_plural = _("audience grants")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "audience"], name="grant_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.audience} ({self.get_role_display()})"
+
+
+class AuditAction(models.TextChoices):
+    RESPONSES_VIEWED = "responses_viewed", _("Viewed responses")
+    RESPONSES_EXPORTED = "responses_exported", _("Exported responses")
+    PERSON_EXPORTED = "person_exported", _("Exported a person's data")
+    PERSON_ERASED = "person_erased", _("Erased a person")
+    GRANT_ADDED = "grant_added", _("Granted access")
+    GRANT_CHANGED = "grant_changed", _("Changed access")
+    GRANT_REMOVED = "grant_removed", _("Removed access")
+
+
+class AuditLog(models.Model):
+    """Who looked at or exported an audience's responses, and who changed access (append-only).
+
+    It names people only by id, so an erasure leaves no name or address here.
+    """
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_username = models.CharField(_("actor's username"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=24, choices=AuditAction.choices)
+    audience = models.ForeignKey(
+        Audience,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("audience"),
+    )
+    target = models.CharField(_("target"), max_length=200, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["audience", "at"], name="audit_audience_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.target}"

@@ -20,11 +20,21 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audiences.models import Audience, Channel, Consent, ConsentStatus, Membership, Person
+from audiences.models import (
+    Audience,
+    AudienceGrant,
+    AuditAction,
+    AuditLog,
+    Channel,
+    Consent,
+    ConsentStatus,
+    Membership,
+    Person,
+)
 from journeys.models import TouchpointEvent
 from surveys.models import Answer, Invitation, InvitationState, QuestionType, Response
 
@@ -321,15 +331,7 @@ def person_erase(*, person: Person) -> ErasureReport:
     free_text, _detail = Answer.objects.filter(
         response__person=person, question__type=QuestionType.TEXT
     ).delete()
-    responses = Response.objects.filter(person=person).update(
-        person=None,
-        invitation=None,
-        started_at=None,
-        completed_at=None,
-        user_agent="",
-        resume_key=None,
-        browser_key=None,
-    )
+    responses = Response.objects.filter(person=person).update(**RESPONSE_PERSONAL_LINKS)
     Invitation.objects.filter(
         person=person, state__in=[InvitationState.PLANNED, InvitationState.SENDING]
     ).update(state=InvitationState.SUPPRESSED, suppression_reason=ERASED_REASON)
@@ -360,6 +362,169 @@ def person_erase(*, person: Person) -> ErasureReport:
         responses_unlinked=responses,
         free_text_answers=free_text,
     )
+
+
+# --- Access: grants, the audit log, retention ----------------------------------------------
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    audiences: Sequence[Audience | int | None] = (None,),
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append one audit entry per audience (one INSERT); returns how many were written.
+
+    Name people by id only (`target="person 42"`): an erasure must leave nothing here.
+    """
+    user = actor if getattr(actor, "pk", None) is not None else None
+    entries = [
+        AuditLog(
+            actor=user,
+            actor_username=getattr(user, "username", "") if user is not None else "",
+            action=action,
+            audience_id=a.pk if isinstance(a, Audience) else a,
+            target=target[:200],
+            detail=detail or {},
+        )
+        for a in audiences
+    ]
+    AuditLog.objects.bulk_create(entries)
+    return len(entries)
+
+
+@transaction.atomic
+def grant_set(*, user: Any, audience: Audience, role: int, actor: Any) -> AudienceGrant:
+    """Give `user` `role` on `audience` (or change their role); audited.
+
+    The user becomes staff so they can log into the admin; their model permissions come from
+    their highest role (audiences.access.AudienceRoleBackend). A new grant is announced to the
+    audience's owner by e-mail after commit.
+    """
+    grant, created = AudienceGrant.objects.select_for_update().get_or_create(
+        user=user, audience=audience, defaults={"role": role, "granted_by": actor}
+    )
+    if not created and grant.role == role:
+        return grant
+    before = None if created else grant.role
+    if not created:
+        grant.role = role
+        grant.granted_by = actor
+        grant.save(update_fields=["role", "granted_by"])
+    if not user.is_staff:
+        type(user).objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
+    audit_record(
+        actor=actor,
+        action=AuditAction.GRANT_ADDED if created else AuditAction.GRANT_CHANGED,
+        audiences=[audience],
+        target=f"user {user.username}",
+        detail={"user_id": user.pk, "role": role, "previous_role": before},
+    )
+    if created:
+        from audiences.tasks import grant_notify_owner_task
+
+        grant_id = grant.pk
+        transaction.on_commit(lambda: grant_notify_owner_task.delay(grant_id))
+    return grant
+
+
+@transaction.atomic
+def grant_remove(*, grant: AudienceGrant, actor: Any) -> None:
+    """Withdraw one grant; audited. The user keeps their other grants."""
+    deleted, _detail = AudienceGrant.objects.filter(pk=grant.pk).delete()
+    if deleted:
+        audit_record(
+            actor=actor,
+            action=AuditAction.GRANT_REMOVED,
+            audiences=[grant.audience_id],
+            target=f"user {grant.user.username}",
+            detail={"user_id": grant.user_id, "role": grant.role},
+        )
+
+
+def grant_notify_owner(*, grant_id: int) -> bool:
+    """E-mail the audience's owner that someone got access; False when there is nobody to tell."""
+    from django.core.mail import send_mail
+
+    grant = (
+        AudienceGrant.objects.select_related("user", "audience__owner", "granted_by")
+        .filter(pk=grant_id)
+        .first()
+    )
+    if grant is None or not grant.audience.owner.email:
+        return False
+    values = {
+        "user": grant.user.get_username(),
+        "audience": grant.audience.name,
+        "role": grant.get_role_display(),
+        "by": grant.granted_by.get_username() if grant.granted_by else "—",
+    }
+    send_mail(
+        subject=_("New access to %(audience)s: %(user)s") % values,
+        message=_(
+            "%(user)s was given access to the audience %(audience)s as %(role)s by %(by)s.\n\n"
+            "If this is not expected, remove the grant in the admin (Audience grants)."
+        )
+        % values,
+        from_email=None,
+        recipient_list=[grant.audience.owner.email],
+    )
+    return True
+
+
+# Fields that tie a response to a person; cleared by retention, erasure and anonymity.
+RESPONSE_PERSONAL_LINKS: dict[str, Any] = {
+    "person": None,
+    "invitation": None,
+    "started_at": None,
+    "completed_at": None,
+    "user_agent": "",
+    "resume_key": None,
+    "browser_key": None,
+}
+
+
+def responses_apply_retention(*, today: dt.date | None = None) -> int:
+    """Unlink responses older than their audience's retention from people; returns how many.
+
+    A response is older when it was completed (or, unfinished, started) more than
+    `retention_months` before `today`. The answers and the completion date stay, so scores do
+    not change. One UPDATE per audience that has a retention (audiences are few).
+    """
+    today = today or timezone.localdate()
+    changed = 0
+    for audience_id, months in Audience.objects.filter(retention_months__isnull=False).values_list(
+        "pk", "retention_months"
+    ):
+        cutoff = _months_before(today, months)
+        linked = Response.objects.filter(audience_id=audience_id).filter(
+            models.Q(person__isnull=False)
+            | models.Q(invitation__isnull=False)
+            | models.Q(completed_at__isnull=False)
+            | models.Q(started_at__isnull=False)
+        )
+        old = models.Q(completed_on__lt=cutoff) | models.Q(
+            completed_on__isnull=True, started_at__date__lt=cutoff
+        )
+        with transaction.atomic():
+            changed += linked.filter(old).update(**RESPONSE_PERSONAL_LINKS)
+    return changed
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    # The same day of the month, or the month's last day (31 March − 1 month = 28/29 February).
+    for candidate in range(day.day, 27, -1):
+        try:
+            return dt.date(year, month, candidate)
+        except ValueError:
+            continue
+    return dt.date(year, month, min(day.day, 28))
 
 
 # --- CSV import ----------------------------------------------------------------------------

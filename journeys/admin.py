@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from audiences.access import AudienceScopedAdmin
+from audiences.models import Role
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
 from journeys.selectors import MAP_WINDOW_DAYS, journey_map
 from xmplatform.paging import EstimatedCountPaginator
@@ -28,8 +30,10 @@ class TouchpointInline(admin.TabularInline):
 
 
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(AudienceScopedAdmin):
     """A journey's page shows its map above the editable list of stages."""
+
+    view_role = Role.VIEWER
 
     list_display = ("name", "audience")
     list_filter = ("audience",)
@@ -56,7 +60,8 @@ class JourneyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(AudienceScopedAdmin):
+    view_role = Role.VIEWER
     list_display = ("name", "journey", "order")
     list_filter = ("journey__audience",)
     list_select_related = ("journey",)
@@ -66,7 +71,8 @@ class StageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Touchpoint)
-class TouchpointAdmin(admin.ModelAdmin):
+class TouchpointAdmin(AudienceScopedAdmin):
+    view_role = Role.VIEWER
     list_display = ("name", "slug", "stage", "channel", "role", "order")
     list_filter = ("channel", "role", "stage__journey__audience")
     list_select_related = ("stage", "stage__journey")
@@ -76,7 +82,7 @@ class TouchpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(TouchpointEvent)
-class TouchpointEventAdmin(admin.ModelAdmin):
+class TouchpointEventAdmin(AudienceScopedAdmin):
     """Events are many: no full counts, no per-row queries, people picked by id."""
 
     list_display = ("occurred_at", "person", "touchpoint", "idempotency_key")

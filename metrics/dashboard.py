@@ -78,18 +78,22 @@ def _month_start(day: dt.date, months_back: int) -> dt.date:
     return dt.date(year, (month - 1) % 12 + 1, 1)
 
 
-def index_cards(*, today: dt.date) -> list[dict[str, Any]]:
+def index_cards(*, today: dt.date, audience_ids: list[int] | None = None) -> list[dict[str, Any]]:
     """One card per audience: headline score, n, margin, monthly sparkline, response rate.
+
+    `audience_ids` limits the cards to those audiences (None: all of them).
 
     Queries: audiences, one grouped rollup query (audience × type × month), response rates,
     and the published-score read/writes — whatever the number of audiences or answers.
     """
     audiences = list(Audience.objects.all())
+    rollups = DailyRollup.objects.all()
+    if audience_ids is not None:
+        audiences = [a for a in audiences if a.pk in set(audience_ids)]
+        rollups = rollups.filter(audience_id__in=audience_ids)
     since = _month_start(today, SPARK_MONTHS - 1)
     rows = (
-        DailyRollup.objects.filter(
-            day__gte=since, question_type__in=[QuestionType.NPS, QuestionType.CSAT]
-        )
+        rollups.filter(day__gte=since, question_type__in=[QuestionType.NPS, QuestionType.CSAT])
         .values("audience_id", "question_type", month=s.Trunc("day", "month"))
         .annotate(**s._rollup_aggregates())
         .order_by()

@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Audience
+from audiences.access import audience_ids, has_role, scope
+from audiences.models import Audience, Role
 from metrics.dashboard import Window, audience_page, index_cards
 
 PERIOD_CHOICES = [
@@ -51,7 +52,7 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": _("Experience dashboard"),
-        "cards": index_cards(today=today),
+        "cards": index_cards(today=today, audience_ids=audience_ids(request.user, Role.VIEWER)),
     }
     return render(request, "admin/metrics/index.html", context)
 
@@ -59,7 +60,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """One audience: trend, distribution, journey heatmap, worst touchpoints, verbatims, RoX."""
     _check_access(request)
-    audience = get_object_or_404(Audience, slug=slug)
+    audience = get_object_or_404(
+        scope(Audience.objects.all(), user=request.user, role=Role.VIEWER), slug=slug
+    )
     form = DashboardFilterForm(request.GET or None)
     errors = None
     if form.is_bound and not form.is_valid():
@@ -76,6 +79,8 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         segment=cleaned.get("segment") or None,
         survey_id=cleaned.get("survey"),
     )
+    if not has_role(request.user, audience.pk, Role.ANALYST):
+        page["verbatims"] = []  # viewers see scores only, never what people wrote
     context = {
         **admin.site.each_context(request),
         "title": _("%(audience)s: experience") % {"audience": audience.name},

@@ -24,6 +24,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Privacy: responses older than their audience's retention lose their personal links.
+    # Daily is enough (retention is counted in months); a missed day is caught up next time.
+    "audiences-responses-retention": {
+        "task": "audiences.responses_retention_task",
+        "schedule": 86400.0,
+        "options": {"expires": 3600, "queue": "bulk"},
+    },
     # Reminders to people who have not answered (never after a response, opt-out or expiry).
     "surveys-send-reminders": {
         "task": "surveys.send_reminders_task",

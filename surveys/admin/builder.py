@@ -14,6 +14,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audiences.access import AudienceScopedAdmin, audience_ids, has_role, scope
+from audiences.models import AuditAction, Role
+from audiences.services import audit_record
 from surveys import selectors
 from surveys.admin.responses import csv_download, xlsx_download
 from surveys.catalog import TEMPLATES, survey_create_from_template
@@ -61,8 +64,11 @@ class QuestionInline(admin.StackedInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(AudienceScopedAdmin):
     """Build surveys, start them from templates, preview and export their responses."""
+
+    view_role = Role.VIEWER
+    export_actions = ("export_csv", "export_xlsx")
 
     form = SurveyAdminForm
     inlines = [QuestionInline]
@@ -131,9 +137,12 @@ class SurveyAdmin(admin.ModelAdmin):
                 estimated_seconds=seconds,
                 estimated_time=selectors.format_duration(seconds),
                 fatiguing=seconds > selectors.FATIGUE_SECONDS,
-                export_csv_url=reverse("admin:surveys_survey_export_csv", args=[survey.pk]),
-                export_xlsx_url=reverse("admin:surveys_survey_export_xlsx", args=[survey.pk]),
             )
+            if self.may_export(request, survey):
+                extra_context.update(
+                    export_csv_url=reverse("admin:surveys_survey_export_csv", args=[survey.pk]),
+                    export_xlsx_url=reverse("admin:surveys_survey_export_xlsx", args=[survey.pk]),
+                )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[Any]:
@@ -167,6 +176,13 @@ class SurveyAdmin(admin.ModelAdmin):
             form = FromTemplateForm(request.POST)
         else:
             form = FromTemplateForm(initial={"audience": request.GET.get("audience")})
+        for name in ("audience", "touchpoint"):
+            field = form.fields[name]
+            field.queryset = scope(  # type: ignore[attr-defined]
+                field.queryset,  # type: ignore[attr-defined]
+                user=request.user,
+                role=self.change_role,
+            )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -211,13 +227,31 @@ class SurveyAdmin(admin.ModelAdmin):
 
     # --- Exports ---------------------------------------------------------------------------
 
+    def may_export(self, request: HttpRequest, survey: Survey) -> bool:
+        """Exports hold responses: analysts (and managers) of the survey's audience only."""
+        return request.user.has_perm("surveys.view_response") and has_role(
+            request.user, survey.audience_id, Role.ANALYST
+        )
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        ids = audience_ids(request.user, Role.ANALYST)
+        if ids is not None and not ids:
+            for name in self.export_actions:
+                actions.pop(name, None)
+        return actions
+
     def _export_target(self, request: HttpRequest, survey_id: int) -> Survey:
-        survey = get_object_or_404(Survey, pk=survey_id)
-        if not (
-            self.has_view_permission(request, survey)
-            and request.user.has_perm("surveys.view_response")
-        ):
+        survey = get_object_or_404(self.get_queryset(request), pk=survey_id)
+        if not (self.has_view_permission(request, survey) and self.may_export(request, survey)):
             raise PermissionDenied
+        audit_record(
+            actor=request.user,
+            action=AuditAction.RESPONSES_EXPORTED,
+            audiences=[survey.audience_id],
+            target=f"survey {survey.pk}",
+            detail={"path": request.path},
+        )
         return survey
 
     def export_csv_view(self, request: HttpRequest, survey_id: int) -> HttpResponseBase:

@@ -16,7 +16,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from audiences.models import Person
+from audiences.access import AudienceScopedAdmin, audience_ids, scope
+from audiences.models import Person, Role
 from surveys import distribution, fatigue, sending, tokens
 from surveys.channels.email import build
 from surveys.models import (
@@ -30,7 +31,7 @@ from surveys.models import (
 
 
 @admin.register(FatiguePolicy)
-class FatiguePolicyAdmin(admin.ModelAdmin):
+class FatiguePolicyAdmin(AudienceScopedAdmin):
     list_display = [
         "__str__",
         "max_invitations",
@@ -46,7 +47,7 @@ class FatiguePolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DistributionRule)
-class DistributionRuleAdmin(admin.ModelAdmin):
+class DistributionRuleAdmin(AudienceScopedAdmin):
     list_display = ["name", "survey", "kind", "active", "last_run_at", "panel_link"]
     list_filter = ["kind", "active"]
     list_select_related = ["survey"]
@@ -88,8 +89,9 @@ class DistributionRuleAdmin(admin.ModelAdmin):
             plan = distribution.wave_forecast(rule=rule)
             self.message_user(request, _describe(rule, plan, dry_run=True), messages.INFO)
 
-    @admin.action(description=_("Plan the wave now"))
+    @admin.action(description=_("Plan the wave now"), permissions=["change"])
     def run_now(self, request: HttpRequest, queryset: Any) -> None:
+        queryset = scope(queryset, user=request.user, role=self.change_role)
         for rule in queryset.filter(kind=RuleKind.WAVE, active=True).select_related(
             "survey__audience"
         ):
@@ -117,8 +119,13 @@ class DistributionRuleAdmin(admin.ModelAdmin):
         """Planned / suppressed by rule / sent / opened / responded, and a test send."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        survey = get_object_or_404(Survey, pk=survey_id)
+        survey = get_object_or_404(
+            scope(Survey.objects.all(), user=request.user, role=self.view_role),
+            pk=survey_id,
+        )
         if request.method == "POST" and "send_test" in request.POST:
+            if not self.has_change_permission(request):
+                raise PermissionDenied
             return self._send_test(request, survey)
         funnel = distribution.survey_funnel(survey_id=survey.pk)
         context = {
@@ -166,7 +173,7 @@ class DistributionRuleAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Survey load per audience"),
-            "rows": fatigue.audience_load(now=timezone.now()),
+            "rows": _granted(request, fatigue.audience_load(now=timezone.now())),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/surveys/distribution/fatigue.html", context)
@@ -178,7 +185,15 @@ class DistributionRuleAdmin(admin.ModelAdmin):
         if request.method == "POST":
             if not self.has_change_permission(request):
                 raise PermissionDenied
-            ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+            ids = list(
+                scope(
+                    Invitation.objects.filter(
+                        pk__in=[int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+                    ),
+                    user=request.user,
+                    role=self.change_role,
+                ).values_list("pk", flat=True)
+            )
             decision = request.POST.get("decision", "")
             if decision not in sending.RECONCILE_DECISIONS:
                 self.message_user(request, _("Choose what happened to them."), messages.ERROR)
@@ -192,7 +207,8 @@ class DistributionRuleAdmin(admin.ModelAdmin):
                 )
             return HttpResponseRedirect(request.path)
         rows = (
-            Invitation.objects.filter(state=InvitationState.DELIVERY_UNKNOWN)
+            scope(Invitation.objects.all(), user=request.user, role=self.view_role)
+            .filter(state=InvitationState.DELIVERY_UNKNOWN)
             .select_related("survey", "person")
             .order_by("-claimed_at", "-id")[:200]
         )
@@ -204,6 +220,12 @@ class DistributionRuleAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/surveys/distribution/unknown.html", context)
+
+
+def _granted(request: HttpRequest, rows: list[Any]) -> list[Any]:
+    """Only the audiences the user may see (the report itself covers all)."""
+    ids = audience_ids(request.user, Role.ANALYST)
+    return rows if ids is None else [r for r in rows if r.audience_id in ids]
 
 
 def _describe(rule: DistributionRule, plan: distribution.WavePlan, *, dry_run: bool) -> str:

@@ -9,6 +9,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from audiences.access import AudienceScopedAdmin
+from audiences.models import AuditAction
+from audiences.services import audit_record
 from surveys import exports
 from surveys.models import Invitation, Response, Survey
 from surveys.services import answer_value
@@ -64,7 +67,7 @@ IDENTIFYING_FIELDS = ("person", "invitation", "started_at", "completed_at", "use
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(AudienceScopedAdmin):
     """Read-only responses; anonymous surveys never show who or exactly when."""
 
     list_display = (
@@ -98,6 +101,39 @@ class ResponseAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Response | None = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            shown = sorted({r.audience_id for r in changelist.result_list})
+            if shown:
+                audit_record(
+                    actor=request.user,
+                    action=AuditAction.RESPONSES_VIEWED,
+                    audiences=shown,
+                    target="response list",
+                    detail={"query": request.GET.urlencode()[:500]},
+                )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            audit_record(
+                actor=request.user,
+                action=AuditAction.RESPONSES_VIEWED,
+                audiences=[original.audience_id],
+                target=f"response {original.pk}",
+            )
+        return response
 
     def _filtered_survey(self, request: HttpRequest) -> Survey | None:
         survey_id = request.GET.get("survey__id__exact")
@@ -153,7 +189,7 @@ class ResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AudienceScopedAdmin):
     """Invitations as sent (or suppressed); the token's nonce and hash are never shown."""
 
     list_display = (

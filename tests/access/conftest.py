@@ -5,9 +5,11 @@ audience's person, answer or count is found by searching the HTML for the marker
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from audiences.models import Audience, AudienceKind
+from audiences.models import Audience, AudienceKind, Role
+from audiences.services import grant_set
 from journeys.models import TouchpointEvent
 from surveys.models import (
     Answer,
@@ -101,3 +103,42 @@ def customers(db) -> dict:  # noqa: ANN001
 @pytest.fixture
 def both(employees: dict, customers: dict) -> tuple[dict, dict]:
     return employees, customers
+
+
+@pytest.fixture
+def superuser(django_user_model):  # noqa: ANN001, ANN201
+    return django_user_model.objects.create_superuser(
+        username="xm.manager", email="xm@example.com", password="correct-horse-battery"
+    )
+
+
+def staff_with_grant(username: str, audience: Audience, role: int, actor):  # noqa: ANN001, ANN201
+    user = get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password="correct-horse-battery"
+    )
+    grant_set(user=user, audience=audience, role=role, actor=actor)
+    return get_user_model().objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def hr_analyst(both, superuser):  # noqa: ANN001, ANN201
+    """Sees the employee audience only, with its responses."""
+    return staff_with_grant("hr.analyst", both[0]["audience"], Role.ANALYST, superuser)
+
+
+@pytest.fixture
+def cx_analyst(both, superuser):  # noqa: ANN001, ANN201
+    """Sees the customer audience only, with its responses."""
+    return staff_with_grant("cx.analyst", both[1]["audience"], Role.ANALYST, superuser)
+
+
+@pytest.fixture
+def cx_viewer(both, superuser):  # noqa: ANN001, ANN201
+    """Sees the customer audience's scores only."""
+    return staff_with_grant("cx.viewer", both[1]["audience"], Role.VIEWER, superuser)
+
+
+@pytest.fixture
+def cx_manager(both, superuser):  # noqa: ANN001, ANN201
+    """Configures the customer audience's journeys, surveys and distribution."""
+    return staff_with_grant("cx.manager", both[1]["audience"], Role.MANAGER, superuser)

@@ -1,0 +1,327 @@
+"""Audience-scoped access: which audiences a user may see, and the admin that obeys it.
+
+A user's access is the set of their `AudienceGrant`s (audience × role). Superusers see all.
+
+- `audience_ids(user, role)` is the one selector every scoped read goes through.
+- `scope(queryset, user=…, role=…)` restricts any queryset of a model in `SCOPES` to the
+  audiences the user holds `role` (or more) on.
+- `AudienceRoleBackend` gives a user the Django model permissions of their highest role, so no
+  group or per-user permission has to be kept in step with the grants.
+- `AudienceScopedAdmin` restricts a ModelAdmin's list, change pages, permissions, dropdowns,
+  autocompletes (through the target admin's queryset), list filters and search.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.auth.backends import BaseBackend
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from audiences.models import AudienceGrant, Membership, Role
+
+# From each scoped model, the path to its audience. PERSON means "through the person's
+# memberships": a person belongs to several audiences and is visible through any granted one.
+PERSON = "<person>"
+SCOPES: dict[str, str] = {
+    "audiences.audience": "pk",
+    "audiences.membership": "audience",
+    "audiences.person": PERSON,
+    "audiences.consent": "person",
+    "journeys.journey": "audience",
+    "journeys.stage": "journey",
+    "journeys.touchpoint": "stage",
+    "journeys.touchpointevent": "touchpoint",
+    "surveys.survey": "audience",
+    "surveys.question": "survey",
+    "surveys.publiclink": "survey",
+    "surveys.invitation": "survey",
+    "surveys.response": "audience",
+    "surveys.answer": "response",
+    "surveys.distributionrule": "survey",
+    "surveys.fatiguepolicy": "audience",
+    "surveys.contactledger": "survey",
+    "metrics.dailyrollup": "audience",
+    "metrics.publishedscore": "audience",
+}
+
+_VIEWER = {
+    "audiences.view_audience",
+    "journeys.view_journey",
+    "journeys.view_stage",
+    "journeys.view_touchpoint",
+    "surveys.view_survey",
+    "surveys.view_question",
+    # The metrics dashboard checks this one; the rollup admin itself is for superusers.
+    "metrics.view_dailyrollup",
+}
+_ANALYST = _VIEWER | {
+    "audiences.view_person",
+    "audiences.view_membership",
+    "audiences.view_consent",
+    "journeys.view_touchpointevent",
+    "surveys.view_response",
+    "surveys.view_answer",
+    "surveys.view_invitation",
+    "surveys.view_distributionrule",
+    "surveys.view_fatiguepolicy",
+}
+_MANAGER = (
+    _ANALYST
+    | {
+        f"{app}.{verb}_{model}"
+        for app, model in (
+            ("audiences", "person"),
+            ("audiences", "membership"),
+            ("audiences", "consent"),
+            ("journeys", "journey"),
+            ("journeys", "stage"),
+            ("journeys", "touchpoint"),
+            ("journeys", "touchpointevent"),
+            ("surveys", "survey"),
+            ("surveys", "question"),
+            ("surveys", "distributionrule"),
+            ("surveys", "fatiguepolicy"),
+        )
+        for verb in ("add", "change", "delete")
+    }
+    | {"audiences.change_audience"}
+)
+# The Django model permissions each role carries (on top of what groups or users are given).
+ROLE_PERMISSIONS: dict[int, frozenset[str]] = {
+    Role.VIEWER: frozenset(_VIEWER),
+    Role.ANALYST: frozenset(_ANALYST),
+    Role.MANAGER: frozenset(_MANAGER),
+}
+
+
+def extend_role_permissions(role: Role, permissions: set[str]) -> None:
+    """Let another app add its models' permissions to a role and to the roles above it."""
+    for higher in Role:
+        if higher >= role:
+            ROLE_PERMISSIONS[higher] = ROLE_PERMISSIONS[higher] | frozenset(permissions)
+
+
+def register_scope(model_label: str, path: str) -> None:
+    """Declare how another app's model reaches its audience (e.g. "metrics.case", "audience")."""
+    SCOPES[model_label.lower()] = path
+
+
+# --- Selectors -----------------------------------------------------------------------------
+
+
+def audience_roles(user: Any) -> dict[int, int]:
+    """{audience id: role} of `user`'s grants; read once per user object (one query)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    cached: dict[int, int] | None = getattr(user, "_audience_roles", None)
+    if cached is None:
+        cached = dict(AudienceGrant.objects.filter(user=user).values_list("audience_id", "role"))
+        user._audience_roles = cached
+    return cached
+
+
+def audience_ids(user: Any, role: int = Role.VIEWER) -> list[int] | None:
+    """Ids of the audiences `user` holds `role` or more on; None means all (a superuser)."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return None
+    return sorted(a for a, r in audience_roles(user).items() if r >= role)
+
+
+def has_role(user: Any, audience_id: int | None, role: int) -> bool:
+    """Whether `user` holds `role` or more on the audience (superusers hold every role)."""
+    ids = audience_ids(user, role)
+    return ids is None or (audience_id is not None and audience_id in ids)
+
+
+def scope(queryset: QuerySet[Any], *, user: Any, role: int = Role.VIEWER) -> QuerySet[Any]:
+    """`queryset` restricted to rows of the audiences `user` holds `role` on.
+
+    Paths of several hops become nested `IN (subquery)` filters over the small tables (journeys,
+    stages, touchpoints, surveys), so a large table is only filtered on its own indexed key.
+    """
+    ids = audience_ids(user, role)
+    if ids is None:
+        return queryset
+    return queryset.filter(_condition(queryset.model, ids))
+
+
+def _condition(model: type[models.Model], ids: list[int]) -> models.Q:
+    path = SCOPES.get(model._meta.label_lower)
+    if path is None:
+        raise LookupError(
+            f"{model._meta.label} has no audience scope; add it with audiences.access."
+            "register_scope()."
+        )
+    if path == "pk":
+        return models.Q(pk__in=ids)
+    if path == PERSON:
+        members = Membership.objects.filter(audience_id__in=ids).values("person_id")
+        return models.Q(pk__in=members)
+    field = model._meta.get_field(path)
+    related: Any = field.related_model
+    if related._meta.label_lower == "audiences.audience":
+        return models.Q(**{f"{field.attname}__in": ids})
+    inner = related._default_manager.filter(_condition(related, ids)).values("pk")
+    return models.Q(**{f"{path}__in": inner})
+
+
+def object_in_scope(obj: models.Model, *, user: Any, role: int) -> bool:
+    """Whether `obj` belongs to an audience `user` holds `role` on (cached per user object)."""
+    ids = audience_ids(user, role)
+    if ids is None:
+        return True
+    cache: dict[tuple[str, Any, int], bool] = user.__dict__.setdefault("_scope_checks", {})
+    key = (obj._meta.label_lower, obj.pk, role)
+    if key not in cache:
+        cache[key] = (
+            obj.pk is not None
+            and type(obj)._default_manager.filter(_condition(type(obj), ids), pk=obj.pk).exists()
+        )
+    return cache[key]
+
+
+# --- Django permissions from roles ---------------------------------------------------------
+
+
+class AudienceRoleBackend(BaseBackend):
+    """Model permissions of a user's highest role; which rows they reach is `scope`'s job."""
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if obj is not None or not getattr(user_obj, "is_active", False):
+            return set()
+        roles = audience_roles(user_obj)
+        if not roles:
+            return set()
+        return set(ROLE_PERMISSIONS[max(roles.values())])
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        return perm in self.get_all_permissions(user_obj, obj)
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        prefix = f"{app_label}."
+        return any(p.startswith(prefix) for p in self.get_all_permissions(user_obj))
+
+
+# --- Admin ---------------------------------------------------------------------------------
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A related-object filter whose dropdown lists only the user's audiences' objects."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        related = field.related_model
+        role = getattr(model_admin, "view_role", Role.VIEWER)
+        queryset = scope(related._default_manager.all(), user=request.user, role=role)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in queryset]
+
+
+def _scoped_relation(model: type[models.Model], path: str) -> bool:
+    try:
+        field = get_fields_from_path(model, path)[-1]
+    except (FieldDoesNotExist, NotRelationField):
+        return False
+    related = getattr(field, "related_model", None)
+    return related is not None and related._meta.label_lower in SCOPES
+
+
+class AudienceScopedAdmin(admin.ModelAdmin):
+    """Everything the admin shows of this model is limited to the user's audiences.
+
+    `view_role` is the least role that sees a row, `change_role` the least that adds, edits or
+    deletes one. Superusers are never restricted.
+    """
+
+    view_role: int = Role.ANALYST
+    change_role: int = Role.MANAGER
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return scope(super().get_queryset(request), user=request.user, role=self.view_role)
+
+    def _allowed(self, request: HttpRequest, role: int, obj: Any) -> bool:
+        if obj is None:
+            ids = audience_ids(request.user, role)
+            return ids is None or bool(ids)
+        return object_in_scope(obj, user=request.user, role=role)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) and self._allowed(
+            request, self.view_role, obj
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._allowed(
+            request, self.change_role, obj
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._allowed(
+            request, self.change_role, obj
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and self._allowed(
+            request, self.change_role, None
+        )
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        related = db_field.related_model
+        if "queryset" not in kwargs and related._meta.label_lower in SCOPES:
+            base = self.get_field_queryset(None, db_field, request)
+            if base is None:
+                base = related._default_manager.all()
+            kwargs["queryset"] = scope(base, user=request.user, role=self.change_role)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        related = db_field.related_model
+        if "queryset" not in kwargs and related._meta.label_lower in SCOPES:
+            base = self.get_field_queryset(None, db_field, request)
+            if base is None:
+                base = related._default_manager.all()
+            kwargs["queryset"] = scope(base, user=request.user, role=self.change_role)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = []
+        for item in super().get_list_filter(request):
+            if isinstance(item, str) and _scoped_relation(self.model, item):
+                item = (item, ScopedRelatedFieldListFilter)
+            filters.append(item)
+        return filters
+
+
+class ScopedInline(admin.options.InlineModelAdmin):
+    """An inline that lists only the rows of the user's audiences (e.g. a person's memberships)."""
+
+    view_role: int = Role.ANALYST
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return scope(super().get_queryset(request), user=request.user, role=self.view_role)
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Models only superusers may see (internals, access control, the audit log)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_superuser

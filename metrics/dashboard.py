@@ -213,6 +213,10 @@ def audience_page(
             audience_ids=[audience.pk], date_from=window.date_from
         ).get(audience.pk),
     }
+    # Cases of every survey and segment in the period: the closed loop is the team's work.
+    page["closed_loop"] = s.closed_loop(
+        audience=audience, date_from=window.date_from, date_to=window.date_to
+    )
     if metric is None:
         return page
     if segment is not None and _segment_hidden(audience, metric, filters, segment):

@@ -240,6 +240,12 @@ class AlertRule(models.Model):
             errors["survey"] = _("Choose a survey of the rule's audience.")
         if self.question_id and self.survey_id and self.question.survey_id != self.survey_id:
             errors["question"] = _("Choose a question of the rule's survey.")
+        elif (
+            self.question_id
+            and self.audience_id
+            and self.question.survey.audience_id != self.audience_id
+        ):
+            errors["question"] = _("Choose a question of a survey of the rule's audience.")
         if self.condition in (RuleCondition.ANSWER_AT_MOST, RuleCondition.ANSWER_AT_LEAST):
             if self.threshold is None:
                 errors["threshold"] = _("Give the answer value, e.g. 6 for NPS detractors.")
@@ -273,8 +279,9 @@ class Alert(models.Model):
     The unique constraints make opening an alert idempotent under retries and races.
     """
 
+    # A rule with alerts is deactivated, not deleted: its cases are the loop's history.
     rule = models.ForeignKey(
-        AlertRule, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("rule")
+        AlertRule, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("rule")
     )
     audience = models.ForeignKey(
         Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from celery import shared_task
+from django.db import OperationalError
 
 from metrics import alerts, services
 
@@ -22,7 +23,13 @@ def rollup_recent_task(days: int = 2) -> int:
 # --- The closed loop (metrics.alerts) -------------------------------------------------------
 
 
-@shared_task(name="metrics.response_alerts_task", acks_late=True, max_retries=5)
+@shared_task(
+    name="metrics.response_alerts_task",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
 def response_alerts_task(response_id: int) -> list[int]:
     """Evaluate the response rules on one completed response; retrying opens nothing twice."""
     return alerts.response_alerts_open(response_id=response_id)
@@ -31,7 +38,7 @@ def response_alerts_task(response_id: int) -> list[int]:
 @shared_task(
     name="metrics.alert_notify_task",
     acks_late=True,
-    autoretry_for=(alerts.MailFailed,),
+    autoretry_for=(alerts.MailFailed, OperationalError),
     retry_backoff=30,
     max_retries=5,
 )

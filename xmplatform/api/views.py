@@ -376,7 +376,7 @@ class SurveyDetailView(ApiView):
             thank_you=survey.thank_you or {},
             questions=[operations.question_data(q) for q in questions],
         )
-        return Response(s.SurveySerializer(data).data)
+        return Response(data)
 
 
 class ResponsePagination(CursorPagination):

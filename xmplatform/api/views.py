@@ -483,13 +483,12 @@ class ScoresView(ApiView):
             )
         else:
             rows = metrics_selectors.scores(audience, metric, by, date_from, date_to)
+        # Plain dicts: a suppressed group must carry no score and no n, not nulls.
         return Response(
-            s.ScoresSerializer(
-                {
-                    "audience": audience.slug,
-                    "metric": metric,
-                    "by": by,
-                    "results": operations.score_groups(rows, by=by),
-                }
-            ).data
+            {
+                "audience": audience.slug,
+                "metric": metric,
+                "by": by,
+                "results": operations.score_groups(rows, by=by),
+            }
         )

@@ -7,13 +7,15 @@ the same guard against the history known at planning time.
 """
 
 import datetime
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -73,18 +75,37 @@ def invitations_insert(rows: Sequence[dict]) -> None:
         Invitation.objects.bulk_create([Invitation(**row) for row in rows], batch_size=2000)
         return
     fields = [f for f in Invitation._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
+    defaults = [(f.attname, f.get_default()) for f in fields]
+    # Strings, numbers, ids and aware datetimes go to psycopg as they are; a field of any
+    # other kind is prepared by Django (one call per value costs more than the COPY itself).
+    prepare = [
+        None if isinstance(f, _COPY_AS_IS) else functools.partial(_prepared, f) for f in fields
+    ]
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     table = connection.ops.quote_name(Invitation._meta.db_table)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
             for row in rows:
-                copy.write_row(
-                    [
-                        f.get_db_prep_save(row.get(f.attname, defaults[f.attname]), connection)
-                        for f in fields
-                    ]
-                )
+                values = [row.get(name, default) for name, default in defaults]
+                for i, value in enumerate(values):
+                    if isinstance(value, Enum):
+                        values[i] = value.value  # TextChoices members: their value, not name
+                    elif prepare[i] is not None:
+                        values[i] = prepare[i](value)
+                copy.write_row(values)
+
+
+_COPY_AS_IS = (
+    models.CharField,
+    models.IntegerField,
+    models.ForeignKey,
+    models.DateTimeField,
+    models.BooleanField,
+)
+
+
+def _prepared(field: models.Field, value: object) -> object:
+    return field.get_db_prep_save(value, connection)
 
 
 # --- Triggers ----------------------------------------------------------------------------

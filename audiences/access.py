@@ -48,6 +48,10 @@ SCOPES: dict[str, str] = {
     "surveys.contactledger": "survey",
     "metrics.dailyrollup": "audience",
     "metrics.publishedscore": "audience",
+    "metrics.alertrule": "audience",
+    "metrics.alert": "audience",
+    "metrics.case": "audience",
+    "metrics.casenote": "case",
 }
 
 _VIEWER = {
@@ -70,6 +74,14 @@ _ANALYST = _VIEWER | {
     "surveys.view_invitation",
     "surveys.view_distributionrule",
     "surveys.view_fatiguepolicy",
+    # The closed loop: analysts see alerts and work their audience's cases.
+    "metrics.view_alertrule",
+    "metrics.view_alert",
+    "metrics.view_case",
+    "metrics.change_case",
+    "metrics.view_casenote",
+    "metrics.add_casenote",
+    "metrics.view_rootcause",
 }
 _MANAGER = (
     _ANALYST
@@ -87,6 +99,7 @@ _MANAGER = (
             ("surveys", "question"),
             ("surveys", "distributionrule"),
             ("surveys", "fatiguepolicy"),
+            ("metrics", "alertrule"),
         )
         for verb in ("add", "change", "delete")
     }

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import SuperuserOnlyAdmin
+from audiences.access import AudienceScopedAdmin, SuperuserOnlyAdmin
+from audiences.models import Role
 from metrics.alerts import case_save
 from metrics.models import (
     CLOSED_STATUSES,
@@ -66,7 +67,7 @@ class PublishedScoreAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(AudienceScopedAdmin):
     """Rules per audience (optionally survey or touchpoint); validated in AlertRule.clean."""
 
     list_display = (
@@ -106,7 +107,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AudienceScopedAdmin):
     """Alerts are opened by the rules only; each has its case."""
 
     list_display = ("summary", "audience", "rule", "opened_at", "notify", "notified_at")
@@ -206,8 +207,11 @@ class CaseForm(forms.ModelForm):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(AudienceScopedAdmin):
     """Follow-up cases; "my open cases" is ?assigned=me&state=open, overdue first."""
+
+    # Working a case is the closed loop, not configuration: analysts may.
+    change_role = Role.ANALYST
 
     form = CaseForm
     list_display = ("title", "audience", "assignee", "status", "due_at", "overdue", "opened_at")

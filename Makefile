@@ -64,6 +64,16 @@ messages: install
 	cd $(CURDIR) && $(BIN)/python manage.py makemessages -l tr -l en --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
+# The production stack (Procfile, run by honcho): gunicorn with whitenoise, a Celery worker and
+# beat, against DATABASE_URL and REDIS_URL. HOST=0.0.0.0 listens beyond loopback.
+serve: install
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ] || [ -z "$$SECRET_KEY" ]; then \
+		echo "make serve runs production settings: set DATABASE_URL, REDIS_URL and SECRET_KEY (README: Running in production)."; exit 1; \
+	fi
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -15,7 +15,7 @@ answered "no" to the survey's `may_contact` question gets a case marked "do not 
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +141,7 @@ def _answer_label(question_type: str) -> str:
     return str(QuestionType(question_type).label) if question_type else _("Answer")
 
 
-def _match(rule: AlertRule, answers: Sequence[dict[str, Any]]) -> Firing | None:
+def _match(rule: AlertRule, answers: Sequence[Mapping[str, Any]]) -> Firing | None:
     """Whether a response's answers meet a response rule (no queries)."""
     for a in answers:
         if rule.question_id is not None and a["question_id"] != rule.question_id:
@@ -179,7 +179,7 @@ def _match(rule: AlertRule, answers: Sequence[dict[str, Any]]) -> Firing | None:
     return None
 
 
-def _may_contact(answers: Iterable[dict[str, Any]]) -> bool | None:
+def _may_contact(answers: Iterable[Mapping[str, Any]]) -> bool | None:
     for a in answers:
         if a["key"] == CONTACT_QUESTION_KEY:
             value = (a["text"] or "").strip().casefold()
@@ -270,7 +270,10 @@ def _period_scores(
         .annotate(**s._raw_aggregates(s.METRIC_FIELDS[metric]))
         .order_by()
     )
-    found = {r["p"]: s.Agg(**{k: r[k] for k in s.METRIC_FIELDS[metric]}) for r in rows}
+    found = {
+        r["p"]: s.Agg(**{k: r[k] for k in s.METRIC_FIELDS[metric]})  # type: ignore[literal-required]
+        for r in rows
+    }
     return (
         s.score_from(metric, found.get("current", s.Agg())),
         s.score_from(metric, found.get("previous", s.Agg())),

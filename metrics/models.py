@@ -236,15 +236,12 @@ class AlertRule(models.Model):
     def clean(self) -> None:
         errors: dict[str, Any] = {}
         response_rule = self.condition in RESPONSE_CONDITIONS
-        if self.survey_id and self.audience_id and self.survey.audience_id != self.audience_id:
+        survey, question = self.survey, self.question
+        if survey is not None and self.audience_id and survey.audience_id != self.audience_id:
             errors["survey"] = _("Choose a survey of the rule's audience.")
-        if self.question_id and self.survey_id and self.question.survey_id != self.survey_id:
+        if question is not None and survey is not None and question.survey_id != survey.pk:
             errors["question"] = _("Choose a question of the rule's survey.")
-        elif (
-            self.question_id
-            and self.audience_id
-            and self.question.survey.audience_id != self.audience_id
-        ):
+        elif question is not None and question.survey.audience_id != self.audience_id:
             errors["question"] = _("Choose a question of a survey of the rule's audience.")
         if self.condition in (RuleCondition.ANSWER_AT_MOST, RuleCondition.ANSWER_AT_LEAST):
             if self.threshold is None:
@@ -407,6 +404,7 @@ class Case(models.Model):
         blank=True,
         related_name="cases",
         verbose_name=_("root cause"),
+        help_text=_("Required to close a case; the list is kept under Metrics → Root causes."),
     )
 
     class Meta:

@@ -276,3 +276,29 @@ def test_database_refuses_a_second_alert_for_the_same_rule_and_response(
             opened_at=timezone.now(),
             notify=NotifyMode.NONE,
         )
+
+
+def test_lost_dispatch_is_picked_up_by_the_reconciler(survey, rule) -> None:  # noqa: ANN001
+    _, token = invite(survey)
+    from surveys.models import Answer, Question
+
+    response = Response.objects.create(
+        survey=survey,
+        audience=survey.audience,
+        person=survey.invitations.get().person,
+        channel="email",
+        language="en",
+        completed_on=timezone.localdate(),
+        completed_at=timezone.now(),
+    )
+    Answer.objects.create(response=response, question=Question.objects.get(key="nps"), number=2)
+    # Opened inside a transaction that never runs its on_commit callbacks: the task is lost.
+    with transaction.atomic():
+        alerts.response_alerts_open(response_id=response.pk)
+    assert mail.outbox == []
+
+    assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=1)) == 0
+    assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=3)) == 1
+    assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=4)) == 0
+
+    assert len(mail.outbox) == 1

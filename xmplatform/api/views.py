@@ -18,7 +18,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,10 +38,13 @@ from xmplatform.api.selectors import Scope
 from xmplatform.api.throttles import ApiKeyRateThrottle
 
 ERRORS = {
-    400: OpenApiResponse(s.ErrorSerializer, description="Bad input (the message says what)."),
+    400: OpenApiResponse(
+        s.BadRequestSerializer, description="Bad input (the messages say what to fix)."
+    ),
     401: OpenApiResponse(s.ErrorSerializer, description="Missing or invalid API key."),
     403: OpenApiResponse(s.ErrorSerializer, description="Read-only key, or not allowed."),
     404: OpenApiResponse(s.ErrorSerializer, description="Not found (or outside the key's scope)."),
+    415: OpenApiResponse(s.ErrorSerializer, description="Send the body as application/json."),
     429: OpenApiResponse(s.ErrorSerializer, description="Too many requests; see Retry-After."),
 }
 
@@ -54,6 +59,7 @@ class ApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
     throttle_classes = [ApiKeyRateThrottle]
+    parser_classes = [JSONParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -140,7 +146,7 @@ class AudienceListView(ApiView):
 
     @extend_schema(
         request=s.AudienceSerializer,
-        responses={201: s.AudienceSerializer, **errors(400, 401, 403, 429)},
+        responses={201: s.AudienceSerializer, **errors(400, 401, 403, 415, 429)},
     )
     def post(self, request: Request) -> Response:
         serializer = s.AudienceSerializer(data=_body(request))
@@ -198,7 +204,7 @@ class AudienceDetailView(ApiView):
 class PeopleView(ApiView):
     @extend_schema(
         request=s.PersonItemSerializer(many=True),
-        responses={200: s.PeopleResultSerializer, **errors(400, 401, 403, 429)},
+        responses={200: s.PeopleResultSerializer, **errors(400, 401, 403, 415, 429)},
         description="Upsert up to 1,000 people by external_id; valid items are stored even "
         "when others fail.",
     )
@@ -275,7 +281,7 @@ class PersonExportView(ApiView):
 class EventsView(ApiView):
     @extend_schema(
         request=s.EventItemSerializer(many=True),
-        responses={200: s.EventsResultSerializer, **errors(400, 401, 403, 429)},
+        responses={200: s.EventsResultSerializer, **errors(400, 401, 403, 415, 429)},
         description="Record up to 1,000 touchpoint events; idempotent on idempotency_key. "
         "Events fire the distribution triggers.",
     )
@@ -287,11 +293,24 @@ class EventsView(ApiView):
 # --- Invitations ---------------------------------------------------------------------------
 
 
-class InvitationPagination(CursorPagination):
-    ordering = "-id"
+class Pagination(CursorPagination):
+    """Cursor pages (stable under inserts); a damaged cursor is a 400 that says what to do."""
+
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError(
+                {"cursor": _("This cursor is not valid; follow a page's next or previous link.")}
+            ) from exc
+
+
+class InvitationPagination(Pagination):
+    ordering = "-id"
 
 
 class InvitationListView(ApiListView):
@@ -335,7 +354,7 @@ class InvitationListView(ApiListView):
         responses={
             201: s.InvitationCreatedSerializer,
             200: s.InvitationSuppressedSerializer,
-            **errors(400, 401, 403, 429),
+            **errors(400, 401, 403, 415, 429),
         },
         description="Ask for one invitation through the fatigue guard.",
     )
@@ -379,11 +398,8 @@ class SurveyDetailView(ApiView):
         return Response(data)
 
 
-class ResponsePagination(CursorPagination):
+class ResponsePagination(Pagination):
     ordering = "id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class SurveyResponsesView(ApiListView):
@@ -419,7 +435,7 @@ class ResponsesView(ApiView):
                 s.ResponseConflictSerializer,
                 description="The survey is closed, full or the invitation expired.",
             ),
-            **errors(400, 401, 403, 429),
+            **errors(400, 401, 403, 415, 429),
         },
         description="Record a response collected on another channel, validated like the "
         "hosted page; one response per invitation.",

@@ -1,4 +1,4 @@
-"""Surveys as the API shows them, and responses recorded from other channels (one per invitation)."""
+"""Surveys as the API shows them, and responses recorded on other channels (one per invitation)."""
 
 import pytest
 

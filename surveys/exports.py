@@ -3,7 +3,9 @@
 Rows are read set-based: completed responses through one streaming cursor, and the answers of
 each chunk of responses in one query, so the query count grows with chunks, never per response.
 Cells that a spreadsheet would run as a formula are neutralised (CWE-1236). Anonymous surveys
-export no identifying column and only the completion date.
+export no identifying column and only the completion date; a segment with fewer responses than
+the audience's anonymity threshold (and its complement, see metrics.selectors.suppress_siblings)
+is exported blank, with its free-text answers left out.
 """
 
 import csv
@@ -61,13 +63,21 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+def hidden_segments(*, survey: Survey) -> set[str]:
+    """Segments of an anonymous survey too small to show (with their complement)."""
+    from surveys.selectors import survey_response_slices
+
+    return {r["group"] for r in survey_response_slices(survey=survey) if r.get("suppressed")}
+
+
 def export_rows(*, survey: Survey, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Cell]]:
     """The header, then one neutralised row per completed response of `survey`, oldest first.
 
     Queries: the questions, one streaming query over the responses, and one answers query per
-    chunk of `chunk_size` responses.
+    chunk of `chunk_size` responses; anonymous surveys add the segment sizes (`hidden_segments`).
     """
     questions = list(Question.objects.filter(survey=survey).order_by("order", "id"))
+    small = hidden_segments(survey=survey) if survey.anonymous else set()
     yield [neutralise(c) for c in export_header(survey=survey, questions=questions)]
     by_id = {q.pk: q for q in questions}
     fields = ["pk", "completed_at", "completed_on", "language", "channel", "segment"]
@@ -92,13 +102,24 @@ def export_rows(*, survey: Survey, chunk_size: int = CHUNK_SIZE) -> Iterator[lis
                 completed = completed_on.isoformat()
             else:
                 completed = (completed_at or completed_on).isoformat()
-            cells: list[Cell] = [pk, completed, language, channel, segment, touchpoint or ""]
+            hidden = segment in small
+            cells: list[Cell] = [
+                pk,
+                completed,
+                language,
+                channel,
+                "" if hidden else segment,
+                touchpoint or "",
+            ]
             if not survey.anonymous:
                 cells.append(row[7] or "")
             given = answers.get(pk, {})
             for question_id, question in by_id.items():
                 found = given.get(question_id)
-                cells.append(_value(question, found) if found is not None else None)
+                if found is None or (hidden and question.type == QuestionType.TEXT):
+                    cells.append(None)
+                else:
+                    cells.append(_value(question, found))
             yield [neutralise(c) for c in cells]
 
 

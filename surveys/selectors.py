@@ -94,6 +94,25 @@ def surveys_with_figures(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
     ).prefetch_related(Prefetch("questions", queryset=questions))
 
 
+def survey_response_slices(*, survey: Survey) -> list[dict[str, Any]]:
+    """Completed responses per segment, with the audience's anonymity threshold applied.
+
+    Each row is {"group": segment, "n": count}, or {"group": segment, "suppressed": True} for
+    a slice under the threshold and for the sibling that would reveal it by subtraction. One
+    grouped query (plus the audience when it is not loaded).
+    """
+    from metrics.selectors import suppress_siblings
+
+    rows = [
+        {"group": r["segment"], "n": r["n"]}
+        for r in Response.objects.filter(survey=survey, completed_on__isnull=False)
+        .values("segment")
+        .annotate(n=Count("pk"))
+        .order_by("segment")
+    ]
+    return suppress_siblings(rows, threshold=survey.audience.anonymity_threshold)
+
+
 def format_duration(seconds: int) -> str:
     """`m:ss` for a duration in seconds."""
     return f"{seconds // 60}:{seconds % 60:02d}"

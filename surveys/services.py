@@ -103,9 +103,20 @@ def invitation_for_token(token: str) -> Invitation | None:
     return found[0]
 
 
+def day_start(moment: datetime.datetime) -> datetime.datetime:
+    """Midnight (UTC) of `moment`'s day: the only time kept about anonymous respondents."""
+    return moment.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def invitation_mark_opened(*, invitation: Invitation) -> None:
-    """Record the first opening; a sent (or possibly sent) invitation becomes opened."""
+    """Record the first opening; a sent (or possibly sent) invitation becomes opened.
+
+    For anonymous surveys only the day is kept: an exact time, set beside the order in which
+    responses were stored, could point to which response is whose.
+    """
     now = timezone.now()
+    if invitation.survey.anonymous:
+        now = day_start(now)
     Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(
         opened_at=now,
         state=Case(
@@ -402,11 +413,13 @@ def response_submit(
     survey = respondent.survey
     invitation = respondent.invitation
     if invitation is not None:
+        # Anonymous: the invitation says "responded" on which day, never which response or when.
+        at = day_start(now) if respondent.anonymous else now
         # Takes the invitation's row lock: a concurrent submit waits here, then sees 0 rows.
         claimed = Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
             state=InvitationState.RESPONDED,
-            responded_at=now,
-            opened_at=Coalesce(F("opened_at"), Value(now)),
+            responded_at=at,
+            opened_at=Coalesce(F("opened_at"), Value(at)),
         )
         if not claimed:
             raise AlreadyResponded

@@ -28,6 +28,7 @@ from surveys.models import (
     RuleKind,
     Survey,
 )
+from surveys.selectors import survey_response_slices
 
 
 @admin.register(FatiguePolicy)
@@ -135,6 +136,8 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             "funnel": funnel,
             "suppressed": sorted(funnel.suppressed.items(), key=lambda kv: -kv[1]),
             "rules": survey.distribution_rules.all(),
+            "slices": survey_response_slices(survey=survey),
+            "threshold": survey.audience.anonymity_threshold,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/surveys/distribution/panel.html", context)

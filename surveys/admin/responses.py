@@ -13,7 +13,7 @@ from audiences.access import AudienceScopedAdmin
 from audiences.models import AuditAction
 from audiences.services import audit_record
 from surveys import exports
-from surveys.models import Invitation, Response, Survey
+from surveys.models import Invitation, QuestionType, Response, Survey
 from surveys.services import answer_value
 from xmplatform.paging import EstimatedCountPaginator
 
@@ -169,14 +169,32 @@ class ResponseAdmin(AudienceScopedAdmin):
         ]
         if obj is not None and obj.survey.anonymous:
             fields = [f for f in fields if f not in IDENTIFYING_FIELDS]
+            if self._small_slice(obj):
+                fields.remove("segment")
         return fields
+
+    def _small_slice(self, obj: Response) -> bool:
+        """Whether an anonymous response's segment is under the threshold (or its complement)."""
+        if not obj.survey.anonymous:
+            return False
+        cached: bool | None = getattr(obj, "_small_slice", None)
+        if cached is None:
+            cached = obj.segment in exports.hidden_segments(survey=obj.survey)
+            obj._small_slice = cached  # type: ignore[attr-defined]
+        return cached
 
     @admin.display(description=_("answers"))
     def answers_table(self, obj: Response) -> str:
         answers = obj.answers.select_related("question").order_by("question__order", "question_id")
+        hide_text = self._small_slice(obj)
         rows = []
         for answer in answers:
             value = answer_value(answer.question, answer)
+            if hide_text and answer.question.type == QuestionType.TEXT:
+                value = gettext(
+                    "Hidden: this anonymous response's segment has too few responses to show "
+                    "what people wrote."
+                )
             if isinstance(value, list):
                 value = ", ".join(value)
             elif value is None:

@@ -398,13 +398,30 @@ def alert_notify(*, alert_id: int, now: dt.datetime | None = None) -> bool:
     """E-mail the assignee about one immediate alert, at most once; True when sent.
 
     Call outside a transaction: the claim (a conditional UPDATE) commits before the mail
-    server is contacted. On a mail error the claim is released and MailFailed is raised so
-    the task can retry.
+    server is contacted. The claim also takes the rule's cooldown window (unique per rule), so
+    a rule e-mails at most once per window; a later alert of the window is moved to the
+    digest instead. On a mail error the claim is released and MailFailed is raised so the
+    task can retry.
     """
     now = now or timezone.now()
-    claimed = Alert.objects.filter(
+    unclaimed = Alert.objects.filter(
         pk=alert_id, notify=NotifyMode.IMMEDIATE, notify_claimed_at__isnull=True
-    ).update(notify_claimed_at=now, notify_attempts=F("notify_attempts") + 1)
+    )
+    cooldown = unclaimed.values_list("rule__cooldown", flat=True).first()
+    if cooldown is None:
+        return False  # claimed already, not immediate, or gone
+    window = window_start(now=now, cooldown=cooldown) if cooldown else None
+    try:
+        with transaction.atomic():
+            claimed = unclaimed.update(
+                notify_claimed_at=now,
+                notify_attempts=F("notify_attempts") + 1,
+                mail_window=window,
+            )
+    except IntegrityError:
+        # The rule has e-mailed about another alert in this cooldown window: no storm.
+        unclaimed.update(notify=NotifyMode.DIGEST)
+        return False
     if not claimed:
         return False
     alert = Alert.objects.select_related("rule", "audience", "case__assignee").get(pk=alert_id)
@@ -427,7 +444,7 @@ def alert_notify(*, alert_id: int, now: dt.datetime | None = None) -> bool:
     try:
         message.send()
     except MAIL_ERRORS as exc:
-        Alert.objects.filter(pk=alert_id).update(notify_claimed_at=None)
+        Alert.objects.filter(pk=alert_id).update(notify_claimed_at=None, mail_window=None)
         raise MailFailed(str(exc)) from exc
     Alert.objects.filter(pk=alert_id).update(notified_at=timezone.now())
     return True

@@ -202,7 +202,10 @@ class AlertRule(models.Model):
     cooldown = models.DurationField(
         _("cooldown"),
         default=dt.timedelta(days=1),
-        help_text=_("Score rules raise at most one alert per cooldown window."),
+        help_text=_(
+            "Score rules raise at most one alert per cooldown window; response rules send at "
+            "most one immediate e-mail per window (the others go to the digest; 0 = no limit)."
+        ),
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -301,6 +304,9 @@ class Alert(models.Model):
     notify_claimed_at = models.DateTimeField(_("notification claimed"), null=True, blank=True)
     notified_at = models.DateTimeField(_("notified"), null=True, blank=True)
     notify_attempts = models.PositiveSmallIntegerField(_("notification attempts"), default=0)
+    # The rule's cooldown window this alert was e-mailed in: one immediate e-mail per rule and
+    # window (unique), later alerts of the window wait for the digest.
+    mail_window = models.DateTimeField(_("e-mailed in window"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("alert")
@@ -316,6 +322,11 @@ class Alert(models.Model):
                 fields=["rule", "window_start"],
                 condition=Q(window_start__isnull=False),
                 name="alert_one_per_rule_window",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "mail_window"],
+                condition=Q(mail_window__isnull=False),
+                name="alert_one_mail_per_rule_window",
             ),
         ]
         indexes = [

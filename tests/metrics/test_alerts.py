@@ -302,3 +302,35 @@ def test_lost_dispatch_is_picked_up_by_the_reconciler(survey, rule) -> None:  # 
     assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=4)) == 0
 
     assert len(mail.outbox) == 1
+
+
+def test_rule_mails_once_per_cooldown_and_later_alerts_wait_for_the_digest(
+    client, django_capture_on_commit_callbacks, survey, rule
+) -> None:  # noqa: ANN001
+    _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="1")
+    _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="2", external_id="p-2")
+
+    assert Case.objects.count() == 2
+    assert len(mail.outbox) == 1
+    first, second = Alert.objects.order_by("pk")
+    assert first.notify == NotifyMode.IMMEDIATE
+    assert first.mail_window is not None
+    assert second.notify == NotifyMode.DIGEST
+    assert second.notified_at is None
+    assert alerts.alert_digests_send() == 1
+    assert mail.outbox[1].subject == "Your daily alerts: 1"
+    assert "NPS (0–10) answer 2: Detractor callback" in mail.outbox[1].body
+
+
+def test_rule_without_cooldown_mails_every_alert(
+    client, django_capture_on_commit_callbacks, survey
+) -> None:  # noqa: ANN001
+    detractor_rule(survey, cooldown=dt.timedelta(0))
+    _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="1")
+    _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="2", external_id="p-2")
+
+    assert len(mail.outbox) == 2
+    assert list(Alert.objects.values_list("notify", "mail_window")) == [
+        (NotifyMode.IMMEDIATE, None),
+        (NotifyMode.IMMEDIATE, None),
+    ]

@@ -83,6 +83,7 @@ class Firing:
     n: int | None = None
 
 
+@transaction.atomic
 def alert_open(
     *,
     rule: AlertRule,
@@ -230,10 +231,9 @@ def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) ->
         if firing is None:
             continue
         rule.audience = response.audience
-        with transaction.atomic():
-            alert = alert_open(
-                rule=rule, firing=firing, now=now, response=response, may_contact=may_contact
-            )
+        alert = alert_open(
+            rule=rule, firing=firing, now=now, response=response, may_contact=may_contact
+        )
         if alert is not None:
             opened.append(alert.pk)
     return opened
@@ -364,8 +364,7 @@ def score_rules_evaluate(*, now: dt.datetime | None = None) -> list[int]:
         firing = score_rule_check(rule=rule, now=now)
         if firing is None:
             continue
-        with transaction.atomic():
-            alert = alert_open(rule=rule, firing=firing, now=now, window=window)
+        alert = alert_open(rule=rule, firing=firing, now=now, window=window)
         if alert is not None:
             opened.append(alert.pk)
     return opened

@@ -51,4 +51,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=6, minute=0),
         "options": {"expires": 3 * 3600},
     },
+    # Webhook deliveries carry next_attempt_at (first attempts whose task was lost, backoff
+    # retries, leases of workers that died mid-post): this enqueues whatever is due.
+    "api-webhooks-retry-due": {
+        "task": "api.webhooks_retry_due_task",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
 }

@@ -11,12 +11,13 @@ import decimal
 from typing import Any
 
 from django.apps import apps
-from django.db import models
 from django.utils import timezone
 
+from audiences.models import Audience
 from surveys.models import Response
 from xmplatform.api import selectors
 from xmplatform.api.models import WebhookEvent
+from xmplatform.api.serializers import ResponseSerializer
 
 
 def _envelope(event: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def response_completed_payload(response_id: int) -> tuple[dict[str, Any], int | 
     )
     if response is None:
         return None
-    data = selectors.responses_data(responses=[response])[0]
+    # The same shape (and ISO date-times) as GET /api/v1/surveys/{id}/responses/.
+    data = dict(ResponseSerializer(selectors.responses_data(responses=[response])[0]).data)
     return _envelope(WebhookEvent.RESPONSE_COMPLETED, data), response.audience_id
 
 
@@ -48,8 +50,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+ALERT_FIELDS = ("summary", "value", "previous", "n", "opened_at", "window_start")
+
+
 def alert_opened_payload(alert_id: int) -> tuple[dict[str, Any], int | None] | None:
-    """(payload, audience id) of an opened alert, or None when there is no such alert."""
+    """(payload, audience id) of an opened alert, or None when there is no such alert.
+
+    Read through the app registry and getattr, so a field the Alert model does not (yet) have
+    is simply left out.
+    """
     try:
         model = apps.get_model("metrics", "Alert")
     except LookupError:
@@ -57,17 +66,18 @@ def alert_opened_payload(alert_id: int) -> tuple[dict[str, Any], int | None] | N
     alert = model._default_manager.filter(pk=alert_id).first()
     if alert is None:
         return None
-    data: dict[str, Any] = {}
-    for field in model._meta.concrete_fields:
-        key = field.attname if isinstance(field, models.ForeignKey) else field.name
-        data[key] = _plain(getattr(alert, field.attname))
-    data["id"] = alert.pk
+    data: dict[str, Any] = {"id": alert.pk}
+    for name in ALERT_FIELDS:
+        if hasattr(alert, name):
+            data[name] = _plain(getattr(alert, name))
+    rule = getattr(alert, "rule", None)
+    if rule is not None:
+        data["rule"] = {"id": rule.pk, "name": str(getattr(rule, "name", rule))}
+    data["response"] = getattr(alert, "response_id", None)
     audience_id = getattr(alert, "audience_id", None)
-    if audience_id is not None:
-        data["audience"] = (
-            apps.get_model("audiences", "Audience")
-            .objects.filter(pk=audience_id)
-            .values_list("slug", flat=True)
-            .first()
-        )
+    data["audience"] = (
+        Audience.objects.filter(pk=audience_id).values_list("slug", flat=True).first()
+        if audience_id is not None
+        else None
+    )
     return _envelope(WebhookEvent.ALERT_OPENED, data), audience_id

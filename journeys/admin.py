@@ -87,11 +87,16 @@ class TouchpointEventAdmin(AudienceScopedAdmin):
 
     list_display = ("occurred_at", "person", "touchpoint", "idempotency_key")
     list_select_related = ("person", "touchpoint")
-    list_filter = ("touchpoint__channel", "touchpoint__role")
+    # A date filter, not date_hierarchy: the hierarchy's year/month links come from a
+    # DISTINCT over every event. Newest first by id: occurred_at alone has no index.
+    list_filter = (
+        ("occurred_at", admin.DateFieldListFilter),
+        "touchpoint__channel",
+        "touchpoint__role",
+    )
     raw_id_fields = ("person",)
     autocomplete_fields = ("touchpoint",)
-    date_hierarchy = "occurred_at"
-    ordering = ("-occurred_at",)
+    ordering = ("-id",)
     search_fields = ("=idempotency_key", "=person__external_id")
     readonly_fields = ("recorded_at",)
     show_full_result_count = False

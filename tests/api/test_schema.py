@@ -3,6 +3,8 @@ response that breaks the schema (bounded examples, deterministic)."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
@@ -58,6 +60,19 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(pat
 
 @pytest.fixture
 def cast(world):
+    """The data generated requests meet, and Django's test-client treatment of connections."""
+    # Raw WSGI calls would close the test's connection after each request (its transaction
+    # with it); Django's test client detaches this handler the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield _cast(world)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _cast(world):
     api_key = ApiKey.objects.create(
         name="schemathesis", prefix="5c4e3a70", key_hash=keys.key_hash(KEY), rate_per_minute=10**6
     )

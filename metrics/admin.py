@@ -244,9 +244,14 @@ class CaseAdmin(AudienceScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are opened by alerts
 
-    @admin.display(description=_("overdue"), boolean=True, ordering="_overdue")
-    def overdue(self, obj: Case) -> bool:
-        return bool(getattr(obj, "_overdue", False))
+    @admin.display(description=_("overdue"), ordering="_overdue")
+    def overdue(self, obj: Case) -> str:
+        # Red text, not the admin's boolean icons: a green tick would read as "all is well".
+        if getattr(obj, "_overdue", False):
+            return format_html(
+                '<strong class="xm-overdue" style="color: #ba2121">{}</strong>', _("Overdue")
+            )
+        return ""
 
     @admin.display(description=_("respondent"))
     def respondent(self, obj: Case) -> str:

@@ -44,6 +44,8 @@ def test_manager_sees_open_cases_overdue_first_and_resolves_one(
     assert rows.count() == 2
     assert rows.nth(0).locator("th a").inner_text() == "Detractor waiting"
     assert rows.nth(1).locator("th a").inner_text() == "Checkout NPS fell"
+    assert rows.nth(0).locator(".xm-overdue").inner_text() == "Overdue"
+    assert rows.nth(1).locator(".xm-overdue").count() == 0
     list_shot = tmp_path / "my-open-cases.png"
     page.screenshot(path=str(list_shot), full_page=True)
 

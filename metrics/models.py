@@ -255,6 +255,14 @@ class AlertRule(models.Model):
             errors["keywords"] = _("Give at least one keyword, e.g. “refund, rude”.")
         if self.condition == RuleCondition.ANY_ANSWER and not self.question_id:
             errors["question"] = _("Choose the question whose answers raise an alert.")
+        if response_rule and self.question_type == ScoreMetric.CSAT_MEAN:
+            errors["question_type"] = _("A single answer has no mean: choose CSAT.")
+        if (
+            not response_rule
+            and self.question_type in (ScoreMetric.CES, ScoreMetric.RATING)
+            and self.scale_max is None
+        ):
+            errors["scale_max"] = _("Give the scale (e.g. 5 or 7): means of two scales never mix.")
         if not response_rule:
             if self.threshold is None and self.condition != RuleCondition.SCORE_DROP:
                 errors["threshold"] = _("Give the score X (or the response rate Y %).")

@@ -202,3 +202,41 @@ def _form(case: Case, *, status: str, root_cause: str, note: str = "") -> dict[s
         "notes-0-text": note,
         "notes-0-case": str(case.pk),
     }
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {
+                "condition": RuleCondition.ANSWER_AT_MOST,
+                "question_type": "csat_mean",
+                "threshold": 2,
+            },
+            "question_type",
+            "A single answer has no mean: choose CSAT.",
+        ),
+        (
+            {"condition": RuleCondition.SCORE_BELOW, "question_type": "ces", "threshold": 3},
+            "scale_max",
+            "Give the scale (e.g. 5 or 7): means of two scales never mix.",
+        ),
+        (
+            {"condition": RuleCondition.KEYWORD, "keywords": " , "},
+            "keywords",
+            "Give at least one keyword, e.g. “refund, rude”.",
+        ),
+        (
+            {"condition": RuleCondition.ANY_ANSWER},
+            "question",
+            "Choose the question whose answers raise an alert.",
+        ),
+    ],
+)
+def test_rule_validation_names_the_field_and_the_fix(rule, fields, field, message) -> None:  # noqa: ANN001
+    bad = AlertRule(audience=rule.audience, name="Bad", notify="digest", **fields)
+
+    with pytest.raises(ValidationError) as error:
+        bad.full_clean()
+
+    assert error.value.message_dict[field] == [message]

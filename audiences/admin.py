@@ -40,7 +40,7 @@ from audiences.services import (
     people_import_csv,
     person_erase,
 )
-from xmplatform.paging import EstimatedCountPaginator
+from xmplatform.paging import EstimatedCountPaginator, IndexedValuesListFilter
 
 
 @admin.register(Audience)
@@ -285,7 +285,7 @@ class PersonAdmin(AudienceScopedAdmin):
 class MembershipAdmin(AudienceScopedAdmin):
     list_display = ("person", "audience", "segment", "joined_on", "left_on")
     list_select_related = ("person", "audience")
-    list_filter = ("audience", "segment")
+    list_filter = ("audience", ("segment", IndexedValuesListFilter))
     raw_id_fields = ("person",)
     autocomplete_fields = ("audience",)
     search_fields = ("=person__external_id", "=person__email")
@@ -304,7 +304,8 @@ class ConsentAdmin(AudienceScopedAdmin):
     search_fields = ("=person__external_id", "=person__email")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    ordering = ("-changed_at",)
+    list_per_page = 50
+    ordering = ("-id",)  # changed_at has no index; ids follow the changes closely enough
 
 
 @admin.register(AudienceGrant)

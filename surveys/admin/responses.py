@@ -89,6 +89,7 @@ class ResponseAdmin(AudienceScopedAdmin):
     )
     list_select_related = ("survey", "audience", "touchpoint", "person")
     show_full_result_count = False
+    list_per_page = 50
     paginator = EstimatedCountPaginator
     ordering = ("-id",)
     readonly_fields = ("answers_table",)
@@ -224,6 +225,7 @@ class InvitationAdmin(AudienceScopedAdmin):
     list_select_related = ("survey", "person")
     raw_id_fields = ("person", "event")
     show_full_result_count = False
+    list_per_page = 50
     paginator = EstimatedCountPaginator
     ordering = ("-id",)
     fields = (

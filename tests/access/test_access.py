@@ -1,0 +1,321 @@
+"""Grants and roles: what a viewer, an analyst and a manager may do, and what is audited."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from audiences.access import AudienceRoleBackend, audience_ids, scope
+from audiences.models import AudienceGrant, AuditAction, AuditLog, Person, Role
+from audiences.services import grant_remove, grant_set
+from metrics.services import rollups_rebuild
+from surveys.models import Survey
+from tests.access.conftest import CUSTOMER_MARK, EMPLOYEE_MARK
+from tests.factories import make_membership, make_person
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:  # noqa: ANN001
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- Grants --------------------------------------------------------------------------------
+
+
+def test_a_new_grant_makes_staff_audits_and_tells_the_owner(
+    both, superuser, django_capture_on_commit_callbacks
+):
+    employees = both[0]["audience"]
+    user = get_user_model().objects.create_user("newcomer", "new@example.com", "pw")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        grant_set(user=user, audience=employees, role=Role.VIEWER, actor=superuser)
+
+    user.refresh_from_db()
+    assert user.is_staff is True
+    assert [m.to for m in mail.outbox] == [[employees.owner.email]]
+    assert "newcomer" in mail.outbox[0].subject
+    entry = AuditLog.objects.get()
+    assert (entry.action, entry.audience_id, entry.actor_username, entry.target) == (
+        AuditAction.GRANT_ADDED,
+        employees.pk,
+        "xm.manager",
+        "user newcomer",
+    )
+
+
+def test_changing_a_role_is_audited_without_a_second_mail(
+    both, superuser, django_capture_on_commit_callbacks
+):
+    employees = both[0]["audience"]
+    user = get_user_model().objects.create_user("newcomer", "new@example.com", "pw")
+    grant_set(user=user, audience=employees, role=Role.VIEWER, actor=superuser)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        grant_set(user=user, audience=employees, role=Role.ANALYST, actor=superuser)
+        grant_set(user=user, audience=employees, role=Role.ANALYST, actor=superuser)
+
+    assert callbacks == []
+    assert mail.outbox == []
+    assert list(AuditLog.objects.order_by("id").values_list("action", "detail")) == [
+        (AuditAction.GRANT_ADDED, {"user_id": user.pk, "role": 10, "previous_role": None}),
+        (AuditAction.GRANT_CHANGED, {"user_id": user.pk, "role": 20, "previous_role": 10}),
+    ]
+
+
+def test_removing_a_grant_is_audited_and_ends_access(both, superuser, hr_analyst):
+    grant = AudienceGrant.objects.get(user=hr_analyst)
+
+    grant_remove(grant=grant, actor=superuser)
+
+    fresh = get_user_model().objects.get(pk=hr_analyst.pk)
+    assert audience_ids(fresh, Role.VIEWER) == []
+    assert AuditLog.objects.filter(action=AuditAction.GRANT_REMOVED).count() == 1
+    assert client_for(fresh).get("/admin/audiences/person/").status_code == 403
+
+
+def test_the_grant_admin_saves_through_the_service(
+    both, superuser, django_capture_on_commit_callbacks
+):
+    employees = both[0]["audience"]
+    user = get_user_model().objects.create_user("via.admin", "via@example.com", "pw")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(superuser).post(
+            "/admin/audiences/audiencegrant/add/",
+            {"user": user.pk, "audience": employees.pk, "role": Role.MANAGER},
+        )
+
+    assert response.status_code == 302
+    assert AudienceGrant.objects.get(user=user).role == Role.MANAGER
+    assert AuditLog.objects.filter(action=AuditAction.GRANT_ADDED, actor=superuser).count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_grants_and_the_audit_log_are_for_superusers_only(both, hr_analyst, cx_manager):
+    for user in (hr_analyst, cx_manager):
+        client = client_for(user)
+        assert client.get("/admin/audiences/audiencegrant/").status_code == 403
+        assert client.get("/admin/audiences/auditlog/").status_code == 403
+
+
+# --- Roles ---------------------------------------------------------------------------------
+
+
+def test_permissions_follow_the_highest_role(both, hr_analyst, cx_viewer, superuser):
+    backend = AudienceRoleBackend()
+    outsider = get_user_model().objects.create_user("nobody", "n@example.com", "pw")
+    viewer = get_user_model().objects.get(pk=cx_viewer.pk)
+
+    assert backend.get_all_permissions(outsider) == set()
+    assert viewer.has_perm("surveys.view_survey") is True
+    assert viewer.has_perm("surveys.view_response") is False
+    assert hr_analyst.has_perm("surveys.view_response") is True
+    assert hr_analyst.has_perm("surveys.change_survey") is False
+    grant_set(user=viewer, audience=both[0]["audience"], role=Role.MANAGER, actor=superuser)
+    manager = get_user_model().objects.get(pk=viewer.pk)
+    assert manager.has_perm("surveys.change_survey") is True
+    # ...but only on the audience the manager role was granted for.
+    assert audience_ids(manager, Role.MANAGER) == [both[0]["audience"].pk]
+    assert audience_ids(manager, Role.ANALYST) == [both[0]["audience"].pk]
+    assert audience_ids(manager, Role.VIEWER) == sorted(a["audience"].pk for a in both)
+
+
+def test_a_viewer_cannot_export_or_read_responses(both, cx_viewer):
+    customers = both[1]
+    client = client_for(cx_viewer)
+    survey = customers["survey"]
+
+    assert client.get(f"/admin/surveys/survey/{survey.pk}/export/csv/").status_code == 403
+    assert client.get(f"/admin/surveys/survey/{survey.pk}/export/xlsx/").status_code == 403
+    assert client.get("/admin/surveys/response/").status_code == 403
+    assert client.get("/admin/audiences/person/").status_code == 403
+    changelist = client.get("/admin/surveys/survey/")
+    assert changelist.status_code == 200
+    assert changelist.context["action_form"] is None  # no export (nor any other) action
+    change = client.get(f"/admin/surveys/survey/{survey.pk}/change/").content.decode()
+    assert "xm-export-csv" not in change
+    assert AuditLog.objects.filter(action=AuditAction.RESPONSES_EXPORTED).count() == 0
+
+
+def test_a_viewer_sees_scores_but_no_verbatims(both, cx_viewer, cx_analyst):
+    rollups_rebuild(date_from=timezone.localdate(), date_to=timezone.localdate())
+    page = "/admin/metrics/customers/"
+    viewer_page = client_for(cx_viewer).get(page, {"period": "all"})
+    analyst_page = client_for(cx_analyst).get(page, {"period": "all"})
+
+    assert viewer_page.status_code == 200
+    assert viewer_page.context["verbatims"] == []
+    assert viewer_page.context["headline"]["n"] == 6
+    assert len(analyst_page.context["verbatims"]) == 6
+
+
+def test_an_analyst_export_is_audited(both, cx_analyst):
+    survey = both[1]["survey"]
+
+    response = client_for(cx_analyst).get(f"/admin/surveys/survey/{survey.pk}/export/csv/")
+
+    assert response.status_code == 200
+    assert CUSTOMER_MARK in b"".join(response.streaming_content).decode()
+    entry = AuditLog.objects.get(action=AuditAction.RESPONSES_EXPORTED)
+    assert (entry.actor_id, entry.audience_id, entry.target) == (
+        cx_analyst.pk,
+        survey.audience_id,
+        f"survey {survey.pk}",
+    )
+
+
+def test_viewing_responses_is_audited_per_audience_shown(both, hr_analyst):
+    client_for(hr_analyst).get("/admin/surveys/response/")
+
+    entry = AuditLog.objects.get(action=AuditAction.RESPONSES_VIEWED)
+    assert (entry.actor_id, entry.audience_id) == (hr_analyst.pk, both[0]["audience"].pk)
+
+
+def test_a_manager_may_only_pick_their_own_audiences_in_forms(both, cx_manager):
+    employees, customers = both
+    client = client_for(cx_manager)
+
+    form = client.get("/admin/surveys/survey/add/").context["adminform"].form
+    assert list(form.fields["audience"].queryset) == [customers["audience"]]
+    response = client.post(
+        "/admin/surveys/survey/add/",
+        {"name": "Sneaky", "audience": employees["audience"].pk, "status": "draft"},
+    )
+    assert response.status_code == 200
+    assert "audience" in response.context["adminform"].form.errors
+    assert not Survey.objects.filter(name="Sneaky").exists()
+
+
+def test_a_manager_cannot_change_another_audiences_survey(both, cx_manager):
+    employees = both[0]
+    client = client_for(cx_manager)
+
+    url = f"/admin/surveys/survey/{employees['survey'].pk}/change/"
+    assert client.get(url).status_code == 302  # "does not exist": redirected to the index
+    assert client.post(url, {"name": "renamed"}).status_code == 302
+    employees["survey"].refresh_from_db()
+    assert employees["survey"].name == f"{EMPLOYEE_MARK} Survey"
+
+
+def test_a_staff_user_without_grants_sees_no_rows_despite_model_permissions(both):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("legacy", "l@example.com", "pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_person"))
+
+    response = client_for(user).get("/admin/audiences/person/")
+
+    assert response.status_code == 403
+    assert scope(Person.objects.all(), user=user).count() == 0
+
+
+# --- A person in two audiences ------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_person(both):  # noqa: ANN201
+    """One human who is both an employee and a customer."""
+    person = make_person("dual-1", name="Dual Person", email="dual@example.com")
+    make_membership(person, both[0]["audience"], segment="HR-only-segment")
+    make_membership(person, both[1]["audience"], segment="CX-only-segment")
+    return person
+
+
+def test_a_person_page_shows_only_the_granted_audiences(shared_person, hr_analyst, cx_analyst):
+    hr_page = client_for(hr_analyst).get(f"/admin/audiences/person/{shared_person.pk}/change/")
+    cx_page = client_for(cx_analyst).get(f"/admin/audiences/person/{shared_person.pk}/change/")
+
+    hr_text, cx_text = hr_page.content.decode(), cx_page.content.decode()
+    assert "HR-only-segment" in hr_text
+    assert "CX-only-segment" not in hr_text
+    assert CUSTOMER_MARK not in hr_text
+    assert "CX-only-segment" in cx_text
+    assert "HR-only-segment" not in cx_text
+    assert EMPLOYEE_MARK not in cx_text
+
+
+def test_a_person_in_another_audience_too_cannot_be_exported_or_erased_by_one_team(
+    shared_person, hr_analyst
+):
+    client = client_for(hr_analyst)
+    base = f"/admin/audiences/person/{shared_person.pk}"
+
+    assert client.get(f"{base}/export/").status_code == 403
+    assert client.post(f"{base}/erase/").status_code == 403
+    assert Person.objects.filter(pk=shared_person.pk).exists()
+
+
+def test_person_export_downloads_json_and_is_audited(both, cx_analyst):
+    person = both[1]["people"][0]
+
+    response = client_for(cx_analyst).get(f"/admin/audiences/person/{person.pk}/export/")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="person-{person.pk}.json"'
+    data = json.loads(response.content)
+    assert data["person"]["email"] == person.email
+    assert [m["audience"] for m in data["memberships"]] == ["customers"]
+    entry = AuditLog.objects.get(action=AuditAction.PERSON_EXPORTED)
+    assert (entry.target, entry.audience_id) == (f"person {person.pk}", both[1]["audience"].pk)
+
+
+def test_erasure_needs_a_manager_and_a_confirmation(both, cx_analyst, cx_manager):
+    person = both[1]["people"][0]
+    url = f"/admin/audiences/person/{person.pk}/erase/"
+
+    assert client_for(cx_analyst).post(url).status_code == 403
+    manager = client_for(cx_manager)
+    confirm = manager.get(url)
+    assert confirm.status_code == 200
+    assert "Yes, erase" in confirm.content.decode()
+    assert Person.objects.filter(pk=person.pk).exists()
+
+    done = manager.post(url)
+
+    assert done.status_code == 302
+    assert not Person.objects.filter(pk=person.pk).exists()
+    entry = AuditLog.objects.get(action=AuditAction.PERSON_ERASED)
+    assert (entry.target, entry.actor_id) == (f"person {person.pk}", cx_manager.pk)
+    assert person.email not in json.dumps(list(AuditLog.objects.values("target", "detail")))
+
+
+def test_a_plain_delete_of_a_person_is_not_offered(both, superuser):
+    person = both[1]["people"][0]
+    response = client_for(superuser).get(f"/admin/audiences/person/{person.pk}/delete/")
+    assert response.status_code == 403
+
+
+# --- Query counts of the scoped changelists -------------------------------------------------
+
+
+# Every page: session, user, the user's and their groups' permissions (ModelBackend), the
+# grants (read once per request); then the page's own queries, listed per URL.
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        # count, page
+        ("/admin/audiences/person/", 5 + 2),
+        # audience filter choices, count, page, segment filter choices
+        ("/admin/audiences/membership/", 5 + 4),
+        # survey filter choices, count, page
+        ("/admin/surveys/invitation/", 5 + 3),
+        # audience and survey filter choices, count, page, audit INSERT
+        ("/admin/surveys/response/", 5 + 5),
+        # count, page
+        ("/admin/journeys/touchpointevent/", 5 + 2),
+    ],
+)
+def test_scoped_changelists_run_a_fixed_number_of_queries(
+    both, hr_analyst, url, queries, django_assert_num_queries
+):
+    client = client_for(hr_analyst)
+    client.get(url)  # warm caches (content types, site)
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200

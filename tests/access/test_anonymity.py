@@ -1,0 +1,164 @@
+"""Anonymity that holds: no row of an anonymous survey leads back to a person, and small
+departments stay hidden on every surface (dashboard, distribution panel, exports, responses)."""
+
+import datetime as dt
+
+import pytest
+from django.db import models
+from django.test import Client
+
+from audiences.models import AudienceKind, Role
+from metrics.services import rollups_rebuild
+from surveys import tokens
+from surveys.exports import export_rows
+from surveys.models import Answer, Invitation, InvitationState, Response
+from surveys.services import Respondent, response_submit
+from tests.access.conftest import staff_with_grant
+from tests.factories import make_membership, make_person
+from tests.metrics.conftest import TODAY, add_responses, build_world, nps_specs
+from tests.surveys.distribution_factories import make_invitation
+
+pytestmark = pytest.mark.django_db
+
+# Models a response or answer row of an anonymous survey may point to: none is a person.
+NON_PERSONAL = {"surveys.survey", "audiences.audience", "journeys.touchpoint", "surveys.question"}
+
+
+def submit_anonymously(world, person, segment: str, text: str) -> Invitation:  # noqa: ANN001
+    make_membership(person, world.audience, segment=segment)
+    invitation = make_invitation(
+        world.survey, person, state=InvitationState.SENT, sent_at=dt.datetime.now(dt.UTC)
+    )
+    token = tokens.token_for(invitation.nonce)
+    response_submit(
+        respondent=Respondent(survey=world.survey, invitation=invitation, token=token),
+        response=None,
+        questions=list(world.survey.questions.all()),
+        values={"nps": 3, "comment": text},
+        language="en",
+        user_agent="Mozilla/5.0 (Personal Phone)",
+    )
+    invitation.refresh_from_db()
+    return invitation
+
+
+@pytest.fixture
+def staff_survey():  # noqa: ANN201
+    world = build_world("staff", kind=AudienceKind.EMPLOYEE, touchpoints=())
+    world.survey.anonymous = True
+    world.survey.save()
+    return world
+
+
+def test_an_anonymous_response_row_cannot_be_joined_to_a_person_by_any_column(staff_survey):
+    person = make_person("emp-77", name="Deniz Aksoy", email="deniz@example.com")
+    invitation = submit_anonymously(staff_survey, person, "legal", "My manager ignores me")
+
+    response = Response.objects.get(survey=staff_survey.survey)
+    identifying = {
+        person.external_id,
+        person.email,
+        person.name,
+        invitation.nonce,
+        invitation.token_hash,
+        tokens.token_for(invitation.nonce),
+        "Mozilla/5.0 (Personal Phone)",
+    }
+    for row in (response, *Answer.objects.filter(response=response)):
+        for field in row._meta.concrete_fields:
+            value = getattr(row, field.attname)
+            if field.is_relation and value is not None:
+                target = field.related_model._meta.label_lower
+                assert target in NON_PERSONAL | {"surveys.response"}, (field.name, target)
+            if isinstance(field, models.DateTimeField):
+                assert value is None, field.name  # no precise time to line up with
+            assert value not in identifying, field.name
+    assert (response.person_id, response.invitation_id, response.resume_key) == (None, None, None)
+    assert response.completed_on is not None
+    # The invitation knows that and on which day it was answered, never which response or when.
+    assert invitation.state == InvitationState.RESPONDED
+    assert not Response.objects.filter(invitation=invitation).exists()
+    for moment in (invitation.responded_at, invitation.opened_at):
+        assert (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+
+
+def test_a_named_survey_keeps_the_exact_times_and_the_link(db):
+    world = build_world("clients", touchpoints=())
+    person = make_person("c-1")
+    invitation = submit_anonymously(world, person, "gold", "fine")
+
+    response = Response.objects.get(survey=world.survey)
+    assert (response.person_id, response.invitation_id) == (person.pk, invitation.pk)
+    assert response.completed_at == invitation.responded_at
+    assert invitation.responded_at.microsecond != 0 or invitation.responded_at.second != 0
+
+
+@pytest.fixture
+def departments(staff_survey):  # noqa: ANN201
+    """sales 6, ops 7, legal 2: legal alone would be "all minus sales minus ops"."""
+    for dept, values in {"sales": [10] * 6, "ops": [0] * 7, "legal": [0, 0]}.items():
+        add_responses(staff_survey, nps_specs(values, segment=dept, comment=f"{dept} comment"))
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    return staff_survey
+
+
+@pytest.fixture
+def hr(departments, django_user_model):  # noqa: ANN001, ANN201
+    actor = django_user_model.objects.create_superuser("root", "root@example.com", "x")
+    user = staff_with_grant("hr", departments.audience, Role.ANALYST, actor)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_subtraction_attack_on_department_slices_finds_the_complement_suppressed(departments, hr):
+    page = "/admin/metrics/staff/"
+    total = hr.get(page, {"period": "all"}).context["headline"]
+    legal = hr.get(page, {"period": "all", "segment": "legal"}).context
+    sales = hr.get(page, {"period": "all", "segment": "sales"}).context
+    ops = hr.get(page, {"period": "all", "segment": "ops"}).context
+
+    assert total["n"] == 15
+    assert legal["headline"] == {"group": None, "suppressed": True}
+    # Sales is the complement that would reveal legal (15 − 7 − 6 = 2): hidden too.
+    assert sales["headline"] == {"group": None, "suppressed": True}
+    assert (ops["headline"]["n"], ops["headline"]["score"]) == (7, -100.0)
+    # What is left after subtracting every shown department is two departments mixed.
+    assert total["n"] - ops["headline"]["n"] == 8
+    for dept in ("legal", "sales"):
+        text = hr.get(page, {"period": "all", "segment": dept}).content.decode()
+        assert f"{dept} comment" not in text
+    assert "ops comment" in hr.get(page, {"period": "all", "segment": "ops"}).content.decode()
+
+
+def test_distribution_panel_hides_small_departments_and_their_complement(departments, hr):
+    page = hr.get(f"/admin/surveys/distributionrule/panel/{departments.survey.pk}/")
+
+    assert page.status_code == 200
+    assert page.context["slices"] == [
+        {"group": "legal", "suppressed": True},
+        {"group": "ops", "n": 7},
+        {"group": "sales", "suppressed": True},
+    ]
+
+
+def test_anonymous_export_blanks_small_departments_and_their_free_text(departments):
+    rows = list(export_rows(survey=departments.survey))
+    header, body = rows[0], rows[1:]
+    segment, comment = header.index("segment"), header.index("comment")
+
+    assert sorted({r[segment] for r in body}) == ["", "ops"]
+    assert sorted({r[comment] for r in body}, key=str) == [None, "ops comment"]
+    assert "person_external_id" not in header
+
+
+def test_anonymous_response_page_hides_free_text_of_a_small_department(departments, hr):
+    legal = Response.objects.filter(survey=departments.survey, segment="legal").first()
+    ops = Response.objects.filter(survey=departments.survey, segment="ops").first()
+
+    hidden = hr.get(f"/admin/surveys/response/{legal.pk}/change/").content.decode()
+    shown = hr.get(f"/admin/surveys/response/{ops.pk}/change/").content.decode()
+
+    assert "legal comment" not in hidden
+    assert ">legal<" not in hidden
+    assert "ops comment" in shown

@@ -1,0 +1,79 @@
+"""Retention per audience: old responses lose their personal links, scores keep their answers."""
+
+import datetime as dt
+
+import pytest
+
+from audiences.services import _months_before, responses_apply_retention
+from audiences.tasks import responses_retention_task
+from surveys.models import Answer, Response
+from xmplatform.beat import BEAT_SCHEDULE
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def age(response: Response, *, days: int) -> None:
+    day = TODAY - dt.timedelta(days=days)
+    Response.objects.filter(pk=response.pk).update(
+        completed_on=day, completed_at=dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
+    )
+
+
+def test_responses_older_than_the_retention_are_unlinked(customers):
+    customers["audience"].retention_months = 6
+    customers["audience"].save()
+    old, recent, *_rest = Response.objects.filter(survey=customers["survey"]).order_by("pk")
+    age(old, days=200)
+    age(recent, days=150)
+
+    assert responses_apply_retention(today=TODAY) == 1
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.person_id, old.invitation_id, old.completed_at) == (None, None, None)
+    assert old.completed_on == TODAY - dt.timedelta(days=200)
+    assert Answer.objects.filter(response=old).count() == 2
+    assert recent.person_id is not None
+    assert recent.completed_at is not None
+
+
+def test_a_second_run_changes_nothing(customers):
+    customers["audience"].retention_months = 6
+    customers["audience"].save()
+    age(Response.objects.filter(survey=customers["survey"]).first(), days=400)
+
+    assert responses_apply_retention(today=TODAY) == 1
+    assert responses_apply_retention(today=TODAY) == 0
+
+
+def test_audiences_without_retention_keep_their_links(customers):
+    age(Response.objects.filter(survey=customers["survey"]).first(), days=4000)
+
+    assert responses_apply_retention(today=TODAY) == 0
+    assert Response.objects.filter(person__isnull=False).count() == 6
+
+
+def test_the_beat_task_runs_the_service_daily_with_an_expiry(customers):
+    customers["audience"].retention_months = 1
+    customers["audience"].save()
+    Response.objects.update(completed_on=dt.date(2000, 1, 1))
+
+    assert responses_retention_task.delay().get() == 6
+    entry = BEAT_SCHEDULE["audiences-responses-retention"]
+    assert (entry["task"], entry["schedule"]) == ("audiences.responses_retention_task", 86400.0)
+    assert entry["options"]["expires"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (dt.date(2026, 3, 31), 1, dt.date(2026, 2, 28)),
+        (dt.date(2024, 3, 31), 1, dt.date(2024, 2, 29)),
+        (dt.date(2026, 1, 15), 13, dt.date(2024, 12, 15)),
+        (dt.date(2026, 12, 1), 0, dt.date(2026, 12, 1)),
+    ],
+)
+def test_months_before_keeps_the_day_or_the_months_last(day, months, expected):
+    assert _months_before(day, months) == expected

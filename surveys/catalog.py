@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Audience
+from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
 from surveys.logic import logic_errors
 from surveys.models import PriorityClass, Question, QuestionType, Survey, SurveyStatus
@@ -555,7 +555,8 @@ def survey_create_from_template(
         intro=dict(template.intro),
         thank_you=dict(template.thank_you),
         status=SurveyStatus.DRAFT,
-        anonymous=template.anonymous,
+        # Employees answer anonymously whatever the template says.
+        anonymous=template.anonymous or audience.kind == AudienceKind.EMPLOYEE,
         languages=["tr", "en"],
         default_language="tr",
         priority_class=template.priority_class,

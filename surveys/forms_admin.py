@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Audience
+from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
 from surveys.catalog import template_choices
 from surveys.logic import QuestionSpec, logic_errors
@@ -271,6 +271,15 @@ class SurveyAdminForm(forms.ModelForm):
         if touchpoint and audience and touchpoint.stage.journey.audience_id != audience.pk:
             self.add_error(
                 "touchpoint", _("Choose a touchpoint on one of this audience's journeys.")
+            )
+        if (
+            audience is not None
+            and audience.kind == AudienceKind.EMPLOYEE
+            and not cleaned.get("anonymous")
+        ):
+            self.add_error(
+                "anonymous",
+                _("Surveys of an employee audience are always anonymous; tick “anonymous”."),
             )
         if (
             self.instance.pk

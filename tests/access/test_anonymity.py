@@ -162,3 +162,21 @@ def test_anonymous_response_page_hides_free_text_of_a_small_department(departmen
     assert "legal comment" not in hidden
     assert ">legal<" not in hidden
     assert "ops comment" in shown
+
+
+def test_employee_surveys_are_always_anonymous(db):
+    from surveys.catalog import TEMPLATES, survey_create_from_template
+    from surveys.forms_admin import SurveyAdminForm
+    from tests.factories import make_audience
+
+    staff = make_audience("staff", kind=AudienceKind.EMPLOYEE)
+    named = next(key for key, t in TEMPLATES.items() if not t.anonymous)
+
+    survey = survey_create_from_template(template_key=named, audience=staff, name=None)
+    form = SurveyAdminForm(data={"name": "Pulse", "audience": staff.pk, "anonymous": ""})
+
+    assert survey.anonymous is True
+    assert form.is_valid() is False
+    assert form.errors["anonymous"] == [
+        "Surveys of an employee audience are always anonymous; tick “anonymous”."
+    ]

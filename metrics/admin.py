@@ -70,6 +70,8 @@ class PublishedScoreAdmin(SuperuserOnlyAdmin):
 class AlertRuleAdmin(AudienceScopedAdmin):
     """Rules per audience (optionally survey or touchpoint); validated in AlertRule.clean."""
 
+    ordering = ("audience__name", "name", "pk")
+
     list_display = (
         "name",
         "audience",

@@ -1,7 +1,7 @@
 """API v1 routes, the OpenAPI schema and its browsable docs (mounted at /api/)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from xmplatform.api import views
 
@@ -28,5 +28,5 @@ urlpatterns = [
     path("v1/responses/", views.ResponsesView.as_view(), name="responses"),
     path("v1/scores/", views.ScoresView.as_view(), name="scores"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -7,8 +7,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys.distribution import survey_funnel
 from surveys import tokens
+from surveys.distribution import survey_funnel
 from surveys.models import (
     Answer,
     ContactLedger,

@@ -188,6 +188,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PEOPLE_CSV_MAX_BYTES = env.int("PEOPLE_CSV_MAX_BYTES", default=50 * 1024 * 1024)
 
+# --- Webhooks: exponential backoff after a failed delivery (base, 2×base, 4×base…) ---------
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+
 # --- Security (production defaults; the embedded default relaxes them) -------------------
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

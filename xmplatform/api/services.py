@@ -107,12 +107,12 @@ def audience_create(
 
 
 def _max_attempts() -> int:
-    return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 8))
+    return int(settings.WEBHOOK_MAX_ATTEMPTS)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
     """Exponential backoff after the `attempts`-th failure: base, 2×base, 4×base… (≤ 6 h)."""
-    base = float(getattr(settings, "WEBHOOK_RETRY_BASE_SECONDS", 30))
+    base = float(settings.WEBHOOK_RETRY_BASE_SECONDS)
     return min(dt.timedelta(seconds=base * 2 ** max(attempts - 1, 0)), dt.timedelta(hours=6))
 
 

@@ -603,6 +603,20 @@ def _too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     return response
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a polite page instead of Django's technical one (no answer is lost)."""
+    _activate(request, choose_language_plain(request))
+    return _message(
+        request,
+        status=403,
+        title=_("This page has expired"),
+        text=_(
+            "For your security the form could not be sent. Please go back, reload the page "
+            "and send it again; your browser must accept cookies from this site."
+        ),
+    )
+
+
 def _rate_limited(link_kwarg: str, *, per_address: bool) -> Callable[..., Any]:
     """Limit a hosted view per client address and per link (the token, or slug + address).
 

@@ -143,6 +143,9 @@ def test_hosted_submit_without_the_csrf_token_is_refused() -> None:
 
     assert refused.status_code == 403
     assert not Response.objects.filter(invitation=invitation).exists()
+    # A polite page in the page frame, not Django's technical one.
+    assert "This page has expired" in refused.content.decode()
+    assert "CSRF verification failed" not in refused.content.decode()
 
 
 def test_hosted_submit_with_the_csrf_token_goes_through() -> None:

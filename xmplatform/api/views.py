@@ -19,7 +19,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +31,7 @@ from surveys.models import InvitationState, Question, Survey
 from xmplatform.api import operations, selectors, services
 from xmplatform.api import serializers as s
 from xmplatform.api.auth import ApiClient, ApiKeyAuthentication
+from xmplatform.api.parsers import JSONBodyParser, has_nul
 from xmplatform.api.permissions import AllAudiencesKey, HasApiKey
 from xmplatform.api.selectors import Scope
 from xmplatform.api.throttles import ApiKeyRateThrottle
@@ -58,14 +58,14 @@ class ApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
     throttle_classes = [ApiKeyRateThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         # PostgreSQL text cannot hold NUL: such input can only be a mistake, never a match.
-        if any(_has_nul(v) for v in kwargs.values()):
+        if any(has_nul(v) for v in kwargs.values()):
             raise Http404
-        if any(_has_nul(v) for v in request.query_params.values()):
+        if any(has_nul(v) for v in request.query_params.values()):
             raise ValidationError({"detail": _("Parameters must not contain NUL characters.")})
 
     @property
@@ -77,21 +77,6 @@ class ApiView(APIView):
 
 class ApiListView(ApiView, generics.GenericAPIView):
     pass
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _no_nul(data: Any) -> None:
-    if _has_nul(data):
-        raise ValidationError({"detail": _("Text must not contain NUL characters.")})
 
 
 def _list_body(request: Request) -> list[Any]:
@@ -108,14 +93,12 @@ def _list_body(request: Request) -> list[Any]:
                 % {"max": s.MAX_BATCH, "n": len(data)}
             }
         )
-    _no_nul(data)
     return data
 
 
 def _body(request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
         raise ValidationError({"detail": _("Send a JSON object.")})
-    _no_nul(request.data)
     return request.data
 
 

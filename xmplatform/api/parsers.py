@@ -1,0 +1,34 @@
+"""The API's one body format: JSON, strict, and free of NUL characters."""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.utils import json
+
+
+def has_nul(value: Any) -> bool:
+    """Whether any text (key or value) in `value` holds a NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+class JSONBodyParser(JSONParser):
+    """JSON as DRF parses it (NaN and Infinity refused); text with NUL characters refused."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        raw = stream.read() if stream is not None else b""
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+            raise ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from exc
+        # JSON carries NUL only escaped, so a body without "\u0000" needs no walk.
+        if b"\\u0000" in raw and has_nul(data):
+            raise ParseError(_("Text must not contain NUL characters."))
+        return data

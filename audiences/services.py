@@ -36,6 +36,7 @@ from audiences.models import (
     Person,
 )
 from journeys.models import TouchpointEvent
+from metrics.models import CaseNote
 from surveys.models import Answer, Invitation, InvitationState, QuestionType, Response
 
 UPSERT_CHUNK = 2000
@@ -307,6 +308,7 @@ class ErasureReport:
     invitations_unlinked: int
     responses_unlinked: int
     free_text_answers: int
+    case_notes: int = 0
 
 
 @transaction.atomic
@@ -314,7 +316,8 @@ def person_erase(*, person: Person) -> ErasureReport:
     """Forget `person` (a GDPR erasure request): the person and everything personal about them.
 
     Deleted: the person, their memberships, consent records, touchpoint events and contact
-    ledger entries, and the free-text answers of their named responses (text can name them).
+    ledger entries, the free-text answers of their named responses (text can name them) and
+    the notes on their follow-up cases (the cases stay, without the person).
     Unlinked and kept for the aggregates: their invitations (no person, event or provider
     message id; unsent ones suppressed, all expired so no link opens a survey) and their named
     responses (no person, invitation, precise time or user agent; the completion date and the
@@ -328,6 +331,7 @@ def person_erase(*, person: Person) -> ErasureReport:
     now = timezone.now()
     membership_ids = list(Membership.objects.filter(person=person).values_list("pk", flat=True))
     consent_ids = list(Consent.objects.filter(person=person).values_list("pk", flat=True))
+    case_notes, _detail = CaseNote.objects.filter(case__person=person).delete()
     free_text, _detail = Answer.objects.filter(
         response__person=person, question__type=QuestionType.TEXT
     ).delete()
@@ -361,6 +365,7 @@ def person_erase(*, person: Person) -> ErasureReport:
         invitations_unlinked=invitations,
         responses_unlinked=responses,
         free_text_answers=free_text,
+        case_notes=case_notes,
     )
 
 

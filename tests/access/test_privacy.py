@@ -1,5 +1,6 @@
 """Erasure and export of one person: everything personal goes, anonymous aggregates stay."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -10,8 +11,10 @@ from audiences.models import Consent, Membership, Person
 from audiences.selectors import person_export
 from audiences.services import person_erase
 from journeys.models import TouchpointEvent
+from metrics.models import AlertRule, Case, CaseNote
 from surveys.models import Answer, ContactLedger, Invitation, InvitationState, Response
 from tests.factories import make_membership
+from tests.metrics.closed_loop_support import open_case
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +47,12 @@ def test_erasure_leaves_no_table_with_the_persons_email(both):
     answer = Answer.objects.get(response__person=person, question__key="why")
     answer.text = f"write to me at {person.email}"
     answer.save()
+    rule = AlertRule.objects.create(
+        audience=customers["audience"], name="Detractors", condition="answer_lte", threshold=6
+    )
+    case = open_case(rule, title="Call back", due_in=dt.timedelta(days=1))
+    Case.objects.filter(pk=case.pk).update(person=person, response=answer.response)
+    CaseNote.objects.create(case=case, text=f"Called {person.name}, mail {person.email}")
     assert rows_containing(person.email) != []
 
     person_erase(person=person)
@@ -51,6 +60,8 @@ def test_erasure_leaves_no_table_with_the_persons_email(both):
     assert rows_containing(person.email) == []
     assert rows_containing(person.name) == []
     assert not Person.objects.filter(pk=person.pk).exists()
+    case.refresh_from_db()
+    assert (case.person_id, case.notes.count()) == (None, 0)
 
 
 def test_erasure_removes_personal_rows_and_unlinks_the_rest(customers):

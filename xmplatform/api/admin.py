@@ -1,5 +1,6 @@
 """Admin for API keys (the key is shown once, on creation) and webhooks with their delivery log."""
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -92,7 +93,7 @@ class DeliveryInline(admin.TabularInline):
     verbose_name_plural = _("deliveries in the last 7 days")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
-        since = timezone.now() - timezone.timedelta(days=7)
+        since = timezone.now() - dt.timedelta(days=7)
         return super().get_queryset(request).filter(created_at__gte=since)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -128,8 +128,8 @@ def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
             "id": r.pk,
             "survey": r.survey_id,
             "audience": r.audience.slug,
-            "touchpoint": r.touchpoint.slug if r.touchpoint_id else None,
-            "person": r.person.external_id if r.person_id else None,
+            "touchpoint": r.touchpoint.slug if r.touchpoint is not None else None,
+            "person": r.person.external_id if r.person is not None else None,
             "invitation": r.invitation_id,
             "channel": r.channel,
             "language": r.language,
@@ -187,7 +187,9 @@ def response_rate_rows(
             key = Coalesce("event__touchpoint__slug", "survey__touchpoint__slug")
         else:
             key = Trunc("sent_at", by, output_field=DateField())
-        groups = list(qs.annotate(g=key).values("g").annotate(**aggs).order_by("g"))
+        groups = [
+            dict(row) for row in qs.annotate(g=key).values("g").annotate(**aggs).order_by("g")
+        ]
     threshold = audience.anonymity_threshold
     rows = []
     for row in groups:

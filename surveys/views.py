@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from audiences.access import scope
 from audiences.services import person_opt_out
 from surveys import services, tokens
 from surveys.logic import visible_keys
@@ -767,8 +768,8 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def preview(request: HttpRequest, survey_id: int) -> HttpResponse:
-    """Staff preview of any survey (drafts too); records nothing."""
-    survey = Survey.objects.filter(pk=survey_id).first()
+    """Staff preview of a survey of the user's audiences (drafts too); records nothing."""
+    survey = scope(Survey.objects.filter(pk=survey_id), user=request.user).first()
     if survey is None:
         return _not_found(request)
     return _preview(request, survey, reverse("surveys:preview", kwargs={"survey_id": survey.pk}))

@@ -322,3 +322,15 @@ def test_scoped_changelists_run_a_fixed_number_of_queries(
         queries += 3  # the bounded count: SAVEPOINT, SET LOCAL statement_timeout, RELEASE
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
+
+
+def test_the_staff_preview_opens_only_the_users_audiences_surveys(both, hr_analyst):
+    employees, customers = both
+    client = client_for(hr_analyst)
+
+    own = client.get(f"/s/preview/{employees['survey'].pk}/")
+    other = client.get(f"/s/preview/{customers['survey'].pk}/")
+
+    assert own.status_code == 200
+    assert other.status_code == 404
+    assert CUSTOMER_MARK not in other.content.decode()

@@ -142,3 +142,9 @@ def cx_viewer(both, superuser):  # noqa: ANN001, ANN201
 def cx_manager(both, superuser):  # noqa: ANN001, ANN201
     """Configures the customer audience's journeys, surveys and distribution."""
     return staff_with_grant("cx.manager", both[1]["audience"], Role.MANAGER, superuser)
+
+
+@pytest.fixture
+def hr_manager(both, superuser):  # noqa: ANN001, ANN201
+    """Configures the employee audience's journeys, surveys and distribution."""
+    return staff_with_grant("hr.manager", both[0]["audience"], Role.MANAGER, superuser)

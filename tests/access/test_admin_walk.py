@@ -157,3 +157,12 @@ def test_the_walk_reaches_the_pages_of_the_analysts_own_audience(both, hr_analys
         response = client.get(url)
         assert response.status_code == 200, url
         assert EMPLOYEE_MARK in body(response), url
+
+
+def test_managers_forms_and_dropdowns_offer_nothing_of_the_other_audience(
+    both, hr_manager, cx_manager
+):
+    employees, customers = both
+    leaks = walk(hr_manager, cx_manager, customers, CUSTOMER_MARK)
+    leaks += walk(cx_manager, hr_manager, employees, EMPLOYEE_MARK)
+    assert leaks == [], "\n".join(leaks)

@@ -14,6 +14,7 @@ from audiences import demo as people_demo
 from audiences.models import Consent, Membership, Person
 from journeys import demo as journeys_demo
 from journeys.models import TouchpointEvent
+from metrics.demo import seed_closed_loop
 from surveys.demo import seed_surveys
 
 
@@ -70,6 +71,11 @@ class Command(BaseCommand):
             f"({TouchpointEvent.objects.count()} in all). {seeded:.1f}s."
         )
         seed_surveys(now=now, rng=rng, stdout=self.stdout)
+        loop = seed_closed_loop(now=now)
+        self.stdout.write(
+            f"Closed loop: {loop['rules']} alert rules, {loop['alerts']} alerts with cases, "
+            f"{loop['closed']} cases closed."
+        )
         self.stdout.write(self._login_line())
 
     def _login_line(self) -> str:

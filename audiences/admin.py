@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, Q, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -40,6 +40,8 @@ from audiences.services import (
     people_import_csv,
     person_erase,
 )
+from surveys.models import Invitation, Response
+from xmplatform.counts import CappedCount, capped_display
 from xmplatform.paging import EstimatedCountPaginator, IndexedValuesListFilter
 
 
@@ -71,18 +73,14 @@ class AudienceAdmin(AudienceScopedAdmin):
         return request.user.is_superuser
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Audience]:
-        # One annotated query for the whole list: current members (no left_on) per audience.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _member_count=Count("memberships", filter=Q(memberships__left_on__isnull=True))
-            )
-        )
+        # One query for the whole list: current members (no left_on) per audience, counted
+        # up to the cap so an audience of millions costs no more than one of ten thousand.
+        members = Membership.objects.filter(audience=OuterRef("pk"), left_on__isnull=True)
+        return super().get_queryset(request).annotate(_member_count=CappedCount(members))
 
     @admin.display(description=_("members"), ordering="_member_count")
-    def member_count(self, obj: Audience) -> int:
-        return obj._member_count  # type: ignore[attr-defined]
+    def member_count(self, obj: Audience) -> str:
+        return capped_display(obj._member_count)  # type: ignore[attr-defined]
 
     def get_urls(self) -> list[Any]:
         urls = [
@@ -157,6 +155,45 @@ class MembershipInline(ScopedInline, admin.TabularInline):
         return False
 
 
+class InvitationInline(ScopedInline, admin.TabularInline):
+    """The person's invitations in the user's audiences (latest first)."""
+
+    model = Invitation
+    fields = ("survey", "channel", "state", "suppression_reason", "sent_at", "responded_at")
+    readonly_fields = fields
+    ordering = ("-id",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("invitations (your audiences only)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ResponseInline(ScopedInline, admin.TabularInline):
+    """The person's named responses in the user's audiences; anonymous ones have no person."""
+
+    model = Response
+    fk_name = "person"
+    fields = ("survey", "channel", "language", "completed_on")
+    readonly_fields = fields
+    ordering = ("-id",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("responses (your audiences only)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ConsentInline(admin.TabularInline):
     model = Consent
     fields = ("channel", "status", "source", "changed_at")
@@ -170,14 +207,15 @@ class PersonAdmin(AudienceScopedAdmin):
 
     list_display = ("external_id", "name", "email", "language", "time_zone")
     list_filter = ("language",)
-    search_fields = ("=external_id", "=email")
+    # Exact, case-sensitive lookups use the unique and e-mail indexes ("=" means iexact: a scan).
+    search_fields = ("external_id__exact", "email__exact")
     search_help_text = _("Exact external id or e-mail address.")
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ("-id",)
     readonly_fields = ("created_at", "updated_at")
-    inlines = (MembershipInline, ConsentInline)
+    inlines = (MembershipInline, ConsentInline, InvitationInline, ResponseInline)
 
     def has_delete_permission(self, request: HttpRequest, obj: Person | None = None) -> bool:
         # Forgetting someone goes through the audited erasure, never a plain delete.
@@ -294,7 +332,7 @@ class MembershipAdmin(AudienceScopedAdmin):
     list_filter = ("audience", ("segment", IndexedValuesListFilter))
     raw_id_fields = ("person",)
     autocomplete_fields = ("audience",)
-    search_fields = ("=person__external_id", "=person__email")
+    search_fields = ("person__external_id__exact", "person__email__exact")
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -307,7 +345,7 @@ class ConsentAdmin(AudienceScopedAdmin):
     list_select_related = ("person",)
     list_filter = ("channel", "status")
     raw_id_fields = ("person",)
-    search_fields = ("=person__external_id", "=person__email")
+    search_fields = ("person__external_id__exact", "person__email__exact")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50

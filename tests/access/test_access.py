@@ -13,9 +13,10 @@ from audiences.access import AudienceRoleBackend, audience_ids, scope
 from audiences.models import AudienceGrant, AuditAction, AuditLog, Person, Role
 from audiences.services import grant_remove, grant_set
 from metrics.services import rollups_rebuild
-from surveys.models import Survey
+from surveys.models import Response, Survey
 from tests.access.conftest import CUSTOMER_MARK, EMPLOYEE_MARK
 from tests.factories import make_membership, make_person
+from tests.surveys.distribution_factories import make_invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +227,16 @@ def shared_person(both):  # noqa: ANN201
     person = make_person("dual-1", name="Dual Person", email="dual@example.com")
     make_membership(person, both[0]["audience"], segment="HR-only-segment")
     make_membership(person, both[1]["audience"], segment="CX-only-segment")
+    for data in both:
+        make_invitation(data["survey"], person, state="sent")
+    Response.objects.create(
+        survey=both[1]["survey"],
+        audience=both[1]["audience"],
+        person=person,
+        channel="email",
+        language="en",
+        completed_on=timezone.localdate(),
+    )
     return person
 
 
@@ -234,6 +245,11 @@ def test_a_person_page_shows_only_the_granted_audiences(shared_person, hr_analys
     cx_page = client_for(cx_analyst).get(f"/admin/audiences/person/{shared_person.pk}/change/")
 
     hr_text, cx_text = hr_page.content.decode(), cx_page.content.decode()
+    response_url = f"/admin/surveys/response/{shared_person.responses.get().pk}/change/"
+    assert f"{EMPLOYEE_MARK} Survey" in hr_text  # the employee invitation
+    assert response_url not in hr_text
+    assert f"{CUSTOMER_MARK} Survey" in cx_text
+    assert response_url in cx_text
     assert "HR-only-segment" in hr_text
     assert "CX-only-segment" not in hr_text
     assert CUSTOMER_MARK not in hr_text

@@ -97,7 +97,7 @@ class TouchpointEventAdmin(AudienceScopedAdmin):
     raw_id_fields = ("person",)
     autocomplete_fields = ("touchpoint",)
     ordering = ("-id",)
-    search_fields = ("=idempotency_key", "=person__external_id")
+    search_fields = ("idempotency_key__exact", "person__external_id__exact")  # indexed
     readonly_fields = ("recorded_at",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator

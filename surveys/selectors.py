@@ -5,10 +5,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Prefetch, QuerySet
 
 from surveys.models import Question, QuestionType, Response, Survey
+from xmplatform.counts import CappedCount
 
 # Seconds a typical respondent spends per question type, and per page turn.
 TYPE_SECONDS: dict[str, int] = {
@@ -77,20 +77,16 @@ def survey_estimated_seconds(*, survey: Survey) -> int:
 def surveys_with_figures(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
     """`queryset` with `response_count` (completed responses) and its questions prefetched.
 
-    The count is a correlated subquery and the questions one extra query for the whole page,
+    The count is a correlated subquery that stops past BOUNDED_COUNT_CAP (a survey with
+    millions of responses costs no more than one with ten thousand; show it with
+    `capped_display`), and the questions one extra query for the whole page,
     so a page of surveys costs two queries however many rows it has; `survey_estimated_seconds`
     then reads the prefetched questions.
     """
-    responses = (
-        Response.objects.filter(survey=OuterRef("pk"), completed_on__isnull=False)
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    responses = Response.objects.filter(survey=OuterRef("pk"), completed_on__isnull=False)
     questions = Question.objects.only("survey_id", "type", "multiline", "page", "show_if")
     return queryset.annotate(
-        response_count=Coalesce(Subquery(responses, output_field=IntegerField()), Value(0)),
+        response_count=CappedCount(responses),
     ).prefetch_related(Prefetch("questions", queryset=questions))
 
 

@@ -16,7 +16,8 @@ from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-BOUNDED_COUNT_CAP = 10_000
+from xmplatform.counts import BOUNDED_COUNT_CAP
+
 BOUNDED_COUNT_TIMEOUT_MS = 150
 
 

@@ -27,6 +27,7 @@ from surveys.forms_admin import (
     SurveyAdminForm,
 )
 from surveys.models import Question, Survey
+from xmplatform.counts import capped_display
 
 
 def preview_url(survey_id: int) -> str:
@@ -116,8 +117,8 @@ class SurveyAdmin(AudienceScopedAdmin):
         return selectors.format_duration(seconds)
 
     @admin.display(description=_("responses"), ordering="response_count")
-    def response_count(self, obj: Survey) -> int:
-        return obj.response_count  # type: ignore[attr-defined]
+    def response_count(self, obj: Survey) -> str:
+        return capped_display(obj.response_count)  # type: ignore[attr-defined]
 
     # --- Change page -----------------------------------------------------------------------
 

@@ -185,3 +185,21 @@ def test_unfiltered_count_is_the_planner_estimate(needs_postgres) -> None:  # no
 
     assert abs(count - (paging.BOUNDED_COUNT_CAP + 500)) <= 500
     assert len(captured) == 1 and "reltuples" in captured[0]["sql"]
+
+
+def test_member_and_response_counts_stop_at_the_cap(client, xm_manager, world, monkeypatch) -> None:  # noqa: ANN001
+    from xmplatform import counts
+
+    add_people(world, 3)
+    client.force_login(xm_manager)
+    monkeypatch.setattr(counts, "BOUNDED_COUNT_CAP", 2)
+    capped = {
+        "audiences": client.get(reverse("admin:audiences_audience_changelist")),
+        "surveys": client.get(reverse("admin:surveys_survey_changelist")),
+    }
+    monkeypatch.setattr(counts, "BOUNDED_COUNT_CAP", 10)
+    exact = client.get(reverse("admin:audiences_audience_changelist"))
+
+    assert '<td class="field-member_count">2+</td>' in capped["audiences"].content.decode()
+    assert '<td class="field-response_count">2+</td>' in capped["surveys"].content.decode()
+    assert '<td class="field-member_count">3</td>' in exact.content.decode()

@@ -56,8 +56,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Benchmarks drive thousands of requests from one address: the per-address rate limit is
+# raised out of reach (still counted, so its cost stays in the figures).
 bench: install
 	env DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS)} $(PROD_ENV) \
+		HOSTED_RATE_LIMIT_PER_IP=$${HOSTED_RATE_LIMIT_PER_IP:-100000000/m} \
 		$(BIN)/python bench/run.py
 
 messages: install

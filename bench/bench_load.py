@@ -143,6 +143,7 @@ def _stack_env(port: int, static_root: str) -> dict[str, str]:
         "STATIC_ROOT": static_root,
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "RATE_LIMIT_ENABLED": "1",
         "HOSTED_RATE_LIMIT_PER_IP": UNREACHABLE,
         "HOSTED_RATE_LIMIT_PER_LINK": UNREACHABLE,
     }

@@ -8,6 +8,7 @@ from audiences.models import Consent, ConsentStatus, Membership, Person
 from journeys.models import TouchpointEvent
 from surveys.models import Answer, Invitation, Response
 from surveys.services import invitation_create
+from xmplatform.api.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -217,11 +218,16 @@ def _tables_holding(text: str) -> list[str]:
             )
             if cursor.fetchone()[0]:
                 found.append(f"{table}.{column}")
-    return found
+    return sorted(found)
 
 
-def test_erasure_leaves_the_email_in_no_table_and_keeps_anonymous_aggregates(api, world):
+def test_erasure_leaves_the_email_in_no_table_and_keeps_anonymous_aggregates(
+    api, world, django_capture_on_commit_callbacks
+):
     from django.utils import timezone
+
+    # A webhook whose receiver is down keeps the response's payload in its delivery log.
+    Webhook.objects.create(name="CRM", url="http://127.0.0.1:9/down", secret="s" * 64)
 
     TouchpointEvent.objects.create(
         person=world.ayse,
@@ -235,13 +241,15 @@ def test_erasure_leaves_the_email_in_no_table_and_keeps_anonymous_aggregates(api
     invitation, token = invitation_create(
         survey=world.customer_survey, person=world.ayse, channel="email"
     )
-    posted = api.post(
-        "/api/v1/responses/",
-        {"token": token, "answers": {"nps": 3, "improve": "write to ayse@example.com"}},
-        format="json",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = api.post(
+            "/api/v1/responses/",
+            {"token": token, "answers": {"nps": 3, "improve": "write to ayse@example.com"}},
+            format="json",
+        )
     assert posted.status_code == 201
     assert _tables_holding("ayse@example.com") == [
+        "api_webhookdelivery.payload",
         "audiences_person.email",
         "journeys_touchpointevent.attributes",
         "surveys_answer.text",
@@ -260,3 +268,4 @@ def test_erasure_leaves_the_email_in_no_table_and_keeps_anonymous_aggregates(api
     ]
     assert Invitation.objects.get(pk=invitation.pk).person_id is None
     assert api.get("/api/v1/people/c-1/").status_code == 404
+    assert WebhookDelivery.objects.count() == 0

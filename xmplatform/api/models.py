@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Audience
+from audiences.models import Audience, Person
 
 
 class ApiKey(models.Model):
@@ -99,6 +99,15 @@ class WebhookDelivery(models.Model):
     event = models.CharField(_("event"), max_length=64, choices=WebhookEvent.choices)
     object_id = models.BigIntegerField(_("object id"))
     payload = models.JSONField(_("payload"))
+    # Erasing the person deletes the deliveries that carry their data.
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("person"),
+    )
     state = models.CharField(
         _("state"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )

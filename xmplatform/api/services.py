@@ -126,10 +126,16 @@ def webhooks_subscribed(*, event: str) -> list[Webhook]:
 
 @transaction.atomic
 def webhook_deliveries_create(
-    *, event: str, object_id: int, payload: dict[str, Any], webhooks: Sequence[Webhook]
+    *,
+    event: str,
+    object_id: int,
+    payload: dict[str, Any],
+    webhooks: Sequence[Webhook],
+    person_id: int | None = None,
 ) -> list[int]:
     """One pending delivery per webhook (idempotent: an event is logged once per webhook).
 
+    `person_id` names the person the payload is about: erasing them deletes the delivery.
     The new ids are enqueued for a first attempt after commit.
     """
     if not webhooks:
@@ -138,7 +144,12 @@ def webhook_deliveries_create(
     WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
-                webhook=w, event=event, object_id=object_id, payload=payload, next_attempt_at=now
+                webhook=w,
+                event=event,
+                object_id=object_id,
+                payload=payload,
+                person_id=person_id,
+                next_attempt_at=now,
             )
             for w in webhooks
         ],

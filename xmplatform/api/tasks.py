@@ -13,20 +13,20 @@ from xmplatform.api import services, webhooks
 from xmplatform.api.models import WebhookEvent
 
 
-def _publish(event: str, object_id: int, build: Callable[[int], tuple | None]) -> int:
+def _publish(event: str, object_id: int, build: Callable[[int], webhooks.Built | None]) -> int:
     subscribed = services.webhooks_subscribed(event=event)
     if not subscribed:
         return 0  # the usual case: no query beyond the webhook list, no payload built
     built = build(object_id)
     if built is None:
         return 0
-    payload, audience_id = built
     return len(
         services.webhook_deliveries_create(
             event=event,
             object_id=object_id,
-            payload=payload,
-            webhooks=[w for w in subscribed if w.audience_id in (None, audience_id)],
+            payload=built.payload,
+            person_id=built.person_id,
+            webhooks=[w for w in subscribed if w.audience_id in (None, built.audience_id)],
         )
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -20,12 +21,24 @@ from xmplatform.api.models import WebhookEvent
 from xmplatform.api.serializers import ResponseSerializer
 
 
+@dataclass(frozen=True)
+class Built:
+    """A payload, the audience it belongs to, and the person it is about (if any).
+
+    The person is kept on the delivery row so that erasing them deletes the payload too.
+    """
+
+    payload: dict[str, Any]
+    audience_id: int | None
+    person_id: int | None
+
+
 def _envelope(event: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"event": event, "created_at": timezone.now().isoformat(), "data": data}
 
 
-def response_completed_payload(response_id: int) -> tuple[dict[str, Any], int | None] | None:
-    """(payload, audience id) of a completed response, or None if it is gone or unfinished."""
+def response_completed_payload(response_id: int) -> Built | None:
+    """The payload of a completed response, or None if it is gone or unfinished."""
     response = (
         Response.objects.select_related("survey", "audience", "touchpoint", "person")
         .filter(pk=response_id, completed_on__isnull=False)
@@ -35,7 +48,9 @@ def response_completed_payload(response_id: int) -> tuple[dict[str, Any], int | 
         return None
     # The same shape (and ISO date-times) as GET /api/v1/surveys/{id}/responses/.
     data = dict(ResponseSerializer(selectors.responses_data(responses=[response])[0]).data)
-    return _envelope(WebhookEvent.RESPONSE_COMPLETED, data), response.audience_id
+    return Built(
+        _envelope(WebhookEvent.RESPONSE_COMPLETED, data), response.audience_id, response.person_id
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -53,8 +68,8 @@ def _plain(value: Any) -> Any:
 ALERT_FIELDS = ("summary", "value", "previous", "n", "opened_at", "window_start")
 
 
-def alert_opened_payload(alert_id: int) -> tuple[dict[str, Any], int | None] | None:
-    """(payload, audience id) of an opened alert, or None when there is no such alert.
+def alert_opened_payload(alert_id: int) -> Built | None:
+    """The payload of an opened alert, or None when there is no such alert.
 
     Read through the app registry and getattr, so a field the Alert model does not (yet) have
     is simply left out.
@@ -62,7 +77,7 @@ def alert_opened_payload(alert_id: int) -> tuple[dict[str, Any], int | None] | N
     try:
         model = apps.get_model("metrics", "Alert")
     except LookupError:
-        return _envelope(WebhookEvent.ALERT_OPENED, {"id": alert_id}), None
+        return Built(_envelope(WebhookEvent.ALERT_OPENED, {"id": alert_id}), None, None)
     alert = model._default_manager.filter(pk=alert_id).first()
     if alert is None:
         return None
@@ -80,4 +95,6 @@ def alert_opened_payload(alert_id: int) -> tuple[dict[str, Any], int | None] | N
         if audience_id is not None
         else None
     )
-    return _envelope(WebhookEvent.ALERT_OPENED, data), audience_id
+    response = getattr(alert, "response", None)
+    person_id = getattr(response, "person_id", None)
+    return Built(_envelope(WebhookEvent.ALERT_OPENED, data), audience_id, person_id)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audiences.access import audience_ids, has_role, scope
-from audiences.models import Audience, Role
+from audiences.models import Audience, AuditAction, Role
+from audiences.services import audit_record
 from metrics.dashboard import Window, audience_page, index_cards
 
 PERIOD_CHOICES = [
@@ -81,6 +82,14 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if not has_role(request.user, audience.pk, Role.ANALYST):
         page["verbatims"] = []  # viewers see scores only, never what people wrote
+    elif page.get("verbatims"):
+        audit_record(
+            actor=request.user,
+            action=AuditAction.RESPONSES_VIEWED,
+            audiences=[audience.pk],
+            target="dashboard verbatims",
+            detail={"query": request.GET.urlencode()[:500]},
+        )
     context = {
         **admin.site.each_context(request),
         "title": _("%(audience)s: experience") % {"audience": audience.name},

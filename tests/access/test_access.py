@@ -156,6 +156,11 @@ def test_a_viewer_sees_scores_but_no_verbatims(both, cx_viewer, cx_analyst):
     assert viewer_page.context["verbatims"] == []
     assert viewer_page.context["headline"]["n"] == 6
     assert len(analyst_page.context["verbatims"]) == 6
+    # Reading what people wrote is audited; the viewer read none.
+    viewed = AuditLog.objects.filter(action=AuditAction.RESPONSES_VIEWED)
+    assert list(viewed.values_list("actor_id", "action", "target")) == [
+        (cx_analyst.pk, AuditAction.RESPONSES_VIEWED, "dashboard verbatims")
+    ]
 
 
 def test_an_analyst_export_is_audited(both, cx_analyst):

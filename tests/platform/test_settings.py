@@ -19,6 +19,9 @@ PROD_OVERRIDES = {
     "CSRF_COOKIE_SECURE",
     "ALLOWED_HOSTS",
     "SITE_URL",
+    # Set in this test process by the browser fixture (Playwright runs an event loop); a
+    # deployment never has it, and `check --deploy` rightly refuses it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 

@@ -179,7 +179,7 @@ def _condition(model: type[models.Model], ids: list[int]) -> models.Q:
     field = model._meta.get_field(path)
     related: Any = field.related_model
     if related._meta.label_lower == "audiences.audience":
-        return models.Q(**{f"{field.attname}__in": ids})
+        return models.Q(**{f"{path}_id__in": ids})
     inner = related._default_manager.filter(_condition(related, ids)).values("pk")
     return models.Q(**{f"{path}__in": inner})
 

@@ -504,7 +504,7 @@ def responses_apply_retention(*, today: dt.date | None = None) -> int:
     for audience_id, months in Audience.objects.filter(retention_months__isnull=False).values_list(
         "pk", "retention_months"
     ):
-        cutoff = _months_before(today, months)
+        cutoff = _months_before(today, int(months or 0))
         linked = Response.objects.filter(audience_id=audience_id).filter(
             models.Q(person__isnull=False)
             | models.Q(invitation__isnull=False)

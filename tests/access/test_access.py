@@ -13,7 +13,7 @@ from audiences.access import AudienceRoleBackend, audience_ids, scope
 from audiences.models import AudienceGrant, AuditAction, AuditLog, Person, Role
 from audiences.services import grant_remove, grant_set
 from metrics.services import rollups_rebuild
-from surveys.models import Response, Survey
+from surveys.models import Invitation, Response, Survey
 from tests.access.conftest import CUSTOMER_MARK, EMPLOYEE_MARK
 from tests.factories import make_membership, make_person
 from tests.surveys.distribution_factories import make_invitation
@@ -355,3 +355,31 @@ def test_the_staff_preview_opens_only_the_users_audiences_surveys(both, hr_analy
     assert own.status_code == 200
     assert other.status_code == 404
     assert CUSTOMER_MARK not in other.content.decode()
+
+
+def test_analysts_cannot_send_tests_or_reconcile_deliveries(both, cx_analyst):
+    client = client_for(cx_analyst)
+    survey = both[1]["survey"]
+
+    panel = f"/admin/surveys/distributionrule/panel/{survey.pk}/"
+    assert client.get(panel).status_code == 200
+    assert client.post(panel, {"send_test": "1"}).status_code == 403
+    assert mail.outbox == []
+    unknown = "/admin/surveys/distributionrule/delivery-unknown/"
+    assert client.post(unknown, {"ids": ["1"], "decision": "failed"}).status_code == 403
+
+
+def test_a_manager_reconciles_only_their_own_audiences_invitations(both, cx_manager):
+    employees, customers = both
+    theirs = Invitation.objects.filter(survey=employees["survey"]).first()
+    mine = Invitation.objects.filter(survey=customers["survey"]).first()
+    Invitation.objects.filter(pk__in=[theirs.pk, mine.pk]).update(state="delivery_unknown")
+
+    client_for(cx_manager).post(
+        "/admin/surveys/distributionrule/delivery-unknown/",
+        {"ids": [str(theirs.pk), str(mine.pk)], "decision": "failed"},
+    )
+
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert (theirs.state, mine.state) == ("delivery_unknown", "failed")

@@ -75,7 +75,7 @@ class ResponseAdmin(AudienceScopedAdmin):
         "survey",
         "audience",
         "touchpoint",
-        "segment",
+        "list_segment",
         "language",
         "channel",
         "completed_on",
@@ -147,6 +147,12 @@ class ResponseAdmin(AudienceScopedAdmin):
         if survey is not None and survey.anonymous:
             return tuple(c for c in self.list_display if c != "respondent")
         return self.list_display
+
+    @admin.display(description=_("segment"))
+    def list_segment(self, obj: Response) -> str:
+        # Listed beside its id, an anonymous response's segment would tie the answers on its
+        # page to a department however small; that page shows it when the slice is big enough.
+        return "—" if obj.survey.anonymous else obj.segment
 
     @admin.display(description=_("person"))
     def respondent(self, obj: Response) -> str:

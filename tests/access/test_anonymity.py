@@ -180,3 +180,10 @@ def test_employee_surveys_are_always_anonymous(db):
     assert form.errors["anonymous"] == [
         "Surveys of an employee audience are always anonymous; tick “anonymous”."
     ]
+
+
+def test_the_response_list_never_shows_an_anonymous_responses_segment(departments, hr):
+    page = hr.get("/admin/surveys/response/").content.decode()
+
+    for dept in ("legal", "ops", "sales"):
+        assert f">{dept}<" not in page

@@ -30,6 +30,9 @@ OVERRIDES = (
     "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
+    # Set in this test process by the browser fixture (Playwright runs an event loop); a
+    # deployment never has it, and `check --deploy` rightly refuses it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 
 

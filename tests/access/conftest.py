@@ -4,6 +4,8 @@ Every seeded value of one audience carries a distinctive marker, so a page that 
 audience's person, answer or count is found by searching the HTML for the marker.
 """
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -11,6 +13,8 @@ from django.utils import timezone
 from audiences.models import Audience, AudienceKind, Role
 from audiences.services import grant_set
 from journeys.models import TouchpointEvent
+from metrics.models import AlertRule, CaseNote
+from metrics.services import rollups_rebuild
 from surveys.models import (
     Answer,
     ContactKind,
@@ -21,6 +25,7 @@ from surveys.models import (
     Response,
 )
 from tests.factories import make_audience, make_membership, make_person, make_touchpoint
+from tests.metrics.closed_loop_support import open_case
 from tests.surveys.distribution_factories import make_invitation, make_survey
 
 EMPLOYEE_MARK = "Zebraquartz"
@@ -100,8 +105,22 @@ def customers(db) -> dict:  # noqa: ANN001
     return seed_audience(audience, CUSTOMER_MARK, anonymous=False)
 
 
+def seed_closed_loop(data: dict, mark: str) -> None:
+    """An alert rule, an alert and its case with a note, all carrying the marker."""
+    rule = AlertRule.objects.create(
+        audience=data["audience"], name=f"{mark} rule", condition="answer_lte", threshold=6
+    )
+    case = open_case(rule, title=f"{mark} case", due_in=dt.timedelta(days=1))
+    CaseNote.objects.create(case=case, text=f"{mark} note")
+    data["case"] = case
+
+
 @pytest.fixture
 def both(employees: dict, customers: dict) -> tuple[dict, dict]:
+    """Both audiences with responses, daily rollups and a follow-up case each."""
+    seed_closed_loop(employees, EMPLOYEE_MARK)
+    seed_closed_loop(customers, CUSTOMER_MARK)
+    rollups_rebuild(date_from=timezone.localdate(), date_to=timezone.localdate())
     return employees, customers
 
 

@@ -164,6 +164,11 @@ def test_survey_responses_page_with_a_cursor_since_a_date(api, world, django_ass
     assert [r["answers"]["nps"] for r in second["results"]] == [3]
     later = api.get(url + "&since=2999-01-01").json()
     assert later["results"] == []
+    assert api.get(url + "&since=2999-01-01T00:00:00%2B00:00").json()["results"] == []
+    assert len(api.get(url + "&since=2000-01-01T00:00:00Z").json()["results"]) == 2
     assert api.get(url + "&since=yesterday").json() == {
-        "since": "Use a date as YYYY-MM-DD (got yesterday)."
+        "since": "Use a date (YYYY-MM-DD) or an ISO 8601 moment with an offset (got yesterday)."
+    }
+    assert api.get(url + "&since=2026-02-30").json() == {
+        "since": "Use a date as YYYY-MM-DD (got 2026-02-30)."
     }

@@ -142,11 +142,23 @@ def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
     ]
 
 
-def responses_completed(*, survey: Survey, since: dt.date | None) -> QuerySet[Response]:
+def responses_completed(
+    *, survey: Survey, since: dt.date | dt.datetime | None
+) -> QuerySet[Response]:
+    """Completed responses of `survey`, oldest first; `since` a day or a moment.
+
+    A moment compares with the completion time; anonymous responses keep only the day, so
+    they count from that day on.
+    """
     qs = Response.objects.filter(survey=survey, completed_on__isnull=False).select_related(
         "survey", "audience", "touchpoint", "person"
     )
-    if since is not None:
+    if isinstance(since, dt.datetime):
+        qs = qs.filter(
+            Q(completed_at__gte=since)
+            | Q(completed_at__isnull=True, completed_on__gte=since.date())
+        )
+    elif since is not None:
         qs = qs.filter(completed_on__gte=since)
     return qs
 

@@ -12,7 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django.http import Http404
-from django.utils.dateparse import parse_date
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -113,6 +114,26 @@ def _date_param(request: Request, name: str) -> dt.date | None:
     if parsed is None:
         raise ValidationError({name: _("Use a date as YYYY-MM-DD (got %(v)s).") % {"v": raw}})
     return parsed
+
+
+def _since_param(request: Request) -> dt.date | dt.datetime | None:
+    raw = request.query_params.get("since")
+    if raw in (None, ""):
+        return None
+    if len(raw) == 10:
+        return _date_param(request, "since")
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is not None and not timezone.is_naive(moment):
+        return moment
+    raise ValidationError(
+        {
+            "since": _("Use a date (YYYY-MM-DD) or an ISO 8601 moment with an offset (got %(v)s).")
+            % {"v": raw}
+        }
+    )
 
 
 # --- Audiences -----------------------------------------------------------------------------
@@ -391,14 +412,17 @@ class SurveyResponsesView(ApiListView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "since", OpenApiTypes.DATE, description="Responses completed on or after."
+                "since",
+                OpenApiTypes.STR,
+                description="Responses completed at or after this date (YYYY-MM-DD) or moment "
+                "(ISO 8601 with offset; anonymous responses keep only their date).",
             )
         ],
         responses={200: s.ResponseSerializer(many=True), **errors(400, 401, 404, 429)},
     )
     def get(self, request: Request, survey_id: int) -> Response:
         survey = _visible_survey(self.scope, survey_id)
-        since = _date_param(request, "since")
+        since = _since_param(request)
         page = self.paginate_queryset(selectors.responses_completed(survey=survey, since=since))
         return self.get_paginated_response(
             s.ResponseSerializer(selectors.responses_data(responses=page), many=True).data

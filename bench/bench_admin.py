@@ -192,9 +192,10 @@ def rows() -> list[dict[str, Any]]:
         with override_settings(STORAGES={**settings.STORAGES, **static}):
             for name, path in _changelists(world):
                 ms, queries = _measure(client, path)
+                load = os.getloadavg()[0]  # other processes share the cores
                 out.append(
                     {
-                        "name": f"admin: {name} changelist ({queries} queries)",
+                        "name": f"admin: {name} changelist ({queries} queries, load {load:.1f})",
                         "value": ms,
                         "unit": "ms",
                         "target": f"< {TARGET_MS:.0f}",

@@ -158,7 +158,8 @@ def _run_load(url: str, wrk: str, connections: int, seconds: int) -> re.Match[st
             [wrk, "-t2", "-c20", "-d3s", url], check=True, capture_output=True, timeout=60
         )
         result = subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s"]
+            [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s"]
+            + ["--timeout", "10s", "-s"]
             + [script.name, url],
             check=True,
             capture_output=True,
@@ -226,6 +227,8 @@ def rows() -> list[dict[str, Any]]:
         if page.status_code != 200 or "Score?" not in page.text:
             raise RuntimeError(f"the survey page answered {page.status_code}")
         result = _run_load(f"{base}/s/{token}/", wrk, connections, seconds)
+        # The machine's load while measuring: other processes share the cores.
+        load = os.getloadavg()[0]
     finally:
         if honcho is not None:
             honcho.send_signal(signal.SIGTERM)
@@ -242,7 +245,7 @@ def rows() -> list[dict[str, Any]]:
         float(g) if "." in g else int(g) for g in result.groups()
     )
     throughput = requests_done / duration
-    label = f"load: survey page, {connections} connections, {seconds} s"
+    label = f"load: survey page, {connections} connections, {seconds} s (load {load:.1f})"
     return [
         _row(
             f"{label}, throughput",

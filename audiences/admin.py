@@ -63,11 +63,21 @@ class AudienceAdmin(AudienceScopedAdmin):
         # Audiences and their owners are defined by the XM team (superusers).
         return request.user.is_superuser
 
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Audience | None = None) -> Any:
+        return super().get_prepopulated_fields(request, obj) if request.user.is_superuser else {}
+
     def get_readonly_fields(self, request: HttpRequest, obj: Audience | None = None) -> Any:
         if request.user.is_superuser:
             return super().get_readonly_fields(request, obj)
         # Accountability and privacy settings stay with the XM team.
-        return ("slug", "kind", "owner", "anonymity_threshold", "retention_months")
+        return (
+            "slug",
+            "kind",
+            "owner",
+            "requires_opt_in",
+            "anonymity_threshold",
+            "retention_months",
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Audience | None = None) -> bool:
         return request.user.is_superuser

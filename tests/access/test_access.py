@@ -383,3 +383,12 @@ def test_a_manager_reconciles_only_their_own_audiences_invitations(both, cx_mana
     theirs.refresh_from_db()
     mine.refresh_from_db()
     assert (theirs.state, mine.state) == ("delivery_unknown", "failed")
+
+
+def test_a_manager_cannot_loosen_an_audiences_privacy_settings(both, cx_manager):
+    customers = both[1]["audience"]
+    url = f"/admin/audiences/audience/{customers.pk}/change/"
+
+    form = client_for(cx_manager).get(url).context["adminform"].form
+
+    assert sorted(form.fields) == ["description", "name", "priority"]

@@ -30,6 +30,7 @@ from surveys.models import (
     Survey,
     SurveyStatus,
 )
+from surveys.services import day_start
 
 BATCH = 1000
 WINDOW_DAYS = 90
@@ -248,14 +249,18 @@ def _seed_one(
             expires_at=sent_at + datetime.timedelta(days=14),
         )
         opened_at = min(now, sent_at + datetime.timedelta(minutes=rng.randint(2, 600)))
+        responded_at = min(now, opened_at + datetime.timedelta(minutes=3))
         if state in (InvitationState.OPENED, InvitationState.RESPONDED):
-            invitation.opened_at = opened_at
+            # Anonymous surveys keep the day only, as the hosted pages do (response_submit).
+            invitation.opened_at = day_start(opened_at) if survey.anonymous else opened_at
         if state == InvitationState.RESPONDED:
-            responded_at = min(now, opened_at + datetime.timedelta(minutes=3))
-            invitation.responded_at = responded_at
+            invitation.responded_at = day_start(responded_at) if survey.anonymous else responded_at
             answered.append((invitation, responded_at, segment, language))
         invitations.append(invitation)
     Invitation.objects.bulk_create(invitations, batch_size=BATCH)
+    if survey.anonymous:
+        # Response ids in invitation order would tie each response to its invitation.
+        rng.shuffle(answered)
 
     responses: list[Response] = []
     planned: list[dict[str, Any]] = []

@@ -193,6 +193,28 @@ def test_anonymous_responses_keep_no_person_invitation_or_time():
     assert set(pulse.values_list("segment", flat=True)) <= {"IT", "Sales"}
 
 
+def test_anonymous_invitations_keep_the_day_only_and_responses_do_not_follow_their_order():
+    demo_world()
+
+    run()
+
+    invitations = Invitation.objects.filter(
+        survey__name="Employee engagement pulse", state=InvitationState.RESPONDED
+    ).order_by("pk")
+    moments = [m for i in invitations for m in (i.opened_at, i.responded_at)]
+    assert moments and all(
+        (m.hour, m.minute, m.second, m.microsecond) == (0, 0, 0, 0) for m in moments
+    )
+    days_by_invitation = [i.responded_at.date() for i in invitations]
+    days_by_response = list(
+        Response.objects.filter(survey__name="Employee engagement pulse")
+        .order_by("pk")
+        .values_list("completed_on", flat=True)
+    )
+    assert sorted(days_by_response) == sorted(days_by_invitation)
+    assert days_by_response != days_by_invitation  # ids in invitation order would pair them
+
+
 def test_responses_are_spread_over_the_last_ninety_days():
     demo_world()
 

@@ -36,7 +36,7 @@ from audiences.models import (
     Person,
 )
 from journeys.models import TouchpointEvent
-from metrics.models import CaseNote
+from metrics.models import Case, CaseNote
 from surveys.models import Answer, Invitation, InvitationState, QuestionType, Response
 
 UPSERT_CHUNK = 2000
@@ -497,7 +497,9 @@ def responses_apply_retention(*, today: dt.date | None = None) -> int:
 
     A response is older when it was completed (or, unfinished, started) more than
     `retention_months` before `today`. The answers and the completion date stay, so scores do
-    not change. One UPDATE per audience that has a retention (audiences are few).
+    not change. The follow-up cases of those responses (or, without a response, opened before
+    the cutoff) lose their person too: through its case a response would still name who gave
+    it. Two UPDATEs per audience that has a retention (audiences are few).
     """
     today = today or timezone.localdate()
     changed = 0
@@ -514,7 +516,13 @@ def responses_apply_retention(*, today: dt.date | None = None) -> int:
         old = models.Q(completed_on__lt=cutoff) | models.Q(
             completed_on__isnull=True, started_at__date__lt=cutoff
         )
+        old_cases = models.Q(
+            response__in=Response.objects.filter(audience_id=audience_id).filter(old).values("pk")
+        ) | models.Q(response__isnull=True, opened_at__date__lt=cutoff)
         with transaction.atomic():
+            Case.objects.filter(audience_id=audience_id, person__isnull=False).filter(
+                old_cases
+            ).update(person=None)
             changed += linked.filter(old).update(**RESPONSE_PERSONAL_LINKS)
     return changed
 

@@ -6,7 +6,9 @@ import pytest
 
 from audiences.services import _months_before, responses_apply_retention
 from audiences.tasks import responses_retention_task
+from metrics.models import AlertRule, Case
 from surveys.models import Answer, Response
+from tests.metrics.closed_loop_support import open_case
 from xmplatform.beat import BEAT_SCHEDULE
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +39,25 @@ def test_responses_older_than_the_retention_are_unlinked(customers):
     assert Answer.objects.filter(response=old).count() == 2
     assert recent.person_id is not None
     assert recent.completed_at is not None
+
+
+def test_the_cases_of_old_responses_lose_their_person_too(customers):
+    customers["audience"].retention_months = 6
+    customers["audience"].save()
+    rule = AlertRule.objects.create(
+        audience=customers["audience"], name="detractors", condition="answer_lte", threshold=6
+    )
+    old, recent, *_rest = Response.objects.filter(survey=customers["survey"]).order_by("pk")
+    age(old, days=200)
+    age(recent, days=150)
+    for response in (old, recent):
+        case = open_case(rule, title=f"case {response.pk}", due_in=dt.timedelta(days=1))
+        Case.objects.filter(pk=case.pk).update(response=response, person=response.person_id)
+
+    responses_apply_retention(today=TODAY)
+
+    linked = dict(Case.objects.values_list("response_id", "person_id"))
+    assert linked == {old.pk: None, recent.pk: recent.person_id}
 
 
 def test_a_second_run_changes_nothing(customers):

@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
 from metrics import selectors as s
-from metrics.models import DailyRollup
+from metrics.models import DailyRollup, Verbatim
 from metrics.services import Shown, published_scores_stabilise
-from surveys.models import SCORED_TYPES, Answer, Question, QuestionType, Survey
+from surveys.models import SCORED_TYPES, Question, QuestionType, Survey
 
 SPARK_MONTHS = 12
 VERBATIMS = 8
@@ -372,34 +372,34 @@ def _heatmap(
 
 
 def _verbatims(filters: s.Filters, hidden_touchpoints: list[Any]) -> list[dict[str, Any]]:
-    """Latest free-text answers, never from a slice hidden by the anonymity threshold."""
+    """Latest free-text answers, never from a slice hidden by the anonymity threshold.
+
+    Walks the verbatims filed by the rollup task backwards along their (audience, day, answer)
+    index, so the query stops after one page whatever the number of answers.
+    """
     qs = (
-        Answer.objects.filter(
-            question__type=QuestionType.TEXT,
-            response__completed_on__isnull=False,
-        )
-        .exclude(text="")
-        .select_related("response__touchpoint", "question")
-        .order_by("-response__completed_on", "-id")
+        Verbatim.objects.exclude(answer__text="")
+        .select_related("answer__question", "touchpoint")
+        .order_by("-day", "-answer_id")
     )
     if filters.audience_id is not None:
-        qs = qs.filter(response__audience_id=filters.audience_id)
+        qs = qs.filter(audience_id=filters.audience_id)
     if filters.date_from is not None:
-        qs = qs.filter(response__completed_on__gte=filters.date_from)
+        qs = qs.filter(day__gte=filters.date_from)
     if filters.date_to is not None:
-        qs = qs.filter(response__completed_on__lte=filters.date_to)
+        qs = qs.filter(day__lte=filters.date_to)
     if filters.survey_id is not None:
-        qs = qs.filter(response__survey_id=filters.survey_id)
+        qs = qs.filter(survey_id=filters.survey_id)
     if filters.segment is not None:
-        qs = qs.filter(response__segment=filters.segment)
+        qs = qs.filter(segment=filters.segment)
     if hidden_touchpoints:
-        qs = qs.exclude(response__touchpoint_id__in=hidden_touchpoints)
+        qs = qs.exclude(touchpoint_id__in=hidden_touchpoints)
     return [
         {
-            "text": a.text,
-            "day": a.response.completed_on,
-            "touchpoint": a.response.touchpoint,
-            "question": a.question.key,
+            "text": v.answer.text,
+            "day": v.day,
+            "touchpoint": v.touchpoint,
+            "question": v.answer.question.key,
         }
-        for a in qs[:VERBATIMS]
+        for v in qs[:VERBATIMS]
     ]

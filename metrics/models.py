@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Person
 from journeys.models import Touchpoint
-from surveys.models import Question, Response, Survey
+from surveys.models import Answer, Question, Response, Survey
 
 
 class DailyRollup(models.Model):
@@ -63,6 +63,53 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} q{self.question_id} n={self.n}"
+
+
+class Verbatim(models.Model):
+    """Where one free-text answer of a completed response is filed: its day and slice.
+
+    Kept by the rollup task beside the daily rollups, so the dashboard's latest verbatims walk
+    an index by audience and day and stop after a page, instead of searching every answer for
+    text. The text itself is read from the answer; a deleted answer is simply not joined.
+    """
+
+    day = models.DateField(_("day"))
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="+", verbose_name=_("survey")
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("touchpoint"),
+    )
+    segment = models.CharField(_("segment"), max_length=100, blank=True)
+    # No constraint: erasing free text deletes answers in bulk, and the next rebuild of the
+    # day drops their rows (until then they join nothing).
+    answer = models.ForeignKey(
+        Answer,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("answer"),
+    )
+
+    class Meta:
+        verbose_name = _("verbatim")
+        verbose_name_plural = _("verbatims")
+        indexes = [
+            models.Index(fields=["audience", "day", "answer"], name="verbatim_aud_day"),
+            models.Index(fields=["day"], name="verbatim_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} a{self.answer_id}"
 
 
 class PublishedScore(models.Model):

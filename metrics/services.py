@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from metrics import definitions as d
-from metrics.models import DailyRollup, PublishedScore
-from surveys.models import SCORED_TYPES, Answer
+from metrics.models import DailyRollup, PublishedScore, Verbatim
+from surveys.models import SCORED_TYPES, Answer, QuestionType
 
 ROLLUP_GROUP = (
     ("day", "response__completed_on"),
@@ -32,10 +32,12 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
 
     Idempotent and safe to re-run for any days: the range's rows are deleted and re-inserted
     with one INSERT … SELECT inside one transaction, so readers see the old or the new day,
-    never half of it. Answers of responses not completed are not counted.
+    never half of it. Answers of responses not completed are not counted. The days' free-text
+    answers are filed as verbatims the same way (see `Verbatim`).
     """
     from metrics.selectors import _raw_aggregates
 
+    _verbatims_rebuild(date_from=date_from, date_to=date_to)
     DailyRollup.objects.filter(day__gte=date_from, day__lte=date_to).delete()
     source = (
         Answer.objects.filter(
@@ -48,15 +50,45 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
         .annotate(**_raw_aggregates())
         .order_by()
     )
-    select_sql, params = source.query.sql_with_params()
-    table = DailyRollup._meta.db_table
-    column_of = {f.attname: str(f.column) for f in DailyRollup._meta.concrete_fields}
-    columns = ", ".join(
-        connection.ops.quote_name(column_of[name])
-        for name in (*(name for name, _ in ROLLUP_GROUP), *ROLLUP_SUMS)
+    return _insert_select(DailyRollup, [*(name for name, _ in ROLLUP_GROUP), *ROLLUP_SUMS], source)
+
+
+VERBATIM_COLUMNS = (
+    ("day", "response__completed_on"),
+    ("audience_id", "response__audience_id"),
+    ("survey_id", "response__survey_id"),
+    ("touchpoint_id", "response__touchpoint_id"),
+    ("segment", "response__segment"),
+    ("answer_id", "id"),
+)
+
+
+def _verbatims_rebuild(*, date_from: dt.date, date_to: dt.date) -> None:
+    """Re-file the non-empty free-text answers of responses completed in the range."""
+    Verbatim.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    source = (
+        Answer.objects.filter(
+            response__completed_on__gte=date_from,
+            response__completed_on__lte=date_to,
+            question__type=QuestionType.TEXT,
+        )
+        .exclude(text="")
+        .values(*(path for _, path in VERBATIM_COLUMNS))
+        .order_by()
     )
+    _insert_select(Verbatim, [name for name, _ in VERBATIM_COLUMNS], source)
+
+
+def _insert_select(model: Any, names: list[str], source: Any) -> int:
+    """INSERT INTO model's table (names' columns) the rows of the `source` values() query."""
+    select_sql, params = source.query.sql_with_params()
+    column_of = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in names)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql}", params)  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {model._meta.db_table} ({columns}) {select_sql}",  # noqa: S608
+            params,
+        )
         return cursor.rowcount
 
 

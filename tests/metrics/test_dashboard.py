@@ -160,6 +160,23 @@ def test_audience_page_shows_heatmap_worst_touchpoints_and_escaped_verbatims(
     assert 'id="xm-trend"' in html and 'id="xm-heatmap"' in html
 
 
+def test_latest_verbatims_are_the_newest_and_leave_out_erased_text(client, xm_manager) -> None:  # noqa: ANN001
+    world = build_world()
+    old = [{"nps": 9, "comment": f"old {k}", "day": TODAY - dt.timedelta(days=3)} for k in range(9)]
+    add_responses(world, old)
+    [erased, _kept] = add_responses(
+        world, [{"nps": 1, "comment": "name"}, {"nps": 8, "comment": "ok"}]
+    )
+    rollups_rebuild(date_from=TODAY - dt.timedelta(days=3), date_to=TODAY)
+    # An erasure deletes the free text; the filed verbatim must not bring it back.
+    erased.answers.filter(question__key="comment").delete()
+    client.force_login(xm_manager)
+    response = client.get(reverse("metrics:audience", args=["customers"]))
+    texts = [v["text"] for v in response.context["verbatims"]]
+    assert texts == ["ok", "old 8", "old 7", "old 6", "old 5", "old 4", "old 3", "old 2"]
+    assert response.context["verbatims"][0]["day"] == TODAY
+
+
 def test_bad_filters_fall_back_to_defaults_without_an_error(client, xm_manager) -> None:  # noqa: ANN001
     build_world()
     client.force_login(xm_manager)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics import selectors as s
-from metrics.models import DailyRollup
+from metrics.models import DailyRollup, Verbatim
 from metrics.services import rollups_rebuild
 from metrics.tasks import rollup_day_task, rollup_recent_task
 from surveys.models import Response
@@ -71,6 +71,32 @@ def test_rollup_picks_up_late_answers_on_rerun() -> None:
     rollups_rebuild(date_from=TODAY, date_to=TODAY)
     [row] = DailyRollup.objects.all()
     assert (row.n, row.promoters, row.detractors) == (2, 1, 1)
+
+
+def test_rollup_files_each_free_text_answer_of_a_completed_response_once() -> None:
+    world = build_world()
+    add_responses(
+        world,
+        [
+            {"nps": 9, "comment": "quick delivery", "segment": "gold", "touchpoint": "checkout"},
+            {"nps": 3, "comment": ""},
+            {"nps": 5},
+            {"nps": 7, "comment": "unfinished", "completed": False},
+        ],
+    )
+    add_responses(world, [{"nps": 8, "comment": "yesterday", "day": TODAY - dt.timedelta(days=1)}])
+    for _ in range(2):
+        rollups_rebuild(date_from=TODAY - dt.timedelta(days=1), date_to=TODAY)
+    filed = Verbatim.objects.order_by("day").values_list(
+        "day", "segment", "touchpoint__slug", "answer__text"
+    )
+    assert list(filed) == [
+        (TODAY - dt.timedelta(days=1), "", None, "yesterday"),
+        (TODAY, "gold", "customers-checkout", "quick delivery"),
+    ]
+    # Re-running one day leaves the other days' verbatims alone.
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    assert Verbatim.objects.count() == 2
 
 
 def test_rollup_recent_task_covers_today() -> None:

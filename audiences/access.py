@@ -1,6 +1,7 @@
 """Audience-scoped access: which audiences a user may see, and the admin that obeys it.
 
-A user's access is the set of their `AudienceGrant`s (audience × role). Superusers see all.
+A user's access is the set of their `AudienceGrant`s (audience × role), plus the manager role on
+the audiences they own. Superusers see all.
 
 - `audience_ids(user, role)` is the one selector every scoped read goes through.
 - `scope(queryset, user=…, role=…)` restricts any queryset of a model in `SCOPES` to the
@@ -17,13 +18,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import PositiveSmallIntegerField, QuerySet, Value
 from django.http import HttpRequest
 
-from audiences.models import AudienceGrant, Membership, Role
+from audiences.models import Audience, AudienceGrant, Membership, Role
 
 # From each scoped model, the path to its audience. PERSON means "through the person's
 # memberships": a person belongs to several audiences and is visible through any granted one.
@@ -129,12 +131,25 @@ def register_scope(model_label: str, path: str) -> None:
 
 
 def audience_roles(user: Any) -> dict[int, int]:
-    """{audience id: role} of `user`'s grants; read once per user object (one query)."""
+    """{audience id: role} of `user`'s grants; read once per user object (one query).
+
+    An audience's owner is its manager without a grant: alerts assign cases to the owner, who
+    must be able to open and work them.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return {}
     cached: dict[int, int] | None = getattr(user, "_audience_roles", None)
     if cached is None:
-        cached = dict(AudienceGrant.objects.filter(user=user).values_list("audience_id", "role"))
+        grants = AudienceGrant.objects.filter(user=user).values_list("audience_id", "role")
+        owned = (
+            Audience.objects.filter(owner=user)
+            .annotate(owner_role=Value(int(Role.MANAGER), output_field=PositiveSmallIntegerField()))
+            .values_list("pk", "owner_role")
+            .order_by()
+        )
+        cached = {}
+        for audience_id, role in grants.order_by().union(owned, all=True):
+            cached[audience_id] = max(role, cached.get(audience_id, 0))
         user._audience_roles = cached
     return cached
 
@@ -150,6 +165,24 @@ def has_role(user: Any, audience_id: int | None, role: int) -> bool:
     """Whether `user` holds `role` or more on the audience (superusers hold every role)."""
     ids = audience_ids(user, role)
     return ids is None or (audience_id is not None and audience_id in ids)
+
+
+def audience_users(*, audience_ids: list[int] | None, role: int = Role.ANALYST) -> QuerySet[Any]:
+    """Active users who hold `role` or more on one of the audiences (owners and superusers too).
+
+    `audience_ids=None` means any audience: every active user. For the people a case or an alert
+    rule may be assigned to: someone who can open the case.
+    """
+    users = get_user_model()._default_manager.filter(is_active=True)
+    if audience_ids is None:
+        return users.order_by("username")
+    holders = AudienceGrant.objects.filter(audience_id__in=audience_ids, role__gte=role)
+    owners = Audience.objects.filter(pk__in=audience_ids)
+    return users.filter(
+        models.Q(is_superuser=True)
+        | models.Q(pk__in=holders.values("user_id"))
+        | models.Q(pk__in=owners.values("owner_id"))
+    ).order_by("username")
 
 
 def scope(queryset: QuerySet[Any], *, user: Any, role: int = Role.VIEWER) -> QuerySet[Any]:

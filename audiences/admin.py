@@ -34,6 +34,7 @@ from audiences.models import (
 )
 from audiences.selectors import person_export
 from audiences.services import (
+    audience_save,
     audit_record,
     grant_remove,
     grant_set,
@@ -87,6 +88,9 @@ class AudienceAdmin(AudienceScopedAdmin):
         # up to the cap so an audience of millions costs no more than one of ten thousand.
         members = Membership.objects.filter(audience=OuterRef("pk"), left_on__isnull=True)
         return super().get_queryset(request).annotate(_member_count=CappedCount(members))
+
+    def save_model(self, request: HttpRequest, obj: Audience, form: Any, change: bool) -> None:
+        audience_save(audience=obj, actor=request.user)
 
     @admin.display(description=_("members"), ordering="_member_count")
     def member_count(self, obj: Audience) -> str:

@@ -437,6 +437,34 @@ def grant_set(*, user: Any, audience: Audience, role: int, actor: Any) -> Audien
 
 
 @transaction.atomic
+def audience_save(*, audience: Audience, actor: Any) -> Audience:
+    """Save an audience the XM team edited; its owner manages it (audiences.access).
+
+    The owner becomes staff, so the cases alerts assign to them can be opened in the admin, and a
+    new owner is audited as a change of access.
+    """
+    previous = (
+        Audience.objects.filter(pk=audience.pk).values_list("owner_id", flat=True).first()
+        if audience.pk is not None
+        else None
+    )
+    audience.save()
+    owner = audience.owner
+    if not owner.is_staff:
+        type(owner).objects.filter(pk=owner.pk).update(is_staff=True)
+        owner.is_staff = True
+    if previous != owner.pk:
+        audit_record(
+            actor=actor,
+            action=AuditAction.GRANT_ADDED if previous is None else AuditAction.GRANT_CHANGED,
+            audiences=[audience],
+            target=f"user {owner.get_username()}",
+            detail={"user_id": owner.pk, "owner": True, "previous_owner_id": previous},
+        )
+    return audience
+
+
+@transaction.atomic
 def grant_remove(*, grant: AudienceGrant, actor: Any) -> None:
     """Withdraw one grant; audited. The user keeps their other grants."""
     deleted, _detail = AudienceGrant.objects.filter(pk=grant.pk).delete()

@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import AudienceScopedAdmin, SuperuserOnlyAdmin
+from audiences.access import (
+    AudienceScopedAdmin,
+    SuperuserOnlyAdmin,
+    audience_ids,
+    audience_users,
+    has_role,
+)
 from audiences.models import Role
 from metrics.alerts import case_save
 from metrics.models import (
@@ -66,10 +72,51 @@ class PublishedScoreAdmin(SuperuserOnlyAdmin):
 # --- The closed loop -----------------------------------------------------------------------
 
 
+class AlertRuleForm(forms.ModelForm):
+    """A rule's cases go to someone who can open them: the owner or an analyst of its audience."""
+
+    class Meta:
+        model = AlertRule
+        fields = (
+            "name",
+            "active",
+            "audience",
+            "survey",
+            "touchpoint",
+            "condition",
+            "question_type",
+            "scale_max",
+            "question",
+            "threshold",
+            "keywords",
+            "window_days",
+            "cooldown",
+            "assignee",
+            "sla",
+            "notify",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assignee, audience = data.get("assignee"), data.get("audience")
+        if assignee is not None and audience is not None:
+            if not has_role(assignee, audience.pk, Role.ANALYST):
+                self.add_error(
+                    "assignee",
+                    _(
+                        "%(user)s cannot open this audience's cases: choose its owner or a user "
+                        "with an analyst grant on it."
+                    )
+                    % {"user": assignee},
+                )
+        return data
+
+
 @admin.register(AlertRule)
 class AlertRuleAdmin(AudienceScopedAdmin):
     """Rules per audience (optionally survey or touchpoint); validated in AlertRule.clean."""
 
+    form = AlertRuleForm
     ordering = ("audience__name", "name", "pk")
 
     list_display = (
@@ -106,6 +153,13 @@ class AlertRuleAdmin(AudienceScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AlertRule]:
         return super().get_queryset(request)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assignee":
+            # Not every user of the platform: the people of the audiences this user manages.
+            ids = audience_ids(request.user, self.change_role)
+            kwargs["queryset"] = audience_users(audience_ids=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Alert)
@@ -206,6 +260,15 @@ class CaseForm(forms.ModelForm):
         if field is not None:
             current = self.instance.root_cause_id if self.instance else None
             field.queryset = RootCause.objects.filter(Q(active=True) | Q(pk=current))  # type: ignore[attr-defined]
+        field = self.fields.get("assignee")
+        if field is not None and self.instance.audience_id is not None:
+            # Whoever the case goes to must be able to open it (its audience's owner, analysts
+            # and managers, or the XM team); the current assignee stays offered.
+            eligible = audience_users(audience_ids=[self.instance.audience_id])
+            current_user = self.instance.assignee_id
+            field.queryset = eligible | field.queryset.model._default_manager.filter(  # type: ignore[attr-defined]
+                pk=current_user
+            )
 
 
 @admin.register(Case)
@@ -235,7 +298,6 @@ class CaseAdmin(AudienceScopedAdmin):
     )
     readonly_fields = ("title", "audience", "respondent", "response_link", "opened_at", "closed_at")
     inlines = (CaseNoteInline,)
-    autocomplete_fields = ("assignee",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         return super().get_queryset(request).select_related("person").annotate(_overdue=overdue())

@@ -131,3 +131,9 @@ def _plain_static_storage(settings) -> None:  # noqa: ANN001
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # noqa: ANN001
+    """The cast logs in with passwords: a million PBKDF2 rounds per user would dominate setup."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -65,17 +65,11 @@ def test_events_for_other_audiences_read_like_unknown_ones(hr, world):
         "accepted": 1,
         "duplicates": 0,
         "errors": [
-            {
-                "index": 0,
-                "field": None,
-                "message": "Unknown person c-1. Unknown touchpoint checkout.",
-            },
-            {
-                "index": 1,
-                "field": None,
-                "message": "Unknown person zz-9. Unknown touchpoint nowhere.",
-            },
-            {"index": 2, "field": None, "message": "Unknown touchpoint checkout."},
+            {"index": 0, "field": "person", "message": "Unknown person c-1."},
+            {"index": 0, "field": "touchpoint", "message": "Unknown touchpoint checkout."},
+            {"index": 1, "field": "person", "message": "Unknown person zz-9."},
+            {"index": 1, "field": "touchpoint", "message": "Unknown touchpoint nowhere."},
+            {"index": 2, "field": "touchpoint", "message": "Unknown touchpoint checkout."},
         ],
     }
     assert list(TouchpointEvent.objects.values_list("person__external_id", "touchpoint__slug")) == [

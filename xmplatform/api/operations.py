@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -20,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 
 from audiences.models import Person
 from audiences.services import PERSON_FIELDS, UpsertResult, people_upsert
-from journeys.models import Touchpoint
+from journeys.models import Touchpoint, TouchpointEvent
 from journeys.services import events_record_bulk
 from surveys import ondemand
 from surveys.logic import visible_keys
@@ -41,6 +42,7 @@ from xmplatform.api.selectors import Scope
 from xmplatform.api.serializers import PersonItemSerializer
 
 MAX_ID = 2**63 - 1
+EVENT_KEY_MAX_LENGTH = TouchpointEvent._meta.get_field("idempotency_key").max_length or 128
 
 
 def _error(index: int, field: str | None, message: Any) -> dict[str, Any]:
@@ -190,62 +192,133 @@ def _memberships_only(result: UpsertResult) -> UpsertResult:
 # --- Events ------------------------------------------------------------------------------
 
 
-def _time_problem(value: Any) -> str | None:
-    """A message for a date-time Django would refuse with ValueError (e.g. month 13)."""
+def _text(value: Any) -> str | None:
+    """A name sent as text (or a whole number, as the people endpoint accepts), else None."""
     if isinstance(value, str):
-        try:
-            parse_datetime(value)
-        except ValueError:
-            return _("occurred_at %(value)s is not a valid date-time.") % {"value": value}
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return None
 
 
-def events_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
-    """Record events through journeys.services.events_record_bulk, within the key's scope.
+def _occurred_at(value: Any) -> tuple[dt.datetime | None, str | None]:
+    """(aware date-time, None), or (None, what is wrong with it)."""
+    if value is None:
+        return None, _("occurred_at is required (an ISO 8601 date-time).")
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            return None, _("occurred_at %(value)s is not a valid date-time.") % {"value": value}
+    if parsed is None:
+        return None, _("occurred_at %(value)s is not an ISO 8601 date-time.") % {"value": value}
+    if timezone.is_naive(parsed):
+        return None, _(
+            "%(label)s has no time zone; send an aware time such as 2025-05-01T09:30:00+03:00."
+        ) % {"label": "occurred_at"}
+    return parsed, None
 
-    For a scoped key, people and touchpoints outside its audiences are reported exactly like
-    unknown ones (two extra queries).
+
+def _event_item(index: int, item: Any, errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The item with its names as text and occurred_at parsed, or None (errors appended)."""
+    if not isinstance(item, dict):
+        errors.append(_error(index, None, _("Each item must be a JSON object.")))
+        return None
+    problems: list[dict[str, Any]] = []
+    person = _text(item.get("person"))
+    if not person:
+        problems.append(
+            _error(index, "person", _("Name the person by their external id (a text)."))
+        )
+    touchpoint = _text(item.get("touchpoint"))
+    if not touchpoint:
+        problems.append(_error(index, "touchpoint", _("Name the touchpoint by its slug (a text).")))
+    occurred_at, problem = _occurred_at(item.get("occurred_at"))
+    if problem:
+        problems.append(_error(index, "occurred_at", problem))
+    attributes = item.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        problems.append(
+            _error(index, "attributes", _("attributes must be an object of names to values."))
+        )
+    key = item.get("idempotency_key")
+    if key is not None:
+        key = _text(key)
+        if key is None:
+            problems.append(
+                _error(index, "idempotency_key", _("The idempotency key must be a text."))
+            )
+        elif len(key) > EVENT_KEY_MAX_LENGTH:
+            problems.append(
+                _error(
+                    index,
+                    "idempotency_key",
+                    _("The idempotency key is longer than %(n)d characters.")
+                    % {"n": EVENT_KEY_MAX_LENGTH},
+                )
+            )
+    if problems:
+        errors.extend(problems)
+        return None
+    return {
+        "person": person,
+        "touchpoint": touchpoint,
+        "occurred_at": occurred_at,
+        "attributes": attributes,
+        "idempotency_key": key,
+    }
+
+
+def events_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
+    """Check each item's fields, resolve its person and touchpoint within the key's scope, and
+    store the good ones with journeys.services.events_record_bulk.
+
+    People and touchpoints outside the key's audiences are reported exactly like unknown ones.
+    Queries: people, touchpoints, then the service's one INSERT.
     """
     errors: list[dict[str, Any]] = []
     good: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            errors.append(_error(index, None, _("Each item must be a JSON object.")))
-            continue
-        problem = _time_problem(item.get("occurred_at"))
-        if problem:
-            errors.append(_error(index, "occurred_at", problem))
-            continue
-        good.append((index, item))
-    if not scope.unrestricted and good:
-        names = {str(i.get("person")) for _x, i in good if i.get("person")}
-        slugs = {str(i.get("touchpoint")) for _x, i in good if i.get("touchpoint")}
-        people = set(
+        checked = _event_item(index, item, errors)
+        if checked is not None:
+            good.append((index, checked))
+    people: dict[str, int] = {}
+    touchpoints: dict[str, int] = {}
+    if good:
+        people = dict(
             selectors.people_visible(scope=scope)
-            .filter(external_id__in=names)
-            .values_list("external_id", flat=True)
+            .filter(external_id__in={i["person"] for _x, i in good})
+            .values_list("external_id", "id")
         )
-        touchpoints = set(
+        touchpoints = dict(
             selectors.touchpoints_visible(scope=scope)
-            .filter(slug__in=slugs)
-            .values_list("slug", flat=True)
+            .filter(slug__in={i["touchpoint"] for _x, i in good})
+            .values_list("slug", "id")
         )
-        kept = []
-        for index, item in good:
-            messages = []
-            if str(item.get("person") or "") not in people:
-                messages.append(_("Unknown person %(id)s.") % {"id": item.get("person")})
-            if str(item.get("touchpoint") or "") not in touchpoints:
-                messages.append(
-                    _("Unknown touchpoint %(slug)s.") % {"slug": item.get("touchpoint")}
+    kept: list[tuple[int, dict[str, Any]]] = []
+    for index, item in good:
+        known = True
+        if item["person"] not in people:
+            errors.append(
+                _error(index, "person", _("Unknown person %(id)s.") % {"id": item["person"]})
+            )
+            known = False
+        if item["touchpoint"] not in touchpoints:
+            errors.append(
+                _error(
+                    index,
+                    "touchpoint",
+                    _("Unknown touchpoint %(slug)s.") % {"slug": item["touchpoint"]},
                 )
-            if messages:
-                errors.append(_error(index, None, " ".join(messages)))
-            else:
-                kept.append((index, item))
-        good = kept
-    result = events_record_bulk(items=[item for _i, item in good])
-    errors.extend(_error(good[e.index][0], None, e.message) for e in result.errors)
+            )
+            known = False
+        if known:
+            kept.append((index, item))
+    result = events_record_bulk(
+        items=[item for _i, item in kept], person_ids=people, touchpoint_ids=touchpoints
+    )
+    errors.extend(_error(kept[e.index][0], None, e.message) for e in result.errors)
     errors.sort(key=lambda e: e["index"])
     return {"accepted": result.accepted, "duplicates": result.duplicates, "errors": errors}
 

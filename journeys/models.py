@@ -100,18 +100,28 @@ class Touchpoint(models.Model):
 class TouchpointEvent(models.Model):
     """Person P experienced touchpoint T at time t; triggers surveys and feeds metrics."""
 
+    # Events are the busiest insert of the platform, so the table carries only the indexes its
+    # reads need: the two (…, occurred_at) indexes also serve lookups and cascades by person
+    # or touchpoint alone, and the key is unique through a constraint, which (unlike
+    # unique=True) adds no LIKE index on PostgreSQL: keys are only ever matched exactly.
     person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="events", verbose_name=_("person")
+        Person,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("person"),
+        db_index=False,
     )
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.CASCADE, related_name="events", verbose_name=_("touchpoint")
+        Touchpoint,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("touchpoint"),
+        db_index=False,
     )
     occurred_at = models.DateTimeField(_("occurred at"))
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
-    idempotency_key = models.CharField(
-        _("idempotency key"), max_length=128, null=True, blank=True, unique=True
-    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, null=True, blank=True)
 
     class Meta:
         verbose_name = _("touchpoint event")
@@ -119,6 +129,9 @@ class TouchpointEvent(models.Model):
         indexes = [
             models.Index(fields=["touchpoint", "occurred_at"], name="event_tp_time"),
             models.Index(fields=["person", "occurred_at"], name="event_person_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_once"),
         ]
 
     def __str__(self) -> str:

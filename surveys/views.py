@@ -635,10 +635,10 @@ def _rate_limited(link_kwarg: str, *, per_address: bool) -> Callable[..., Any]:
             link = f"{view.__name__}:{kwargs[link_kwarg]}"
             if per_address:
                 link = f"{link}:{address}"
-            wait = (
-                ratelimit.exceeded("hosted-miss", address, limits["miss"])
-                or ratelimit.hit("hosted-ip", address, limits["ip"])
-                or ratelimit.hit("hosted-link", link, limits["link"])
+            wait = ratelimit.hit_all(
+                ratelimit.Limit("hosted-miss", address, limits["miss"], counts=False),
+                ratelimit.Limit("hosted-ip", address, limits["ip"]),
+                ratelimit.Limit("hosted-link", link, limits["link"]),
             )
             if wait:
                 return _too_many_requests(request, wait)

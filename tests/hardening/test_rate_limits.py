@@ -8,6 +8,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,7 +23,7 @@ from tests.surveys.test_hosted_support import (  # noqa: F401 - plain_static_fil
     url,
 )
 from xmplatform import ratelimit
-from xmplatform.ratelimit import Rate
+from xmplatform.ratelimit import Limit, Rate
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +170,8 @@ def test_a_cache_outage_lets_respondents_through(
 
     monkeypatch.setattr(ratelimit.cache, "incr", down)
     monkeypatch.setattr(ratelimit.cache, "get", down)
+    # On Redis the hosted pages count with one script through the pool: no connection either.
+    monkeypatch.setattr(redis.ConnectionPool, "get_connection", down)
 
     statuses = [get(client, url(token), address).status_code for _ in range(5)]
 
@@ -185,6 +188,51 @@ def test_counter_is_exact_under_concurrent_hits(limits) -> None:  # noqa: ANN001
 
     assert waits.count(None) == 100
     assert set(waits) - {None} == {1800}
+
+
+def test_all_limits_of_a_request_are_applied_together_and_exactly(limits) -> None:  # noqa: ANN001
+    ident = secrets.token_hex(8)
+    request = (Limit("test-a", ident, Rate(100, 3600)), Limit("test-b", ident, Rate(1000, 3600)))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(lambda _: ratelimit.hit_all(*request), range(160)))
+
+    assert waits.count(None) == 100
+    assert set(waits) - {None} == {1800}
+    # The refused requests stopped at the first limit: the second counted the 100 let through.
+    assert ratelimit.exceeded("test-b", ident, Rate(100, 3600)) == 1800
+    assert ratelimit.exceeded("test-b", ident, Rate(101, 3600)) is None
+
+
+def test_a_read_only_limit_is_never_counted(limits) -> None:  # noqa: ANN001
+    ident = secrets.token_hex(8)
+    misses = Limit("test-miss", ident, Rate(2, 3600), counts=False)
+
+    assert [ratelimit.hit_all(misses) for _ in range(5)] == [None] * 5
+    ratelimit.hit("test-miss", ident, Rate(2, 3600))
+    ratelimit.hit("test-miss", ident, Rate(2, 3600))
+    assert ratelimit.hit_all(misses, Limit("test-ip", ident, Rate(5, 3600))) == 1800
+    assert ratelimit.exceeded("test-ip", ident, Rate(1, 3600)) is None  # not reached, not counted
+
+
+def test_a_hosted_page_counts_its_limits_in_one_redis_round_trip(
+    client, limits, address, monkeypatch
+) -> None:  # noqa: ANN001
+    if not settings.REDIS_URL:
+        pytest.skip("the PostgreSQL + Redis pass checks the Redis cache")
+    _, token = invite(three_page_survey())
+    get(client, url(token), address)  # the script is loaded into Redis once
+    commands: list[str] = []
+    execute = redis.Redis.execute_command
+
+    def counted(self, *args, **options):  # noqa: ANN001, ANN002, ANN003, ANN202
+        commands.append(args[0])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+
+    assert get(client, url(token), address).status_code == 200
+    assert commands == ["EVALSHA"]
 
 
 def test_production_counts_in_redis() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -88,14 +88,11 @@ def invitation_for_token(token: str) -> Invitation | None:
     """The invitation `token` opens, or None; the final check is constant-time."""
     if not token or len(token) != tokens.TOKEN_CHARS:
         return None
-    # One query brings the survey, the named response, the person's language and the event's
-    # touchpoint; it is on every hosted request, so it stays free of subqueries.
+    # One query brings the survey, the person's language and the id of the named response (all
+    # the hosted pages need of it); it is on every hosted request, so it joins no more than that.
     found = list(
-        Invitation.objects.select_related("survey", "response")
-        .annotate(
-            person_language=F("person__language"),
-            event_touchpoint_id=F("event__touchpoint_id"),
-        )
+        Invitation.objects.select_related("survey")
+        .annotate(person_language=F("person__language"), response_pk=F("response__id"))
         .filter(token_hash=tokens.token_hash(token))[:1]
     )
     if not found or not tokens.token_matches(found[0].nonce, token):
@@ -276,42 +273,50 @@ def response_find(*, respondent: Respondent) -> Response | None:
     if invitation is not None:
         if respondent.anonymous:
             return Response.objects.filter(resume_key=respondent.resume_key()).first()
-        # invitation_for_token already joined the named response (no query here then).
-        return getattr(invitation, "response", None)
+        if not hasattr(invitation, "response_pk"):  # not from invitation_for_token
+            return Response.objects.filter(invitation=invitation).first()
+        pk: int | None = invitation.response_pk  # type: ignore[attr-defined]
+        # Only its id is known (and needed): the other fields are deferred, loaded if read.
+        return Response.from_db(invitation._state.db, ["id"], [pk]) if pk is not None else None
     key = respondent.browser_key()
     if key is None:
         return None
     return Response.objects.filter(public_link=respondent.public_link, browser_key=key).first()
 
 
-def _segment(survey: Survey, invitation: Invitation | None) -> str:
+def _segment(survey: Survey, invitation: Invitation | None) -> str | Coalesce:
+    """The person's segment in the survey's audience, read by the response's INSERT itself."""
     if invitation is None or invitation.person_id is None:
         return ""
-    return (
-        Membership.objects.filter(person_id=invitation.person_id, audience_id=survey.audience_id)
-        .values_list("segment", flat=True)
-        .first()
-        or ""
-    )
+    segment = Membership.objects.filter(
+        person_id=invitation.person_id, audience_id=survey.audience_id
+    ).values("segment")[:1]  # at most one row: memberships are unique per person and audience
+    return Coalesce(Subquery(segment), Value(""))
 
 
-def _event_touchpoint_id(invitation: Invitation | None) -> int | None:
+def _touchpoint_id(
+    survey: Survey, invitation: Invitation | None
+) -> int | None | Subquery | Coalesce:
+    """The triggering event's touchpoint, else the survey's; read by the response's INSERT."""
     if invitation is None or invitation.event_id is None:
-        return None
-    annotated: int | None = getattr(invitation, "event_touchpoint_id", None)
-    if annotated is not None:
-        return annotated  # from invitation_for_token, without loading the event
-    return invitation.event.touchpoint_id if invitation.event is not None else None
+        return survey.touchpoint_id
+    event = TouchpointEvent.objects.filter(pk=invitation.event_id).values("touchpoint_id")[:1]
+    if survey.touchpoint_id is None:
+        return Subquery(event)
+    return Coalesce(Subquery(event), Value(survey.touchpoint_id))
 
 
 def _new_response(respondent: Respondent, language: str, user_agent: str) -> Response:
-    """An unsaved response with what it carries from the survey, invitation and person."""
+    """An unsaved response with what it carries from the survey, invitation and person.
+
+    Its segment and touchpoint are expressions until saved: the INSERT reads them itself.
+    """
     survey = respondent.survey
     invitation = respondent.invitation
     response = Response(
         survey=survey,
         audience_id=survey.audience_id,
-        touchpoint_id=_event_touchpoint_id(invitation) or survey.touchpoint_id,
+        touchpoint_id=_touchpoint_id(survey, invitation),
         segment=_segment(survey, invitation),
         channel=invitation.channel if invitation is not None else Channel.WEB,
         language=language,

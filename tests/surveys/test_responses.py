@@ -305,16 +305,51 @@ def test_one_page_submission_takes_a_fixed_number_of_queries(client, django_asse
     add_question(survey, "comment", QuestionType.TEXT, page=1, order=2, required=False)
     _, token = invite(survey)
 
-    # 1 invitation by token hash (with survey, named response, person language, event touchpoint)
+    # 1 invitation by token hash (with its survey, the person's language, the named response's id)
     # 2 the survey's questions
-    # 3 SAVEPOINT  4 UPDATE the invitation: the claim
-    # 5 the person's segment  6 INSERT … ON CONFLICT the response
-    # 7 INSERT the answers  8 RELEASE SAVEPOINT
-    with django_assert_num_queries(8):
+    # 3 SAVEPOINT (BEGIN outside a test)  4 UPDATE the invitation: the claim
+    # 5 INSERT … ON CONFLICT the response (segment and touchpoint read by subqueries in it)
+    # 6 INSERT the answers  7 RELEASE SAVEPOINT (COMMIT)
+    with django_assert_num_queries(7):
         reply = client.post(url(token), {"page": "1", "q-nps": "9", "q-comment": "Quick."})
 
     assert reply.status_code == 302
+    assert reply.headers["Location"] == f"{url(token)}?done=1&lang=tr"
     assert sorted(Answer.objects.values_list("question__key", "number", "text")) == [
         ("comment", None, "Quick."),
         ("nps", 9, ""),
     ]
+    response = Response.objects.get()
+    assert (response.segment, response.touchpoint_id) == ("gold", None)
+
+
+def test_a_response_without_an_event_carries_the_survey_touchpoint(client):
+    survey = make_survey()
+    survey.touchpoint = make_touchpoint(survey.audience, slug="checkout")
+    survey.save()
+    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
+    _, token = invite(survey)
+
+    client.post(url(token), {"page": "1", "q-nps": "4"})
+
+    assert Response.objects.get().touchpoint == survey.touchpoint
+
+
+def test_the_event_touchpoint_wins_over_the_survey_touchpoint(client):
+    survey = make_survey()
+    survey.touchpoint = make_touchpoint(survey.audience, slug="checkout")
+    survey.save()
+    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
+    support = make_touchpoint(survey.audience, slug="support-closed")
+    person = make_person("p-7", language="tr")
+    event = TouchpointEvent.objects.create(
+        person=person, touchpoint=support, occurred_at=timezone.now()
+    )
+    _, token = services.invitation_create(
+        survey=survey, person=person, channel=Channel.EMAIL, event=event
+    )
+
+    client.post(url(token), {"page": "1", "q-nps": "4"})
+
+    response = Response.objects.get()
+    assert (response.touchpoint, response.segment) == (support, "")

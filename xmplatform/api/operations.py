@@ -54,8 +54,13 @@ def _flatten(index: int, errors: Any, prefix: str = "") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(errors, Mapping):
         for key, value in errors.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            out.extend(_flatten(index, value, "" if key == "non_field_errors" else name))
+            if key == "non_field_errors":
+                name = prefix  # about the object at `prefix` as a whole
+            elif isinstance(key, int):
+                name = f"{prefix}[{key}]"  # DRF keys a list's errors by position
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(index, value, name))
     elif isinstance(errors, list):
         if all(isinstance(e, str) for e in errors):
             out.extend(_error(index, prefix or None, e) for e in errors)

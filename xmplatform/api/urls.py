@@ -1,6 +1,6 @@
 """API v1 routes, the OpenAPI schema and its browsable docs (mounted at /api/)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from xmplatform.api import views
@@ -10,12 +10,13 @@ urlpatterns = [
     path("v1/audiences/", views.AudienceListView.as_view(), name="audiences"),
     path("v1/audiences/<slug:slug>/", views.AudienceDetailView.as_view(), name="audience"),
     path("v1/people/", views.PeopleView.as_view(), name="people"),
-    path("v1/people/<str:external_id>/", views.PersonDetailView.as_view(), name="person"),
+    # External ids may hold slashes ("crm/42"): the export route is matched first.
     path(
-        "v1/people/<str:external_id>/export/",
+        "v1/people/<path:external_id>/export/",
         views.PersonExportView.as_view(),
         name="person-export",
     ),
+    path("v1/people/<path:external_id>/", views.PersonDetailView.as_view(), name="person"),
     path("v1/events/", views.EventsView.as_view(), name="events"),
     path("v1/invitations/", views.InvitationListView.as_view(), name="invitations"),
     path("v1/surveys/", views.SurveyListView.as_view(), name="surveys"),
@@ -29,4 +30,5 @@ urlpatterns = [
     path("v1/scores/", views.ScoresView.as_view(), name="scores"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

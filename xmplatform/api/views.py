@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,6 +47,9 @@ ERRORS = {
     401: OpenApiResponse(s.ErrorSerializer, description="Missing or invalid API key."),
     403: OpenApiResponse(s.ErrorSerializer, description="Read-only key, or not allowed."),
     404: OpenApiResponse(s.ErrorSerializer, description="Not found (or outside the key's scope)."),
+    413: OpenApiResponse(
+        s.ErrorSerializer, description="The body is too large; send fewer items per request."
+    ),
     415: OpenApiResponse(s.ErrorSerializer, description="Send the body as application/json."),
     429: OpenApiResponse(s.ErrorSerializer, description="Too many requests; see Retry-After."),
 }
@@ -51,6 +57,17 @@ ERRORS = {
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: ERRORS[code] for code in codes}
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+    def __init__(self) -> None:
+        megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        super().__init__(
+            _("The body is larger than %(mb)g MB; send fewer items per request.")
+            % {"mb": megabytes}
+        )
 
 
 class ApiView(APIView):
@@ -68,6 +85,12 @@ class ApiView(APIView):
             raise Http404
         if any(has_nul(v) for v in request.query_params.values()):
             raise ValidationError({"detail": _("Parameters must not contain NUL characters.")})
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Django raises this (a 400 page in HTML) when request.data reads an oversized body.
+        if isinstance(exc, RequestDataTooBig):
+            exc = BodyTooLarge()
+        return super().handle_exception(exc)
 
     @property
     def scope(self) -> Scope:
@@ -136,6 +159,15 @@ def _since_param(request: Request) -> dt.date | dt.datetime | None:
     )
 
 
+@csrf_exempt  # an API client has no CSRF cookie; nothing is done here either way
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any other path under /api/: a 404 in JSON like the API's own, not an HTML page."""
+    detail = _("Not found.")
+    if not request.path.endswith("/"):
+        detail = _("Not found. API paths end with a slash, e.g. /api/v1/people/.")
+    return JsonResponse({"detail": detail}, status=404)
+
+
 # --- Audiences -----------------------------------------------------------------------------
 
 
@@ -149,7 +181,7 @@ class AudienceListView(ApiView):
 
     @extend_schema(
         request=s.AudienceSerializer,
-        responses={201: s.AudienceSerializer, **errors(400, 401, 403, 415, 429)},
+        responses={201: s.AudienceSerializer, **errors(400, 401, 403, 413, 415, 429)},
     )
     def post(self, request: Request) -> Response:
         serializer = s.AudienceSerializer(data=_body(request))
@@ -207,7 +239,7 @@ class AudienceDetailView(ApiView):
 class PeopleView(ApiView):
     @extend_schema(
         request=s.PersonItemSerializer(many=True),
-        responses={200: s.PeopleResultSerializer, **errors(400, 401, 403, 415, 429)},
+        responses={200: s.PeopleResultSerializer, **errors(400, 401, 403, 413, 415, 429)},
         description="Upsert up to 1,000 people by external_id; valid items are stored even "
         "when others fail.",
     )
@@ -284,7 +316,7 @@ class PersonExportView(ApiView):
 class EventsView(ApiView):
     @extend_schema(
         request=s.EventItemSerializer(many=True),
-        responses={200: s.EventsResultSerializer, **errors(400, 401, 403, 415, 429)},
+        responses={200: s.EventsResultSerializer, **errors(400, 401, 403, 413, 415, 429)},
         description="Record up to 1,000 touchpoint events; idempotent on idempotency_key. "
         "Events fire the distribution triggers.",
     )
@@ -357,7 +389,7 @@ class InvitationListView(ApiListView):
         responses={
             201: s.InvitationCreatedSerializer,
             200: s.InvitationSuppressedSerializer,
-            **errors(400, 401, 403, 415, 429),
+            **errors(400, 401, 403, 413, 415, 429),
         },
         description="Ask for one invitation through the fatigue guard.",
     )
@@ -441,7 +473,7 @@ class ResponsesView(ApiView):
                 s.ResponseConflictSerializer,
                 description="The survey is closed, full or the invitation expired.",
             ),
-            **errors(400, 401, 403, 415, 429),
+            **errors(400, 401, 403, 413, 415, 429),
         },
         description="Record a response collected on another channel, validated like the "
         "hosted page; one response per invitation.",

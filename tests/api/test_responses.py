@@ -1,9 +1,20 @@
 """Surveys as the API shows them, and responses recorded on other channels (one per invitation)."""
 
+import datetime as dt
+
 import pytest
 
-from surveys.models import Answer, Invitation, InvitationState, Response, SurveyStatus
+from surveys.models import (
+    Answer,
+    Invitation,
+    InvitationState,
+    Question,
+    QuestionType,
+    Response,
+    SurveyStatus,
+)
 from surveys.services import invitation_create
+from xmplatform.api import webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +183,57 @@ def test_survey_responses_page_with_a_cursor_since_a_date(api, world, django_ass
     assert api.get(url + "&since=2026-02-30").json() == {
         "since": "Use a date as YYYY-MM-DD (got 2026-02-30)."
     }
+
+
+def _anonymous_responses(world, segments):
+    """Completed responses of the anonymous Pulse survey: (segment, eNPS, comment) each."""
+    comment = Question.objects.create(
+        survey=world.employee_survey,
+        key="comment",
+        type=QuestionType.TEXT,
+        order=2,
+        required=False,
+        label={"en": "Anything else?"},
+    )
+    enps = world.employee_survey.questions.get(key="enps")
+    made = []
+    for segment, score, text in segments:
+        response = Response.objects.create(
+            survey=world.employee_survey,
+            audience=world.employees,
+            channel="email",
+            language="en",
+            segment=segment,
+            completed_on=dt.date(2026, 11, 30),
+        )
+        Answer.objects.create(response=response, question=enps, number=score)
+        Answer.objects.create(response=response, question=comment, text=text)
+        made.append(response)
+    return made
+
+
+def test_anonymous_responses_of_small_segments_are_listed_without_segment_or_free_text(hr, world):
+    # legal (1) is under the threshold of 5, and ops (5), the next smallest, would give it
+    # away by subtraction: both are listed like an export lists them.
+    _anonymous_responses(
+        world,
+        [("sales", 8, f"sales note {i}") for i in range(6)]
+        + [("ops", 7, f"ops note {i}") for i in range(5)]
+        + [("legal", 2, "my manager in legal")],
+    )
+    url = f"/api/v1/surveys/{world.employee_survey.pk}/responses/?page_size=100"
+    rows = hr.get(url).json()["results"]
+    assert [(r["segment"], r["answers"]) for r in rows] == (
+        [("sales", {"enps": 8, "comment": f"sales note {i}"}) for i in range(6)]
+        + [("", {"enps": 7}) for _ in range(5)]
+        + [("", {"enps": 2})]
+    )
+    assert all(r["person"] is None and r["completed_at"] is None for r in rows)
+
+
+def test_webhook_payload_of_a_small_segments_anonymous_response_hides_it_too(world):
+    *_others, lone = _anonymous_responses(
+        world, [("sales", 8, "fine") for _ in range(6)] + [("legal", 2, "my manager in legal")]
+    )
+    data = webhooks.response_completed_payload(lone.pk).payload["data"]
+    assert (data["segment"], data["answers"], data["person"]) == ("", {"enps": 2}, None)

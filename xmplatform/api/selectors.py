@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Trunc
 from audiences.models import Audience, Membership, Person
 from journeys.models import Touchpoint
 from metrics import definitions
+from surveys.exports import hidden_segments
 from surveys.models import SCORED_TYPES, Answer, Invitation, QuestionType, Response, Survey
 
 
@@ -115,31 +116,46 @@ def _answer_value(question_type: str, answer: Answer) -> Any:
 def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
     """Responses with their answers by question key: one query for all the answers.
 
-    The responses must come with survey, audience, touchpoint and person joined.
+    The responses must come with survey, audience, touchpoint and person joined. An anonymous
+    survey's response whose segment is too small to show (or is the complement of one, see
+    surveys.exports.hidden_segments) is listed as the response exports list it: without its
+    segment and without what was written in free text (one more query per such survey).
     """
+    hidden: dict[int, set[str]] = {}
+    for r in responses:
+        if r.survey.anonymous and r.survey_id not in hidden:
+            hidden[r.survey_id] = hidden_segments(survey=r.survey)
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     for answer in Answer.objects.filter(response__in=[r.pk for r in responses]).select_related(
         "question"
     ):
         q = answer.question
-        answers[answer.response_id][q.key] = _answer_value(q.type, answer)
-    return [
-        {
-            "id": r.pk,
-            "survey": r.survey_id,
-            "audience": r.audience.slug,
-            "touchpoint": r.touchpoint.slug if r.touchpoint is not None else None,
-            "person": r.person.external_id if r.person is not None else None,
-            "invitation": r.invitation_id,
-            "channel": r.channel,
-            "language": r.language,
-            "segment": r.segment,
-            "completed_at": r.completed_at,
-            "completed_on": r.completed_on,
-            "answers": answers.get(r.pk, {}),
-        }
-        for r in responses
-    ]
+        answers[answer.response_id][q.key] = (q.type, _answer_value(q.type, answer))
+    rows = []
+    for r in responses:
+        small = r.segment in hidden.get(r.survey_id, ())
+        given = answers.get(r.pk, {})
+        rows.append(
+            {
+                "id": r.pk,
+                "survey": r.survey_id,
+                "audience": r.audience.slug,
+                "touchpoint": r.touchpoint.slug if r.touchpoint is not None else None,
+                "person": r.person.external_id if r.person is not None else None,
+                "invitation": r.invitation_id,
+                "channel": r.channel,
+                "language": r.language,
+                "segment": "" if small else r.segment,
+                "completed_at": r.completed_at,
+                "completed_on": r.completed_on,
+                "answers": {
+                    key: value
+                    for key, (kind, value) in given.items()
+                    if not (small and kind == QuestionType.TEXT)
+                },
+            }
+        )
+    return rows
 
 
 def responses_completed(

@@ -15,8 +15,9 @@ from tests.metrics.conftest import build_world
 def test_manager_sees_open_cases_overdue_first_and_resolves_one(
     desktop_page, live_server, django_user_model, tmp_path
 ) -> None:  # noqa: ANN001
-    manager = django_user_model.objects.create_superuser(
-        username="xm", email="xm@example.com", password="correct-horse-battery"
+    # The audience's owner: its manager without a grant or superuser rights.
+    manager = django_user_model.objects.create_user(
+        username="xm", email="xm@example.com", password="correct-horse-battery", is_staff=True
     )
     world = build_world()
     world.audience.owner = manager

@@ -379,16 +379,18 @@ def audit_record(
     audiences: Sequence[Audience | int | None] = (None,),
     target: str = "",
     detail: dict[str, Any] | None = None,
+    actor_name: str = "",
 ) -> int:
     """Append one audit entry per audience (one INSERT); returns how many were written.
 
-    Name people by id only (`target="person 42"`): an erasure must leave nothing here.
+    Name people by id only (`target="person 42"`): an erasure must leave nothing here. An
+    actor that is not a user (an API key) is named by `actor_name`.
     """
     user = actor if getattr(actor, "pk", None) is not None else None
     entries = [
         AuditLog(
             actor=user,
-            actor_username=getattr(user, "username", "") if user is not None else "",
+            actor_username=getattr(user, "username", "") if user is not None else actor_name,
             action=action,
             audience_id=a.pk if isinstance(a, Audience) else a,
             target=target[:200],

@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.db import connection, models
 
-from audiences.models import Consent, ConsentStatus, Membership, Person
+from audiences.models import AuditLog, Consent, ConsentStatus, Membership, Person
 from journeys.models import TouchpointEvent
 from surveys.models import Answer, Invitation, Response
 from surveys.services import invitation_create
@@ -269,3 +269,20 @@ def test_erasure_leaves_the_email_in_no_table_and_keeps_anonymous_aggregates(
     assert Invitation.objects.get(pk=invitation.pk).person_id is None
     assert api.get("/api/v1/people/c-1/").status_code == 404
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_export_and_erasure_through_the_api_are_audited_by_key(api, world, full_key):
+    prefix = full_key.split("_")[1]
+    person_id = world.ayse.pk
+    assert api.get("/api/v1/people/c-1/export/").status_code == 200
+    assert api.delete("/api/v1/people/c-1/").status_code == 204
+    entries = list(
+        AuditLog.objects.order_by("id").values_list(
+            "actor_id", "actor_username", "action", "audience__slug", "target"
+        )
+    )
+    assert entries == [
+        (None, f"API key CRM ({prefix})", "person_exported", "customers", f"person {person_id}"),
+        (None, f"API key CRM ({prefix})", "person_erased", "customers", f"person {person_id}"),
+    ]
+    assert AuditLog.objects.get(action="person_erased").detail["memberships"] == 1

@@ -177,6 +177,9 @@ def test_survey_responses_page_with_a_cursor_since_a_date(api, world, django_ass
     assert later["results"] == []
     assert api.get(url + "&since=2999-01-01T00:00:00%2B00:00").json()["results"] == []
     assert len(api.get(url + "&since=2000-01-01T00:00:00Z").json()["results"]) == 2
+    # "+" left unencoded in a query string reads as a space: the offset is still understood.
+    assert len(api.get(url + "&since=2000-01-01T03:00:00+03:00").json()["results"]) == 2
+    assert api.get(url + "&since=2999-01-01T03:00:00+03:00").json()["results"] == []
     assert api.get(url + "&since=yesterday").json() == {
         "since": "Use a date (YYYY-MM-DD) or an ISO 8601 moment with an offset (got yesterday)."
     }

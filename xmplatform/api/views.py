@@ -7,6 +7,7 @@ named in the URL; "unknown …" for objects named in a body), so a key cannot ev
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +28,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiences.models import Membership, Person
+from audiences.models import AuditAction, Membership, Person
 from audiences.selectors import person_export
-from audiences.services import person_erase
+from audiences.services import audit_record, person_erase
 from metrics import selectors as metrics_selectors
 from surveys.models import InvitationState, Question, Survey
 from xmplatform.api import operations, selectors, services
@@ -93,10 +94,20 @@ class ApiView(APIView):
         return super().handle_exception(exc)
 
     @property
-    def scope(self) -> Scope:
+    def client(self) -> ApiClient:
         client = self.request.user
         assert isinstance(client, ApiClient)  # noqa: S101 - HasApiKey guarantees it
-        return client.scope
+        return client
+
+    @property
+    def scope(self) -> Scope:
+        return self.client.scope
+
+    @property
+    def actor_name(self) -> str:
+        """How the audit log names this caller: the key, by name and prefix (never the key)."""
+        key = self.client.api_key
+        return f"API key {key.name} ({key.prefix})"[:150]
 
 
 class ApiListView(ApiView, generics.GenericAPIView):
@@ -139,12 +150,17 @@ def _date_param(request: Request, name: str) -> dt.date | None:
     return parsed
 
 
+UNENCODED_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+) (\d\d(?::?\d\d)?)$")
+
+
 def _since_param(request: Request) -> dt.date | dt.datetime | None:
     raw = request.query_params.get("since")
     if raw in (None, ""):
         return None
     if len(raw) == 10:
         return _date_param(request, "since")
+    # An offset sent unencoded (…T09:30:00+03:00) arrives with its "+" decoded as a space.
+    raw = UNENCODED_PLUS.sub(r"\1+\2", raw)
     try:
         moment = parse_datetime(raw)
     except ValueError:
@@ -296,7 +312,24 @@ class PersonDetailView(ApiView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        person_erase(person=person)
+        audiences = list(
+            Membership.objects.filter(person=person).values_list("audience_id", flat=True)
+        )
+        pk = person.pk
+        report = person_erase(person=person)
+        audit_record(
+            actor=None,
+            actor_name=self.actor_name,
+            action=AuditAction.PERSON_ERASED,
+            audiences=audiences or [None],
+            target=f"person {pk}",
+            detail={
+                "memberships": report.memberships,
+                "events": report.events,
+                "invitations_unlinked": report.invitations_unlinked,
+                "responses_unlinked": report.responses_unlinked,
+            },
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -307,6 +340,16 @@ class PersonExportView(ApiView):
         data = person_export(person=person)
         if not self.scope.unrestricted:
             data = operations.export_scoped(data=data, person=person, scope=self.scope)
+        memberships = Membership.objects.filter(person=person)
+        if not self.scope.unrestricted:
+            memberships = memberships.filter(audience_id__in=self.scope.audience_ids)
+        audit_record(
+            actor=None,
+            actor_name=self.actor_name,
+            action=AuditAction.PERSON_EXPORTED,
+            audiences=list(memberships.values_list("audience_id", flat=True)) or [None],
+            target=f"person {person.pk}",
+        )
         return Response(s.PersonExportSerializer(data).data)
 
 

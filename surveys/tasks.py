@@ -1,4 +1,5 @@
-"""Celery tasks for distribution: thin wrappers over surveys.distribution and surveys.sending.
+"""Celery tasks for distribution (thin wrappers over surveys.distribution and surveys.sending)
+and the one that announces completed responses to their listeners (surveys.hooks).
 
 Delays never wait in the broker: invitations carry `due_at` and the beat task picks up what
 is due. Each task does one short piece (one batch of a few hundred), so a redelivery
@@ -12,7 +13,7 @@ import math
 from celery import shared_task
 from django.utils import timezone
 
-from surveys import distribution, sending
+from surveys import distribution, hooks, sending
 from surveys.models import DistributionRule
 
 FAN_OUT_MAX = 200
@@ -66,3 +67,9 @@ def wave_run_task(rule_id: int) -> int:
 def send_reminders_task() -> int:
     """Beat: one batch of reminders per tick (reminders are claimed before sending)."""
     return sending.reminders_send(now=timezone.now())
+
+
+@shared_task(name="surveys.response_completed_task", acks_late=True)
+def response_completed_task(response_id: int) -> None:
+    """Tell the response listeners (alerts, webhooks) about one completed response."""
+    hooks.response_listeners_call(response_id)

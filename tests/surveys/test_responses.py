@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from audiences.models import Channel
 from journeys.models import TouchpointEvent
-from surveys import services
+from surveys import services, tasks
+from surveys.hooks import register_response_listener, unregister_response_listener
 from surveys.models import Answer, Invitation, InvitationState, QuestionType, Response
 from surveys.services import Respondent
 from tests.factories import make_person
@@ -353,3 +354,45 @@ def test_the_event_touchpoint_wins_over_the_survey_touchpoint(client):
 
     response = Response.objects.get()
     assert (response.touchpoint, response.segment) == (support, "")
+
+
+def test_a_completion_reaches_every_listener_after_commit(
+    client, django_capture_on_commit_callbacks
+):
+    survey = make_survey()
+    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
+    _, token = invite(survey)
+    seen: list[int] = []
+    register_response_listener(seen.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            client.post(url(token), {"page": "1", "q-nps": "3"})
+        assert seen == []  # nothing before the commit
+        for callback in callbacks:
+            callback()
+    finally:
+        unregister_response_listener(seen.append)
+
+    assert seen == [Response.objects.get().pk]
+
+
+def test_a_completion_publishes_one_task_whatever_the_number_of_listeners(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    survey = make_survey()
+    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
+    _, token = invite(survey)
+    published: list[int] = []
+    monkeypatch.setattr(tasks.response_completed_task, "delay", published.append)
+    called: list[int] = []
+    register_response_listener(called.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            client.post(url(token), {"page": "1", "q-nps": "3"})
+    finally:
+        unregister_response_listener(called.append)
+
+    # The listeners (alerts, webhooks and this one) are called by the task, in a worker.
+    assert len(callbacks) == 1
+    assert published == [Response.objects.get().pk]
+    assert called == []

@@ -109,3 +109,8 @@ def test_people_errors_name_the_field_inside_memberships(api, world):
             "message": "Invalid data. Expected a dictionary, but got str.",
         },
     ]
+
+
+def test_messages_follow_accept_language(api, world):
+    response = api.post("/api/v1/events/", [], format="json", HTTP_ACCEPT_LANGUAGE="tr")
+    assert response.json() == {"detail": "Liste boş; en az bir öğe gönderin."}

@@ -5,7 +5,8 @@ each chunk of responses in one query, so the query count grows with chunks, neve
 Cells that a spreadsheet would run as a formula are neutralised (CWE-1236). Anonymous surveys
 export no identifying column and only the completion date; a segment with fewer responses than
 the audience's anonymity threshold (and its complement, see metrics.selectors.suppress_siblings)
-is exported blank, with its free-text answers left out.
+is exported blank, with its free-text answers left out; an anonymous survey with fewer responses
+than the threshold in all exports no rows.
 """
 
 import csv
@@ -14,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db.models import Count
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -63,22 +65,45 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+def anonymous_guard(*, survey: Survey) -> tuple[bool, set[str]]:
+    """(too few responses, hidden segments) of an anonymous survey, from one grouped count.
+
+    With fewer completed responses than the audience's anonymity threshold in all, no single
+    response's answers may be shown: whoever sees the invitations knows who responded. The
+    hidden segments are those too small to show, with their complement.
+    """
+    from metrics.selectors import suppress_siblings
+
+    threshold = survey.audience.anonymity_threshold
+    rows = [
+        {"group": r["segment"], "n": r["n"]}
+        for r in Response.objects.filter(survey=survey, completed_on__isnull=False)
+        .values("segment")
+        .annotate(n=Count("pk"))
+        .order_by("segment")
+    ]
+    shown = suppress_siblings(rows, threshold=threshold)
+    hidden = {r["group"] for r in shown if r.get("suppressed")}
+    return sum(r["n"] for r in rows) < threshold, hidden
+
+
 def hidden_segments(*, survey: Survey) -> set[str]:
     """Segments of an anonymous survey too small to show (with their complement)."""
-    from surveys.selectors import survey_response_slices
-
-    return {r["group"] for r in survey_response_slices(survey=survey) if r.get("suppressed")}
+    return anonymous_guard(survey=survey)[1]
 
 
 def export_rows(*, survey: Survey, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Cell]]:
     """The header, then one neutralised row per completed response of `survey`, oldest first.
 
     Queries: the questions, one streaming query over the responses, and one answers query per
-    chunk of `chunk_size` responses; anonymous surveys add the segment sizes (`hidden_segments`).
+    chunk of `chunk_size` responses; anonymous surveys add the segment sizes (`anonymous_guard`)
+    and, with fewer responses than the anonymity threshold, export the header only.
     """
     questions = list(Question.objects.filter(survey=survey).order_by("order", "id"))
-    small = hidden_segments(survey=survey) if survey.anonymous else set()
+    too_few, small = anonymous_guard(survey=survey) if survey.anonymous else (False, set())
     yield [neutralise(c) for c in export_header(survey=survey, questions=questions)]
+    if too_few:
+        return
     by_id = {q.pk: q for q in questions}
     fields = ["pk", "completed_at", "completed_on", "language", "channel", "segment"]
     fields.append("touchpoint__slug")

@@ -176,24 +176,30 @@ class ResponseAdmin(AudienceScopedAdmin):
         ]
         if obj is not None and obj.survey.anonymous:
             fields = [f for f in fields if f not in IDENTIFYING_FIELDS]
-            if self._small_slice(obj):
+            if self._guard(obj)[1]:
                 fields.remove("segment")
         return fields
 
-    def _small_slice(self, obj: Response) -> bool:
-        """Whether an anonymous response's segment is under the threshold (or its complement)."""
+    def _guard(self, obj: Response) -> tuple[bool, bool]:
+        """(survey too small, segment too small) of an anonymous response (cached on it)."""
         if not obj.survey.anonymous:
-            return False
-        cached: bool | None = getattr(obj, "_small_slice", None)
+            return False, False
+        cached: tuple[bool, bool] | None = getattr(obj, "_anonymity_guard", None)
         if cached is None:
-            cached = obj.segment in exports.hidden_segments(survey=obj.survey)
-            obj._small_slice = cached  # type: ignore[attr-defined]
+            too_few, hidden = exports.anonymous_guard(survey=obj.survey)
+            cached = (too_few, too_few or obj.segment in hidden)
+            obj._anonymity_guard = cached  # type: ignore[attr-defined]
         return cached
 
     @admin.display(description=_("answers"))
     def answers_table(self, obj: Response) -> str:
+        too_few, hide_text = self._guard(obj)
+        if too_few:
+            return gettext(
+                "Hidden: this anonymous survey has fewer responses than its audience's anonymity "
+                "threshold (%(threshold)s), and whoever sees the invitations knows who answered."
+            ) % {"threshold": obj.survey.audience.anonymity_threshold}
         answers = obj.answers.select_related("question").order_by("question__order", "question_id")
-        hide_text = self._small_slice(obj)
         rows = []
         for answer in answers:
             value = answer_value(answer.question, answer)

@@ -187,3 +187,21 @@ def test_the_response_list_never_shows_an_anonymous_responses_segment(department
 
     for dept in ("legal", "ops", "sales"):
         assert f">{dept}<" not in page
+
+
+def test_a_survey_under_the_threshold_shows_no_single_responses_answers(
+    staff_survey, django_user_model
+):
+    """Four answers: the invitations say who the four are, so none of their answers shows."""
+    add_responses(staff_survey, nps_specs([0, 10, 10, 10], segment="", comment="Kept quiet"))
+    actor = django_user_model.objects.create_superuser("root", "root@example.com", "x")
+    client = Client()
+    client.force_login(staff_with_grant("hr", staff_survey.audience, Role.ANALYST, actor))
+    response = Response.objects.filter(survey=staff_survey.survey).order_by("pk").first()
+
+    page = client.get(f"/admin/surveys/response/{response.pk}/change/").content.decode()
+
+    assert "fewer responses than its audience" in page
+    assert "Kept quiet" not in page
+    assert 'class="xm-answers"' not in page
+    assert len(list(export_rows(survey=staff_survey.survey))) == 1  # the header only

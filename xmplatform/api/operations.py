@@ -293,7 +293,7 @@ def events_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
     if good:
         people = dict(
             selectors.people_visible(scope=scope)
-            .filter(external_id__in={i["person"] for _x, i in good})
+            .filter(external_id__in=selectors.texts_in({i["person"] for _x, i in good}))
             .values_list("external_id", "id")
         )
         touchpoints = dict(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
@@ -24,6 +25,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import PositiveSmallIntegerField, QuerySet, Value
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from audiences.models import Audience, AudienceGrant, Membership, Role
 
@@ -335,6 +338,17 @@ class AudienceScopedAdmin(admin.ModelAdmin):
                 base = related._default_manager.all()
             kwargs["queryset"] = scope(base, user=request.user, role=self.change_role)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def action_checkbox(self, obj: Any) -> str:
+        # Django's markup, written directly: rendering a widget template per row took half of a
+        # 50-row changelist's render time.
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = []

@@ -203,3 +203,15 @@ def test_member_and_response_counts_stop_at_the_cap(client, xm_manager, world, m
     assert '<td class="field-member_count">2+</td>' in capped["audiences"].content.decode()
     assert '<td class="field-response_count">2+</td>' in capped["surveys"].content.decode()
     assert '<td class="field-member_count">3</td>' in exact.content.decode()
+
+
+def test_row_checkboxes_are_djangos_markup_written_directly() -> None:
+    from django.contrib import admin
+
+    from audiences.admin import PersonAdmin
+
+    person = Person(pk=7, external_id="p-7", name='<script>alert("x")</script>')
+    scoped = PersonAdmin(Person, admin.site)
+
+    assert scoped.action_checkbox(person) == admin.ModelAdmin.action_checkbox(scoped, person)
+    assert "<script>" not in scoped.action_checkbox(person)

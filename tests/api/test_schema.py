@@ -35,6 +35,9 @@ def test_schema_is_openapi_3_with_every_body_typed(world):
         if path.startswith("/api/v1/")
     ]
     assert len(operations) == 15
+    descriptions = [op.get("description", "") for _path, _method, op in operations]
+    assert all(descriptions), "every operation says what it does"
+    assert len(set(descriptions)) == 15, "no operation shows another's (or the base view's) text"
     for path, method, op in operations:
         if method in ("post", "put", "patch"):
             body = op["requestBody"]["content"]["application/json"]["schema"]
@@ -52,7 +55,10 @@ def test_docs_page_is_served_from_our_own_static_files_without_inline_scripts(wo
     )
     assert b'<script src="/api/docs/?script="></script>' in response.content
     assert b"cdn.jsdelivr.net" not in response.content
-    assert b"<script>" not in response.content  # the Content-Security-Policy forbids them
+    # The Content-Security-Policy forbids inline scripts and styles.
+    assert b"<script>" not in response.content
+    assert b"<style" not in response.content
+    assert b'<link rel="stylesheet" href="/static/api/docs.css">' in response.content
 
 
 KEY = "xm_5c4e3a70_schemathesis-generated-requests-key-0000000000"

@@ -29,6 +29,12 @@ urlpatterns = [
     path("v1/responses/", views.ResponsesView.as_view(), name="responses"),
     path("v1/scores/", views.ScoresView.as_view(), name="scores"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema", template_name="api/swagger_ui.html"
+        ),
+        name="docs",
+    ),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

@@ -192,6 +192,7 @@ class AudienceListView(ApiView):
 
     @extend_schema(responses={200: s.AudienceSerializer(many=True), **errors(401, 429)})
     def get(self, request: Request) -> Response:
+        """The audiences this key may see."""
         audiences = selectors.audiences_visible(scope=self.scope).select_related("owner")
         return Response(s.AudienceSerializer(_audience_rows(audiences), many=True).data)
 
@@ -200,6 +201,7 @@ class AudienceListView(ApiView):
         responses={201: s.AudienceSerializer, **errors(400, 401, 403, 413, 415, 429)},
     )
     def post(self, request: Request) -> Response:
+        """Create an audience (a key for all audiences only)."""
         serializer = s.AudienceSerializer(data=_body(request))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -238,6 +240,7 @@ def _audience_rows(audiences: Any) -> list[dict[str, Any]]:
 class AudienceDetailView(ApiView):
     @extend_schema(responses={200: s.AudienceSerializer, **errors(401, 404, 429)})
     def get(self, request: Request, slug: str) -> Response:
+        """One audience by its slug."""
         audience = (
             selectors.audiences_visible(scope=self.scope)
             .select_related("owner")
@@ -281,6 +284,7 @@ def _visible_person(scope: Scope, external_id: str) -> Person:
 class PersonDetailView(ApiView):
     @extend_schema(responses={200: s.PersonSerializer, **errors(401, 404, 429)})
     def get(self, request: Request, external_id: str) -> Response:
+        """A person with the memberships this key may see."""
         person = _visible_person(self.scope, external_id)
         return Response(
             s.PersonSerializer(selectors.person_data(person=person, scope=self.scope)).data
@@ -336,6 +340,7 @@ class PersonDetailView(ApiView):
 class PersonExportView(ApiView):
     @extend_schema(responses={200: s.PersonExportSerializer, **errors(401, 404, 429)})
     def get(self, request: Request, external_id: str) -> Response:
+        """Everything held about the person (within this key's audiences), as JSON."""
         person = _visible_person(self.scope, external_id)
         data = person_export(person=person)
         if not self.scope.unrestricted:
@@ -424,6 +429,7 @@ class InvitationListView(ApiListView):
         responses={200: s.InvitationSerializer(many=True), **errors(400, 401, 429)},
     )
     def get(self, request: Request) -> Response:
+        """Invitations, newest first, cursor-paged; filter by survey, state or person."""
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.InvitationSerializer(page, many=True).data)
 
@@ -449,6 +455,7 @@ class InvitationListView(ApiListView):
 class SurveyListView(ApiView):
     @extend_schema(responses={200: s.SurveySummarySerializer(many=True), **errors(401, 429)})
     def get(self, request: Request) -> Response:
+        """The surveys of this key's audiences, newest first."""
         surveys = selectors.surveys_visible(scope=self.scope).order_by("-created_at", "-id")
         return Response(s.SurveySummarySerializer(surveys, many=True).data)
 
@@ -465,6 +472,7 @@ def _visible_survey(scope: Scope, survey_id: int) -> Survey:
 class SurveyDetailView(ApiView):
     @extend_schema(responses={200: s.SurveySerializer, **errors(401, 404, 429)})
     def get(self, request: Request, survey_id: int) -> Response:
+        """A survey with its questions: keys, types, scales, logic and texts per language."""
         survey = _visible_survey(self.scope, survey_id)
         questions = Question.objects.filter(survey=survey).order_by("page", "order", "id")
         data = s.SurveySummarySerializer(survey).data
@@ -496,6 +504,7 @@ class SurveyResponsesView(ApiListView):
         responses={200: s.ResponseSerializer(many=True), **errors(400, 401, 404, 429)},
     )
     def get(self, request: Request, survey_id: int) -> Response:
+        """Completed responses, oldest first, cursor-paged; since a day or a moment."""
         survey = _visible_survey(self.scope, survey_id)
         since = _since_param(request)
         page = self.paginate_queryset(selectors.responses_completed(survey=survey, since=since))

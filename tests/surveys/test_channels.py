@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from surveys import channels, sending
+from surveys.channels import email
 from surveys.channels.sms import SmsChannel
 from surveys.models import Invitation, Question
 from tests.surveys.distribution_factories import (
@@ -150,3 +151,54 @@ def test_file_sms_provider_writes_one_json_line_per_message(survey, settings, tm
     assert record["to"] == "+905551112233"
     assert record["key"] == f"<invitation-{inv.id}@127.0.0.1>"
     assert "Hizmet" in record["body"]
+
+
+def _parts(message) -> tuple:  # noqa: ANN001
+    return (message.subject, message.body, message.alternatives, message.to, message.extra_headers)
+
+
+def test_a_batch_renders_each_message_as_it_would_alone(survey):
+    people = [
+        member(customers(), "ayse", name="Ayşe", language="tr"),
+        member(customers(), "bora", name="", language="en"),
+        member(customers(), "cem", name='<b>Cem</b> & "co"', language="en"),
+        member(customers(), "deniz", name="Deniz", language="en"),
+    ]
+    invitations = [make_invitation(survey, p) for p in people]
+    composer = email.Composer()
+    for inv in Invitation.objects.select_related("survey", "person").order_by("id"):
+        for reminder in (0, 1):
+            assert _parts(composer.build(inv, reminder=reminder)) == _parts(
+                email.build(inv, reminder=reminder)
+            )
+    assert len(invitations) == 4
+
+
+def test_a_batch_renders_the_templates_once_per_survey_language_and_greeting(survey, monkeypatch):
+    for i in range(6):
+        make_invitation(survey, member(customers(), f"p{i}", name=f"P{i}", language="en"))
+    calls = []
+    render = email.render_to_string
+    monkeypatch.setattr(
+        email, "render_to_string", lambda *a, **k: calls.append(a[0]) or render(*a, **k)
+    )
+    composer = email.Composer()
+    for inv in Invitation.objects.select_related("survey", "person"):
+        composer.build(inv)
+    # Text and HTML once with markers, once in full to check the layout: 4, not 12.
+    assert len(calls) == 4
+
+
+def test_a_template_that_transforms_a_name_is_rendered_per_message(survey, monkeypatch):
+    for name in ("Ayşe", "Bora"):
+        make_invitation(survey, member(customers(), name.lower(), name=name, language="en"))
+    render = email.render_to_string
+
+    def shouting(template, context):  # noqa: ANN001, ANN202 - a template that upper-cases
+        return render(template, {**context, "name": str(context["name"]).upper()})
+
+    monkeypatch.setattr(email, "render_to_string", shouting)
+    composer = email.Composer()
+    invitations = Invitation.objects.select_related("survey", "person").order_by("id")
+    bodies = [composer.build(inv).body for inv in invitations]
+    assert "Hello AYŞE," in bodies[0] and "Hello BORA," in bodies[1]

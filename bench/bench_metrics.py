@@ -2,7 +2,9 @@
 
 Seeds BENCH_ANSWERS scored answers (default 10,000,000: NPS, CSAT, CES and rating, four
 per response) set-based with INSERT … SELECT generate_series into a throwaway test database,
-rolls them up, then times the reads. Run through bench/run.py or directly:
+the customers answering as known people with purchases, churn and follow-up cases (so Return
+on Experience and the closed loop on the page have real work), rolls them up, then times the
+reads. Run through bench/run.py or directly:
 `python bench/bench_metrics.py`.
 
 BENCH_KEEP_DB=1 keeps the seeded database (bench_metrics_xm_<BENCH_ANSWERS>) afterwards and
@@ -47,6 +49,19 @@ RUNS = 5
 PAGE_RUNS = 20
 SPREAD_DAYS = 730
 SCORED_PER_RESPONSE = 4  # NPS, CSAT, CES (1–5) and a 5-star rating
+ROLLUP_TABLES = [
+    "metrics_dailyrollup",
+    "metrics_verbatim",
+    "metrics_answeroutcome",
+    "metrics_dailyoutcome",
+]
+SEEDED_TABLES = [
+    "audiences_person",
+    "audiences_membership",
+    "surveys_response",
+    "surveys_answer",
+    "journeys_touchpointevent",
+]
 
 HAND_WRITTEN_NPS = """
 SELECT count(*) FILTER (WHERE a.number >= 9),
@@ -83,11 +98,12 @@ def _row(name: str, value: float, unit: str, target: float | None, ok: bool) -> 
 
 
 def _world() -> dict[str, Any]:
-    """Three audiences with journeys, touchpoints and a two-question survey each."""
+    """Three audiences with journeys, touchpoints and a five-question survey each."""
     from django.contrib.auth import get_user_model
 
     from audiences.models import Audience, AudienceKind
-    from journeys.models import Journey, Stage, Touchpoint
+    from journeys.models import Journey, Stage, Touchpoint, TouchpointRole
+    from metrics.models import AlertRule, NotifyMode, RootCause, RuleCondition, ScoreMetric
     from surveys.models import Question, QuestionType, Survey, SurveyStatus
 
     owner = get_user_model().objects.create_superuser(
@@ -121,6 +137,26 @@ def _world() -> dict[str, Any]:
         )
         Question.objects.create(survey=survey, key="comment", type=QuestionType.TEXT, order=5)
         world["audiences"].append((audience, survey.pk, touchpoints))
+    # Where the customers' outcomes happen (Return on Experience), and the closed loop's rule.
+    customers = world["audiences"][0][0]
+    account = Stage.objects.create(
+        journey=Journey.objects.get(audience=customers), name="Account", order=9
+    )
+    world["shop"], world["leave"] = (
+        Touchpoint.objects.create(
+            stage=account, slug=f"customers-{role}", name=name, channel="web", role=role
+        ).pk
+        for role, name in ((TouchpointRole.PURCHASE, "Shop"), (TouchpointRole.CHURNED, "Leave"))
+    )
+    world["rule"] = AlertRule.objects.create(
+        name="Detractors",
+        audience=customers,
+        condition=RuleCondition.ANSWER_AT_MOST,
+        question_type=ScoreMetric.NPS,
+        threshold=6,
+        notify=NotifyMode.NONE,
+    ).pk
+    world["root_cause"] = RootCause.objects.get_or_create(name="Delivery and logistics")[0].pk
     return world
 
 
@@ -128,12 +164,17 @@ def _seeded_world(answers: int) -> dict[str, Any] | None:
     """The world of a kept database seeded with `answers` answers, or None to seed anew."""
     from django.contrib.auth import get_user_model
 
-    from audiences.models import Audience
+    from audiences.models import Audience, Person
     from journeys.models import Touchpoint
     from surveys.models import Response, Survey
 
+    responses = answers // SCORED_PER_RESPONSE
     owner = get_user_model().objects.filter(username="bench").first()
-    if owner is None or Response.objects.count() != answers // SCORED_PER_RESPONSE:
+    if (
+        owner is None
+        or Response.objects.count() != responses
+        or Person.objects.count() != _people(responses)
+    ):
         return None
     world: dict[str, Any] = {"owner": owner, "audiences": []}
     for slug in ("customers", "fans", "staff"):
@@ -186,16 +227,29 @@ def _seed(world: dict[str, Any], answers: int) -> None:
 
     c_tps, f_tps, s_tps = (arr(a[2]) for a in (customers, fans, staff))
     # 60 % customers, 20 % fans, 20 % staff; everything else spread by the series number.
+    people = _people(responses)
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit TO off")
         # The generated rows reference only rows created above; skipping the per-row foreign
         # key triggers keeps seeding to minutes in this throwaway database.
         cur.execute("SET session_replication_role = replica")
-        recreate = _drop_secondary_indexes(cur, ["surveys_response", "surveys_answer"])
+        recreate = _drop_secondary_indexes(cur, SEEDED_TABLES)
+        # Customers answer as known people (about five responses each over the two years).
+        cur.execute(
+            """
+            INSERT INTO audiences_person (external_id, email, phone, name, language, time_zone,
+                created_at, updated_at)
+            SELECT 'bench-' || g, '', '', '', 'en', 'UTC', now(), now()
+            FROM generate_series(1, %s) AS g
+            RETURNING id
+            """,
+            [people],
+        )
+        first = min(row[0] for row in cur.fetchall())
         cur.execute(
             f"""
             INSERT INTO surveys_response (survey_id, audience_id, touchpoint_id, channel, language,
-                segment, completed_on, completed_at, user_agent)
+                segment, completed_on, completed_at, user_agent, person_id)
             SELECT
                 CASE WHEN g %% 10 < 6 THEN {customers[1]} WHEN g %% 10 < 8 THEN {fans[1]}
                      ELSE {staff[1]} END,
@@ -210,7 +264,8 @@ def _seed(world: dict[str, Any], answers: int) -> None:
                 CURRENT_DATE - ((g::bigint * 7919) %% {SPREAD_DAYS})::int,
                 (CURRENT_DATE - ((g::bigint * 7919) %% {SPREAD_DAYS})::int)::timestamp
                     AT TIME ZONE 'UTC' + interval '12 hours',
-                ''
+                '',
+                CASE WHEN g %% 10 < 6 THEN {first} + (g::bigint * 104729) %% {people} END
             FROM generate_series(1, %s) AS g
             """,  # noqa: S608
             [responses],
@@ -239,11 +294,74 @@ def _seed(world: dict[str, Any], answers: int) -> None:
             WHERE r.id % 1000 = 0
             """
         )
+        _seed_outcomes(cur, world, first=first, people=people)
         cur.execute("SET session_replication_role = DEFAULT")
         for statement in recreate:
             cur.execute(statement)
-        cur.execute("ANALYZE surveys_response")
-        cur.execute("ANALYZE surveys_answer")
+        for table in (*SEEDED_TABLES, "metrics_alert", "metrics_case"):
+            cur.execute(f"ANALYZE {table}")
+
+
+def _people(responses: int) -> int:
+    return max(1, responses // 8)
+
+
+def _seed_outcomes(cur: Any, world: dict[str, Any], *, first: int, people: int) -> None:
+    """The customers' memberships, purchases and churn, and follow-up cases for detractors.
+
+    Four purchases per person and one person in ten churning, spread over the two years, so
+    Return on Experience follows real outcomes; a case for every 50th detractor response,
+    three in four of them closed.
+    """
+    customers = world["audiences"][0][0].pk
+    cur.execute(
+        f"""
+        INSERT INTO audiences_membership (person_id, audience_id, segment, attributes,
+            joined_on, left_on)
+        SELECT id, {customers}, '', '{{}}', CURRENT_DATE - {SPREAD_DAYS + 30}, NULL
+        FROM audiences_person WHERE id >= {first}
+        """  # noqa: S608
+    )
+    for touchpoint, count, attributes in (
+        (world["shop"], 4 * people, "jsonb_build_object('value', 10 + e % 90)"),
+        (world["leave"], max(1, people // 10), "'{}'::jsonb"),
+    ):
+        cur.execute(
+            f"""
+            INSERT INTO journeys_touchpointevent (person_id, touchpoint_id, occurred_at,
+                recorded_at, attributes)
+            SELECT {first} + (e::bigint * 7) % {people}, {touchpoint},
+                (CURRENT_DATE - ((e::bigint * 7919) % {SPREAD_DAYS})::int)::timestamp
+                    AT TIME ZONE 'UTC' + (e % 24) * interval '1 hour',
+                now(), {attributes}
+            FROM generate_series(1, {count}) AS e
+            """  # noqa: S608
+        )
+    cur.execute(
+        f"""
+        INSERT INTO metrics_alert (rule_id, audience_id, response_id, summary, opened_at, notify,
+            notify_attempts)
+        SELECT {world["rule"]}, r.audience_id, r.id, 'NPS ' || a.number,
+            r.completed_at + interval '5 minutes', 'none', 0
+        FROM surveys_response r
+        JOIN surveys_answer a ON a.response_id = r.id
+        JOIN surveys_question q ON q.id = a.question_id AND q.type = 'nps'
+        WHERE r.audience_id = {customers} AND a.number <= 6 AND r.id % 50 = 0
+        """  # noqa: S608
+    )
+    cur.execute(
+        f"""
+        INSERT INTO metrics_case (alert_id, audience_id, response_id, person_id, title, status,
+            opened_at, due_at, closed_at, root_cause_id)
+        SELECT al.id, al.audience_id, al.response_id, r.person_id, al.summary,
+            CASE WHEN al.id % 4 < 2 THEN 'resolved' WHEN al.id % 4 = 2 THEN 'wont_fix'
+                 ELSE 'new' END,
+            al.opened_at, al.opened_at + interval '3 days',
+            CASE WHEN al.id % 4 < 3 THEN al.opened_at + (1 + al.id % 72) * interval '1 hour' END,
+            CASE WHEN al.id % 4 < 3 THEN {world["root_cause"]} END
+        FROM metrics_alert al JOIN surveys_response r ON r.id = al.response_id
+        """  # noqa: S608
+    )
 
 
 def rows() -> list[dict[str, Any]]:
@@ -286,7 +404,10 @@ def rows() -> list[dict[str, Any]]:
         start = time.perf_counter()
         written = rollups_rebuild(date_from=first, date_to=last)
         with connection.cursor() as cur:
-            cur.execute("ANALYZE metrics_dailyrollup")
+            # What autovacuum does soon after a bulk load (statistics, visibility, hint bits);
+            # the dashboard then reads these tables as it would in steady state.
+            for table in ROLLUP_TABLES:
+                cur.execute(f"VACUUM ANALYZE {table}")
         rollup_s = time.perf_counter() - start
         out.append(_row(f"metrics: rollup all days ({written:,} rows)", rollup_s, "s", None, True))
 

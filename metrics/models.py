@@ -112,6 +112,93 @@ class Verbatim(models.Model):
         return f"{self.day} a{self.answer_id}"
 
 
+class AnswerOutcome(models.Model):
+    """What followed one NPS answer of a known person: churn and spend after it (for RoX).
+
+    One row per answer, kept by the rollup task: rebuilt with its day, and refreshed for the
+    people whose touchpoint events were recorded lately, so Return on Experience sums a
+    window's rows instead of following every answer's events. Erasing the person deletes the
+    rows; responses unlinked from people leave them until their days are rebuilt.
+    """
+
+    day = models.DateField(_("day"))
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="+", verbose_name=_("survey")
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("touchpoint"),
+    )
+    segment = models.CharField(_("segment"), max_length=100, blank=True)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
+    )
+    # Rows go with their day's rebuild, not with bulk deletes of answers.
+    answer = models.ForeignKey(
+        Answer,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("answer"),
+    )
+    completed_at = models.DateTimeField(_("completed"))
+    number = models.SmallIntegerField(_("score"))
+    churned = models.BooleanField(_("churned after"))
+    spend = models.FloatField(_("spend after"))
+
+    class Meta:
+        verbose_name = _("answer outcome")
+        verbose_name_plural = _("answer outcomes")
+        indexes = [
+            models.Index(fields=["audience", "day"], name="outcome_aud_day"),
+            models.Index(fields=["day"], name="outcome_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} a{self.answer_id}"
+
+
+class DailyOutcome(models.Model):
+    """One day's answer outcomes per audience × survey × segment × NPS category (for RoX).
+
+    Sums of `AnswerOutcome` (answers, churned after, spend after), kept with them by the
+    rollup task, so Return on Experience over any days is a plain SUM. Like the rollups it
+    reflects erasures and retention when their days are rebuilt.
+    """
+
+    day = models.DateField(_("day"))
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="+", verbose_name=_("survey")
+    )
+    segment = models.CharField(_("segment"), max_length=100, blank=True)
+    category = models.CharField(_("NPS category"), max_length=9)
+    n = models.PositiveIntegerField(_("answers"))
+    lost = models.PositiveIntegerField(_("churned after"))
+    spend = models.FloatField(_("spend after"))
+
+    class Meta:
+        verbose_name = _("daily outcome")
+        verbose_name_plural = _("daily outcomes")
+        indexes = [
+            models.Index(fields=["audience", "day"], name="dailyoutcome_aud_day"),
+            models.Index(fields=["day"], name="dailyoutcome_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.category} n={self.n}"
+
+
 class PublishedScore(models.Model):
     """The value last shown for one slice; it moves only when n changed by the threshold."""
 

@@ -6,7 +6,7 @@ Every slice is one aggregate query: category counts with `Count(filter=Q(...))`,
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import (
@@ -30,12 +30,13 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Trunc
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, AudienceKind, Membership
 from journeys.models import TouchpointEvent, TouchpointRole
 from metrics import definitions as d
-from metrics.models import DailyRollup
+from metrics.models import DailyOutcome, DailyRollup
 from surveys.models import Answer, Invitation, QuestionType, Survey, SurveyStatus
 
 # metric name -> question type it is computed from
@@ -473,6 +474,15 @@ def response_rates(
     }
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """The first moment of `day` in the current time zone, as `__date` lookups count days.
+
+    Comparing the moment itself, not its date, lets an index on the datetime column serve
+    a range of days.
+    """
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
 def _number(key: str) -> Any:
     return Cast(KeyTextTransform(key, "attributes"), FloatField())
 
@@ -488,8 +498,8 @@ def operational_metrics(
     role = "touchpoint__role"
     events = TouchpointEvent.objects.filter(
         touchpoint__stage__journey__audience=audience,
-        occurred_at__date__gte=date_from,
-        occurred_at__date__lte=date_to,
+        occurred_at__gte=day_start(date_from),
+        occurred_at__lt=day_start(date_to + dt.timedelta(days=1)),
     )
     purchase = Q(**{role: TouchpointRole.PURCHASE})
     support = Q(**{role: TouchpointRole.SUPPORT_REQUEST})
@@ -538,49 +548,90 @@ def operational_metrics(
 NPS_CATEGORIES = ("promoter", "passive", "detractor")
 
 
-def return_on_experience(
-    *, audience: Audience, filters: Filters
-) -> dict[str, dict[str, float | int | None]]:
-    """Retention, churn and mean spend after answering, per NPS category, in one query.
-
-    Counted per answered NPS question of a known person; outcomes are the person's purchase
-    and churn events at this audience's touchpoints after the response was completed.
-    """
-    outcome_events = TouchpointEvent.objects.filter(
-        person_id=OuterRef("response__person_id"),
-        touchpoint__stage__journey__audience_id=audience.pk,
-        occurred_at__gt=OuterRef("response__completed_at"),
+def outcomes_after(*, person: str, audience: str, after: str) -> dict[str, Any]:
+    """`churned` and `spend`: the person's churn and purchases at the audience's touchpoints
+    after a moment, as expressions over the outer row's fields named by the arguments."""
+    events = TouchpointEvent.objects.filter(
+        person_id=OuterRef(person),
+        touchpoint__stage__journey__audience_id=OuterRef(audience),
+        occurred_at__gt=OuterRef(after),
     )
-    churned = outcome_events.filter(touchpoint__role=TouchpointRole.CHURNED)
     spend = (
-        outcome_events.filter(touchpoint__role=TouchpointRole.PURCHASE)
+        events.filter(touchpoint__role=TouchpointRole.PURCHASE)
         .order_by()
         .values("person_id")
         .annotate(total=Sum(_number("value")))
         .values("total")
     )
-    qs = (
-        answers_scored(question_type=QuestionType.NPS, filters=filters)
-        .filter(response__person__isnull=False, response__completed_at__isnull=False)
-        .annotate(
-            category=Case(
-                When(number__gte=d.PROMOTER_MIN, then=Value("promoter")),
-                When(number__gte=d.PASSIVE_MIN, then=Value("passive")),
-                default=Value("detractor"),
-                output_field=CharField(),
-            ),
-            left=Exists(churned),
-            spent=Coalesce(Subquery(spend, output_field=FloatField()), Value(0.0)),
-        )
-        .values("category")
-        .annotate(
-            n=Count("id"),
-            lost=Count("id", filter=Q(left=True)),
-            spend=Sum("spent"),
-        )
-        .order_by()
+    return {
+        "churned": Exists(events.filter(touchpoint__role=TouchpointRole.CHURNED)),
+        "spend": Coalesce(Subquery(spend, output_field=FloatField()), Value(0.0)),
+    }
+
+
+def nps_answers_named(*, filters: Filters) -> QuerySet[Answer]:
+    """NPS answers of known people (the answers Return on Experience follows)."""
+    return answers_scored(question_type=QuestionType.NPS, filters=filters).filter(
+        response__person__isnull=False, response__completed_at__isnull=False
     )
-    found = {r["category"]: r for r in qs}
+
+
+def nps_category() -> Case:
+    """promoter / passive / detractor of an NPS answer's number."""
+    return Case(
+        When(number__gte=d.PROMOTER_MIN, then=Value("promoter")),
+        When(number__gte=d.PASSIVE_MIN, then=Value("passive")),
+        default=Value("detractor"),
+        output_field=CharField(),
+    )
+
+
+def return_on_experience(
+    *, audience: Audience, filters: Filters, source: str = "rollup"
+) -> dict[str, dict[str, float | int | None]]:
+    """Retention, churn and mean spend after answering, per NPS category, in one query.
+
+    Counted per answered NPS question of a known person; outcomes are the person's purchase
+    and churn events at this audience's touchpoints after the response was completed. The
+    rollup source sums the daily outcomes kept by the rollup task (`DailyOutcome`); the raw
+    source, also used for touchpoint and scale slices, follows each answer's events.
+    """
+    filters = replace(filters, audience_id=audience.pk)
+    if source == "raw" or filters.scale is not None or filters.touchpoint_id is not None:
+        rows = (
+            nps_answers_named(filters=filters)
+            .annotate(
+                **outcomes_after(
+                    person="response__person_id",
+                    audience="response__audience_id",
+                    after="response__completed_at",
+                ),
+                category=nps_category(),
+            )
+            .values("category")
+            .annotate(
+                n=Count("id"),
+                lost=Count("id", filter=Q(churned=True)),
+                spent=Sum("spend"),
+            )
+            .order_by()
+        )
+    else:
+        qs = DailyOutcome.objects.filter(audience_id=audience.pk)
+        if filters.date_from is not None:
+            qs = qs.filter(day__gte=filters.date_from)
+        if filters.date_to is not None:
+            qs = qs.filter(day__lte=filters.date_to)
+        if filters.survey_id is not None:
+            qs = qs.filter(survey_id=filters.survey_id)
+        if filters.segment is not None:
+            qs = qs.filter(segment=filters.segment)
+        rows = (
+            qs.values("category")
+            .annotate(n=Sum("n"), lost=Sum("lost"), spent=Sum("spend"))
+            .order_by()
+        )
+    found = {r["category"]: r for r in rows}
     threshold = audience.anonymity_threshold
     result: dict[str, dict[str, float | int | None]] = {}
     for category in NPS_CATEGORIES:
@@ -596,7 +647,7 @@ def return_on_experience(
             "suppressed": False,
             "churn_rate": churn,
             "retention_rate": None if churn is None else 100 - churn,
-            "mean_spend": d.ratio(r["spend"] or 0, n),
+            "mean_spend": d.ratio(r["spent"] or 0, n),
         }
     return result
 
@@ -628,9 +679,11 @@ def closed_loop(
     """
     from metrics.models import CLOSED_STATUSES, Case, CaseStatus
 
-    cases = Case.objects.filter(audience_id=audience.pk, opened_at__date__lte=date_to)
+    cases = Case.objects.filter(
+        audience_id=audience.pk, opened_at__lt=day_start(date_to + dt.timedelta(days=1))
+    )
     if date_from is not None:
-        cases = cases.filter(opened_at__date__gte=date_from)
+        cases = cases.filter(opened_at__gte=day_start(date_from))
     counts = cases.aggregate(
         opened=Count("id"),
         closed=Count("id", filter=Q(status__in=CLOSED_STATUSES)),
@@ -677,20 +730,29 @@ def _detractor_recovery(audience: Audience, cases: QuerySet[Any]) -> dict[str, A
         .order_by("response__completed_at", "response_id")
         .values("number")[:1]
     )
-    row = (
+    # Counted per next score (at most 12 groups), so each case's next answer is looked up
+    # once rather than once per count.
+    by_score = (
         cases.filter(status=CaseStatus.RESOLVED, person__isnull=False)
         .filter(Exists(detractor))
         .annotate(next_score=Subquery(later))
-        .aggregate(
-            followed=Count("id"),
-            answered=Count("next_score"),
-            promoters=Count("id", filter=Q(next_score__gte=d.PROMOTER_MIN)),
-            passives=Count(
-                "id", filter=Q(next_score__gte=d.PASSIVE_MIN, next_score__lt=d.PROMOTER_MIN)
-            ),
-            detractors=Count("id", filter=Q(next_score__lt=d.PASSIVE_MIN)),
-        )
+        .values("next_score")
+        .annotate(cases=Count("id"))
+        .order_by()
     )
+    row = dict.fromkeys(("followed", "answered", "promoters", "passives", "detractors"), 0)
+    for group in by_score:
+        score, count = group["next_score"], group["cases"]
+        row["followed"] += count
+        if score is None:
+            continue
+        row["answered"] += count
+        if score >= d.PROMOTER_MIN:
+            row["promoters"] += count
+        elif score >= d.PASSIVE_MIN:
+            row["passives"] += count
+        else:
+            row["detractors"] += count
     shown = row["answered"] >= audience.anonymity_threshold
     score = d.nps(
         promoters=row["promoters"], passives=row["passives"], detractors=row["detractors"]

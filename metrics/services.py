@@ -1,14 +1,17 @@
-"""Writes: daily rollups of scored answers, and the published value of each shown slice."""
+"""Writes: daily rollups of scored answers (with the verbatims and answer outcomes filed beside
+them), and the published value of each shown slice."""
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
+from journeys.models import TouchpointEvent
 from metrics import definitions as d
-from metrics.models import DailyRollup, PublishedScore, Verbatim
+from metrics.models import AnswerOutcome, DailyOutcome, DailyRollup, PublishedScore, Verbatim
 from surveys.models import SCORED_TYPES, Answer, QuestionType
 
 ROLLUP_GROUP = (
@@ -33,11 +36,13 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
     Idempotent and safe to re-run for any days: the range's rows are deleted and re-inserted
     with one INSERT … SELECT inside one transaction, so readers see the old or the new day,
     never half of it. Answers of responses not completed are not counted. The days' free-text
-    answers are filed as verbatims the same way (see `Verbatim`).
+    answers are filed as verbatims, and their NPS answers of known people with what followed,
+    the same way (see `Verbatim`, `AnswerOutcome` and `DailyOutcome`).
     """
     from metrics.selectors import _raw_aggregates
 
     _verbatims_rebuild(date_from=date_from, date_to=date_to)
+    _outcomes_rebuild(date_from=date_from, date_to=date_to)
     DailyRollup.objects.filter(day__gte=date_from, day__lte=date_to).delete()
     source = (
         Answer.objects.filter(
@@ -79,6 +84,84 @@ def _verbatims_rebuild(*, date_from: dt.date, date_to: dt.date) -> None:
     _insert_select(Verbatim, [name for name, _ in VERBATIM_COLUMNS], source)
 
 
+OUTCOME_COLUMNS = (
+    ("day", "response__completed_on"),
+    ("audience_id", "response__audience_id"),
+    ("survey_id", "response__survey_id"),
+    ("touchpoint_id", "response__touchpoint_id"),
+    ("segment", "response__segment"),
+    ("person_id", "response__person_id"),
+    ("answer_id", "id"),
+    ("completed_at", "response__completed_at"),
+    ("number", "number"),
+)
+
+
+def _outcomes_rebuild(*, date_from: dt.date, date_to: dt.date) -> None:
+    """Re-file the NPS answers of known people completed in the range with their outcomes."""
+    from metrics.selectors import Filters, nps_answers_named, outcomes_after
+
+    AnswerOutcome.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    outcomes = outcomes_after(
+        person="response__person_id",
+        audience="response__audience_id",
+        after="response__completed_at",
+    )
+    source = (
+        nps_answers_named(filters=Filters(date_from=date_from, date_to=date_to))
+        .annotate(**outcomes)
+        # Fields first, then the annotations in their order: the SELECT's column order.
+        .values(*(path for _, path in OUTCOME_COLUMNS), *outcomes)
+        .order_by()
+    )
+    _insert_select(AnswerOutcome, [*(name for name, _ in OUTCOME_COLUMNS), *outcomes], source)
+    _daily_outcomes_rebuild(days=Q(day__gte=date_from, day__lte=date_to))
+
+
+OUTCOME_GROUP = ("day", "audience_id", "survey_id", "segment", "category")
+
+
+def _daily_outcomes_rebuild(*, days: Q) -> None:
+    """Re-sum the answer outcomes of the audience-days that `days` picks (on either model)."""
+    from metrics.selectors import nps_category
+
+    DailyOutcome.objects.filter(days).delete()
+    source = (
+        AnswerOutcome.objects.filter(days)
+        .annotate(category=nps_category())
+        .values(*OUTCOME_GROUP)
+        .annotate(
+            n=Count("id"),
+            lost=Count("id", filter=Q(churned=True)),
+            spend_sum=Sum("spend"),
+        )
+        .order_by()
+    )
+    _insert_select(DailyOutcome, [*OUTCOME_GROUP, "n", "lost", "spend"], source)
+
+
+@transaction.atomic
+def outcomes_refresh(*, since: dt.datetime) -> int:
+    """Recompute the answer outcomes of everyone with touchpoint events recorded since then.
+
+    Events arrive after the answers they follow (a purchase weeks later), so the days being
+    rebuilt do not cover them; re-reading these people's outcomes does. Idempotent.
+    """
+    from metrics.selectors import outcomes_after
+
+    people = TouchpointEvent.objects.filter(recorded_at__gte=since).values("person_id")
+    changed = AnswerOutcome.objects.filter(person_id__in=people).update(
+        **outcomes_after(person="person_id", audience="audience_id", after="completed_at")
+    )
+    if changed:
+        # The audience-days these people answered on are summed again.
+        touched = AnswerOutcome.objects.filter(
+            person_id__in=people, audience_id=OuterRef("audience_id"), day=OuterRef("day")
+        )
+        _daily_outcomes_rebuild(days=Q(Exists(touched)))
+    return changed
+
+
 def _insert_select(model: Any, names: list[str], source: Any) -> int:
     """INSERT INTO model's table (names' columns) the rows of the `source` values() query."""
     select_sql, params = source.query.sql_with_params()
@@ -98,15 +181,17 @@ def rollup_day(*, day: dt.date) -> int:
 
 
 def rollup_recent(*, days: int = 2) -> int:
-    """Recompute the last `days` days up to tomorrow (UTC).
+    """Recompute the last `days` days up to tomorrow (UTC), and the outcomes of late events.
 
     Responses are filed under the day they were completed; tomorrow is included because a
-    respondent east of UTC may already be there.
+    respondent east of UTC may already be there. The answer outcomes of everyone with events
+    recorded in those days are recomputed too, whatever day they answered.
     """
     today = timezone.now().date()
-    return rollups_rebuild(
-        date_from=today - dt.timedelta(days=days - 1), date_to=today + dt.timedelta(days=1)
-    )
+    since = today - dt.timedelta(days=days - 1)
+    written = rollups_rebuild(date_from=since, date_to=today + dt.timedelta(days=1))
+    outcomes_refresh(since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
+    return written
 
 
 @dataclass

@@ -107,6 +107,28 @@ def test_rollup_recent_task_covers_today() -> None:
     assert rollup_recent_task.delay().get() == 1
 
 
+def test_rollup_recent_task_follows_new_events_back_to_old_answers() -> None:
+    from django.utils import timezone
+
+    from journeys.models import TouchpointEvent, TouchpointRole
+    from metrics.models import DailyOutcome
+    from tests.factories import make_touchpoint
+    from tests.metrics.conftest import make_people
+
+    world = build_world()
+    shop = make_touchpoint(world.audience, slug="shop", role=TouchpointRole.PURCHASE)
+    [buyer] = make_people("buyer", 1)
+    long_ago = timezone.now().date() - dt.timedelta(days=40)
+    add_responses(world, [{"nps": 10, "person": buyer, "day": long_ago}])
+    rollups_rebuild(date_from=long_ago, date_to=long_ago)
+    TouchpointEvent.objects.create(
+        person=buyer, touchpoint=shop, occurred_at=timezone.now(), attributes={"value": 25}
+    )
+    rollup_recent_task.delay().get()
+    [day] = DailyOutcome.objects.all()
+    assert (day.day, day.category, day.n, day.lost, day.spend) == (long_ago, "promoter", 1, 0, 25)
+
+
 ANSWER = st.fixed_dictionaries(
     {
         "nps": st.integers(0, 10),
@@ -158,6 +180,90 @@ def test_rollup_and_raw_paths_agree_on_random_data(answers: list[dict]) -> None:
                 raw = s.aggregate(metric=metric, by=by, filters=f, source="raw")
                 rolled = s.aggregate(metric=metric, by=by, filters=f, source="rollup")
                 assert raw == rolled, (metric, by, f)
+
+
+OUTCOME_ANSWER = st.fixed_dictionaries(
+    {
+        "nps": st.integers(0, 10),
+        "day": st.sampled_from([TODAY - dt.timedelta(days=k) for k in (0, 3, 40)]),
+        "segment": st.sampled_from(["", "gold"]),
+        "person": st.sampled_from([None, 0, 1, 2]),
+        "completed": st.booleans(),
+    }
+)
+# (person, role, days before TODAY noon, value); values are whole so sums are exact floats.
+OUTCOME_EVENT = st.tuples(
+    st.integers(0, 2),
+    st.sampled_from(["purchase", "churned"]),
+    st.sampled_from([-1, 0, 2, 10, 50]),
+    st.integers(0, 99),
+)
+
+
+def _events(world, people, events) -> None:  # noqa: ANN001
+    from journeys.models import TouchpointEvent
+
+    noon = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
+    TouchpointEvent.objects.bulk_create(
+        [
+            TouchpointEvent(
+                person=people[p],
+                touchpoint=world.touchpoints[role],
+                occurred_at=noon - dt.timedelta(days=days, minutes=1),
+                attributes={"value": value},
+            )
+            for p, role, days, value in events
+        ]
+    )
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    answers=st.lists(OUTCOME_ANSWER, max_size=20),
+    before=st.lists(OUTCOME_EVENT, max_size=8),
+    later=st.lists(OUTCOME_EVENT, max_size=8),
+)
+def test_return_on_experience_from_outcomes_matches_the_raw_answers(
+    answers: list[dict], before: list[tuple], later: list[tuple]
+) -> None:
+    from journeys.models import TouchpointEvent, TouchpointRole
+    from metrics.services import outcomes_refresh
+    from tests.factories import make_touchpoint
+    from tests.metrics.conftest import make_people
+
+    Response.objects.all().delete()
+    TouchpointEvent.objects.all().delete()
+    if "o" not in _WORLD:
+        world = build_world("loyal", threshold=1)
+        for role in (TouchpointRole.PURCHASE, TouchpointRole.CHURNED):
+            world.touchpoints[role] = make_touchpoint(
+                world.audience, slug=f"loyal-{role}", stage_name="Account", role=role
+            )
+        _WORLD["o"] = (world, make_people("loyal", 3))
+    world, people = _WORLD["o"]
+    add_responses(
+        world,
+        [{**a, "person": None if a["person"] is None else people[a["person"]]} for a in answers],
+    )
+    _events(world, people, before)
+    rollups_rebuild(date_from=TODAY - dt.timedelta(days=60), date_to=TODAY)
+    # Events recorded after the rebuild reach old answers through the refresh.
+    _events(world, people, later)
+    outcomes_refresh(since=dt.datetime.now(tz=dt.UTC) - dt.timedelta(minutes=5))
+    for f in (
+        s.Filters(audience_id=world.audience.pk),
+        s.Filters(
+            audience_id=world.audience.pk,
+            date_from=TODAY - dt.timedelta(days=30),
+            date_to=TODAY,
+            segment="gold",
+        ),
+    ):
+        raw = s.return_on_experience(audience=world.audience, filters=f, source="raw")
+        rolled = s.return_on_experience(audience=world.audience, filters=f, source="rollup")
+        assert raw == rolled, f
 
 
 _WORLD: dict = {}

@@ -9,13 +9,14 @@ Invariants kept by the database, not by checks in Python:
 """
 
 import datetime
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -191,24 +192,21 @@ def answers_load(*, response: Response, questions: Sequence[Question]) -> dict[s
     return values
 
 
-def _answer_row(response: Response, question: Question, value: AnswerValue) -> Answer:
-    row = Answer(response=response, question=question, number=None, text="", choices=None)
+def _answer_columns(question: Question, value: AnswerValue) -> dict[str, Any]:
+    """The typed columns (number, text, choices) of an Answer row holding `value`."""
     if question.type in SCORED_TYPES:
-        row.number = int(value)  # type: ignore[arg-type]
-    elif question.type == QuestionType.MULTIPLE_CHOICE:
-        row.choices = list(value)  # type: ignore[arg-type]
-    elif question.type == QuestionType.SINGLE_CHOICE:
-        row.choices = [str(value)]
-        row.text = str(value)
-    else:
-        row.text = str(value)
-    return row
+        return {"number": int(value), "text": "", "choices": None}  # type: ignore[arg-type]
+    if question.type == QuestionType.MULTIPLE_CHOICE:
+        return {"number": None, "text": "", "choices": list(value)}  # type: ignore[arg-type]
+    if question.type == QuestionType.SINGLE_CHOICE:
+        return {"number": None, "text": str(value), "choices": [str(value)]}
+    return {"number": None, "text": str(value), "choices": None}
 
 
-def _answers_write(
-    response: Response, questions: Iterable[Question], values: Mapping[str, AnswerValue]
-) -> None:
-    """Upsert the given answers and drop the ones emptied (two statements at most)."""
+def _answer_changes(
+    questions: Iterable[Question], values: Mapping[str, AnswerValue]
+) -> tuple[list[tuple[Question, dict[str, Any]]], list[int]]:
+    """The answers to upsert (question, columns) and the ids of the questions emptied."""
     rows, emptied = [], []
     for question in questions:
         if question.key not in values:
@@ -217,16 +215,36 @@ def _answers_write(
         if value is None or value == []:
             emptied.append(question.pk)
         else:
-            rows.append(_answer_row(response, question, value))
+            rows.append((question, _answer_columns(question, value)))
+    return rows, emptied
+
+
+def _answers_write(
+    response: Response, questions: Iterable[Question], values: Mapping[str, AnswerValue]
+) -> None:
+    """Upsert the given answers and drop the ones emptied (two statements at most)."""
+    rows, emptied = _answer_changes(questions, values)
     if rows:
         Answer.objects.bulk_create(
-            rows,
+            [Answer(response=response, question=q, **columns) for q, columns in rows],
             update_conflicts=True,
             unique_fields=["response", "question"],
             update_fields=["number", "text", "choices"],
         )
     if emptied:
         Answer.objects.filter(response=response, question_id__in=emptied).delete()
+
+
+def _hidden_answered(
+    questions: Sequence[Question],
+    values: Mapping[str, AnswerValue],
+    earlier: Mapping[str, AnswerValue] | None,
+) -> list[int]:
+    """Ids of the questions answered earlier that display logic now hides."""
+    if not earlier or not any(q.show_if for q in questions):
+        return []
+    shown = visible_keys(questions, {**earlier, **values})
+    return [q.pk for q in questions if q.key not in shown and q.key in earlier]
 
 
 # --- Responses -----------------------------------------------------------------------------
@@ -395,7 +413,6 @@ def response_save_page(
     _answers_write(response, questions, values)
 
 
-@transaction.atomic
 def response_submit(
     *,
     respondent: Respondent,
@@ -412,8 +429,55 @@ def response_submit(
     be saved; it is then created here, completed). `earlier` are the answers saved before;
     answers to questions that display logic now hides are dropped. Raises AlreadyResponded
     (and writes nothing) when another request completed first, and SurveyFull when the
-    response limit is reached (the survey row is locked to count exactly).
+    response limit is reached (the survey row is locked to count exactly). The listeners of
+    surveys.hooks hear of the completion after commit.
+
+    On PostgreSQL a named invitation's submit without a response limit (the common case) is
+    one statement, atomic by itself; the other cases take a transaction of a few statements.
     """
+    invitation = respondent.invitation
+    if (
+        invitation is not None
+        and not respondent.anonymous
+        and respondent.survey.response_limit is None
+        and connection.vendor == "postgresql"
+    ):
+        completed = _submit_named(
+            invitation=invitation,
+            survey=respondent.survey,
+            questions=questions,
+            values=values,
+            earlier=earlier,
+            language=language,
+            user_agent=user_agent,
+        )
+    else:
+        completed = _submit(
+            respondent=respondent,
+            response=response,
+            questions=questions,
+            values=values,
+            earlier=earlier,
+            language=language,
+            user_agent=user_agent,
+        )
+    completed_id = completed.pk
+    transaction.on_commit(lambda: hooks.response_completed(completed_id))
+    return completed
+
+
+@transaction.atomic
+def _submit(
+    *,
+    respondent: Respondent,
+    response: Response | None,
+    questions: Sequence[Question],
+    values: Mapping[str, AnswerValue],
+    earlier: Mapping[str, AnswerValue] | None,
+    language: str,
+    user_agent: str,
+) -> Response:
+    """response_submit with the ORM: claim, lock and count, complete, write the answers."""
     now = timezone.now()
     survey = respondent.survey
     invitation = respondent.invitation
@@ -460,14 +524,109 @@ def response_submit(
     else:
         response = _complete(response, completion)
     _answers_write(response, questions, values)
-    if earlier and any(q.show_if for q in questions):
-        shown = visible_keys(questions, {**earlier, **values})
-        hidden = [q.pk for q in questions if q.key not in shown and q.key in earlier]
-        if hidden:
-            Answer.objects.filter(response=response, question_id__in=hidden).delete()
-    completed_id = response.pk
-    transaction.on_commit(lambda: hooks.response_completed(completed_id))
+    hidden = _hidden_answered(questions, values, earlier)
+    if hidden:
+        Answer.objects.filter(response=response, question_id__in=hidden).delete()
     return response
+
+
+# The claim, the response (created, or completed if a page save created it), its answers upserted
+# and the emptied or hidden ones deleted: what _submit does for a named invitation, in one
+# statement. The claim's conditional UPDATE takes the invitation's row lock, so a concurrent
+# submit waits and then claims nothing: no row comes back and nothing is written. The claim
+# makes this the only completion, so a conflicting (unfinished) response is completed as is.
+# Data-modifying CTEs all run, referenced or not; the answers reach the database as one JSON
+# document (question_id, number, text, choices per row).
+_SUBMIT_NAMED_SQL = """
+WITH claim AS (
+    UPDATE {invitation} SET state = %(state)s, responded_at = %(now)s,
+        opened_at = COALESCE(opened_at, %(now)s)
+    WHERE id = %(invitation_id)s AND responded_at IS NULL
+    RETURNING id
+), response AS (
+    INSERT INTO {response} (survey_id, audience_id, touchpoint_id, invitation_id, person_id,
+        channel, language, segment, started_at, completed_at, completed_on, user_agent)
+    SELECT %(survey_id)s, %(audience_id)s,
+        COALESCE(
+            (SELECT touchpoint_id FROM {event} WHERE id = %(event_id)s), %(touchpoint_id)s
+        ),
+        claim.id, %(person_id)s, %(channel)s, %(language)s,
+        COALESCE(
+            (SELECT segment FROM {membership}
+             WHERE person_id = %(person_id)s AND audience_id = %(audience_id)s),
+            ''
+        ),
+        %(now)s, %(now)s, %(day)s, %(user_agent)s
+    FROM claim
+    ON CONFLICT (invitation_id) DO UPDATE SET completed_at = EXCLUDED.completed_at,
+        completed_on = EXCLUDED.completed_on, resume_key = NULL
+    RETURNING id
+), upserted AS (
+    INSERT INTO {answer} (response_id, question_id, number, text, choices)
+    SELECT response.id, a.question_id, a.number, a.text, a.choices
+    FROM response, jsonb_to_recordset(%(answers)s::jsonb)
+        AS a(question_id bigint, number smallint, text text, choices jsonb)
+    ON CONFLICT (response_id, question_id) DO UPDATE SET number = EXCLUDED.number,
+        text = EXCLUDED.text, choices = EXCLUDED.choices
+), dropped AS (
+    DELETE FROM {answer}
+    WHERE response_id IN (SELECT id FROM response) AND question_id = ANY(%(dropped)s::bigint[])
+)
+SELECT id FROM response
+"""
+
+
+def _submit_named(
+    *,
+    invitation: Invitation,
+    survey: Survey,
+    questions: Sequence[Question],
+    values: Mapping[str, AnswerValue],
+    earlier: Mapping[str, AnswerValue] | None,
+    language: str,
+    user_agent: str,
+) -> Response:
+    """response_submit for a named invitation on PostgreSQL: one statement (_SUBMIT_NAMED_SQL).
+
+    Saves the round trips and the ORM's work of five statements in a transaction, most of a
+    hosted submit's cost. Returns the response with only its id loaded.
+    """
+    now = timezone.now()
+    rows, emptied = _answer_changes(questions, values)
+    sql = _SUBMIT_NAMED_SQL.format(
+        **{
+            name: connection.ops.quote_name(model._meta.db_table)
+            for name, model in (
+                ("invitation", Invitation),
+                ("response", Response),
+                ("answer", Answer),
+                ("event", TouchpointEvent),
+                ("membership", Membership),
+            )
+        }
+    )
+    params = {
+        "state": InvitationState.RESPONDED.value,
+        "now": now,
+        "day": timezone.localdate(now),
+        "invitation_id": invitation.pk,
+        "survey_id": survey.pk,
+        "audience_id": survey.audience_id,
+        "event_id": invitation.event_id,
+        "touchpoint_id": survey.touchpoint_id,
+        "person_id": invitation.person_id,
+        "channel": invitation.channel,
+        "language": language,
+        "user_agent": user_agent[:USER_AGENT_MAX],
+        "answers": json.dumps([{"question_id": q.pk, **columns} for q, columns in rows]),
+        "dropped": emptied + _hidden_answered(questions, values, earlier),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    if found is None:
+        raise AlreadyResponded
+    return Response.from_db(connection.alias, ["id"], [found[0]])
 
 
 def _complete(response: Response, completion: Mapping[str, Any]) -> Response:

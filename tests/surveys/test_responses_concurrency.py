@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from surveys import services
@@ -74,16 +74,28 @@ def test_second_submit_waits_for_the_first_and_then_sees_it_answered(
     _, token = invite(survey)
     Client().post(url(token), {"page": "1", "q-nps": "8"})
     entered, release = threading.Event(), threading.Event()
-    write = services._answers_write
+    write, statement = services._answers_write, services._submit_named
 
-    def held_write(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def pause_if_first() -> None:
         # The first submit pauses inside its transaction, holding the invitation's row lock.
         if threading.current_thread().name == "first":
             entered.set()
             release.wait(timeout=10)
+
+    def held_write(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        pause_if_first()
         return write(*args, **kwargs)
 
+    def held_statement(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        # A named submit is one statement, committed at once: here it runs in a transaction
+        # that stays open after it, so that the lock it took is still held.
+        with transaction.atomic():
+            completed = statement(*args, **kwargs)
+            pause_if_first()
+        return completed
+
     monkeypatch.setattr(services, "_answers_write", held_write)
+    monkeypatch.setattr(services, "_submit_named", held_statement)
     statuses: dict[str, int] = {}
 
     def submit() -> None:

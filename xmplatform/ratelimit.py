@@ -13,13 +13,16 @@ import hashlib
 import logging
 import re
 import time
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -139,6 +142,23 @@ return 0
 """
 
 
+_scripts: "weakref.WeakKeyDictionary[Any, Script]" = weakref.WeakKeyDictionary()
+
+
+def _hit_all_script(backend: RedisCache) -> Script:
+    """The script bound to a client of `backend`'s own pool, made once per backend instance.
+
+    Django's backend builds a new Redis client object for every command (costly in redis-py);
+    one kept per backend (caches are per thread) serves every request of that thread.
+    """
+    pools = backend._cache  # Django names no public accessor for the backend's client
+    script = _scripts.get(pools)
+    if script is None:
+        script = pools.get_client(write=True).register_script(_HIT_ALL_SCRIPT)
+        _scripts[pools] = script
+    return script
+
+
 def hit_all(*limits: Limit) -> int | None:
     """Apply `limits` in order, like chained `hit`/`exceeded` calls: the seconds to wait for
     the first one reached (the later ones are then not counted), else None."""
@@ -156,10 +176,7 @@ def hit_all(*limits: Limit) -> int | None:
     keys = [backend.make_and_validate_key(_key(li.scope, li.ident, r, now)) for li, r in active]
     args = [value for li, r in active for value in (r.count, r.seconds, int(li.counts))]
     try:
-        # The backend's own client (its pool, timeouts and server); Django names no public
-        # accessor for it.
-        client = backend._cache.get_client(write=True)
-        reached = int(client.register_script(_HIT_ALL_SCRIPT)(keys=keys, args=args))
+        reached = int(_hit_all_script(backend)(keys=keys, args=args))
     except (RedisError, OSError):
         logger.warning(
             "Rate limits %s not counted: the cache is unavailable.",

@@ -366,12 +366,14 @@ def _existing(respondent: Respondent) -> Response:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def response_start(*, respondent: Respondent, language: str, user_agent: str = "") -> Response:
     """The respondent's response, created on first save; concurrent starts share one row.
 
     Anonymous responses get no person, invitation, start time or user agent. Raises
     AlreadyResponded when the invitation has been answered (checked under its row lock).
+    Within a caller's transaction it takes no savepoint: after an error, that transaction is
+    to be rolled back (the hosted page's save does, by letting the error out of it).
     """
     invitation = respondent.invitation
     if invitation is not None:
@@ -392,7 +394,7 @@ def response_start(*, respondent: Respondent, language: str, user_agent: str = "
     return response
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def response_save_page(
     *,
     response: Response,
@@ -402,7 +404,7 @@ def response_save_page(
     """Save (upsert) the answers of one page of an unfinished response.
 
     Raises AlreadyResponded when the response was completed meanwhile (its row is locked, so a
-    stale tab cannot change a completed response).
+    stale tab cannot change a completed response). Like response_start, no savepoint.
     """
     if not (
         Response.objects.select_for_update()

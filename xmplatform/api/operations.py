@@ -168,11 +168,15 @@ def people_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
                 if m.get(key) is not None:
                     row[key] = m[key]
             memberships[m["audience"]].append(row)
+    # Concurrent batches naming the same people lock them in one order (their external ids'),
+    # so they wait for each other instead of deadlocking.
+    rows.sort(key=lambda row: row["external_id"])
     result = UpsertResult()
     with transaction.atomic():
         if rows:
             result = people_upsert(rows=rows)
         for slug, member_rows in sorted(memberships.items()):
+            member_rows.sort(key=lambda row: row["external_id"])
             result.add(_memberships_only(people_upsert(rows=member_rows, audience=audiences[slug])))
     errors.sort(key=lambda e: e["index"])
     return {

@@ -27,13 +27,6 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class BadRequestSerializer(serializers.Serializer):
-    """A refused request: `detail` for the request as a whole, else one entry per field
-    (a list of messages, or messages by key for answers)."""
-
-    detail = serializers.CharField(required=False)
-
-
 class ItemErrorSerializer(serializers.Serializer):
     """Why one item of a batch was not stored."""
 

@@ -41,10 +41,22 @@ from xmplatform.api.permissions import AllAudiencesKey, HasApiKey
 from xmplatform.api.selectors import Scope
 from xmplatform.api.throttles import ApiKeyRateThrottle
 
+MESSAGES = {"type": "array", "items": {"type": "string"}}
+BAD_REQUEST = {
+    "type": "object",
+    "description": "A refused request: `detail` for the request as a whole, else the messages "
+    "of each field (a list, a message for a query parameter, or messages by key for answers).",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string"},
+            MESSAGES,
+            {"type": "object", "additionalProperties": {"anyOf": [{"type": "string"}, MESSAGES]}},
+        ]
+    },
+}
 ERRORS = {
-    400: OpenApiResponse(
-        s.BadRequestSerializer, description="Bad input (the messages say what to fix)."
-    ),
+    400: OpenApiResponse(BAD_REQUEST, description="Bad input (the messages say what to fix)."),
     401: OpenApiResponse(s.ErrorSerializer, description="Missing or invalid API key."),
     403: OpenApiResponse(s.ErrorSerializer, description="Read-only key, or not allowed."),
     404: OpenApiResponse(s.ErrorSerializer, description="Not found (or outside the key's scope)."),

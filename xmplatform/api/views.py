@@ -358,7 +358,7 @@ class PersonExportView(ApiView):
         if not self.scope.unrestricted:
             data = operations.export_scoped(data=data, person=person, scope=self.scope)
         memberships = Membership.objects.filter(person=person)
-        if not self.scope.unrestricted:
+        if self.scope.audience_ids is not None:
             memberships = memberships.filter(audience_id__in=self.scope.audience_ids)
         audit_record(
             actor=None,

@@ -161,6 +161,14 @@ def index_cards(*, today: dt.date, audience_ids: list[int] | None = None) -> lis
     return cards
 
 
+def _sum_by(cells: dict[tuple[Any, ...], s.Agg], position: int) -> dict[Any, s.Agg]:
+    """Sum grid cells over every key part but the one at `position`."""
+    groups: dict[Any, list[s.Agg]] = {}
+    for key, agg in cells.items():
+        groups.setdefault(key[position], []).append(agg)
+    return {group: _sum_aggs(aggs) for group, aggs in groups.items()}
+
+
 def _sum_aggs(aggs: Any) -> s.Agg:
     fields = list(s.Agg.__dataclass_fields__)
     totals = dict.fromkeys(fields, 0)
@@ -224,7 +232,13 @@ def audience_page(
         page["headline"] = {"group": None, "suppressed": True}
         page["segment_hidden"] = True
         return page
-    headline = s.aggregate(metric=metric, by=None, filters=filters).get(None, s.Agg())
+    period = "week" if window.days is not None and window.days <= 90 else "month"
+    compare_from = None
+    if window.date_from is not None:
+        compare_from = s.previous_period_start(window.date_from, window.date_to)
+    grid = s.page_grid(metric=metric, period=period, filters=filters, compare_from=compare_from)
+    current = {key[1:]: agg for key, agg in grid.items() if key[0] == "current"}
+    headline = _sum_aggs(current.values())
     score = s.score_from(metric, headline)
     head_row: dict[str, Any] = {"group": None, "score": score.value, "n": score.n}
     head_row["margin"] = score.margin
@@ -233,16 +247,14 @@ def audience_page(
     page["headline"] = head_row
     page["distribution"] = _distribution(metric, headline, threshold)
     if window.date_from is not None:
-        page["comparison"] = s.compare_periods(
-            audience=audience,
-            metric=metric,
-            date_from=window.date_from,
-            date_to=window.date_to,
-            filters=filters,
+        previous = _sum_aggs(agg for key, agg in grid.items() if key[0] == "previous")
+        page["comparison"] = s.comparison_of(
+            metric, current=headline, previous=previous, threshold=threshold
         )
-    period = "week" if window.days is not None and window.days <= 90 else "month"
-    trend_rows = s.trend(audience=audience, metric=metric, period=period, filters=filters)
-    page["heatmap"], cells = _heatmap(audience, metric, filters, threshold)
+    trend_rows = s.trend_guard(s.score_rows_of(metric, _sum_by(current, 0)), threshold=threshold)
+    page["heatmap"], cells = _heatmap(
+        audience, s.score_rows_of(metric, _sum_by(current, 1)), threshold
+    )
     ranked = [c for c in cells if not c.get("suppressed") and c.get("score") is not None]
     ranked.sort(key=lambda c: c["score"])
     page["worst"] = ranked[:WORST]
@@ -308,7 +320,10 @@ def audience_page(
         page["rox"] = s.return_on_experience(audience=audience, filters=filters)
         if window.date_from is not None:
             ops = s.operational_metrics(
-                audience=audience, date_from=window.date_from, date_to=window.date_to
+                audience=audience,
+                date_from=window.date_from,
+                date_to=window.date_to,
+                source="rollup",
             )
             page["operations"] = ops
             page["operation_rows"] = [
@@ -349,15 +364,17 @@ def _distribution(metric: str, agg: s.Agg, threshold: int) -> list[dict[str, Any
 
 
 def _heatmap(
-    audience: Audience, metric: str, filters: s.Filters, threshold: int
+    audience: Audience, rows: list[dict[str, Any]], threshold: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Stages × touchpoints of the audience's journeys with each touchpoint's guarded score."""
+    """Stages × touchpoints of the audience's journeys with each touchpoint's guarded score.
+
+    `rows` are the touchpoints' unguarded score rows.
+    """
     touchpoints = list(
         Touchpoint.objects.filter(stage__journey__audience=audience)
         .select_related("stage__journey")
         .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
     )
-    rows = s.score_rows(audience=audience, metric=metric, by="touchpoint", filters=filters)
     known = {tp.pk for tp in touchpoints}
     cells = s.suppress_siblings([r for r in rows if r["group"] in known], threshold=threshold)
     by_tp = {c["group"]: c for c in cells}

@@ -199,6 +199,39 @@ class DailyOutcome(models.Model):
         return f"{self.day} {self.category} n={self.n}"
 
 
+class EventDay(models.Model):
+    """One person's touchpoint events of one role on one day (for the operational metrics).
+
+    Kept by the rollup task from the events at the audience's role-tagged touchpoints, so a
+    period's counts, sums and distinct buyers come from narrow rows instead of every event's
+    attributes. The day is the event's date in the current time zone, as `__date` counts it.
+    """
+
+    day = models.DateField(_("day"))
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")
+    )
+    role = models.CharField(_("role"), max_length=16)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
+    )
+    events = models.PositiveIntegerField(_("events"))
+    value = models.FloatField(_("value"), null=True, blank=True)
+    handling = models.FloatField(_("handling seconds"), null=True, blank=True)
+    resolved = models.PositiveIntegerField(_("resolved at first contact"))
+
+    class Meta:
+        verbose_name = _("event day")
+        verbose_name_plural = _("event days")
+        indexes = [
+            models.Index(fields=["audience", "day"], name="eventday_aud_day"),
+            models.Index(fields=["day"], name="eventday_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.role} p{self.person_id}"
+
+
 class PublishedScore(models.Model):
     """The value last shown for one slice; it moves only when n changed by the threshold."""
 

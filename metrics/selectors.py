@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import Audience, AudienceKind, Membership
 from journeys.models import TouchpointEvent, TouchpointRole
 from metrics import definitions as d
-from metrics.models import DailyOutcome, DailyRollup
+from metrics.models import DailyOutcome, DailyRollup, EventDay
 from surveys.models import Answer, Invitation, QuestionType, Survey, SurveyStatus
 
 # metric name -> question type it is computed from
@@ -312,8 +312,13 @@ def score_rows(
     *, audience: Audience, metric: str, by: str | None, filters: Filters, source: str = "rollup"
 ) -> list[dict[str, Any]]:
     """Unguarded rows {"group","score","n","margin"[,"scale"]} sorted by group."""
+    return score_rows_of(metric, aggregate(metric=metric, by=by, filters=filters, source=source))
+
+
+def score_rows_of(metric: str, aggs: dict[Any, Agg]) -> list[dict[str, Any]]:
+    """score_rows from aggregates already read ({group: Agg}, as `aggregate` returns them)."""
     result = []
-    for group, agg in aggregate(metric=metric, by=by, filters=filters, source=source).items():
+    for group, agg in aggs.items():
         scale = None
         if metric in MEAN_METRICS:
             group, scale = group
@@ -398,40 +403,53 @@ def compare_periods(
     *, audience: Audience, metric: str, date_from: dt.date, date_to: dt.date, filters: Filters
 ) -> dict[str, Any]:
     """This period vs the one of equal length before it, in one query; flags real changes."""
-    length = (date_to - date_from).days + 1
-    prev_from = date_from - dt.timedelta(days=length)
     question_type = _question_type(metric)
     scoped = Filters(
         audience_id=audience.pk,
-        date_from=prev_from,
+        date_from=previous_period_start(date_from, date_to),
         date_to=date_to,
         survey_id=filters.survey_id,
         segment=filters.segment,
         scale=filters.scale,
     )
-    qs = rollups(question_type=question_type, filters=scoped).annotate(
-        p=Case(
-            When(day__gte=date_from, then=Value("current")),
-            default=Value("previous"),
-            output_field=CharField(),
-        )
-    )
+    qs = rollups(question_type=question_type, filters=scoped).annotate(p=_period_side(date_from))
     aggs = _rollup_aggregates(METRIC_FIELDS[metric])
     found = {
         rec["p"]: Agg(**{k: rec[k] for k in METRIC_FIELDS[metric]})  # type: ignore[literal-required]
         for rec in qs.values("p").annotate(**aggs)
     }
-    threshold = audience.anonymity_threshold
-    current = _guard(score_from(metric, found.get("current", Agg())), threshold)
-    previous = _guard(score_from(metric, found.get("previous", Agg())), threshold)
+    return comparison_of(
+        metric,
+        current=found.get("current", Agg()),
+        previous=found.get("previous", Agg()),
+        threshold=audience.anonymity_threshold,
+    )
+
+
+def previous_period_start(date_from: dt.date, date_to: dt.date) -> dt.date:
+    """The first day of the period of equal length just before [date_from, date_to]."""
+    return date_from - dt.timedelta(days=(date_to - date_from).days + 1)
+
+
+def _period_side(date_from: dt.date) -> Case:
+    return Case(
+        When(day__gte=date_from, then=Value("current")),
+        default=Value("previous"),
+        output_field=CharField(),
+    )
+
+
+def comparison_of(metric: str, *, current: Agg, previous: Agg, threshold: int) -> dict[str, Any]:
+    """compare_periods from the two periods' aggregates already read."""
+    now, before = (_guard(score_from(metric, a), threshold) for a in (current, previous))
     delta = None
-    if current.value is not None and previous.value is not None:
-        delta = current.value - previous.value
+    if now.value is not None and before.value is not None:
+        delta = now.value - before.value
     return {
-        "current": current,
-        "previous": previous,
+        "current": now,
+        "previous": before,
         "delta": delta,
-        "significant": d.change_is_significant(current, previous),
+        "significant": d.change_is_significant(now, before),
     }
 
 
@@ -448,11 +466,46 @@ def trend(
     if period not in PERIODS:
         raise UnknownSlice(_("Unknown period %(p)s.") % {"p": period})
     rows = score_rows(audience=audience, metric=metric, by=period, filters=filters)
-    threshold = audience.anonymity_threshold
+    return trend_guard(rows, threshold=audience.anonymity_threshold)
+
+
+def trend_guard(rows: list[dict[str, Any]], *, threshold: int) -> list[dict[str, Any]]:
+    """Trend rows with the periods under the threshold suppressed."""
     return [
         r if r["n"] >= threshold else {"group": r["group"], "suppressed": True, "n": r["n"]}
         for r in rows
     ]
+
+
+def page_grid(
+    *, metric: str, period: str, filters: Filters, compare_from: dt.date | None
+) -> dict[tuple[str, Any, Any], Agg]:
+    """One rollup query for a page's headline, trend, touchpoints and period comparison.
+
+    {(side, period start, touchpoint id): Agg} over the filters' days, where side is
+    "current"; with `compare_from`, also over the days from it to the filters' start, as
+    "previous". Every slice of the page is a sum of these cells, so the numbers are those of
+    the separate queries. Not for mean metrics (their scales are not kept apart here).
+    """
+    if metric in MEAN_METRICS:
+        raise UnknownSlice(_("Mean metrics are not read as a page grid."))
+    if period not in PERIODS:
+        raise UnknownSlice(_("Unknown period %(p)s.") % {"p": period})
+    scoped = filters if compare_from is None else replace(filters, date_from=compare_from)
+    qs = rollups(question_type=_question_type(metric), filters=scoped)
+    side = _period_side(filters.date_from) if filters.date_from is not None else Value("current")
+    fields = METRIC_FIELDS[metric]
+    rows: Any = (
+        qs.annotate(
+            side=side,
+            g=_group_expression(period, raw=False, filters=filters),
+            tp=F("touchpoint_id"),
+        )
+        .values("side", "g", "tp")
+        .annotate(**_rollup_aggregates(fields))
+        .order_by()
+    )
+    return {(r["side"], r["g"], r["tp"]): Agg(**{k: r[k] for k in fields}) for r in rows if r["n"]}
 
 
 # --- Response rate, operations, Return on Experience -----------------------------------------
@@ -487,34 +540,72 @@ def _number(key: str) -> Any:
     return Cast(KeyTextTransform(key, "attributes"), FloatField())
 
 
+def event_sums() -> dict[str, Any]:
+    """Per group of events: their count, Σ value, Σ handling seconds, first-contact resolved."""
+    return {
+        "events": Count("id"),
+        "value": Sum(_number("value")),
+        "handling": Sum(_number("handling_seconds")),
+        "resolved": Count("id", filter=Q(attributes__first_contact_resolved=True)),
+    }
+
+
 def operational_metrics(
-    *, audience: Audience, date_from: dt.date, date_to: dt.date, profit_margin: float = 1.0
+    *,
+    audience: Audience,
+    date_from: dt.date,
+    date_to: dt.date,
+    profit_margin: float = 1.0,
+    source: str = "raw",
 ) -> dict[str, float | None]:
     """Churn, CRR, CLV, AHT, FCR, referral rate and trial-to-paid from role-tagged events.
 
-    Two queries: the period's events by role, and the members at its start. Trial-to-paid
-    takes the trials started in the period as the trials that ended in it (no end events).
+    Two queries: the period's events by role (raw, or summed per person and day by the
+    rollup task: `EventDay`), and the members at its start. Trial-to-paid takes the trials
+    started in the period as the trials that ended in it (no end events).
     """
-    role = "touchpoint__role"
-    events = TouchpointEvent.objects.filter(
-        touchpoint__stage__journey__audience=audience,
-        occurred_at__gte=day_start(date_from),
-        occurred_at__lt=day_start(date_to + dt.timedelta(days=1)),
-    )
+    if source == "raw":
+        role = "touchpoint__role"
+        events: QuerySet[Any] = TouchpointEvent.objects.filter(
+            touchpoint__stage__journey__audience=audience,
+            occurred_at__gte=day_start(date_from),
+            occurred_at__lt=day_start(date_to + dt.timedelta(days=1)),
+        )
+        value, handling = _number("value"), _number("handling_seconds")
+
+        def count(of: Q) -> Any:
+            return Count("id", filter=of)
+
+        def resolved(of: Q) -> Any:
+            return Count("id", filter=of & Q(attributes__first_contact_resolved=True))
+
+    else:
+        role = "role"
+        events = EventDay.objects.filter(
+            audience_id=audience.pk, day__gte=date_from, day__lte=date_to
+        )
+        value, handling = F("value"), F("handling")
+
+        def count(of: Q) -> Any:
+            return Coalesce(Sum("events", filter=of), 0)
+
+        def resolved(of: Q) -> Any:
+            return Coalesce(Sum("resolved", filter=of), 0)
+
     purchase = Q(**{role: TouchpointRole.PURCHASE})
     support = Q(**{role: TouchpointRole.SUPPORT_REQUEST})
     e = events.aggregate(
-        purchases=Count("id", filter=purchase),
+        purchases=count(purchase),
         purchasers=Count("person_id", filter=purchase, distinct=True),
-        purchase_value=Sum(_number("value"), filter=purchase),
-        signups=Count("id", filter=Q(**{role: TouchpointRole.SIGNUP})),
-        trials=Count("id", filter=Q(**{role: TouchpointRole.TRIAL_STARTED})),
-        conversions=Count("id", filter=Q(**{role: TouchpointRole.TRIAL_CONVERTED})),
-        churned=Count("id", filter=Q(**{role: TouchpointRole.CHURNED})),
-        referrals=Count("id", filter=Q(**{role: TouchpointRole.REFERRAL})),
-        support=Count("id", filter=support),
-        handling=Sum(_number("handling_seconds"), filter=support),
-        resolved=Count("id", filter=support & Q(attributes__first_contact_resolved=True)),
+        purchase_value=Sum(value, filter=purchase),
+        signups=count(Q(**{role: TouchpointRole.SIGNUP})),
+        trials=count(Q(**{role: TouchpointRole.TRIAL_STARTED})),
+        conversions=count(Q(**{role: TouchpointRole.TRIAL_CONVERTED})),
+        churned=count(Q(**{role: TouchpointRole.CHURNED})),
+        referrals=count(Q(**{role: TouchpointRole.REFERRAL})),
+        support=count(support),
+        handling=Sum(handling, filter=support),
+        resolved=resolved(support),
     )
     at_start = Membership.objects.filter(
         Q(joined_on__isnull=True) | Q(joined_on__lt=date_from),
@@ -597,6 +688,7 @@ def return_on_experience(
     source, also used for touchpoint and scale slices, follows each answer's events.
     """
     filters = replace(filters, audience_id=audience.pk)
+    rows: Any
     if source == "raw" or filters.scale is not None or filters.touchpoint_id is not None:
         rows = (
             nps_answers_named(filters=filters)

@@ -7,11 +7,19 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from journeys.models import TouchpointEvent
 from metrics import definitions as d
-from metrics.models import AnswerOutcome, DailyOutcome, DailyRollup, PublishedScore, Verbatim
+from metrics.models import (
+    AnswerOutcome,
+    DailyOutcome,
+    DailyRollup,
+    EventDay,
+    PublishedScore,
+    Verbatim,
+)
 from surveys.models import SCORED_TYPES, Answer, QuestionType
 
 ROLLUP_GROUP = (
@@ -39,10 +47,17 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
     answers are filed as verbatims, and their NPS answers of known people with what followed,
     the same way (see `Verbatim`, `AnswerOutcome` and `DailyOutcome`).
     """
-    from metrics.selectors import _raw_aggregates
+    from metrics.selectors import _raw_aggregates, day_start
 
     _verbatims_rebuild(date_from=date_from, date_to=date_to)
     _outcomes_rebuild(date_from=date_from, date_to=date_to)
+    _event_days_rebuild(
+        days=Q(day__gte=date_from, day__lte=date_to),
+        events=Q(
+            occurred_at__gte=day_start(date_from),
+            occurred_at__lt=day_start(date_to + dt.timedelta(days=1)),
+        ),
+    )
     DailyRollup.objects.filter(day__gte=date_from, day__lte=date_to).delete()
     source = (
         Answer.objects.filter(
@@ -141,14 +156,26 @@ def _daily_outcomes_rebuild(*, days: Q) -> None:
 
 
 @transaction.atomic
-def outcomes_refresh(*, since: dt.datetime) -> int:
-    """Recompute the answer outcomes of everyone with touchpoint events recorded since then.
+def late_events_refresh(*, since: dt.datetime) -> int:
+    """Follow the touchpoint events recorded since then; returns the answer outcomes redone.
 
-    Events arrive after the answers they follow (a purchase weeks later), so the days being
-    rebuilt do not cover them; re-reading these people's outcomes does. Idempotent.
+    Events arrive after the answers they follow (a purchase weeks later) and may be recorded
+    long after they happened, so the days being rebuilt do not cover them: the days they
+    happened on are summed again, and the answer outcomes of their people recomputed (with
+    the daily outcomes of the days those people answered). Idempotent.
     """
     from metrics.selectors import outcomes_after
 
+    # The days the late events happened on are summed again for the operational metrics.
+    late_days = list(
+        TouchpointEvent.objects.filter(recorded_at__gte=since)
+        .annotate(day=TruncDate("occurred_at"))
+        .values_list("day", flat=True)
+        .distinct()
+        .order_by()
+    )
+    if late_days:
+        _event_days_rebuild(days=Q(day__in=late_days), events=Q(occurred_at__date__in=late_days))
     people = TouchpointEvent.objects.filter(recorded_at__gte=since).values("person_id")
     changed = AnswerOutcome.objects.filter(person_id__in=people).update(
         **outcomes_after(person="person_id", audience="audience_id", after="completed_at")
@@ -160,6 +187,31 @@ def outcomes_refresh(*, since: dt.datetime) -> int:
         )
         _daily_outcomes_rebuild(days=Q(Exists(touched)))
     return changed
+
+
+EVENT_DAY_COLUMNS = (
+    ("audience_id", "touchpoint__stage__journey__audience_id"),
+    ("role", "touchpoint__role"),
+    ("person_id", "person_id"),
+)
+
+
+def _event_days_rebuild(*, days: Q, events: Q) -> None:
+    """Re-sum the role-tagged events of some days per person: `days` picks the EventDay rows
+    to replace and `events` the events of the same days."""
+    from metrics.selectors import event_sums
+
+    EventDay.objects.filter(days).delete()
+    sums = event_sums()
+    source = (
+        TouchpointEvent.objects.filter(events)
+        .exclude(touchpoint__role="")
+        .annotate(day=TruncDate("occurred_at"))
+        .values(*(path for _, path in EVENT_DAY_COLUMNS), "day")
+        .annotate(**sums)
+        .order_by()
+    )
+    _insert_select(EventDay, [*(name for name, _ in EVENT_DAY_COLUMNS), "day", *sums], source)
 
 
 def _insert_select(model: Any, names: list[str], source: Any) -> int:
@@ -184,13 +236,13 @@ def rollup_recent(*, days: int = 2) -> int:
     """Recompute the last `days` days up to tomorrow (UTC), and the outcomes of late events.
 
     Responses are filed under the day they were completed; tomorrow is included because a
-    respondent east of UTC may already be there. The answer outcomes of everyone with events
-    recorded in those days are recomputed too, whatever day they answered.
+    respondent east of UTC may already be there. The events recorded in those days are
+    followed too, whatever day they happened or their people answered on.
     """
     today = timezone.now().date()
     since = today - dt.timedelta(days=days - 1)
     written = rollups_rebuild(date_from=since, date_to=today + dt.timedelta(days=1))
-    outcomes_refresh(since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
+    late_events_refresh(since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     return written
 
 

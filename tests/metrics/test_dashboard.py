@@ -55,18 +55,19 @@ def test_audience_page_costs_the_same_queries_at_any_size(
     client.force_login(xm_manager)
     # 1 session, 2 user, 3 audience, 4 scored question types, 5 surveys (filter),
     # 6 segments (filter), 7 response rate, 8 closed-loop case counts (median and recovery
-    # add one query each only when cases were closed), 9 headline aggregate,
-    # 10 period comparison, 11 trend, 12 touchpoints with stages, 13 touchpoint scores,
-    # 14 savepoint, 15 published scores read, 16 insert new published scores,
-    # 17 release savepoint, 18 verbatims, 19 Return on Experience, 20 operational events,
-    # 21 members at start, 22 audit log entry (the verbatims were read).
+    # add one query each only when cases were closed), 9 the rollup grid (headline, period
+    # comparison, trend and touchpoint scores are sums of its cells), 10 touchpoints with
+    # stages, 11 savepoint, 12 published scores read, 13 insert new published scores,
+    # 14 release savepoint, 15 verbatims, 16 Return on Experience (daily outcomes),
+    # 17 operational events (event days), 18 members at start, 19 audit log entry (the
+    # verbatims were read).
     for world in (small, big):
         with django_assert_num_queries(QUERIES):
             response = client.get(reverse("metrics:audience", args=[world.audience.slug]))
         assert response.status_code == 200
 
 
-QUERIES = 22
+QUERIES = 19
 
 
 def _customers_other(slug: str, touchpoints: int, segments: int, per_cell: int):  # noqa: ANN202
@@ -90,6 +91,52 @@ def _customers_other(slug: str, touchpoints: int, segments: int, per_cell: int):
     add_responses(world, specs)
     rollups_rebuild(date_from=TODAY - dt.timedelta(days=400), date_to=TODAY)
     return world
+
+
+@pytest.mark.parametrize(
+    ("query", "date_from", "segment"),
+    [
+        ({}, TODAY - dt.timedelta(days=89), None),
+        ({"period": "30", "segment": "seg-1"}, TODAY - dt.timedelta(days=29), "seg-1"),
+        ({"period": "all"}, None, None),
+    ],
+)
+def test_audience_page_scores_equal_the_separate_slices(
+    client, xm_manager, query, date_from, segment
+) -> None:  # noqa: ANN001
+    from metrics import selectors as s
+
+    world = _customers_other("wide", touchpoints=4, segments=2, per_cell=9)
+    older = [
+        {"nps": k % 11, "touchpoint": tp, "segment": "seg-1", "day": TODAY - dt.timedelta(days=d)}
+        for k, (tp, d) in enumerate((tp, d) for tp in world.touchpoints for d in (70, 100, 200))
+    ]
+    add_responses(world, older * 3)
+    rollups_rebuild(date_from=TODAY - dt.timedelta(days=400), date_to=TODAY)
+    client.force_login(xm_manager)
+    page = client.get(reverse("metrics:audience", args=[world.audience.slug]), query).context
+    audience = world.audience
+    f = s.Filters(audience_id=audience.pk, date_from=date_from, date_to=TODAY, segment=segment)
+    [head] = s.score_rows(audience=audience, metric="nps", by=None, filters=f)
+    assert page["headline"] == head
+    period = "week" if date_from is not None and (TODAY - date_from).days < 90 else "month"
+    assert page["trend"]["rows"] == s.trend(
+        audience=audience, metric="nps", period=period, filters=f
+    )
+    by_touchpoint = s.suppress_siblings(
+        s.score_rows(audience=audience, metric="nps", by="touchpoint", filters=f),
+        threshold=audience.anonymity_threshold,
+    )
+    shown = [c for row in page["heatmap"] for c in row["cells"] if not c.get("empty")]
+    assert [{k: v for k, v in c.items() if k not in ("touchpoint", "bucket")} for c in shown] == [
+        by_touchpoint[[r["group"] for r in by_touchpoint].index(c["group"])] for c in shown
+    ]
+    if date_from is None:
+        assert "comparison" not in page
+    else:
+        assert page["comparison"] == s.compare_periods(
+            audience=audience, metric="nps", date_from=date_from, date_to=TODAY, filters=f
+        )
 
 
 def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager) -> None:  # noqa: ANN001

@@ -7,6 +7,7 @@ import pytest
 from audiences.models import Membership
 from journeys.models import TouchpointEvent, TouchpointRole
 from metrics import selectors as s
+from metrics.services import rollups_rebuild
 from tests.factories import make_touchpoint
 from tests.metrics.conftest import build_world, make_people
 
@@ -96,11 +97,22 @@ def test_operational_metrics_follow_the_seed_definitions(django_assert_num_queri
     assert ops["fcr"] == pytest.approx(75.0)  # 3 of 4
     assert ops["referral_rate"] == pytest.approx(25.0)  # 1 referred / 4 purchases
     assert ops["trial_to_paid"] == pytest.approx(25.0)  # 1 of 4 trials
+    # The rollup task's per-person days give the very same figures.
+    rollups_rebuild(date_from=START, date_to=END + dt.timedelta(days=5))
+    with django_assert_num_queries(2):
+        rolled = s.operational_metrics(
+            audience=aud, date_from=START, date_to=END, profit_margin=0.25, source="rollup"
+        )
+    assert rolled == ops
 
 
 def test_operational_metrics_of_an_empty_period_are_none() -> None:
     world = build_world()
     ops = s.operational_metrics(audience=world.audience, date_from=START, date_to=END)
+    rolled = s.operational_metrics(
+        audience=world.audience, date_from=START, date_to=END, source="rollup"
+    )
+    assert rolled == ops
     assert ops["customers_at_start"] == 0
     assert {
         k: v for k, v in ops.items() if k not in ("customers_at_start", "customers_at_end")

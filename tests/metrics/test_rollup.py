@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics import selectors as s
-from metrics.models import DailyRollup, Verbatim
+from metrics.models import DailyRollup, EventDay, Verbatim
 from metrics.services import rollups_rebuild
 from metrics.tasks import rollup_day_task, rollup_recent_task
 from surveys.models import Response
@@ -121,12 +121,21 @@ def test_rollup_recent_task_follows_new_events_back_to_old_answers() -> None:
     long_ago = timezone.now().date() - dt.timedelta(days=40)
     add_responses(world, [{"nps": 10, "person": buyer, "day": long_ago}])
     rollups_rebuild(date_from=long_ago, date_to=long_ago)
+    # Imported today, it happened a month ago: after the answer, before the recent days.
+    month_ago = timezone.now() - dt.timedelta(days=30)
     TouchpointEvent.objects.create(
-        person=buyer, touchpoint=shop, occurred_at=timezone.now(), attributes={"value": 25}
+        person=buyer, touchpoint=shop, occurred_at=month_ago, attributes={"value": 25}
     )
     rollup_recent_task.delay().get()
     [day] = DailyOutcome.objects.all()
     assert (day.day, day.category, day.n, day.lost, day.spend) == (long_ago, "promoter", 1, 0, 25)
+    [bought] = EventDay.objects.all()
+    assert (bought.day, bought.role, bought.events, bought.value) == (
+        timezone.localdate(month_ago),
+        "purchase",
+        1,
+        25,
+    )
 
 
 ANSWER = st.fixed_dictionaries(
@@ -229,7 +238,7 @@ def test_return_on_experience_from_outcomes_matches_the_raw_answers(
     answers: list[dict], before: list[tuple], later: list[tuple]
 ) -> None:
     from journeys.models import TouchpointEvent, TouchpointRole
-    from metrics.services import outcomes_refresh
+    from metrics.services import late_events_refresh
     from tests.factories import make_touchpoint
     from tests.metrics.conftest import make_people
 
@@ -251,7 +260,7 @@ def test_return_on_experience_from_outcomes_matches_the_raw_answers(
     rollups_rebuild(date_from=TODAY - dt.timedelta(days=60), date_to=TODAY)
     # Events recorded after the rebuild reach old answers through the refresh.
     _events(world, people, later)
-    outcomes_refresh(since=dt.datetime.now(tz=dt.UTC) - dt.timedelta(minutes=5))
+    late_events_refresh(since=dt.datetime.now(tz=dt.UTC) - dt.timedelta(minutes=5))
     for f in (
         s.Filters(audience_id=world.audience.pk),
         s.Filters(

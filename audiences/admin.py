@@ -227,6 +227,7 @@ class PersonAdmin(AudienceScopedAdmin):
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
     readonly_fields = ("created_at", "updated_at")
     inlines = (MembershipInline, ConsentInline, InvitationInline, ResponseInline)
@@ -350,6 +351,7 @@ class MembershipAdmin(AudienceScopedAdmin):
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
 
 
@@ -362,6 +364,7 @@ class ConsentAdmin(AudienceScopedAdmin):
     search_fields = ("person__external_id__exact", "person__email__exact")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     list_per_page = 50
     ordering = ("-id",)  # changed_at has no index; ids follow the changes closely enough
 
@@ -403,6 +406,7 @@ class AuditLogAdmin(SuperuserOnlyAdmin):
     date_hierarchy = "at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     fields = ("at", "actor", "actor_username", "action", "audience", "target", "detail")
     readonly_fields = fields
 

@@ -123,6 +123,8 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        # The people list filters by language, newest first: one index range per page.
+        indexes = [models.Index(fields=["language", "id"], name="person_language_id")]
 
     def __str__(self) -> str:
         return self.name or self.external_id
@@ -177,6 +179,12 @@ class Consent(models.Model):
         verbose_name_plural = _("consents")
         constraints = [
             models.UniqueConstraint(fields=["person", "channel"], name="consent_unique"),
+        ]
+        # The consent list filters by status or channel, newest first: opt-outs are few, and
+        # without these a page of them would scan every consent.
+        indexes = [
+            models.Index(fields=["status", "id"], name="consent_status_id"),
+            models.Index(fields=["channel", "id"], name="consent_channel_id"),
         ]
 
     def __str__(self) -> str:

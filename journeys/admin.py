@@ -9,7 +9,7 @@ from audiences.access import AudienceScopedAdmin
 from audiences.models import Role
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
 from journeys.selectors import MAP_WINDOW_DAYS, journey_map
-from xmplatform.paging import EstimatedCountPaginator
+from xmplatform.paging import EstimatedCountPaginator, RelatedChoicesListFilter
 
 
 class StageInline(admin.TabularInline):
@@ -91,9 +91,10 @@ class TouchpointEventAdmin(AudienceScopedAdmin):
     # DISTINCT over every event. Newest first by id: occurred_at alone has no index.
     list_filter = (
         ("occurred_at", admin.DateFieldListFilter),
-        "touchpoint__channel",
-        "touchpoint__role",
+        ("touchpoint__channel", RelatedChoicesListFilter),
+        ("touchpoint__role", RelatedChoicesListFilter),
     )
+    show_facets = admin.ShowFacets.NEVER  # a count per choice would read every event
     raw_id_fields = ("person",)
     autocomplete_fields = ("touchpoint",)
     ordering = ("-id",)

@@ -91,6 +91,7 @@ class ResponseAdmin(AudienceScopedAdmin):
     show_full_result_count = False
     list_per_page = 50
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
     readonly_fields = ("answers_table",)
 
@@ -233,12 +234,14 @@ class InvitationAdmin(AudienceScopedAdmin):
         "due_at",
         "sent_at",
     )
-    list_filter = ("state", "channel", "survey")
+    # Only indexed columns: a page of a rare channel would read every invitation.
+    list_filter = ("state", "survey")
     list_select_related = ("survey", "person")
     raw_id_fields = ("person", "event")
     show_full_result_count = False
     list_per_page = 50
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
     fields = (
         "survey",

@@ -115,6 +115,47 @@ def test_large_lists_never_ask_for_the_full_count(client, xm_manager, world) -> 
         assert model_admin.list_per_page <= 50, model
         assert model_admin.ordering in (("-id",), ["-id"]), model
         assert not model_admin.date_hierarchy, model
+        # "Show counts" would count every row once per filter choice.
+        assert model_admin.show_facets == admin.ShowFacets.NEVER, model
+
+
+def test_every_list_filter_of_a_large_table_is_on_an_index() -> None:
+    from django.contrib import admin
+
+    from audiences.models import Consent as ConsentModel
+    from surveys.models import Response
+    from xmplatform.paging import RelatedChoicesListFilter
+
+    for model in (Person, Membership, ConsentModel, TouchpointEvent, Invitation, Response):
+        leading = {index.fields[0] for index in model._meta.indexes}
+        leading |= {f.name for f in model._meta.concrete_fields if f.db_index or f.is_relation}
+        for item in admin.site._registry[model].list_filter:
+            name, spec = item if isinstance(item, tuple) else (item, None)
+            if not isinstance(name, str):
+                continue  # a SimpleListFilter (completed = yes/no) filters an indexed column
+            if spec is RelatedChoicesListFilter:
+                continue  # a list of a small table's ids on the foreign key (indexed)
+            if spec is admin.DateFieldListFilter:
+                continue  # dates follow arrival: newest first, the top of the id index
+            assert name.split("__")[0] in leading, (model.__name__, name)
+
+
+def test_events_of_a_channel_are_filtered_by_the_touchpoints_ids(client, xm_manager, world) -> None:  # noqa: ANN001
+    add_people(world, 3)
+    client.force_login(xm_manager)
+    path = reverse("admin:journeys_touchpointevent_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        shown = client.get(path, {"touchpoint__channel__exact": world["touchpoint"].channel})
+    events = [q["sql"] for q in captured if 'FROM "journeys_touchpointevent"' in q["sql"]]
+    none = client.get(path, {"touchpoint__channel__exact": "sms"})
+
+    assert shown.context["cl"].result_count == 3
+    assert none.context["cl"].result_count == 0
+    assert len(events) == 2  # the count and the page, each on a literal list of touchpoint ids
+    for sql in events:
+        assert '"journeys_touchpointevent"."touchpoint_id" IN (' in sql
+        assert '"journeys_touchpoint"."channel" =' not in sql
 
 
 def test_events_list_filters_by_date_without_a_distinct_over_all_events(

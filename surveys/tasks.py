@@ -69,7 +69,8 @@ def send_reminders_task() -> int:
     return sending.reminders_send(now=timezone.now())
 
 
-@shared_task(name="surveys.response_completed_task", acks_late=True)
+# No result: nothing waits for it, so the publishing request subscribes to none.
+@shared_task(name="surveys.response_completed_task", acks_late=True, ignore_result=True)
 def response_completed_task(response_id: int) -> None:
     """Tell the response listeners (alerts, webhooks) about one completed response."""
     hooks.response_listeners_call(response_id)

@@ -1,8 +1,9 @@
 """Hosted survey submissions per second through the full Django stack, against a floor.
 
 The floor is a minimal view behind the same middleware that inserts one row. The hosted figure
-is a complete one-page survey submission (NPS + comment) on its invitation link: token lookup,
-availability checks, validation, the invitation claim, response and answers inserts. Floor and
+is a complete one-page survey submission (NPS + comment) on its invitation link: the rate
+limits, CSRF, token lookup, questions, availability checks, validation, the invitation claim,
+response and answers inserts (on PostgreSQL one statement), the completion announcement. Floor and
 hosted requests alternate, so a load spike on a shared machine hits both alike. Both run in a
 throwaway test database (never the configured one), about 15 s in all.
 

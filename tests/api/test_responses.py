@@ -240,3 +240,15 @@ def test_webhook_payload_of_a_small_segments_anonymous_response_hides_it_too(wor
     )
     data = webhooks.response_completed_payload(lone.pk).payload["data"]
     assert (data["segment"], data["answers"], data["person"]) == ("", {"enps": 2}, None)
+
+
+def test_anonymous_survey_with_fewer_responses_than_the_threshold_lists_none(hr, world):
+    _anonymous_responses(world, [("sales", 8, "fine"), ("sales", 9, "great")])
+    url = f"/api/v1/surveys/{world.employee_survey.pk}/responses/"
+    assert hr.get(url).json() == {"next": None, "previous": None, "results": []}
+
+
+def test_webhook_payload_while_too_few_have_answered_carries_no_answers(world):
+    (only,) = _anonymous_responses(world, [("sales", 3, "my manager")])
+    data = webhooks.response_completed_payload(only.pk).payload["data"]
+    assert (data["segment"], data["answers"], data["person"]) == ("", {}, None)

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Trunc
 from audiences.models import Audience, Membership, Person
 from journeys.models import Touchpoint
 from metrics import definitions
-from surveys.exports import hidden_segments
+from surveys.exports import anonymous_guard
 from surveys.models import SCORED_TYPES, Answer, Invitation, QuestionType, Response, Survey
 
 
@@ -128,18 +128,25 @@ def _answer_value(question_type: str, answer: Answer) -> Any:
     return answer.text or None
 
 
-def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
+Guard = tuple[bool, set[str]]
+
+
+def responses_data(
+    *, responses: Sequence[Response], guards: dict[int, Guard] | None = None
+) -> list[dict[str, Any]]:
     """Responses with their answers by question key: one query for all the answers.
 
-    The responses must come with survey, audience, touchpoint and person joined. An anonymous
-    survey's response whose segment is too small to show (or is the complement of one, see
-    surveys.exports.hidden_segments) is listed as the response exports list it: without its
-    segment and without what was written in free text (one more query per such survey).
+    The responses must come with survey, audience, touchpoint and person joined. Anonymous
+    surveys' responses are shown as response exports show them (surveys.exports.
+    anonymous_guard, one query per such survey unless `guards` has it by survey id): while
+    the survey has fewer responses than the anonymity threshold in all, no answers at all; and
+    a response whose segment is too small to show (or is the complement of one), without its
+    segment and without what was written in free text.
     """
-    hidden: dict[int, set[str]] = {}
+    guards = dict(guards or {})
     for r in responses:
-        if r.survey.anonymous and r.survey_id not in hidden:
-            hidden[r.survey_id] = hidden_segments(survey=r.survey)
+        if r.survey.anonymous and r.survey_id not in guards:
+            guards[r.survey_id] = anonymous_guard(survey=r.survey)
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     for answer in Answer.objects.filter(response__in=[r.pk for r in responses]).select_related(
         "question"
@@ -148,8 +155,9 @@ def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
         answers[answer.response_id][q.key] = (q.type, _answer_value(q.type, answer))
     rows = []
     for r in responses:
-        small = r.segment in hidden.get(r.survey_id, ())
-        given = answers.get(r.pk, {})
+        too_few, hidden = guards.get(r.survey_id, (False, set()))
+        small = too_few or r.segment in hidden
+        given = {} if too_few else answers.get(r.pk, {})
         rows.append(
             {
                 "id": r.pk,

@@ -32,6 +32,7 @@ from audiences.models import AuditAction, Membership, Person
 from audiences.selectors import person_export
 from audiences.services import audit_record, person_erase
 from metrics import selectors as metrics_selectors
+from surveys.exports import anonymous_guard
 from surveys.models import InvitationState, Question, Survey
 from xmplatform.api import operations, selectors, services
 from xmplatform.api import serializers as s
@@ -519,10 +520,16 @@ class SurveyResponsesView(ApiListView):
         """Completed responses, oldest first, cursor-paged; since a day or a moment."""
         survey = _visible_survey(self.scope, survey_id)
         since = _since_param(request)
-        page = self.paginate_queryset(selectors.responses_completed(survey=survey, since=since))
-        return self.get_paginated_response(
-            s.ResponseSerializer(selectors.responses_data(responses=page), many=True).data
-        )
+        responses = selectors.responses_completed(survey=survey, since=since)
+        guards = {}
+        if survey.anonymous:
+            # Like an export: no rows while too few have answered to hide who said what.
+            guards[survey.pk] = anonymous_guard(survey=survey)
+            if guards[survey.pk][0]:
+                responses = responses.none()
+        page = self.paginate_queryset(responses)
+        data = selectors.responses_data(responses=page, guards=guards)
+        return self.get_paginated_response(s.ResponseSerializer(data, many=True).data)
 
 
 class ResponsesView(ApiView):

@@ -256,3 +256,17 @@ def test_row_checkboxes_are_djangos_markup_written_directly() -> None:
 
     assert scoped.action_checkbox(person) == admin.ModelAdmin.action_checkbox(scoped, person)
     assert "<script>" not in scoped.action_checkbox(person)
+
+
+def test_a_filtered_page_reads_its_ids_then_its_rows_by_id(needs_postgres, world) -> None:  # noqa: ANN001
+    add_people(world, 4)
+    people = Person.objects.filter(language="en").order_by("-id")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = list(EstimatedCountPaginator(people, 3).page(1).object_list)
+
+    assert [p.external_id for p in page] == ["p-4", "p-3", "p-2"]
+    reads = [q["sql"] for q in captured if 'FROM "audiences_person"' in q["sql"]]
+    ids, rows = (sql for sql in reads if "COUNT" not in sql)
+    assert ids.startswith('SELECT "audiences_person"."id" AS "pk" FROM')
+    assert "language" not in rows.split("WHERE", 1)[1]  # the rows by primary key alone

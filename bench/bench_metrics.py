@@ -55,6 +55,7 @@ ROLLUP_TABLES = [
     "metrics_verbatim",
     "metrics_answeroutcome",
     "metrics_dailyoutcome",
+    "metrics_eventday",
 ]
 SEEDED_TABLES = [
     "audiences_person",
@@ -299,8 +300,9 @@ def _seed(world: dict[str, Any], answers: int) -> None:
         cur.execute("SET session_replication_role = DEFAULT")
         for statement in recreate:
             cur.execute(statement)
+        # As autovacuum would after the load: statistics, the visibility map and hint bits.
         for table in (*SEEDED_TABLES, "metrics_alert", "metrics_case"):
-            cur.execute(f"ANALYZE {table}")
+            cur.execute(f"VACUUM ANALYZE {table}")
 
 
 def _people(responses: int) -> int:

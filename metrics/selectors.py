@@ -517,7 +517,7 @@ def response_rates(
     """Responses / invitations sent per audience, in one grouped query."""
     qs = Invitation.objects.filter(survey__audience_id__in=audience_ids, sent_at__isnull=False)
     if date_from is not None:
-        qs = qs.filter(sent_at__date__gte=date_from)
+        qs = qs.filter(sent_at__gte=day_start(date_from))
     rows = qs.values("survey__audience_id").annotate(
         sent=Count("id"), responded=Count("id", filter=Q(responded_at__isnull=False))
     )

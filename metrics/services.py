@@ -68,7 +68,7 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
         )
         .values(*(path for _, path in ROLLUP_GROUP))
         .annotate(**_raw_aggregates())
-        .order_by()
+        .order_by("response__completed_on")  # a day's rows sit together on disk
     )
     return _insert_select(DailyRollup, [*(name for name, _ in ROLLUP_GROUP), *ROLLUP_SUMS], source)
 
@@ -94,7 +94,7 @@ def _verbatims_rebuild(*, date_from: dt.date, date_to: dt.date) -> None:
         )
         .exclude(text="")
         .values(*(path for _, path in VERBATIM_COLUMNS))
-        .order_by()
+        .order_by("response__completed_on")
     )
     _insert_select(Verbatim, [name for name, _ in VERBATIM_COLUMNS], source)
 
@@ -127,7 +127,7 @@ def _outcomes_rebuild(*, date_from: dt.date, date_to: dt.date) -> None:
         .annotate(**outcomes)
         # Fields first, then the annotations in their order: the SELECT's column order.
         .values(*(path for _, path in OUTCOME_COLUMNS), *outcomes)
-        .order_by()
+        .order_by("response__completed_on")
     )
     _insert_select(AnswerOutcome, [*(name for name, _ in OUTCOME_COLUMNS), *outcomes], source)
     _daily_outcomes_rebuild(days=Q(day__gte=date_from, day__lte=date_to))
@@ -150,7 +150,7 @@ def _daily_outcomes_rebuild(*, days: Q) -> None:
             lost=Count("id", filter=Q(churned=True)),
             spend_sum=Sum("spend"),
         )
-        .order_by()
+        .order_by("day")
     )
     _insert_select(DailyOutcome, [*OUTCOME_GROUP, "n", "lost", "spend"], source)
 
@@ -209,7 +209,7 @@ def _event_days_rebuild(*, days: Q, events: Q) -> None:
         .annotate(day=TruncDate("occurred_at"))
         .values(*(path for _, path in EVENT_DAY_COLUMNS), "day")
         .annotate(**sums)
-        .order_by()
+        .order_by("day")
     )
     _insert_select(EventDay, [*(name for name, _ in EVENT_DAY_COLUMNS), "day", *sums], source)
 

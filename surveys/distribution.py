@@ -10,7 +10,7 @@ import datetime
 import functools
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from audiences.models import Membership, Person
+from audiences.models import Membership
 from journeys.models import TouchpointEvent
 from surveys import fatigue, tokens
 from surveys.models import (
@@ -75,24 +75,41 @@ def invitations_insert(rows: Sequence[dict]) -> None:
         Invitation.objects.bulk_create([Invitation(**row) for row in rows], batch_size=2000)
         return
     fields = [f for f in Invitation._meta.concrete_fields if not f.primary_key]
-    defaults = [(f.attname, f.get_default()) for f in fields]
+    names = [f.attname for f in fields]
+    defaults = [f.get_default() for f in fields]
     # Strings, numbers, ids and aware datetimes go to psycopg as they are; a field of any
     # other kind is prepared by Django (one call per value costs more than the COPY itself).
     prepare = [
         None if isinstance(f, _COPY_AS_IS) else functools.partial(_prepared, f) for f in fields
     ]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    table = connection.ops.quote_name(Invitation._meta.db_table)
+
+    def values(row: dict) -> list[object]:
+        out = [row.get(name, default) for name, default in zip(names, defaults, strict=True)]
+        for i, value in enumerate(out):
+            if isinstance(value, Enum):
+                out[i] = value.value  # TextChoices members: their value, not name
+            elif prepare[i] is not None:
+                out[i] = prepare[i](value)
+        return out
+
+    _copy(names, (values(row) for row in rows))
+
+
+def _copy(names: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """COPY `rows` (values of the fields `names`, ready for psycopg) into the invitations.
+
+    Fields not named take their default, prepared once for the whole COPY.
+    """
+    fields = {f.attname: f for f in Invitation._meta.concrete_fields if not f.primary_key}
+    others = [f for name, f in fields.items() if name not in names]
+    constants = tuple(_prepared(f, f.get_default()) for f in others)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in [*(fields[n] for n in names), *others])
+    table = quote(Invitation._meta.db_table)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
             for row in rows:
-                values = [row.get(name, default) for name, default in defaults]
-                for i, value in enumerate(values):
-                    if isinstance(value, Enum):
-                        values[i] = value.value  # TextChoices members: their value, not name
-                    elif prepare[i] is not None:
-                        values[i] = prepare[i](value)
-                copy.write_row(values)
+                copy.write_row((*row, *constants) if constants else row)
 
 
 _COPY_AS_IS = (
@@ -105,6 +122,8 @@ _COPY_AS_IS = (
 
 
 def _prepared(field: models.Field, value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
     return field.get_db_prep_save(value, connection)
 
 
@@ -205,21 +224,6 @@ def wave_members(rule: DistributionRule) -> QuerySet:
     return qs
 
 
-def _chunks(qs: QuerySet) -> Iterator[list[int]]:
-    # Keyset pagination over person ids keeps memory flat for a million members.
-    last = 0
-    while True:
-        ids = list(
-            qs.filter(person_id__gt=last)
-            .order_by("person_id")
-            .values_list("person_id", flat=True)[:CHUNK]
-        )
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
-
-
 def wave_run(
     *, rule: DistributionRule, now: datetime.datetime | None = None, dry_run: bool = False
 ) -> WavePlan:
@@ -252,30 +256,28 @@ def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> 
     plan = WavePlan()
     run = rule.runs + 1
     admitted = 0
-    for ids in _chunks(wave_members(rule)):
-        ids = [pid for pid in ids if sampled(key=f"{rule.id}:{run}:{pid}", rate=rule.sample_share)]
-        facts = fatigue.facts_load(ids, policies=policies, now=now)
-        reach = fatigue.reach_load(ids)
-        pending = set(
-            Invitation.objects.filter(
-                fatigue.people("person_id", ids),
-                survey=survey,
-                state__in=[InvitationState.PLANNED, InvitationState.SENDING],
-            ).values_list("person_id", flat=True)
+    members = wave_members(rule)
+    after = 0
+    while True:
+        # Keyset pagination over person ids keeps memory flat for a million members.
+        chunk = fatigue.wave_guard(
+            members.filter(person_id__gt=after).order_by("person_id").values("person_id")[:CHUNK],
+            after=after,
+            policies=policies,
+            survey_id=survey.id,
+            channels=rule.channels,
+            requires_opt_in=survey.audience.requires_opt_in,
+            now=now,
         )
-        languages = dict(
-            Person.objects.filter(fatigue.people("id", ids)).values_list("id", "language")
-        )
+        if not chunk:
+            break
+        after = chunk[-1][0]
         rows = []
-        for pid in ids:
+        for pid, language, channel, guarded in chunk:
+            if not sampled(key=f"{rule.id}:{run}:{pid}", rate=rule.sample_share):
+                continue
             plan.candidates += 1
-            channel, reason = fatigue.channel_choose(
-                rule.channels, reach.get(pid, {}), requires_opt_in=survey.audience.requires_opt_in
-            )
-            if reason is None and pid in pending:
-                reason = fatigue.RECONTACT  # the same survey is already on its way
-            if reason is None:
-                reason = fatigue.budget_reason(facts[pid], policies, survey_id=survey.id, now=now)
+            reason = guarded
             due = now
             if reason is None and cap:
                 due = now + (admitted // cap) * HOUR
@@ -287,29 +289,73 @@ def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> 
             else:
                 plan.suppressed[reason] += 1
             if not dry_run:
-                nonce = tokens.new_nonce()
-                rows.append(
-                    {
-                        "survey_id": survey.id,
-                        "rule_id": rule.id,
-                        "person_id": pid,
-                        "channel": channel,
-                        "nonce": nonce,
-                        "token_hash": tokens.token_hash(tokens.token_for(nonce)),
-                        "language": languages.get(pid, ""),
-                        "state": InvitationState.SUPPRESSED if reason else InvitationState.PLANNED,
-                        "suppression_reason": reason or "",
-                        "planned_at": now,
-                        "due_at": due,
-                        "expires_at": due + expiry,
-                    }
-                )
+                rows.append((pid, channel, language, reason, due))
         if rows:
-            invitations_insert(rows)
+            _wave_insert(rows, rule=rule, now=now, expiry=expiry)
     plan.spread_hours = (admitted - 1) // cap + 1 if cap and admitted else (1 if admitted else 0)
     if not dry_run:
         DistributionRule.objects.filter(pk=rule.pk).update(runs=run, last_run_at=now)
     return plan
+
+
+def _wave_insert(
+    rows: Sequence[tuple[int, str, str, str | None, datetime.datetime]],
+    *,
+    rule: DistributionRule,
+    now: datetime.datetime,
+    expiry: datetime.timedelta,
+) -> None:
+    """Write one chunk of a wave: (person, channel, language, reason, due) each, fresh tokens."""
+    planned, suppressed = InvitationState.PLANNED.value, InvitationState.SUPPRESSED.value
+    issued = tokens.issued(len(rows))
+    if connection.vendor != "postgresql":
+        invitations_insert(
+            [
+                {
+                    "survey_id": rule.survey_id,
+                    "rule_id": rule.id,
+                    "person_id": pid,
+                    "channel": channel,
+                    "nonce": nonce,
+                    "token_hash": token_hash,
+                    "language": language,
+                    "state": suppressed if reason else planned,
+                    "suppression_reason": reason or "",
+                    "planned_at": now,
+                    "due_at": due,
+                    "expires_at": due + expiry,
+                }
+                for (pid, channel, language, reason, due), (nonce, token_hash) in zip(
+                    rows, issued, strict=True
+                )
+            ]
+        )
+        return
+    names = (
+        *("survey_id", "rule_id", "planned_at", "person_id", "channel", "nonce", "token_hash"),
+        *("language", "state", "suppression_reason", "due_at", "expires_at"),
+    )
+    fixed = (rule.survey_id, rule.id, now)
+    _copy(
+        names,
+        (
+            (
+                *fixed,
+                pid,
+                channel,
+                nonce,
+                token_hash,
+                language,
+                suppressed if reason else planned,
+                reason or "",
+                due,
+                due + expiry,
+            )
+            for (pid, channel, language, reason, due), (nonce, token_hash) in zip(
+                rows, issued, strict=True
+            )
+        ),
+    )
 
 
 def wave_forecast(*, rule: DistributionRule, now: datetime.datetime | None = None) -> WavePlan:

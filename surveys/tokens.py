@@ -33,6 +33,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def issued(count: int) -> list[tuple[str, str]]:
+    """`count` fresh (nonce, token hash) pairs, as new_nonce, token_for and token_hash make them.
+
+    For bulk planning (a wave issues a million): the random bytes are drawn at once and the
+    keyed HMAC state is set up once, not per token.
+    """
+    keyed = hmac.new(settings.SECRET_KEY.encode(), b"xm-invitation:", hashlib.sha256)
+    raw = secrets.token_bytes(16 * count).hex()
+    pairs = []
+    for start in range(0, 32 * count, 32):
+        nonce = raw[start : start + 32]
+        mac = keyed.copy()
+        mac.update(nonce.encode())
+        pairs.append(
+            (nonce, token_hash(base64.urlsafe_b64encode(mac.digest()).decode()[:TOKEN_CHARS]))
+        )
+    return pairs
+
+
 def token_matches(nonce: str, token: str) -> bool:
     """Constant-time check that `token` belongs to `nonce`."""
     return hmac.compare_digest(token_for(nonce), token)

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from journeys.hooks import event_listeners
 from journeys.models import TouchpointEvent
-from surveys import distribution
+from surveys import distribution, tokens
 from surveys.models import FatiguePolicy, Invitation, RuleKind
 from tests.factories import make_audience, make_membership, make_touchpoint
 from tests.surveys.distribution_factories import (
@@ -226,3 +226,11 @@ def test_wave_run_task_plans_the_rule_it_is_given(audience):
     rule = make_rule(make_survey(audience, name="Pulse"))
     assert wave_run_task.delay(rule.id).get() == 1
     assert Invitation.objects.filter(rule=rule, state="planned").count() == 1
+
+
+def test_issued_tokens_are_fresh_and_hash_as_their_nonces_derive():
+    pairs = tokens.issued(5)
+    assert len({nonce for nonce, _ in pairs}) == 5
+    for nonce, token_hash in pairs:
+        assert len(nonce) == 32
+        assert token_hash == tokens.token_hash(tokens.token_for(nonce))

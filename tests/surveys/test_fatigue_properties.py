@@ -178,3 +178,204 @@ def _simulate(global_policy, staff_policy, steps) -> None:  # noqa: ANN001
             earlier = fatigue.Facts(person_id=person.id, contacts=contacts[:i])
             for p in mine:
                 assert violated(p, earlier, survey_id, at) == set(), (p, contacts, i)
+
+
+def _history_st(*, reachable: bool) -> st.SearchStrategy:
+    """A person's history; `reachable`: an address and no consent rows, so the budget decides."""
+    return st.fixed_dictionaries(
+        {
+            "email": st.just(True) if reachable else st.booleans(),
+            "phone": st.booleans(),
+            "consents": st.just({})
+            if reachable
+            else st.dictionaries(
+                st.sampled_from(["email", "sms"]), st.sampled_from(["granted", "withdrawn"])
+            ),
+            # (hours before NOW, negative for an entry after it, often whole days as the rules
+            # count them; which survey, 0 is the wave's)
+            "contacts": st.lists(
+                st.tuples(
+                    st.integers(-48, 70 * 24) | st.integers(-2, 70).map(lambda d: d * 24),
+                    st.integers(0, 2),
+                ),
+                max_size=4 if reachable else 0,
+            ),
+            "response_hours": st.none() | st.integers(0, 40 * 24) if reachable else st.none(),
+            "answered_hours": st.none() | st.integers(0, 40 * 24) if reachable else st.none(),
+            "pending": st.sampled_from(["", "planned", "sending", "sent", "suppressed"]),
+        }
+    )
+
+
+STAFF = ("customer only", "also staff", "left staff")
+WAVE_GUARD_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.mark.django_db
+@WAVE_GUARD_SETTINGS
+@given(
+    global_policy=policies_st,
+    staff_policy=st.none() | policies_st,
+    customer_policy=st.none() | policies_st,
+    histories=st.lists(_history_st(reachable=True), min_size=1, max_size=3),
+)
+def test_the_wave_guard_in_sql_applies_each_persons_policies_as_the_rules_do(
+    global_policy, staff_policy, customer_policy, histories
+):
+    """Each history is given to a customer, a customer who is also staff, and one who left."""
+    with transaction.atomic():
+        _compare_wave_guard(
+            [global_policy, staff_policy, customer_policy], ["email"], False, histories
+        )
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@WAVE_GUARD_SETTINGS
+@given(
+    channels=st.lists(st.sampled_from(["email", "sms", "app"]), max_size=3),
+    requires_opt_in=st.booleans(),
+    histories=st.lists(_history_st(reachable=False), min_size=1, max_size=3),
+)
+def test_the_wave_guard_in_sql_chooses_channels_as_the_rules_do(
+    channels, requires_opt_in, histories
+):
+    with transaction.atomic():
+        _compare_wave_guard([fatigue.Policy(), None, None], channels, requires_opt_in, histories)
+        transaction.set_rollback(True)
+
+
+def _compare_wave_guard(policies, channels, requires_opt_in, histories) -> None:  # noqa: ANN001
+    from audiences.models import Membership, Person
+
+    hour = datetime.timedelta(hours=1)
+    cust = customers()
+    cust.requires_opt_in = requires_opt_in
+    cust.save()
+    staff = Audience.objects.create(slug="staff", name="Staff", kind="employee", owner=cust.owner)
+    for policy, audience in zip(policies, (None, staff, cust), strict=True):
+        if policy is not None:
+            _policy_row(policy, audience)
+    surveys = [make_survey(cust, name=f"S{i}") for i in range(3)]
+    for i, h in enumerate(histories):
+        for variant in STAFF:
+            key = f"p{i}-{STAFF.index(variant)}"
+            person = member(
+                cust,
+                key,
+                email=f"{key}@example.com" if h["email"] else "",
+                phone="+905550000000" if h["phone"] else "",
+            )
+            if variant != "customer only":
+                left = NOW.date() if variant == "left staff" else None
+                Membership.objects.create(person=person, audience=staff, left_on=left)
+            _history(person, h, surveys, cust, hour)
+    policies = fatigue.policies_load()
+    members = Membership.objects.filter(audience=cust, left_on__isnull=True)
+    got = fatigue.wave_guard(
+        members.order_by("person_id").values("person_id")[:100],
+        after=0,
+        policies=policies,
+        survey_id=surveys[0].id,
+        channels=channels,
+        requires_opt_in=requires_opt_in,
+        now=NOW,
+    )
+    ids = [pid for pid, *_ in got]
+    facts = fatigue.facts_load(ids, policies=policies, now=NOW)
+    reach = fatigue.reach_load(ids)
+    pending = set(
+        Invitation.objects.filter(
+            survey=surveys[0], state__in=[InvitationState.PLANNED, InvitationState.SENDING]
+        ).values_list("person_id", flat=True)
+    )
+    languages = dict(Person.objects.values_list("id", "language"))
+    expected = []
+    for pid in ids:
+        channel, reason = fatigue.channel_choose(
+            channels, reach[pid], requires_opt_in=requires_opt_in
+        )
+        if reason is None and pid in pending:
+            reason = fatigue.RECONTACT
+        if reason is None:
+            reason = fatigue.budget_reason(facts[pid], policies, survey_id=surveys[0].id, now=NOW)
+        expected.append((pid, languages[pid], channel, reason))
+    assert len(got) == 3 * len(histories)
+    assert got == expected
+
+
+def _history(person, h, surveys, audience, hour) -> None:  # noqa: ANN001
+    from audiences.models import Consent
+    from surveys.models import Response
+
+    for channel, status in h["consents"].items():
+        Consent.objects.create(person=person, channel=channel, status=status)
+    for hours, which in h["contacts"]:
+        at = NOW - hours * hour
+        inv = make_invitation(surveys[which], person, state="sent", sent_at=at, due_at=at)
+        ContactLedger.objects.create(
+            person=person,
+            invitation=inv,
+            survey=surveys[which],
+            kind="invitation",
+            channel="email",
+            at=at,
+        )
+    if h["response_hours"] is not None:
+        Response.objects.create(
+            survey=surveys[1],
+            audience=audience,
+            person=person,
+            channel="email",
+            language="en",
+            completed_at=NOW - h["response_hours"] * hour,
+        )
+    if h["answered_hours"] is not None:
+        at = NOW - h["answered_hours"] * hour
+        make_invitation(surveys[2], person, state="responded", responded_at=at)
+    if h["pending"]:
+        make_invitation(surveys[0], person, state=h["pending"])
+
+
+def _edge(contacts=(), response_hours=None, answered_hours=None) -> dict:  # noqa: ANN001
+    return {
+        "email": True,
+        "phone": False,
+        "consents": {},
+        "contacts": list(contacts),
+        "response_hours": response_hours,
+        "answered_hours": answered_hours,
+        "pending": "",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "policy",
+    [
+        fatigue.Policy(max_invitations=1, window_days=10, min_gap_days=0, recontact_days=0),
+        fatigue.Policy(max_invitations=9, min_gap_days=3, recontact_days=5),
+        fatigue.Policy(max_invitations=9, min_gap_days=0, recontact_days=0),
+    ],
+)
+def test_the_wave_guard_in_sql_treats_window_edges_as_the_rules_do(policy):
+    day = 24
+    histories = [
+        _edge([(0, 1)]),  # exactly now
+        _edge([(10 * day, 1)]),  # exactly a window ago
+        _edge([(10 * day - 1, 1)]),
+        _edge([(3 * day, 1)]),  # exactly a gap ago
+        _edge([(3 * day - 1, 1)]),
+        _edge([(5 * day, 0)]),  # the wave's survey, exactly the recontact window ago
+        _edge([(5 * day - 1, 0)]),
+        _edge([(-1, 2)]),  # an entry after now
+        _edge(response_hours=14 * day),  # exactly the rest after a response ago
+        _edge(response_hours=14 * day - 1),
+        _edge(answered_hours=14 * day),
+        _edge(answered_hours=14 * day - 1),
+    ]
+    _compare_wave_guard([policy, None, None], ["email"], False, histories)

@@ -229,8 +229,9 @@ def wave_run(
 ) -> WavePlan:
     """Plan (or forecast, with `dry_run`) one run of a wave, streaming the audience in chunks.
 
-    Each chunk costs a constant number of queries (members, facts, reach, one insert), so a
-    wave of a million members never holds everyone in memory. Admitted invitations are spread
+    Each chunk costs two statements: the guard (fatigue.wave_guard: members, their facts and
+    the verdict, in one query) and one insert (COPY on PostgreSQL), so a wave of a million
+    members never holds everyone in memory. Admitted invitations are spread
     over hours so no hour exceeds the wave's cap (the rule's or the strictest policy's); those
     that would fall after expiry are suppressed as `wave_cap`. Sampling is a stable hash of
     (rule, run, person), so a dry run forecasts exactly what the real run will do.

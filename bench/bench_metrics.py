@@ -44,6 +44,7 @@ from django.test.utils import (  # noqa: E402
     teardown_databases,
     teardown_test_environment,
 )
+from django.utils import timezone  # noqa: E402
 
 DEFAULT_ANSWERS = 10_000_000
 RUNS = 5
@@ -373,7 +374,7 @@ def rows() -> list[dict[str, Any]]:
         return [_row("metrics: needs PostgreSQL (set DATABASE_URL)", 0, "", None, False)]
     from metrics import selectors as s
     from metrics.models import DailyRollup
-    from metrics.services import rollups_rebuild
+    from metrics.services import operations_snapshots_refresh, rollups_rebuild
 
     answers = int(os.environ.get("BENCH_ANSWERS", DEFAULT_ANSWERS))
     keep = os.environ.get("BENCH_KEEP_DB") == "1"
@@ -418,6 +419,18 @@ def rows() -> list[dict[str, Any]]:
                 cur.execute(f"VACUUM ANALYZE {table}")
         rollup_s = time.perf_counter() - start
         out.append(_row(f"metrics: rollup all days ({written:,} rows)", rollup_s, "s", None, True))
+        # What the periodic rollup task does after the days: the page's operations periods.
+        start = time.perf_counter()
+        snapshots = operations_snapshots_refresh(today=timezone.now().date())
+        out.append(
+            _row(
+                f"metrics: operations snapshots ({snapshots})",
+                time.perf_counter() - start,
+                "s",
+                None,
+                True,
+            )
+        )
 
         customers = world["audiences"][0][0]
         filters = s.Filters(audience_id=customers.pk)

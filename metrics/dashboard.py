@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
 from metrics import selectors as s
-from metrics.models import DailyRollup, Verbatim
+from metrics.models import DailyRollup, OperationsSnapshot, Verbatim
 from metrics.services import Shown, published_scores_stabilise
 from surveys.models import SCORED_TYPES, Question, QuestionType, Survey
 
@@ -319,18 +319,27 @@ def audience_page(
     if audience.kind == AudienceKind.CUSTOMER:
         page["rox"] = s.return_on_experience(audience=audience, filters=filters)
         if window.date_from is not None:
-            ops = s.operational_metrics(
-                audience=audience,
-                date_from=window.date_from,
-                date_to=window.date_to,
-                source="rollup",
-            )
+            ops = _operations(audience, window.date_from, window.date_to)
             page["operations"] = ops
             page["operation_rows"] = [
                 {"label": label, "value": ops[key], "unit": unit, "digits": digits}
                 for key, label, unit, digits in OPERATION_ROWS
             ]
     return page
+
+
+def _operations(audience: Audience, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
+    """The period's operational metrics: the rollup task's snapshot, else computed now."""
+    snapshot = (
+        OperationsSnapshot.objects.filter(audience=audience, date_from=date_from, date_to=date_to)
+        .values_list("values", flat=True)
+        .first()
+    )
+    if snapshot is not None:
+        return dict(snapshot)
+    return s.operational_metrics(
+        audience=audience, date_from=date_from, date_to=date_to, source="rollup"
+    )
 
 
 def _segment_hidden(audience: Audience, metric: str, filters: s.Filters, segment: str) -> bool:

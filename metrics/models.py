@@ -232,6 +232,35 @@ class EventDay(models.Model):
         return f"{self.day} {self.role} p{self.person_id}"
 
 
+class OperationsSnapshot(models.Model):
+    """One audience's operational metrics over one of the dashboard's periods ending a day.
+
+    Distinct buyers and the members at a period's start take every person of the period, so
+    the rollup task computes the audience page's own periods (the last 30, 90 and 365 days)
+    after each run and the page reads them; any other period is computed when asked.
+    """
+
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")
+    )
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("to"))
+    values = models.JSONField(_("values"))
+    computed_at = models.DateTimeField(_("computed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("operations snapshot")
+        verbose_name_plural = _("operations snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["audience", "date_from", "date_to"], name="operations_one_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.audience_id} {self.date_from}…{self.date_to}"
+
+
 class PublishedScore(models.Model):
     """The value last shown for one slice; it moves only when n changed by the threshold."""
 

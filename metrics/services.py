@@ -17,6 +17,7 @@ from metrics.models import (
     DailyOutcome,
     DailyRollup,
     EventDay,
+    OperationsSnapshot,
     PublishedScore,
     Verbatim,
 )
@@ -237,12 +238,43 @@ def rollup_recent(*, days: int = 2) -> int:
 
     Responses are filed under the day they were completed; tomorrow is included because a
     respondent east of UTC may already be there. The events recorded in those days are
-    followed too, whatever day they happened or their people answered on.
+    followed too, whatever day they happened or their people answered on, and the
+    dashboard's operations snapshots are computed again.
     """
     today = timezone.now().date()
     since = today - dt.timedelta(days=days - 1)
     written = rollups_rebuild(date_from=since, date_to=today + dt.timedelta(days=1))
     late_events_refresh(since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
+    operations_snapshots_refresh(today=today)
+    return written
+
+
+# The audience page's periods (days up to today) whose operational metrics are kept ready.
+DASHBOARD_PERIOD_DAYS = (30, 90, 365)
+
+
+@transaction.atomic
+def operations_snapshots_refresh(*, today: dt.date) -> int:
+    """Compute the customer audiences' operational metrics over the dashboard's periods.
+
+    Replaces the snapshots ending `today` and drops older ones; idempotent. One snapshot per
+    audience and period (customer audiences are few).
+    """
+    from audiences.models import Audience, AudienceKind
+    from metrics.selectors import operational_metrics
+
+    OperationsSnapshot.objects.filter(date_to__lt=today).delete()
+    written = 0
+    for audience in Audience.objects.filter(kind=AudienceKind.CUSTOMER):
+        for days in DASHBOARD_PERIOD_DAYS:
+            date_from = today - dt.timedelta(days=days - 1)
+            values = operational_metrics(
+                audience=audience, date_from=date_from, date_to=today, source="rollup"
+            )
+            OperationsSnapshot.objects.update_or_create(
+                audience=audience, date_from=date_from, date_to=today, defaults={"values": values}
+            )
+            written += 1
     return written
 
 

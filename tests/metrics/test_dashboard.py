@@ -59,15 +59,15 @@ def test_audience_page_costs_the_same_queries_at_any_size(
     # comparison, trend and touchpoint scores are sums of its cells), 10 touchpoints with
     # stages, 11 savepoint, 12 published scores read, 13 insert new published scores,
     # 14 release savepoint, 15 verbatims, 16 Return on Experience (daily outcomes),
-    # 17 operational events (event days), 18 members at start, 19 audit log entry (the
-    # verbatims were read).
+    # 17 the period's operations snapshot (none here, so: 18 operational events from the
+    # event days, 19 members at start), 20 audit log entry (the verbatims were read).
     for world in (small, big):
         with django_assert_num_queries(QUERIES):
             response = client.get(reverse("metrics:audience", args=[world.audience.slug]))
         assert response.status_code == 200
 
 
-QUERIES = 19
+QUERIES = 20
 
 
 def _customers_other(slug: str, touchpoints: int, segments: int, per_cell: int):  # noqa: ANN202
@@ -137,6 +137,32 @@ def test_audience_page_scores_equal_the_separate_slices(
         assert page["comparison"] == s.compare_periods(
             audience=audience, metric="nps", date_from=date_from, date_to=TODAY, filters=f
         )
+
+
+def test_audience_page_reads_the_operations_snapshot_of_its_period(
+    client, xm_manager, django_assert_num_queries
+) -> None:  # noqa: ANN001
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from metrics.services import operations_snapshots_refresh
+    from metrics.views import PERIOD_CHOICES
+
+    world = _customers(touchpoints=2, segments=1, per_cell=6)
+    client.force_login(xm_manager)
+    url = reverse("metrics:audience", args=[world.audience.slug])
+    client.get(url)  # publishes the scores: later renders skip inserting them
+    with CaptureQueriesContext(connection) as live:
+        computed = client.get(url).context["operations"]
+    assert operations_snapshots_refresh(today=TODAY) == 3
+    # The snapshot stands in for the events and members queries.
+    with django_assert_num_queries(len(live.captured_queries) - 2):
+        response = client.get(url)
+    assert response.context["operations"] == computed
+    # The snapshots are those of the page's own periods.
+    from metrics.services import DASHBOARD_PERIOD_DAYS
+
+    assert {int(v) for v, _ in PERIOD_CHOICES if v != "all"} == set(DASHBOARD_PERIOD_DAYS)
 
 
 def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager) -> None:  # noqa: ANN001

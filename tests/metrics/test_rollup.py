@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics import selectors as s
-from metrics.models import DailyRollup, EventDay, Verbatim
+from metrics.models import DailyRollup, EventDay, OperationsSnapshot, Verbatim
 from metrics.services import rollups_rebuild
 from metrics.tasks import rollup_day_task, rollup_recent_task
 from surveys.models import Response
@@ -129,6 +129,8 @@ def test_rollup_recent_task_follows_new_events_back_to_old_answers() -> None:
     rollup_recent_task.delay().get()
     [day] = DailyOutcome.objects.all()
     assert (day.day, day.category, day.n, day.lost, day.spend) == (long_ago, "promoter", 1, 0, 25)
+    # The dashboard's operations snapshots of the customers were computed again.
+    assert OperationsSnapshot.objects.filter(date_to=timezone.now().date()).count() == 3
     [bought] = EventDay.objects.all()
     assert (bought.day, bought.role, bought.events, bought.value) == (
         timezone.localdate(month_ago),

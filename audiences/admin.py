@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
 from django.db.models import OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -340,11 +341,50 @@ class PersonAdmin(AudienceScopedAdmin):
         return TemplateResponse(request, "admin/audiences/person/erase.html", context)
 
 
+AUDIENCE_SKIP_SCAN = """
+SELECT DISTINCT s.v FROM unnest(%s::bigint[]) AS a(id) CROSS JOIN LATERAL (
+    WITH RECURSIVE t(v) AS (
+        (SELECT segment FROM audiences_membership
+         WHERE audience_id = a.id AND segment IS NOT NULL ORDER BY segment LIMIT 1)
+        UNION ALL
+        SELECT (SELECT segment FROM audiences_membership
+                WHERE audience_id = a.id AND segment > t.v ORDER BY segment LIMIT 1)
+        FROM t WHERE t.v IS NOT NULL
+    )
+    SELECT v FROM t WHERE v IS NOT NULL
+) AS s ORDER BY 1 LIMIT %s
+"""
+
+
+class SegmentListFilter(IndexedValuesListFilter):
+    """The segments of the user's audiences, by skipping through (audience, segment) per audience.
+
+    A user limited to some audiences would otherwise get a DISTINCT over all their memberships.
+    """
+
+    def __init__(
+        self,
+        field: Any,
+        request: HttpRequest,
+        params: Any,
+        model: Any,
+        model_admin: Any,
+        field_path: str,
+    ) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        ids = audience_ids(request.user, model_admin.view_role)
+        conn = connections[model_admin.get_queryset(request).db]
+        if ids and conn.vendor == "postgresql":
+            with conn.cursor() as cursor:
+                cursor.execute(AUDIENCE_SKIP_SCAN, [ids, self.max_choices])
+                self.lookup_choices = [row[0] for row in cursor.fetchall()]
+
+
 @admin.register(Membership)
 class MembershipAdmin(AudienceScopedAdmin):
     list_display = ("person", "audience", "segment", "joined_on", "left_on")
     list_select_related = ("person", "audience")
-    list_filter = ("audience", ("segment", IndexedValuesListFilter))
+    list_filter = ("audience", ("segment", SegmentListFilter))
     raw_id_fields = ("person",)
     autocomplete_fields = ("audience",)
     search_fields = ("person__external_id__exact", "person__email__exact")

@@ -150,7 +150,12 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person", "audience"], name="membership_unique"),
         ]
-        indexes = [models.Index(fields=["audience", "segment"], name="membership_aud_seg")]
+        indexes = [
+            models.Index(fields=["audience", "segment"], name="membership_aud_seg"),
+            # A scoped list newest first: the audience's memberships, and its people, by id.
+            models.Index(fields=["audience", "id"], name="membership_aud_id"),
+            models.Index(fields=["audience", "person"], name="membership_aud_person"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} ∈ {self.audience}"

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audiences.access import AudienceRoleBackend, audience_ids, scope
@@ -326,12 +327,12 @@ def test_a_plain_delete_of_a_person_is_not_offered(both, superuser):
         ("/admin/audiences/person/", 5 + 2),
         # audience filter choices, count, page, segment filter choices
         ("/admin/audiences/membership/", 5 + 4),
-        # survey filter choices, count, page
-        ("/admin/surveys/invitation/", 5 + 3),
+        # the user's surveys' ids, survey filter choices, count, page
+        ("/admin/surveys/invitation/", 5 + 4),
         # audience and survey filter choices, count, page, audit INSERT
         ("/admin/surveys/response/", 5 + 5),
-        # count, page
-        ("/admin/journeys/touchpointevent/", 5 + 2),
+        # the user's touchpoints' ids, count, page
+        ("/admin/journeys/touchpointevent/", 5 + 3),
     ],
 )
 def test_scoped_changelists_run_a_fixed_number_of_queries(
@@ -392,3 +393,31 @@ def test_a_manager_cannot_loosen_an_audiences_privacy_settings(both, cx_manager)
     form = client_for(cx_manager).get(url).context["adminform"].form
 
     assert sorted(form.fields) == ["description", "name", "priority"]
+
+
+def test_events_are_scoped_by_a_literal_list_of_the_users_touchpoints(both, hr_analyst):
+    from journeys.models import TouchpointEvent
+
+    employees, customers = both
+    events = scope(TouchpointEvent.objects.all(), user=hr_analyst, role=Role.ANALYST)
+
+    sql = str(events.query)
+    assert f'"touchpoint_id" IN ({employees["touchpoint"].pk})' in sql
+    assert "SELECT" not in sql.split("WHERE", 1)[1]
+    assert set(events.values_list("person__external_id", flat=True)) == {
+        p.external_id for p in employees["people"]
+    }
+
+
+def test_segment_choices_are_the_users_audiences_without_a_distinct_on_postgresql(both, hr_analyst):
+    client = client_for(hr_analyst)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/admin/audiences/membership/")
+        choices = next(f for f in page.context["cl"].filter_specs if f.title == "segment")
+        segments = list(choices.lookup_choices)
+
+    assert segments == [f"{EMPLOYEE_MARK}Dept"]
+    if connection.vendor == "postgresql":
+        distinct = 'DISTINCT "audiences_membership"."segment"'
+        assert not [q["sql"] for q in captured if distinct in q["sql"]]

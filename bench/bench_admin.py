@@ -2,8 +2,10 @@
 
 Seeds BENCH_ADMIN_PEOPLE people (default 1,000,000) with one membership, consent, touchpoint
 event and invitation each, and BENCH_ANSWERS answers (default 10,000,000, seeded by
-bench_metrics' set-based INSERT … SELECT), into a throwaway database; then renders every
-changelist over a large table, unfiltered and filtered, as a superuser. Target: < 300 ms each.
+bench_metrics' set-based INSERT … SELECT), into a throwaway database, vacuumed as autovacuum
+would after the load; then renders every changelist over a large table, unfiltered and
+filtered, as a superuser, and the large lists as an analyst of one audience (scoped to its
+rows). Target: < 300 ms each.
 Run through bench/run.py or alone: `python bench/bench_admin.py`.
 """
 
@@ -113,6 +115,25 @@ def _seed_people(world: dict[str, Any], people: int) -> None:
             cur.execute(f"ANALYZE {table}")
 
 
+def _vacuum() -> None:
+    """VACUUM ANALYZE the listed tables, as autovacuum does soon after a bulk load.
+
+    Fresh from the seed, no page is marked all-visible, so index-only scans still visit the
+    table for every row; a running database has these marks. Without them the figures would
+    measure the minutes after a bulk import, not the admin.
+    """
+    with connection.cursor() as cur:
+        for table in (
+            "audiences_person",
+            "audiences_membership",
+            "audiences_consent",
+            "journeys_touchpointevent",
+            "surveys_invitation",
+            "surveys_response",
+        ):
+            cur.execute(f"VACUUM (ANALYZE) {table}")
+
+
 def _changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
     customers, _fans, _staff = world["audiences"]
     return [
@@ -136,6 +157,30 @@ def _changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
         ("responses, completed filter", "/admin/surveys/response/?completed=yes"),
         ("surveys (response counts)", "/admin/surveys/survey/"),
         ("audiences (member counts)", "/admin/audiences/audience/"),
+    ]
+
+
+def _analyst(world: dict[str, Any]) -> Any:
+    """A staff user with an analyst grant on the first audience only (a CX analyst)."""
+    from django.contrib.auth import get_user_model
+
+    from audiences.models import Role
+    from audiences.services import grant_set
+
+    user = get_user_model().objects.create_user(username="bench-analyst")
+    grant_set(user=user, audience=world["audiences"][0][0], role=Role.ANALYST, actor=world["owner"])
+    return user
+
+
+def _scoped_changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
+    """The large lists as an analyst of one audience sees them (scoped to its rows)."""
+    return [
+        ("people", "/admin/audiences/person/"),
+        ("memberships", "/admin/audiences/membership/"),
+        ("consents", "/admin/audiences/consent/"),
+        ("touchpoint events", "/admin/journeys/touchpointevent/"),
+        ("invitations", "/admin/surveys/invitation/"),
+        ("responses", "/admin/surveys/response/"),
     ]
 
 
@@ -177,6 +222,7 @@ def rows() -> list[dict[str, Any]]:
         start = time.perf_counter()
         _seed_people(world, people)
         _seed(world, answers)
+        _vacuum()
         seeded = time.perf_counter() - start
         scale = f"{people:,} people, {answers:,} answers"
         out.append(
@@ -189,19 +235,26 @@ def rows() -> list[dict[str, Any]]:
         static = {
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
         }
+        analyst = Client(HTTP_HOST="127.0.0.1")
+        analyst.force_login(_analyst(world))
         with override_settings(STORAGES={**settings.STORAGES, **static}):
-            for name, path in _changelists(world):
-                ms, queries = _measure(client, path)
-                load = os.getloadavg()[0]  # other processes share the cores
-                out.append(
-                    {
-                        "name": f"admin: {name} changelist ({queries} queries, load {load:.1f})",
-                        "value": ms,
-                        "unit": "ms",
-                        "target": f"< {TARGET_MS:.0f}",
-                        "ok": ms < TARGET_MS,
-                    }
-                )
+            for who, user_client, lists in (
+                ("", client, _changelists(world)),
+                ("analyst's ", analyst, _scoped_changelists(world)),
+            ):
+                for name, path in lists:
+                    ms, queries = _measure(user_client, path)
+                    load = os.getloadavg()[0]  # other processes share the cores
+                    label = f"admin: {who}{name} changelist ({queries} queries, load {load:.1f})"
+                    out.append(
+                        {
+                            "name": label,
+                            "value": ms,
+                            "unit": "ms",
+                            "target": f"< {TARGET_MS:.0f}",
+                            "ok": ms < TARGET_MS,
+                        }
+                    )
     finally:
         connection.close()
         teardown_databases(old, verbosity=0)

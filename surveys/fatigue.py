@@ -251,19 +251,47 @@ def people(field: str, person_ids: Sequence[int]) -> Q:
     return Q(**{f"{field}__gte": min(person_ids), f"{field}__lte": max(person_ids)})
 
 
-def facts_load(
-    person_ids: Sequence[int], *, policies: Sequence[Policy], now: datetime.datetime
-) -> dict[int, Facts]:
-    """Facts for many people in four queries (people, memberships, ledger, responses)."""
-    since = now - lookback(policies)
+@dataclass(frozen=True)
+class Contactable:
+    """What the guard reads of a person's own row: time zone and addresses."""
+
+    time_zone: str
+    email: str
+    phone: str
+
+
+def people_lock(person_ids: Sequence[int]) -> dict[int, Contactable]:
+    """Lock `person_ids` (FOR UPDATE, in id order so batches sharing people queue instead of
+    deadlocking) and read what the guard needs of them, in one query."""
+    rows = (
+        Person.objects.select_for_update()
+        .filter(id__in=person_ids)
+        .order_by("id")
+        .values_list("id", "time_zone", "email", "phone")
+    )
+    return {pid: Contactable(tz, email, phone) for pid, tz, email, phone in rows}
+
+
+def _contactable(person_ids: Sequence[int]) -> dict[int, Contactable]:
     wanted = set(person_ids)
-    facts = {
-        pid: Facts(person_id=pid, time_zone=tz)
-        for pid, tz in Person.objects.filter(people("id", person_ids)).values_list(
-            "id", "time_zone"
-        )
-        if pid in wanted
-    }
+    rows = Person.objects.filter(people("id", person_ids)).values_list(
+        "id", "time_zone", "email", "phone"
+    )
+    return {pid: Contactable(tz, e, ph) for pid, tz, e, ph in rows if pid in wanted}
+
+
+def facts_load(
+    person_ids: Sequence[int],
+    *,
+    policies: Sequence[Policy],
+    now: datetime.datetime,
+    contactable: Mapping[int, Contactable] | None = None,
+) -> dict[int, Facts]:
+    """Facts for many people in five queries (people unless `contactable` gives them,
+    memberships, ledger, two for responses)."""
+    since = now - lookback(policies)
+    rows = _contactable(person_ids) if contactable is None else contactable
+    facts = {pid: Facts(person_id=pid, time_zone=row.time_zone) for pid, row in rows.items()}
     audiences: dict[int, set[int]] = defaultdict(set)
     for pid, aid in Membership.objects.filter(
         people("person_id", person_ids), left_on__isnull=True
@@ -302,8 +330,11 @@ def facts_load(
 ADDRESS_FIELDS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 
 
-def reach_load(person_ids: Sequence[int]) -> dict[int, dict[str, Reach]]:
-    """Per person and channel: address present, opted out, explicitly granted (two queries)."""
+def reach_load(
+    person_ids: Sequence[int], *, contactable: Mapping[int, Contactable] | None = None
+) -> dict[int, dict[str, Reach]]:
+    """Per person and channel: address present, opted out, explicitly granted (consents, and
+    people unless `contactable` gives them)."""
     consents: dict[tuple[int, str], str] = {
         (pid, ch): status
         for pid, ch, status in Consent.objects.filter(people("person_id", person_ids)).values_list(
@@ -311,13 +342,9 @@ def reach_load(person_ids: Sequence[int]) -> dict[int, dict[str, Reach]]:
         )
     }
     out: dict[int, dict[str, Reach]] = {}
-    wanted = set(person_ids)
-    for pid, email, phone in Person.objects.filter(people("id", person_ids)).values_list(
-        "id", "email", "phone"
-    ):
-        if pid not in wanted:
-            continue
-        values = {"email": email, "phone": phone}
+    rows = _contactable(person_ids) if contactable is None else contactable
+    for pid, row in rows.items():
+        values = {"email": row.email, "phone": row.phone}
         addresses = {ch: bool(values[f]) for ch, f in ADDRESS_FIELDS.items()}
         out[pid] = {
             ch: Reach(

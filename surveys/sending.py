@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Person
 from surveys import channels, fatigue
 from surveys.models import (
     ContactKind,
@@ -37,6 +36,7 @@ from surveys.models import (
     DistributionRule,
     Invitation,
     InvitationState,
+    Survey,
     SurveyStatus,
 )
 
@@ -82,26 +82,20 @@ def invitations_admit(*, now: datetime.datetime, limit: int = BATCH) -> Admissio
     The highest priority class is claimed and admitted first; a competitor for the same person
     in the same cycle is deferred until the budget allows (up to its expiry), not dropped.
     """
-    ids = list(
+    invitations = list(
         Invitation.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(state=InvitationState.PLANNED, due_at__lte=now)
-        .order_by("-survey__priority_class", "due_at", "id")
-        .values_list("id", flat=True)[:limit]
+        .order_by("-survey__priority_class", "due_at", "id")[:limit]
     )
     result = Admission()
-    if not ids:
+    if not invitations:
         return result
-    invitations = list(
-        Invitation.objects.select_related("survey__audience")
-        .filter(id__in=ids)
-        .order_by("-survey__priority_class", "due_at", "id")
-    )
+    _attach_surveys(invitations)
     person_ids = sorted({i.person_id for i in invitations if i.person_id})
-    list(Person.objects.select_for_update().filter(id__in=person_ids).order_by("id").values("id"))
+    people = fatigue.people_lock(person_ids)
     policies = fatigue.policies_load()
-    facts = fatigue.facts_load(person_ids, policies=policies, now=now)
-    reach = fatigue.reach_load(person_ids)
-    ledger = []
+    facts = fatigue.facts_load(person_ids, policies=policies, now=now, contactable=people)
+    reach = fatigue.reach_load(person_ids, contactable=people)
     for inv in invitations:
         if inv.person_id is None:
             _suppress(inv, fatigue.NO_ADDRESS, result)
@@ -140,20 +134,33 @@ def invitations_admit(*, now: datetime.datetime, limit: int = BATCH) -> Admissio
             continue
         inv.state = InvitationState.SENDING
         facts[inv.person_id] = fatigue.with_contact(current, at=now, survey_id=inv.survey_id)
-        ledger.append(
-            ContactLedger(
-                person_id=inv.person_id,
-                invitation_id=inv.id,
-                survey_id=inv.survey_id,
-                kind=ContactKind.INVITATION,
-                channel=inv.channel,
-                at=now,
-            )
-        )
         result.sending.append(inv.id)
     _write_outcomes(invitations, now=now)
-    ContactLedger.objects.bulk_create(ledger)
+    _ledger_write(result.sending, now=now)
     return result
+
+
+def _attach_surveys(invitations: Sequence[Invitation]) -> None:
+    """Give each invitation its survey (and audience) from one query: a batch spans a few
+    surveys, and select_related would build one copy per row."""
+    surveys = Survey.objects.select_related("audience").in_bulk({i.survey_id for i in invitations})
+    for inv in invitations:
+        inv.survey = surveys[inv.survey_id]
+
+
+def _ledger_write(ids: Sequence[int], *, now: datetime.datetime) -> None:
+    """One contact-ledger entry per admitted invitation, written from the invitations in SQL."""
+    if not ids:
+        return
+    ledger = ContactLedger._meta.db_table
+    table = Invitation._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ledger} (person_id, invitation_id, survey_id, kind, channel, at)"  # noqa: S608
+            f" SELECT person_id, id, survey_id, %s, channel, %s FROM {table} WHERE id IN ({marks})",
+            [ContactKind.INVITATION.value, connection.ops.adapt_datetimefield_value(now), *ids],
+        )
 
 
 def _write_outcomes(invitations: Sequence[Invitation], *, now: datetime.datetime) -> None:
@@ -205,10 +212,11 @@ def invitations_deliver(*, ids: Sequence[int], now: datetime.datetime | None = N
     now = now or timezone.now()
     counts: dict[str, int] = defaultdict(int)
     invitations = list(
-        Invitation.objects.select_related("survey", "person")
+        Invitation.objects.select_related("person")
         .filter(id__in=ids, state=InvitationState.SENDING)
         .order_by("id")
     )
+    _attach_surveys(invitations)
     by_channel: dict[str, list[Invitation]] = defaultdict(list)
     for inv in invitations:
         by_channel[inv.channel].append(inv)

@@ -112,3 +112,15 @@ def test_demo_admin_can_log_in_with_the_printed_password(seeded):  # noqa: ANN00
 
     assert admin.is_superuser and admin.check_password(password)
     assert out.splitlines()[-1] == f"Log in at http://127.0.0.1:8000/admin/ as admin / {password}"
+
+
+def test_seeded_history_is_rolled_up_so_the_dashboard_has_scores(seeded):  # noqa: ANN001
+    from metrics.selectors import Filters, aggregate
+
+    customers = Audience.objects.get(slug="customers")
+    filters = Filters(audience_id=customers.pk)
+    rolled = aggregate(metric="nps", by=None, filters=filters, source="rollup")
+    raw = aggregate(metric="nps", by=None, filters=filters, source="raw")
+    assert rolled == raw
+    assert sum(a.n for a in raw.values()) > 0
+    assert "Rollups:" in seeded[0]

@@ -1,5 +1,6 @@
 """manage.py seed_demo [--people N] [--seed S]: a working demo platform, idempotently."""
 
+import datetime as dt
 import random
 import time
 from typing import Any
@@ -15,7 +16,11 @@ from audiences.models import Consent, Membership, Person
 from journeys import demo as journeys_demo
 from journeys.models import TouchpointEvent
 from metrics.demo import seed_closed_loop
+from metrics.services import operations_snapshots_refresh, rollups_rebuild
 from surveys.demo import seed_surveys
+
+# Days of seeded history (surveys and events go back 90 days), with a margin for time zones.
+DEMO_HISTORY_DAYS = 92
 
 
 class Command(BaseCommand):
@@ -71,6 +76,15 @@ class Command(BaseCommand):
             f"({TouchpointEvent.objects.count()} in all). {seeded:.1f}s."
         )
         seed_surveys(now=now, rng=rng, stdout=self.stdout)
+        # The dashboard and the scores API read the rollups, which beat keeps for new days
+        # only: the seeded history is rolled up here, so a fresh demo shows its scores.
+        today = now.date()
+        rolled = rollups_rebuild(
+            date_from=today - dt.timedelta(days=DEMO_HISTORY_DAYS),
+            date_to=today + dt.timedelta(days=1),
+        )
+        operations_snapshots_refresh(today=today)
+        self.stdout.write(f"Rollups: {rolled} rows for the last {DEMO_HISTORY_DAYS} days.")
         loop = seed_closed_loop(now=now)
         self.stdout.write(
             f"Closed loop: {loop['rules']} alert rules, {loop['alerts']} alerts with cases, "

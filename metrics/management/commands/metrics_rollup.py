@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from metrics.services import rollups_rebuild
+from metrics.services import operations_snapshots_refresh, rollups_rebuild
 
 
 def _day(value: str) -> dt.date:
@@ -32,6 +32,8 @@ class Command(BaseCommand):
         if date_to < date_from:
             raise CommandError(_("--to must not be before --from."))
         rows = rollups_rebuild(date_from=date_from, date_to=date_to)
+        # The dashboard's operational periods end today and are computed from the rollups.
+        operations_snapshots_refresh(today=timezone.now().date())
         self.stdout.write(
             _("Rebuilt rollups for %(a)s…%(b)s: %(n)d rows.")
             % {"a": date_from, "b": date_to, "n": rows}

@@ -362,9 +362,7 @@ class Flow:
 
 
 def _questions(survey: Survey) -> list[Question]:
-    # Sorted here: the model's default ordering joins the survey, and this runs on every page.
-    questions = Question.objects.filter(survey_id=survey.pk).order_by()
-    return sorted(questions, key=lambda q: (q.page, q.order, q.pk))
+    return services.survey_questions(survey=survey)
 
 
 class RecordedFlow(Flow):

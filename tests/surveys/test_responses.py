@@ -12,7 +12,7 @@ from audiences.models import Channel
 from journeys.models import TouchpointEvent
 from surveys import services, tasks
 from surveys.hooks import register_response_listener, unregister_response_listener
-from surveys.models import Answer, Invitation, InvitationState, QuestionType, Response
+from surveys.models import Answer, Invitation, InvitationState, Question, QuestionType, Response
 from surveys.services import Respondent
 from tests.factories import make_person
 from tests.surveys.test_hosted_support import (
@@ -281,6 +281,52 @@ def test_the_one_statement_submit_sets_every_column_of_a_named_response():
         f.column for f in Response._meta.concrete_fields
     }
     assert inserted["answer"] | {"id"} == {f.column for f in Answer._meta.concrete_fields}
+
+
+def _fields(instance) -> dict:  # noqa: ANN001
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_the_token_lookup_reads_what_the_orm_reads(django_assert_num_queries):
+    survey = three_page_survey(intro={"tr": "Merhaba", "en": "Hello"}, response_limit=50)
+    invitation, token = invite(survey, language="en")
+    Invitation.objects.filter(pk=invitation.pk).update(opened_at=timezone.now())
+    response = services.response_start(
+        respondent=Respondent(survey=survey, invitation=invitation, token=token), language="en"
+    )
+
+    with django_assert_num_queries(1):
+        found = services.invitation_for_token(token)
+
+    expected = Invitation.objects.select_related("survey", "person").get(pk=invitation.pk)
+    assert _fields(found) == _fields(expected)
+    assert _fields(found.survey) == _fields(expected.survey)
+    assert (found.person_language, found.response_pk) == ("en", response.pk)
+    assert found.get_deferred_fields() == set() == found.survey.get_deferred_fields()
+
+
+def test_the_token_lookup_of_an_invitation_without_person_or_response():
+    survey = make_survey()
+    invitation, token = services.invitation_create(
+        survey=survey, person=None, channel=Channel.EMAIL, state=InvitationState.SENT
+    )
+
+    found = services.invitation_for_token(token)
+
+    assert _fields(found) == _fields(Invitation.objects.get(pk=invitation.pk))
+    assert (found.person_language, found.response_pk) == (None, None)
+
+
+def test_the_questions_read_is_what_the_orm_reads_in_page_order(django_assert_num_queries):
+    survey = three_page_survey()
+    Question.objects.filter(key="nps").update(order=9)  # page first, then order
+
+    with django_assert_num_queries(1):
+        questions = services.survey_questions(survey=survey)
+
+    expected = sorted(survey.questions.all(), key=lambda q: (q.page, q.order, q.pk))
+    assert [_fields(q) for q in questions] == [_fields(q) for q in expected]
+    assert [q.key for q in questions] == ["nps", "improve", "liked", "csat", "reason"]
 
 
 def test_response_save_page_upserts_answers_in_one_statement(django_assert_num_queries):

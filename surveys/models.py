@@ -220,7 +220,9 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["state", "due_at"], name="invitation_state_due"),
             models.Index(fields=["person", "sent_at"], name="invitation_person_sent"),
-            models.Index(fields=["survey", "state"], name="invitation_survey_state"),
+            # Per survey and state, in due order: the funnel counts, and the claim walks one
+            # survey's due invitations in order however large another survey's backlog is.
+            models.Index(fields=["survey", "state", "due_at", "id"], name="invitation_survey_due"),
         ]
 
     def __str__(self) -> str:

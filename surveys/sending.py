@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import CharField, F, Q, Value
+from django.db.models import CharField, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -82,15 +82,10 @@ def invitations_admit(*, now: datetime.datetime, limit: int = BATCH) -> Admissio
     The highest priority class is claimed and admitted first; a competitor for the same person
     in the same cycle is deferred until the budget allows (up to its expiry), not dropped.
     """
-    invitations = list(
-        Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(state=InvitationState.PLANNED, due_at__lte=now)
-        .order_by("-survey__priority_class", "due_at", "id")[:limit]
-    )
+    invitations = _claim(now=now, limit=limit)
     result = Admission()
     if not invitations:
         return result
-    _attach_surveys(invitations)
     person_ids = sorted({i.person_id for i in invitations if i.person_id})
     people = fatigue.people_lock(person_ids)
     policies = fatigue.policies_load()
@@ -138,6 +133,39 @@ def invitations_admit(*, now: datetime.datetime, limit: int = BATCH) -> Admissio
     _write_outcomes(invitations, now=now)
     _ledger_write(result.sending, now=now)
     return result
+
+
+def _claim(*, now: datetime.datetime, limit: int) -> list[Invitation]:
+    """Lock up to `limit` due invitations (skip-locked), the highest priority class first.
+
+    Surveys are taken in (priority class, next due) order and each one's due invitations in
+    due order, through the (survey, state, due_at, id) index: a claim reads what it takes,
+    however large the backlog (sorting every due invitation by its survey's class would cost
+    seconds per batch after a wave of a million). One query for the order of the surveys,
+    then one per survey the batch reaches into. The batch comes back as the guard takes it:
+    by class, then due time, then id.
+    """
+    first_due = Invitation.objects.filter(
+        survey=OuterRef("pk"), state=InvitationState.PLANNED, due_at__lte=now
+    ).order_by("due_at")
+    surveys = list(
+        Survey.objects.annotate(first_due=Subquery(first_due.values("due_at")[:1]))
+        .filter(first_due__isnull=False)
+        .order_by("-priority_class", "first_due", "id")
+        .values_list("id", flat=True)
+    )
+    claimed: list[Invitation] = []
+    for survey_id in surveys:
+        claimed += (
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(survey_id=survey_id, state=InvitationState.PLANNED, due_at__lte=now)
+            .order_by("due_at", "id")[: limit - len(claimed)]
+        )
+        if len(claimed) >= limit:
+            break
+    _attach_surveys(claimed)
+    claimed.sort(key=lambda i: (-i.survey.priority_class, i.due_at, i.id))
+    return claimed
 
 
 def _attach_surveys(invitations: Sequence[Invitation]) -> None:

@@ -200,10 +200,11 @@ def test_guard_runs_a_fixed_number_of_queries_for_a_whole_batch(
     people = [member(audience, f"p{i}") for i in range(30)]
     for p in people:
         make_invitation(survey, p)
-    # SAVEPOINT, claim rows, their surveys, lock and read people, policies, memberships,
-    # ledger, responses, invitation responses, consents, bulk update, ledger insert, RELEASE
-    # SAVEPOINT: 13 whether the batch holds 30 people or 300.
-    with django_assert_num_queries(13):
+    # SAVEPOINT, surveys with due invitations in claim order, claim rows (one survey here),
+    # their surveys, lock and read people, policies, memberships, ledger, responses,
+    # invitation responses, consents, bulk update, ledger insert, RELEASE SAVEPOINT: 14
+    # whether the batch holds 30 people or 300.
+    with django_assert_num_queries(14):
         result = invitations_admit(now=NOW)
     assert len(result.sending) == 30
     assert Invitation.objects.filter(state=InvitationState.SENDING).count() == 30

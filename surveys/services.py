@@ -11,7 +11,7 @@ Invariants kept by the database, not by checks in Python:
 import datetime
 import json
 import secrets
-import weakref
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,10 +89,11 @@ def invitation_url(invitation: Invitation) -> str:
 
 # --- The hosted pages' reads -----------------------------------------------------------------
 #
-# Every hosted request reads its invitation and its survey's questions. Built and compiled by the
-# ORM, these two small queries were half of a submission's Python time, so their SQL is written
-# here, made once per connection from the models' fields; each row becomes model instances through
-# Model.from_db, after the converters the ORM would apply. A new field needs nothing here.
+# Every hosted request reads its invitation and its survey's questions. Built and compiled by
+# the ORM, these two small queries took nearly half of a submission's Python time, so their SQL
+# is written here, made once per connection from the models' fields; each row becomes model
+# instances through Model.from_db, after the converters the ORM would apply. A new field needs
+# nothing here.
 
 
 class _Columns:
@@ -131,15 +132,20 @@ WHERE i.token_hash = %s
 """
 _QUESTIONS_SQL = "SELECT {question} FROM {question_table} q WHERE q.survey_id = %s"
 
-_reads: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[str, Any]]" = (
-    weakref.WeakKeyDictionary()
-)
 
+@dataclass(frozen=True)
+class _HostedReads:
+    """The hosted reads' SQL and columns for one connection (connections are per thread)."""
 
-def _read(db: BaseDatabaseWrapper) -> dict[str, Any]:
-    """The hosted reads' SQL and columns for the connection `db` (made once per connection)."""
-    found = _reads.get(db)
-    if found is None:
+    db: BaseDatabaseWrapper
+    invitation: _Columns
+    survey: _Columns
+    question: _Columns
+    invitation_sql: str
+    questions_sql: str
+
+    @classmethod
+    def of(cls, db: BaseDatabaseWrapper) -> "_HostedReads":
         invitation, survey = _Columns(Invitation, "i", db), _Columns(Survey, "s", db)
         question = _Columns(Question, "q", db)
         tables = {
@@ -152,16 +158,28 @@ def _read(db: BaseDatabaseWrapper) -> dict[str, Any]:
                 ("question", Question),
             )
         }
-        found = _reads[db] = {
-            "invitation": invitation,
-            "survey": survey,
-            "question": question,
-            "invitation_sql": _INVITATION_SQL.format(
+        return cls(
+            db=db,
+            invitation=invitation,
+            survey=survey,
+            question=question,
+            invitation_sql=_INVITATION_SQL.format(
                 invitation=invitation.sql, survey=survey.sql, **tables
             ),
-            "questions_sql": _QUESTIONS_SQL.format(question=question.sql, **tables),
-        }
-    return found
+            questions_sql=_QUESTIONS_SQL.format(question=question.sql, **tables),
+        )
+
+
+_thread = threading.local()
+
+
+def _hosted_reads() -> _HostedReads:
+    """This thread's _HostedReads, made on its first hosted read."""
+    db = connections[DEFAULT_DB_ALIAS]
+    reads: _HostedReads | None = getattr(_thread, "hosted_reads", None)
+    if reads is None or reads.db is not db:
+        reads = _thread.hosted_reads = _HostedReads.of(db)
+    return reads
 
 
 def invitation_for_token(token: str) -> Invitation | None:
@@ -169,17 +187,16 @@ def invitation_for_token(token: str) -> Invitation | None:
     None; the final check is constant-time. One query."""
     if not token or len(token) != tokens.TOKEN_CHARS:
         return None
-    db = connections[DEFAULT_DB_ALIAS]
-    read = _read(db)
-    with db.cursor() as cursor:
-        cursor.execute(read["invitation_sql"], [tokens.token_hash(token)])
+    reads = _hosted_reads()
+    with reads.db.cursor() as cursor:
+        cursor.execute(reads.invitation_sql, [tokens.token_hash(token)])
         row = cursor.fetchone()
     if row is None:
         return None
-    invitation: Invitation = read["invitation"].instance(row)
+    invitation: Invitation = reads.invitation.instance(row)
     if not tokens.token_matches(invitation.nonce, token):
         return None
-    invitation.survey = read["survey"].instance(row, read["invitation"].width)
+    invitation.survey = reads.survey.instance(row, reads.invitation.width)
     invitation.person_language = row[-2]  # type: ignore[attr-defined]
     invitation.response_pk = row[-1]  # type: ignore[attr-defined]
     return invitation
@@ -187,12 +204,11 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 def survey_questions(*, survey: Survey) -> list[Question]:
     """The questions of `survey` by page and order (one query)."""
-    db = connections[DEFAULT_DB_ALIAS]
-    read = _read(db)
-    with db.cursor() as cursor:
-        cursor.execute(read["questions_sql"], [survey.pk])
+    reads = _hosted_reads()
+    with reads.db.cursor() as cursor:
+        cursor.execute(reads.questions_sql, [survey.pk])
         rows = cursor.fetchall()
-    questions = [read["question"].instance(row) for row in rows]
+    questions = [reads.question.instance(row) for row in rows]
     return sorted(questions, key=lambda q: (q.page, q.order, q.pk))
 
 

@@ -67,13 +67,13 @@ class EstimatedCountPaginator(Paginator):
         the list's select_related (a list that annotates its rows keeps the plain paginator).
         """
         page = super().page(number)
-        qs = page.object_list
+        qs: Any = page.object_list
         filtered = isinstance(qs, QuerySet) and bool(qs.query.where)
         if filtered and connections[qs.db].vendor == "postgresql":
             ids = list(qs.values_list("pk", flat=True))
             # By primary key alone: with the filters repeated, the planner may prefer the
             # filter column's index over fifty primary-key probes.
-            by_id = qs.model._default_manager.filter(pk__in=ids)
+            by_id: Any = qs.model._default_manager.filter(pk__in=ids)
             by_id.query.select_related = qs.query.select_related
             rows = {obj.pk: obj for obj in by_id}
             page.object_list = [rows[pk] for pk in ids if pk in rows]
@@ -95,9 +95,10 @@ class RelatedChoicesListFilter(admin.ChoicesFieldListFilter):
         relation = self.field_path.rsplit(LOOKUP_SEP, 1)[0]
         prefix = relation + LOOKUP_SEP
         try:
-            q_object = build_q_object_from_lookup_parameters(
-                {key.removeprefix(prefix): value for key, value in self.used_parameters.items()}
-            )
+            parameters: dict[str, Any] = {
+                key.removeprefix(prefix): value for key, value in self.used_parameters.items()
+            }
+            q_object = build_q_object_from_lookup_parameters(parameters)
             related = self.field.model._default_manager.filter(q_object)
             ids = list(related.values_list("pk", flat=True))
         except (ValueError, ValidationError) as error:

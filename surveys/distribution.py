@@ -462,3 +462,12 @@ def wave_schedule(
     DistributionRule.objects.filter(pk=rule.pk).update(periodic_task=task)
     rule.periodic_task = task
     return task
+
+
+def wave_unschedule(*, rule: DistributionRule) -> None:
+    """Take a wave out of the beat schedule; it can still be planned by hand."""
+    from django_celery_beat.models import PeriodicTask
+
+    if rule.periodic_task_id is not None:
+        PeriodicTask.objects.filter(pk=rule.periodic_task_id).delete()
+    rule.periodic_task = None

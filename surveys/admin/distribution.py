@@ -20,6 +20,7 @@ from audiences.access import AudienceScopedAdmin, audience_ids, scope
 from audiences.models import Person, Role
 from surveys import distribution, fatigue, sending, tokens
 from surveys.channels.email import build
+from surveys.forms_admin import DistributionRuleForm
 from surveys.models import (
     DistributionRule,
     FatiguePolicy,
@@ -53,7 +54,9 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
     list_filter = ["kind", "active"]
     list_select_related = ["survey"]
     search_fields = ["name", "survey__name"]
-    raw_id_fields = ["survey", "touchpoint", "periodic_task"]
+    raw_id_fields = ["survey", "touchpoint"]
+    form = DistributionRuleForm
+    readonly_fields = ["schedule_entry"]
     actions = ["forecast", "run_now"]
     fieldsets = [
         (None, {"fields": ["survey", "name", "kind", "active", "channels"]}),
@@ -68,7 +71,10 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
                     "segment",
                     "attribute_filter",
                     "sample_share",
-                    "periodic_task",
+                    "schedule_entry",
+                    "schedule",
+                    "first_run",
+                    "cron",
                     "hourly_cap",
                 ]
             },
@@ -78,6 +84,21 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             {"fields": ["reminder_count", "reminder_after_days", "expiry_days"]},
         ),
     ]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        form.schedule_save(obj)
+
+    @admin.display(description=_("schedule"))
+    def schedule_entry(self, obj: DistributionRule) -> str:
+        """The wave's beat entry, linked to its page in the periodic-task admin."""
+        task = obj.periodic_task if obj.pk else None
+        if task is None:
+            return _("Not scheduled: plan it with the “Plan the wave now” action.")
+        schedule = task.clocked or task.crontab or task.interval or task.solar
+        state = "" if task.enabled else " " + str(_("(disabled)"))
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+        return format_html('<a href="{}">{}</a>{}', url, str(schedule), state)
 
     @admin.display(description=_("distribution"))
     def panel_link(self, obj: DistributionRule) -> str:

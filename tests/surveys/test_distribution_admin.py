@@ -190,3 +190,158 @@ def test_fatigue_report_shows_suppressions_by_week_and_rule(client, xm_manager, 
     two_back = rows[2]
     assert "<td>1</td>" in two_back and "1 opted_out" in two_back
     assert sum("opted_out" in row for row in rows) == 1  # the 100-day-old one is out of range
+
+
+def _rule_form(survey, **changes):
+    """The add/change form's POST data for a wave of `survey`, with `changes`."""
+    data = {
+        "survey": survey.pk,
+        "name": "Quarterly pulse",
+        "kind": RuleKind.WAVE,
+        "active": "on",
+        "channels": "email, sms",
+        "delay_0": "",
+        "delay": "0",
+        "sampling_rate": "1",
+        "condition": "{}",
+        "segment": "",
+        "attribute_filter": "{}",
+        "sample_share": "1",
+        "schedule": "",
+        "first_run_0": "",
+        "first_run_1": "",
+        "cron": "",
+        "hourly_cap": "",
+        "reminder_count": "2",
+        "reminder_after_days": "3",
+        "expiry_days": "14",
+    }
+    return {**data, **changes}
+
+
+def test_rule_form_schedules_a_quarterly_wave_in_the_beat_tables(client, xm_manager, survey):
+    from django_celery_beat.models import PeriodicTask
+
+    client.force_login(xm_manager)
+    response = client.post(
+        reverse("admin:surveys_distributionrule_add"),
+        _rule_form(survey, schedule="quarterly", first_run_0="2027-02-15", first_run_1="09:30:00"),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    rule = survey.distribution_rules.get()
+    task = PeriodicTask.objects.get(pk=rule.periodic_task_id)
+    cron = task.crontab
+    assert (task.task, task.args, task.one_off, task.enabled) == (
+        "surveys.wave_run_task",
+        f"[{rule.pk}]",
+        False,
+        True,
+    )
+    assert (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week) == (
+        "30",
+        "9",
+        "15",
+        "2,5,8,11",
+        "*",
+    )
+    assert rule.channels == ["email", "sms"]
+    page = client.get(reverse("admin:surveys_distributionrule_change", args=[rule.pk]))
+    assert reverse("admin:django_celery_beat_periodictask_change", args=[task.pk]) in (
+        page.content.decode()
+    )
+    # Saving again with "keep" leaves the schedule; "off" takes the wave out of beat.
+    change = reverse("admin:surveys_distributionrule_change", args=[rule.pk])
+    assert client.post(change, _rule_form(survey)).status_code == 302
+    assert PeriodicTask.objects.filter(pk=task.pk).exists()
+    assert client.post(change, _rule_form(survey, schedule="off")).status_code == 302
+    rule.refresh_from_db()
+    assert (rule.periodic_task_id, PeriodicTask.objects.filter(pk=task.pk).exists()) == (
+        None,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("schedule", "first_run", "cron", "expected"),
+    [
+        ("once", ("2099-01-01", "08:00:00"), "", (True, None)),
+        ("weekly", ("2027-03-03", "07:15:00"), "", (False, ("15", "7", "*", "*", "3"))),
+        ("monthly", ("2027-01-31", "10:00:00"), "", (False, ("0", "10", "28", "*", "*"))),
+        ("cron", ("", ""), "0 9 1 */3 *", (False, ("0", "9", "1", "*/3", "*"))),
+    ],
+)
+def test_rule_form_turns_each_schedule_into_its_beat_entry(
+    client, xm_manager, survey, schedule, first_run, cron, expected
+):
+    client.force_login(xm_manager)
+    data = _rule_form(
+        survey, schedule=schedule, first_run_0=first_run[0], first_run_1=first_run[1], cron=cron
+    )
+    response = client.post(reverse("admin:surveys_distributionrule_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    task = survey.distribution_rules.get().periodic_task
+    fields = task.crontab and (
+        task.crontab.minute,
+        task.crontab.hour,
+        task.crontab.day_of_month,
+        task.crontab.month_of_year,
+        task.crontab.day_of_week,
+    )
+    assert (task.one_off, fields) == expected
+    if schedule == "once":
+        assert task.clocked.clocked_time.isoformat() == "2099-01-01T08:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"channels": "email, fax"}, "channels", "No delivery for fax"),
+        ({"channels": " , "}, "channels", "Name at least one channel"),
+        ({"channels": "email, email"}, "channels", "Name each channel once"),
+        ({"attribute_filter": '{"plan__x": "gold"}'}, "attribute_filter", "not an attribute"),
+        ({"attribute_filter": '["gold"]'}, "attribute_filter", "Give a JSON object"),
+        ({"condition": '{"outcome": {"a": 1}}'}, "condition", "must be text, a number"),
+        ({"schedule": "monthly"}, "first_run", "Say when the wave first runs"),
+        (
+            {"schedule": "once", "first_run_0": "2001-01-01", "first_run_1": "09:00:00"},
+            "first_run",
+            "must be in the future",
+        ),
+        ({"schedule": "cron", "cron": "every monday"}, "cron", "is not a cron expression"),
+        ({"kind": RuleKind.TRIGGER}, "touchpoint", "Choose the touchpoint"),
+    ],
+)
+def test_rule_form_refuses_bad_input_with_a_specific_error_and_saves_nothing(
+    client, xm_manager, survey, changes, field, message
+):
+    client.force_login(xm_manager)
+    response = client.post(
+        reverse("admin:surveys_distributionrule_add"), _rule_form(survey, **changes)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors[field]), errors
+    assert survey.distribution_rules.count() == 0
+
+
+def test_rule_form_refuses_a_schedule_on_a_trigger(client, xm_manager):
+    from tests.factories import make_touchpoint
+
+    touchpoint = make_touchpoint(customers(), slug="ticket-closed")
+    survey = make_survey(customers(), name="Ticket CSAT")
+    client.force_login(xm_manager)
+    data = _rule_form(
+        survey,
+        kind=RuleKind.TRIGGER,
+        touchpoint=touchpoint.pk,
+        schedule="daily",
+        first_run_0="2027-01-01",
+        first_run_1="09:00:00",
+    )
+    response = client.post(reverse("admin:surveys_distributionrule_add"), data)
+    assert "only waves are scheduled" in " ".join(
+        response.context["adminform"].form.errors["schedule"]
+    )
+    del data["schedule"]
+    assert client.post(reverse("admin:surveys_distributionrule_add"), data).status_code == 302
+    assert survey.distribution_rules.get().touchpoint == touchpoint

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from django.db import connection
 from django.db.models import Max, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Consent, ConsentStatus, Membership, Person
 from surveys.models import ContactKind, ContactLedger, FatiguePolicy, Invitation, Response
@@ -37,6 +38,29 @@ SURVEY_CLOSED = "survey_closed"
 # Deferral reasons (Invitation.last_defer_reason).
 QUIET_HOURS = "quiet_hours"
 PRIORITY = "priority"
+
+# What the admin shows for each stored name (suppressions, deferrals, erasure).
+REASON_LABELS = {
+    NO_ADDRESS: _("no address"),
+    OPTED_OUT: _("opted out"),
+    NO_CONSENT: _("no consent"),
+    RECENT_RESPONSE: _("recent response"),
+    RECONTACT: _("same survey too recently"),
+    MIN_GAP: _("minimum gap"),
+    FREQUENCY_CAP: _("frequency cap"),
+    WAVE_CAP: _("wave hourly cap"),
+    EXPIRED: _("expired"),
+    SURVEY_CLOSED: _("survey closed"),
+    QUIET_HOURS: _("quiet hours"),
+    PRIORITY: _("higher-priority survey"),
+    "erased": _("person erased"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """The translated name of a stored suppression or deferral reason (the name if unknown)."""
+    return str(REASON_LABELS.get(reason, reason))
+
 
 BUDGET_RULES = (RECENT_RESPONSE, RECONTACT, MIN_GAP, FREQUENCY_CAP)
 REASONS = (

@@ -6,6 +6,7 @@ switches to the production path (PostgreSQL, Redis broker and cache); DEBUG then
 and SECRET_KEY becomes mandatory. Bad values fail at start-up with a message saying what to fix.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -144,8 +145,40 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 
 # --- E-mail ------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# An e-mail service's HTTP API instead of SMTP: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend
+# and that service's ANYMAIL_* variables (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN), read by anymail.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="xmplatform <surveys@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Survey channels and sending ----------------------------------------------------------
+# SMS: "console" (stdout), "file" (JSON lines in SURVEY_SMS_FILE) or "twilio".
+SURVEY_SMS_PROVIDER = env.str("SURVEY_SMS_PROVIDER", default="console")
+SURVEY_SMS_FILE = env.str("SURVEY_SMS_FILE", default="")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+if SURVEY_SMS_PROVIDER not in ("console", "file", "twilio"):
+    raise ImproperlyConfigured(
+        f"SURVEY_SMS_PROVIDER={SURVEY_SMS_PROVIDER!r}: use console, file or twilio."
+    )
+if SURVEY_SMS_PROVIDER == "file" and not SURVEY_SMS_FILE:
+    raise ImproperlyConfigured("SURVEY_SMS_PROVIDER=file needs SURVEY_SMS_FILE, a file path.")
+if SURVEY_SMS_PROVIDER == "twilio" and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM
+):
+    raise ImproperlyConfigured(
+        "SURVEY_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM."
+    )
+# All workers together send at most this many messages a second (0: no global cap).
+SURVEY_SENDS_PER_SECOND = env.int("SURVEY_SENDS_PER_SECOND", default=0)
 
 # --- Auth, i18n, time --------------------------------------------------------------------
 # Staff get model permissions from their audience grants' roles (audiences.access), on top of

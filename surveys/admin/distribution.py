@@ -253,7 +253,9 @@ def _granted(request: HttpRequest, rows: list[Any]) -> list[Any]:
 
 
 def _describe(rule: DistributionRule, plan: distribution.WavePlan, *, dry_run: bool) -> str:
-    reasons = ", ".join(f"{n} {reason}" for reason, n in plan.suppressed.most_common())
+    reasons = ", ".join(
+        f"{n} {fatigue.reason_label(reason)}" for reason, n in plan.suppressed.most_common()
+    )
     text = _("%(rule)s: %(planned)d planned, %(suppressed)d suppressed (%(reasons)s).")
     if dry_run:
         text = _("%(rule)s would plan %(planned)d and suppress %(suppressed)d (%(reasons)s).")

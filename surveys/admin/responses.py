@@ -13,6 +13,7 @@ from audiences.access import AudienceScopedAdmin
 from audiences.models import AuditAction
 from audiences.services import audit_record
 from surveys import exports
+from surveys.fatigue import reason_label
 from surveys.models import Invitation, QuestionType, Response, Survey
 from surveys.services import answer_value
 from xmplatform.paging import EstimatedCountPaginator
@@ -230,7 +231,7 @@ class InvitationAdmin(AudienceScopedAdmin):
         "person",
         "channel",
         "state",
-        "suppression_reason",
+        "reason",
         "due_at",
         "sent_at",
     )
@@ -250,7 +251,7 @@ class InvitationAdmin(AudienceScopedAdmin):
         "channel",
         "language",
         "state",
-        "suppression_reason",
+        "reason",
         "planned_at",
         "due_at",
         "expires_at",
@@ -258,7 +259,11 @@ class InvitationAdmin(AudienceScopedAdmin):
         "opened_at",
         "responded_at",
     )
-    readonly_fields = ("planned_at",)
+    readonly_fields = ("planned_at", "reason")
+
+    @admin.display(description=_("suppression reason"), ordering="suppression_reason")
+    def reason(self, obj: Invitation) -> str:
+        return reason_label(obj.suppression_reason) if obj.suppression_reason else "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Invitations need a token; they are created by distribution, never by hand.

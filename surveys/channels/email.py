@@ -1,11 +1,14 @@
 """E-mail through Django's e-mail framework: multipart, translated, with one-click unsubscribe."""
 
+import logging
 import re
 import secrets
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
@@ -17,6 +20,8 @@ from django.utils.translation import gettext as _
 from surveys import tokens
 from surveys.channels import ChannelUnavailable, Outcome, Result, message_id
 from surveys.models import Invitation, Survey
+
+logger = logging.getLogger(__name__)
 
 # The per-person values of a message; everything else depends on the survey and language only.
 SLOTS = ("name", "survey_url", "optout_url")
@@ -238,20 +243,54 @@ class EmailChannel:
         composer = Composer()
         results = []
         try:
-            for inv in invitations:
+            for i, inv in enumerate(invitations):
                 number = inv.reminders_sent + 1 if reminder else 0
+                message = composer.build(inv, reminder=number)
                 try:
-                    connection.send_messages([composer.build(inv, reminder=number)])
-                except smtplib.SMTPRecipientsRefused as exc:
-                    results.append(Result(inv.id, Outcome.FAILED, detail=str(exc)[:200]))
-                except (OSError, smtplib.SMTPException) as exc:
+                    connection.send_messages([message])
+                except REFUSED as exc:
+                    results.append(Result(inv.id, Outcome.FAILED, detail=describe(exc)))
+                except Exception as exc:
+                    if i == 0 and not_handed_over(exc):
+                        raise ChannelUnavailable(describe(exc)) from exc
                     # Handed over or not, we cannot tell: never send it again automatically.
-                    results.append(Result(inv.id, Outcome.UNKNOWN, detail=str(exc)[:200]))
+                    logger.warning("Invitation %s: delivery unknown: %s", inv.id, describe(exc))
+                    results.append(Result(inv.id, Outcome.UNKNOWN, detail=describe(exc)))
                 else:
-                    results.append(Result(inv.id, Outcome.SENT, message_id(inv.id, number)))
+                    # An e-mail service's own id (anymail) finds the message in its logs.
+                    status = getattr(message, "anymail_status", None)
+                    sent_id = getattr(status, "message_id", None)
+                    if sent_id is None:
+                        sent_id = message_id(inv.id, number)
+                    results.append(Result(inv.id, Outcome.SENT, str(sent_id)[:200]))
         finally:
             try:
                 connection.close()
-            except (OSError, smtplib.SMTPException):
-                pass  # the messages are already accounted for; a failed QUIT changes nothing
+            except Exception:  # noqa: BLE001, S110 - every message is already accounted for
+                pass
         return results
+
+
+# The recipient was refused for good (SMTP, or an e-mail service's API through anymail).
+REFUSED = (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused, AnymailInvalidAddress)
+
+
+def describe(exc: Exception) -> str:
+    """A short text of `exc` for the log and the invitation (never raises)."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - some providers' errors cannot describe themselves
+        text = ""
+    return (text or type(exc).__name__)[:200]
+
+
+def not_handed_over(exc: Exception) -> bool:
+    """Whether `exc` shows the message never reached the service, so a retry is safe.
+
+    An SMTP connection is opened (and so tested) before the first message; an e-mail service's
+    API is first called with it: a refused connection or credentials sends nothing.
+    """
+    if isinstance(exc, AnymailAPIError):
+        cause = exc.__cause__ or exc.__context__
+        return exc.status_code in (401, 403) or isinstance(cause, requests.ConnectionError)
+    return isinstance(exc, ConnectionRefusedError)

@@ -114,3 +114,37 @@ def test_check_deploy_is_clean_in_production() -> None:
         timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_channels_are_configured_from_the_environment() -> None:
+    out = _settings(
+        {
+            "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": "pm-token",
+            "SURVEY_SMS_PROVIDER": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC1",
+            "TWILIO_AUTH_TOKEN": "tw-secret",
+            "TWILIO_FROM": "+905550000000",
+            "SURVEY_SENDS_PER_SECOND": "250",
+        },
+        "s.EMAIL_BACKEND, s.ANYMAIL, s.SURVEY_SMS_PROVIDER, s.TWILIO_ACCOUNT_SID, s.TWILIO_FROM,"
+        " s.SURVEY_SENDS_PER_SECOND",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [
+        "anymail.backends.postmark.EmailBackend",
+        "{'POSTMARK_SERVER_TOKEN':",
+        "'pm-token'}",
+        "twilio",
+        "AC1",
+        "+905550000000",
+        "250",
+    ]
+
+
+def test_an_sms_provider_without_its_settings_fails_at_start_up() -> None:
+    out = _settings({"SURVEY_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC1"}, "1")
+    assert out.returncode != 0
+    assert "needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM" in out.stderr
+    out = _settings({"SURVEY_SMS_PROVIDER": "carrier-pigeon"}, "1")
+    assert "use console, file or twilio" in out.stderr

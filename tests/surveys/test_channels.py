@@ -11,7 +11,7 @@ import pytest
 from surveys import channels, sending
 from surveys.channels import email
 from surveys.channels.sms import SmsChannel
-from surveys.models import Invitation, Question
+from surveys.models import ContactLedger, Invitation, Question
 from tests.surveys.distribution_factories import (
     NOW,
     SmtpSink,
@@ -202,3 +202,77 @@ def test_a_template_that_transforms_a_name_is_rendered_per_message(survey, monke
     invitations = Invitation.objects.select_related("survey", "person").order_by("id")
     bodies = [composer.build(inv).body for inv in invitations]
     assert "Hello AYŞE," in bodies[0] and "Hello BORA," in bodies[1]
+
+
+@pytest.fixture
+def esp(settings):
+    """An e-mail service through django-anymail, set by configuration only (its test backend)."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    settings.ANYMAIL = {}
+    mail.outbox = []
+    return mail.outbox
+
+
+def test_an_email_service_through_anymail_sends_by_configuration_only(survey, esp):
+    ayse = member(customers(), "ayse", name="Ayşe", language="tr")
+    inv = make_invitation(survey, ayse)
+    assert sending.dispatch_batch(now=NOW) == {"claimed": 1, "sent": 1}
+    [message] = esp
+    params = message.anymail_test_params
+    assert params["to"][0].addr_spec == "ayse@example.com"
+    assert params["extra_headers"]["Message-ID"] == f"<invitation-{inv.id}@127.0.0.1>"
+    assert params["extra_headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/optout/" in params["extra_headers"]["List-Unsubscribe"]
+    assert "Hizmet" in params["subject"]
+    assert "/s/" in params["text_body"] and "/s/" in params["html_body"]
+    inv.refresh_from_db()
+    # The service's own id is kept, to look the message up in its logs.
+    assert (inv.state, inv.message_id) == ("sent", "0")
+
+
+def _api_error(status: int, reason: str):  # noqa: ANN202
+    """The error anymail raises when the service answers `status`."""
+    import requests
+    from anymail.exceptions import AnymailAPIError
+
+    response = requests.Response()
+    response.status_code, response.reason, response._content = status, reason, b"{}"
+    return AnymailAPIError(f"{status} {reason}", status_code=status, response=response)
+
+
+def _respond_with(monkeypatch, outcomes: dict) -> None:  # noqa: ANN001
+    """Make the test service answer the messages to some addresses with an error."""
+    from anymail.backends.test import EmailBackend
+
+    post = EmailBackend.post_to_esp
+
+    def post_to_esp(self, payload, message):  # noqa: ANN001, ANN202
+        error = outcomes.get(message.to[0])
+        if error is not None:
+            message.anymail_test_response = error
+        return post(self, payload, message)
+
+    monkeypatch.setattr(EmailBackend, "post_to_esp", post_to_esp)
+
+
+def test_an_email_service_error_after_the_first_message_is_delivery_unknown(
+    survey, esp, monkeypatch
+):
+    first = make_invitation(survey, member(customers(), "ayse"))
+    second = make_invitation(survey, member(customers(), "bora"))
+    _respond_with(monkeypatch, {"bora@example.com": _api_error(502, "Bad Gateway")})
+    assert sending.dispatch_batch(now=NOW) == {"claimed": 2, "sent": 1, "unknown": 1}
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, second.state) == ("sent", "delivery_unknown")
+
+
+def test_refused_credentials_at_the_email_service_hand_the_batch_back(survey, esp, monkeypatch):
+    inv = make_invitation(survey, member(customers(), "ayse"))
+    _respond_with(monkeypatch, {"ayse@example.com": _api_error(401, "Unauthorized")})
+    counts = sending.dispatch_batch(now=NOW)
+    inv.refresh_from_db()
+    assert (counts["released"], inv.state) == (1, "planned")
+    assert not ContactLedger.objects.filter(invitation=inv).exists()

@@ -70,10 +70,12 @@ def test_panel_shows_counts_by_state_and_rule_with_one_grouped_query(
     client.force_login(xm_manager)
     url = reverse("admin:surveys_distribution_panel", args=[survey.pk])
     page = client.get(url).content.decode()
-    assert "<td>&nbsp;&nbsp;frequency_cap</td><td>2</td>" in page
-    assert "<td>&nbsp;&nbsp;opted_out</td><td>1</td>" in page
+    assert "<td>&nbsp;&nbsp;frequency cap</td><td>2</td>" in page
+    assert "<td>&nbsp;&nbsp;opted out</td><td>1</td>" in page
     assert '<th id="response-rate">50 %</th>' in page
     assert "Quarterly" in page
+    turkish = client.get(url, headers={"accept-language": "tr"}).content.decode()
+    assert "<td>&nbsp;&nbsp;sıklık sınırı</td><td>2</td>" in turkish
 
 
 def test_send_test_to_me_mails_the_staff_user(client, xm_manager, survey):
@@ -159,7 +161,7 @@ def test_forecast_action_reports_counts_by_rule_and_writes_nothing(client, xm_ma
         follow=True,
     )
     assert [str(m) for m in response.context["messages"]] == [
-        "Quarterly would plan 1 and suppress 1 (1 min_gap)."
+        "Quarterly would plan 1 and suppress 1 (1 minimum gap)."
     ]
     assert Invitation.objects.filter(survey=survey).count() == 0
     assert ayse.invitations.count() == 0
@@ -186,10 +188,10 @@ def test_fatigue_report_shows_suppressions_by_week_and_rule(client, xm_manager, 
     assert len(rows) == (this_week - first_monday).days // 7 + 1  # 13 or 14 weeks, newest first
     current = rows[0]
     assert f'data-week="{this_week:%Y-%m-%d}"' in weekly
-    assert "<td>2</td>" in current and "2 frequency_cap" in current
+    assert "<td>2</td>" in current and "2 frequency cap" in current
     two_back = rows[2]
-    assert "<td>1</td>" in two_back and "1 opted_out" in two_back
-    assert sum("opted_out" in row for row in rows) == 1  # the 100-day-old one is out of range
+    assert "<td>1</td>" in two_back and "1 opted out" in two_back
+    assert sum("opted out" in row for row in rows) == 1  # the 100-day-old one is out of range
 
 
 def _rule_form(survey, **changes):

@@ -1,0 +1,13 @@
+"""Template filters for the distribution admin pages."""
+
+from django import template
+
+from surveys.fatigue import reason_label
+
+register = template.Library()
+
+
+@register.filter(name="reason_label")
+def reason_label_filter(reason: str) -> str:
+    """`{{ reason|reason_label }}`: the translated name of a suppression or deferral reason."""
+    return reason_label(reason)

@@ -11,8 +11,10 @@ Reconciler policy (`invitations_reconcile`): an invitation still `sending` after
 `SENDING_TIMEOUT` belongs to a worker that died mid-batch; it may or may not have left, so it
 becomes `delivery_unknown` and is never re-sent automatically (a duplicate would break the
 fatigue promise). Its ledger entry stays, so it keeps counting against the person's budget.
-An operator may resend it from the admin after checking the provider's logs; an opened or
-answered one moves on by itself (the hosted page marks it opened).
+An operator resolves it on the admin's "Delivery unknown" page after checking the provider's
+logs: sent (it arrived), failed (it did not; the budget is freed) or resend (it did not; it is
+planned again through the guard). An opened or answered one moves on by itself (the hosted
+page marks it opened).
 """
 
 import datetime
@@ -320,6 +322,7 @@ def invitations_reconcile(
 RECONCILE_DECISIONS = {
     "sent": _("The provider confirms delivery: mark them sent"),
     "failed": _("The provider has no record: mark them failed (frees the budget)"),
+    "resend": _("The provider has no record: send them again (the guard checks them anew)"),
 }
 
 
@@ -327,13 +330,19 @@ RECONCILE_DECISIONS = {
 def invitations_resolve_unknown(*, ids: Sequence[int], decision: str) -> int:
     """An operator's reconcile decision for delivery-unknown invitations (see module docstring).
 
-    Nothing is re-sent here: to try again after "failed", plan a new invitation.
+    "sent" keeps the ledger entry; "failed" and "resend" free the budget, and "resend" plans
+    the invitation again, due now: the next cycle admits it through the guard (or defers or
+    suppresses it) like any other, and it still expires at its expiry.
     """
     rows = Invitation.objects.filter(id__in=ids, state=InvitationState.DELIVERY_UNKNOWN)
     if decision == "sent":
         return rows.update(state=InvitationState.SENT, sent_at=F("claimed_at"))
-    if decision == "failed":
+    if decision in ("failed", "resend"):
         ContactLedger.objects.filter(invitation__in=rows, kind=ContactKind.INVITATION).delete()
+        if decision == "resend":
+            return rows.update(
+                state=InvitationState.PLANNED, due_at=timezone.now(), claimed_at=None
+            )
         return rows.update(state=InvitationState.FAILED)
     raise ValueError(f"Unknown decision {decision!r}; use one of {sorted(RECONCILE_DECISIONS)}.")
 

@@ -347,3 +347,23 @@ def test_rule_form_refuses_a_schedule_on_a_trigger(client, xm_manager):
     del data["schedule"]
     assert client.post(reverse("admin:surveys_distributionrule_add"), data).status_code == 302
     assert survey.distribution_rules.get().touchpoint == touchpoint
+
+
+def test_reconcile_decision_resend_plans_it_again_through_the_guard(client, xm_manager, survey):
+    from surveys import sending
+
+    ayse, now = member(customers(), "ayse"), timezone.now()
+    inv = past_contact(survey, ayse, now - DAY)
+    Invitation.objects.filter(pk=inv.pk).update(
+        state=InvitationState.DELIVERY_UNKNOWN, claimed_at=now - DAY, expires_at=now + 9 * DAY
+    )
+    client.force_login(xm_manager)
+    client.post(
+        reverse("admin:surveys_distribution_unknown"), {"ids": [str(inv.pk)], "decision": "resend"}
+    )
+    inv.refresh_from_db()
+    assert (inv.state, inv.claimed_at, ContactLedger.objects.count()) == ("planned", None, 0)
+    assert sending.dispatch_batch(now=timezone.now()) == {"claimed": 1, "sent": 1}
+    inv.refresh_from_db()
+    assert (inv.state, ContactLedger.objects.filter(invitation=inv).count()) == ("sent", 1)
+    assert len(mail.outbox) == 1

@@ -398,8 +398,9 @@ def reminders_claim(*, now: datetime.datetime, limit: int = BATCH) -> list[int]:
 
     Owed: sent or opened, not responded, not expired, fewer reminders than the rule allows,
     and the rule's interval passed since the invitation or the last reminder. Reminders do not
-    spend the frequency budget, and someone who opted out of the channel gets none. Counting
-    first means a crash costs a reminder, never a duplicate.
+    spend the frequency budget, someone who opted out of the channel gets none, and nobody
+    gets one in their quiet hours (it waits for a later tick). Counting first means a crash
+    costs a reminder, never a duplicate.
     """
     intervals = (
         DistributionRule.objects.filter(reminder_count__gt=0)
@@ -428,7 +429,10 @@ def reminders_claim(*, now: datetime.datetime, limit: int = BATCH) -> list[int]:
         .filter(owed_now)
         .order_by("id")[:limit]
     )
-    reach = fatigue.reach_load(sorted({i.person_id for i in candidates if i.person_id}))
+    person_ids = sorted({i.person_id for i in candidates if i.person_id})
+    reach = fatigue.reach_load(person_ids)
+    policies = fatigue.policies_load()
+    facts = fatigue.facts_load(person_ids, policies=policies, now=now) if candidates else {}
     owed = []
     for inv in candidates:
         if fatigue.channel_reason(
@@ -436,6 +440,9 @@ def reminders_claim(*, now: datetime.datetime, limit: int = BATCH) -> list[int]:
             requires_opt_in=inv.survey.audience.requires_opt_in,
         ):
             continue
+        person = facts.get(inv.person_id or 0)
+        if person is not None and fatigue.quiet_until(person, policies, now=now) is not None:
+            continue  # quiet hours in the person's zone: owed still, sent on a later tick
         owed.append(inv)
     ids = [i.id for i in owed]
     Invitation.objects.filter(id__in=ids).update(
@@ -474,3 +481,15 @@ def reminders_send(*, now: datetime.datetime | None = None, limit: int = BATCH) 
             continue
         handed += sum(1 for r in results if r.outcome is channels.Outcome.SENT)
     return handed
+
+
+def reminders_cycle(*, now: datetime.datetime | None = None, max_batches: int = 10_000) -> int:
+    """Send every reminder owed at `now`, batch after batch, in this process; returns how many."""
+    now = now or timezone.now()
+    total = 0
+    for _batch in range(max_batches):
+        handed = reminders_send(now=now)
+        if not handed:
+            break
+        total += handed
+    return total

@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audiences.models import Person
 from surveys import sending
 from surveys.models import ContactLedger, Invitation, InvitationState, RuleKind
 from tests.surveys.distribution_factories import (
@@ -210,6 +211,24 @@ def test_reminders_stop_at_the_rules_count(reminded):
     ayse = Invitation.objects.get(pk=reminded["ayse"].pk)
     assert ayse.reminders_sent == 2
     assert sum(1 for m in mail.outbox if m.to == ["ayse@example.com"]) == 2
+
+
+def test_dispatch_due_also_sends_the_reminders_owed_at_its_moment(reminded):
+    out = io.StringIO()
+    call_command("dispatch_due", now=(NOW + 3 * DAY).isoformat(), stdout=out)
+    # ayse (owed since day 3) and ece (sent a day later, owed by day 3) get one each.
+    assert "reminders: 2" in out.getvalue()
+    assert sorted(m.to[0] for m in mail.outbox) == ["ayse@example.com", "ece@example.com"]
+
+
+def test_reminders_wait_for_the_end_of_quiet_hours_in_the_persons_zone(reminded):
+    Person.objects.filter(pk=reminded["ayse"].person_id).update(time_zone="Europe/Istanbul")
+    late_evening = NOW.replace(hour=20)  # 23:00 in Istanbul
+    assert sending.reminders_send(now=late_evening) == 0
+    assert ContactLedger.objects.filter(kind="reminder").count() == 0
+    morning = NOW.replace(hour=6, minute=15) + DAY  # 09:15 in Istanbul
+    assert sending.reminders_send(now=morning) == 1
+    assert [m.to for m in mail.outbox] == [["ayse@example.com"]]
 
 
 def test_reminders_do_not_spend_the_frequency_budget(reminded, survey, audience):

@@ -1,4 +1,8 @@
-"""`manage.py dispatch_due [--now ISO-8601]`: one dispatch cycle, synchronously."""
+"""`manage.py dispatch_due [--now ISO-8601]`: one dispatch cycle, synchronously.
+
+What beat runs on its ticks, at once: reconcile, expire, send the due invitations, then the
+reminders owed.
+"""
 
 import datetime
 
@@ -30,5 +34,6 @@ class Command(BaseCommand):
             if timezone.is_naive(now):
                 raise CommandError(_("--now needs a UTC offset, e.g. 2026-05-01T09:30:00+00:00."))
         totals = sending.dispatch_cycle(now=now)
+        totals["reminders"] = sending.reminders_cycle(now=now)
         for key in sorted(totals):
             self.stdout.write(f"{key}: {totals[key]}")

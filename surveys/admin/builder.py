@@ -135,6 +135,7 @@ class SurveyAdmin(AudienceScopedAdmin):
             seconds = selectors.survey_estimated_seconds(survey=survey)
             extra_context.update(
                 preview_url=preview_url(survey.pk),
+                distribution_url=reverse("admin:surveys_distribution_panel", args=[survey.pk]),
                 estimated_seconds=seconds,
                 estimated_time=selectors.format_duration(seconds),
                 fatiguing=seconds > selectors.FATIGUE_SECONDS,

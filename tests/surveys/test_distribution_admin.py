@@ -367,3 +367,19 @@ def test_reconcile_decision_resend_plans_it_again_through_the_guard(client, xm_m
     inv.refresh_from_db()
     assert (inv.state, ContactLedger.objects.filter(invitation=inv).count()) == ("sent", 1)
     assert len(mail.outbox) == 1
+
+
+def test_distribution_pages_are_reachable_from_the_survey_and_the_rule_list(
+    client, xm_manager, survey
+):
+    client.force_login(xm_manager)
+    panel = reverse("admin:surveys_distribution_panel", args=[survey.pk])
+    form = client.get(reverse("admin:surveys_survey_change", args=[survey.pk])).content.decode()
+    assert f'href="{panel}" id="xm-distribution-link"' in form
+    add = reverse("admin:surveys_distributionrule_add") + f"?survey={survey.pk}"
+    assert add in client.get(panel).content.decode()
+    prefilled = client.get(add).context["adminform"].form
+    assert prefilled.initial["survey"] == str(survey.pk)
+    rules = client.get(reverse("admin:surveys_distributionrule_changelist")).content.decode()
+    assert reverse("admin:surveys_distribution_fatigue") in rules
+    assert reverse("admin:surveys_distribution_unknown") in rules

@@ -216,6 +216,7 @@ class WavePlan:
     planned: int = 0
     suppressed: Counter = field(default_factory=Counter)
     spread_hours: int = 0
+    deferred: int = 0  # planned for a later hour by the hourly cap (counted in `planned`)
 
     @property
     def suppressed_total(self) -> int:
@@ -295,6 +296,7 @@ def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> 
             if reason is None:
                 admitted += 1
                 plan.planned += 1
+                plan.deferred += due > now
             else:
                 plan.suppressed[reason] += 1
             if not dry_run:

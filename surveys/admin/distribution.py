@@ -259,9 +259,14 @@ def _describe(rule: DistributionRule, plan: distribution.WavePlan, *, dry_run: b
     text = _("%(rule)s: %(planned)d planned, %(suppressed)d suppressed (%(reasons)s).")
     if dry_run:
         text = _("%(rule)s would plan %(planned)d and suppress %(suppressed)d (%(reasons)s).")
-    return text % {
+    text = text % {
         "rule": rule.name,
         "planned": plan.planned,
         "suppressed": plan.suppressed_total,
         "reasons": reasons or "—",
     }
+    if plan.deferred:
+        text += " " + _(
+            "The hourly cap spreads it over %(hours)d hours: %(deferred)d deferred."
+        ) % {"hours": plan.spread_hours, "deferred": plan.deferred}
+    return text

@@ -139,10 +139,11 @@ def test_wave_forecast_counts_equal_the_real_run(audience):
     forecast = distribution.wave_forecast(rule=rule, now=NOW)
     assert Invitation.objects.filter(survey=survey).count() == 0
     plan = distribution.wave_run(rule=rule, now=NOW)
-    assert (plan.candidates, plan.planned, plan.suppressed) == (
+    assert (plan.candidates, plan.planned, plan.suppressed, plan.deferred) == (
         forecast.candidates,
         forecast.planned,
         forecast.suppressed,
+        forecast.deferred,
     )
     states = Counter(
         Invitation.objects.filter(survey=survey).values_list("state", "suppression_reason")
@@ -166,7 +167,7 @@ def test_wave_respects_hourly_cap_and_suppresses_what_falls_past_expiry(audience
     plan = distribution.wave_run(rule=rule2, now=NOW)
     dues = Counter(Invitation.objects.filter(rule=rule2).values_list("due_at", flat=True))
     assert dues == {NOW: 4, NOW + HOUR: 4, NOW + 2 * HOUR: 2}
-    assert plan.spread_hours == 3
+    assert (plan.spread_hours, plan.deferred) == (3, 6)
 
 
 def test_wave_targets_segment_and_attributes_and_skips_people_who_left(audience):

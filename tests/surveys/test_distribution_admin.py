@@ -383,3 +383,19 @@ def test_distribution_pages_are_reachable_from_the_survey_and_the_rule_list(
     rules = client.get(reverse("admin:surveys_distributionrule_changelist")).content.decode()
     assert reverse("admin:surveys_distribution_fatigue") in rules
     assert reverse("admin:surveys_distribution_unknown") in rules
+
+
+def test_forecast_says_how_the_hourly_cap_defers_part_of_the_wave(client, xm_manager, survey):
+    for i in range(5):
+        member(customers(), f"c{i}")
+    rule = make_rule(survey, RuleKind.WAVE, name="Monthly", hourly_cap=2)
+    client.force_login(xm_manager)
+    response = client.post(
+        reverse("admin:surveys_distributionrule_changelist"),
+        {"action": "forecast", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Monthly would plan 5 and suppress 0 (—). "
+        "The hourly cap spreads it over 3 hours: 3 deferred."
+    ]

@@ -103,21 +103,24 @@ def _sending() -> int:
     return Invitation.objects.filter(state=InvitationState.SENDING).count()
 
 
-def _drain(deadline: float) -> None:
-    """Tick the beat task until nothing is due and nothing more leaves `sending`.
+def _drain(deadline: float, *, killed: bool = False) -> None:
+    """Tick the beat task until nothing is due and nothing is left in flight.
 
-    Rows a killed worker left in `sending` stay there (until the reconciler), so "done" is:
-    nothing due, and the in-flight count stopped changing.
+    Rows a killed worker left in `sending` stay there (until the reconciler), so after a kill
+    "done" is: nothing due, and the in-flight count unchanged over three seconds (a batch
+    still sending on a loaded machine changes it within that time). Without a kill nothing may
+    stay in flight.
     """
-    previous = -1
+    seen: list[int] = []
     while time.monotonic() < deadline:
         due = Invitation.objects.filter(
             state=InvitationState.PLANNED, due_at__lte=timezone.now()
         ).exists()
         in_flight = _sending()
-        if not due and in_flight == previous:
+        seen = [*seen[-2:], in_flight]
+        settled = len(seen) == 3 and len(set(seen)) == 1 if killed else in_flight == 0
+        if not due and settled:
             return
-        previous = in_flight
         if due:
             dispatch_due_task.delay()
         time.sleep(1.0)
@@ -181,7 +184,7 @@ def test_sigkill_mid_batch_leaves_no_duplicate_and_nothing_silently_lost(needs_p
         for child in _children(victim.pid):
             os.kill(child, signal.SIGKILL)
         os.kill(victim.pid, signal.SIGKILL)
-        _drain(time.monotonic() + 60)
+        _drain(time.monotonic() + 60, killed=True)
     later = timezone.now() + sending.SENDING_TIMEOUT + datetime.timedelta(seconds=1)
     sending.invitations_reconcile(now=later)
     ids = sink.invitation_ids()

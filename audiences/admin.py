@@ -42,6 +42,7 @@ from audiences.services import (
     people_import_csv,
     person_erase,
 )
+from surveys.fatigue import reason_label
 from surveys.models import Invitation, Response
 from xmplatform.counts import CappedCount, capped_display
 from xmplatform.paging import EstimatedCountPaginator, IndexedValuesListFilter
@@ -174,13 +175,17 @@ class InvitationInline(ScopedInline, admin.TabularInline):
     """The person's invitations in the user's audiences (latest first)."""
 
     model = Invitation
-    fields = ("survey", "channel", "state", "suppression_reason", "sent_at", "responded_at")
+    fields = ("survey", "channel", "state", "reason", "sent_at", "responded_at")
     readonly_fields = fields
     ordering = ("-id",)
     extra = 0
     can_delete = False
     show_change_link = True
     verbose_name_plural = _("invitations (your audiences only)")
+
+    @admin.display(description=_("suppression reason"))
+    def reason(self, obj: Invitation) -> str:
+        return reason_label(obj.suppression_reason) if obj.suppression_reason else "-"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -155,13 +155,13 @@ def test_invitation_list_shows_state_and_suppression(admin_client):
         survey,
         make_person("cust-1", name="Ayşe"),
         state=InvitationState.SUPPRESSED,
-        suppression_reason="max_per_period",
+        suppression_reason="frequency_cap",
     )
 
     html = admin_client.get(INVITATIONS, {"state__exact": "suppressed"}).content.decode()
 
     assert '<td class="field-state">Suppressed</td>' in html
-    assert '<td class="field-suppression_reason">max_per_period</td>' in html
+    assert '<td class="field-reason">frequency cap</td>' in html
     assert '<td class="field-person nowrap">Ayşe</td>' in html
 
 

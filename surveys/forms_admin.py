@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.renderers import get_default_renderer
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -539,6 +540,11 @@ def _flat_mapping(value: Any, *, lists: bool) -> list[str]:
     return problems
 
 
+def _wave_times_help() -> str:
+    # Formatted when shown, in the reader's language: `%` on a lazy text translates it at import.
+    return _("Waves only. Times are in %(zone)s.") % {"zone": settings.TIME_ZONE}
+
+
 class DistributionRuleForm(forms.ModelForm):
     """A rule with checked channels and filters, and its wave schedule set in the same form.
 
@@ -557,7 +563,7 @@ class DistributionRuleForm(forms.ModelForm):
         label=capfirst(_("runs")),
         choices=Schedule.choices,
         required=False,
-        help_text=_("Waves only. Times are in %(zone)s.") % {"zone": settings.TIME_ZONE},
+        help_text=lazy(_wave_times_help, str)(),
     )
     first_run = forms.SplitDateTimeField(
         label=capfirst(_("first run")),

@@ -7,6 +7,11 @@ conditional UPDATE (immediate alerts) or by inserting the user's digest row for 
 claim commits before the mail server is contacted: a crash costs a visible "claimed, not sent"
 state, never a second e-mail.
 
+A completed response records when its rules were checked (`Response.alerts_checked_at`). A
+response still unchecked a few minutes after completion lost its task (a failed publish, a
+killed worker, Redis down): the beat reconciler claims such responses in batches, runs the same
+evaluation and marks them, so a detractor's case is opened late rather than never.
+
 Privacy: responses to anonymous surveys raise no response alert and open no case at all (the
 score rules still see them, in aggregate and above the anonymity threshold). A respondent who
 answered "no" to the survey's `may_contact` question gets a case marked "do not contact".
@@ -15,6 +20,7 @@ answered "no" to the survey's `may_contact` question gets a case marked "do not 
 import datetime as dt
 import logging
 import smtplib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +30,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, Count, F, Q, Value, When
+from django.db.models import CharField, Count, F, Q, QuerySet, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -46,6 +52,7 @@ from metrics.models import (
     RuleKind,
 )
 from surveys.models import SCORED_TYPES, Answer, Invitation, QuestionType, Response
+from surveys.services import day_start
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,17 @@ CONTACT_YES = "yes"
 WINDOW_EPOCH = dt.datetime(2000, 1, 3, tzinfo=dt.UTC)
 # An immediate alert not claimed after this long lost its on_commit dispatch: send it again.
 DISPATCH_GRACE = dt.timedelta(minutes=2)
+# A completed response still unchecked this long after completion lost its rules task: the
+# reconciler checks it. Longer than the normal path takes, so the two rarely meet (and a meeting
+# is harmless: one alert per rule and response).
+RESPONSE_CHECK_GRACE = dt.timedelta(minutes=5)
+# Unchecked responses completed longer ago than this are history, bulk-inserted (imports, the
+# demo's seed): marked checked without evaluation, so they never flood the loop with old cases.
+RESPONSE_CHECK_HORIZON = dt.timedelta(days=2)
+# Per reconciler run: batches of responses evaluated, and rows marked without evaluation.
+RESPONSE_CHECK_BATCH = 500
+RESPONSE_CHECK_BATCHES = 4
+RESPONSE_MARK_LIMIT = 10_000
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
 
 
@@ -129,13 +147,17 @@ def alert_open(
         opened_at=now,
         due_at=now + rule.sla,
     )
-    alert_id = alert.pk
+    _announce(alert_id=alert.pk, notify=rule.notify)
+    return alert
+
+
+def _announce(*, alert_id: int, notify: str) -> None:
+    """After commit: tell metrics.hooks' listeners, and enqueue an immediate alert's e-mail."""
     transaction.on_commit(lambda: hooks.alert_opened(alert_id))
-    if rule.notify == NotifyMode.IMMEDIATE:
+    if notify == NotifyMode.IMMEDIATE:
         from metrics.tasks import alert_notify_task
 
         transaction.on_commit(lambda: alert_notify_task.delay(alert_id))
-    return alert
 
 
 def _answer_label(question_type: str) -> str:
@@ -191,11 +213,114 @@ def _may_contact(answers: Iterable[Mapping[str, Any]]) -> bool | None:
     return None
 
 
+def _rules_apply(*, responses: Sequence[Response], now: dt.datetime) -> list[int]:
+    """Evaluate the response rules on completed responses; returns the alerts opened.
+
+    The responses come with their survey and audience loaded. Set-based: one query each for
+    the rules, the answers, the alerts inserted, the alerts found new and their cases, however
+    many responses. An alert its rule already raised for the response is not inserted again
+    (ON CONFLICT DO NOTHING on the unique constraint), so a re-run opens nothing; concurrent
+    runs insert in the same (response, rule) order, so they wait for each other, never deadlock.
+    """
+    named = sorted((r for r in responses if not r.survey.anonymous), key=lambda r: r.pk)
+    if not named:
+        return []
+    rules = list(
+        AlertRule.objects.filter(
+            audience_id__in={r.audience_id for r in named}, kind=RuleKind.RESPONSE, active=True
+        ).order_by("pk")
+    )
+    applicable = {
+        r.pk: found
+        for r in named
+        if (
+            found := [
+                rule
+                for rule in rules
+                if rule.audience_id == r.audience_id
+                and rule.survey_id in (None, r.survey_id)
+                and rule.touchpoint_id in (None, r.touchpoint_id)
+            ]
+        )
+    }
+    if not applicable:
+        return []
+    answers: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for a in (
+        Answer.objects.filter(response_id__in=list(applicable))
+        .values("response_id", "question_id", "number", "text", "choices")
+        .annotate(
+            key=F("question__key"), type=F("question__type"), scale_max=F("question__scale_max")
+        )
+        .order_by("response_id", "question__order", "question_id")
+    ):
+        answers[a["response_id"]].append(a)
+    alerts: list[Alert] = []
+    cases: dict[tuple[int, int], Case] = {}
+    for response in named:
+        if response.pk not in applicable:
+            continue
+        given = answers[response.pk]
+        may_contact = _may_contact(given)
+        for rule in applicable[response.pk]:
+            firing = _match(rule, given)
+            if firing is None:
+                continue
+            summary = firing.summary[:300]
+            alerts.append(
+                Alert(
+                    rule=rule,
+                    audience_id=rule.audience_id,
+                    response=response,
+                    value=firing.value,
+                    summary=summary,
+                    opened_at=now,
+                    notify=rule.notify,
+                )
+            )
+            cases[(rule.pk, response.pk)] = Case(
+                audience_id=rule.audience_id,
+                response=response,
+                person_id=response.person_id,
+                may_contact=may_contact,
+                title=summary,
+                assignee_id=rule.assignee_id or response.audience.owner_id,
+                opened_at=now,
+                due_at=now + rule.sla,
+            )
+    if not alerts:
+        return []
+    # One transaction (the caller's, if any): an alert never commits without its case.
+    with transaction.atomic(savepoint=False):
+        Alert.objects.bulk_create(alerts, ignore_conflicts=True)
+        # Inserted just now: this run's time and no case yet (a re-run finds the case).
+        opened = list(
+            Alert.objects.filter(
+                response_id__in={a.response_id for a in alerts},
+                rule_id__in={a.rule_id for a in alerts},
+                opened_at=now,
+                case__isnull=True,
+            )
+            .order_by("pk")
+            .values_list("pk", "rule_id", "response_id", "notify")
+        )
+        opened = [row for row in opened if (row[1], row[2]) in cases]
+        for alert_id, rule_id, response_id, _notify in opened:
+            cases[(rule_id, response_id)].alert_id = alert_id
+        Case.objects.bulk_create([cases[(row[1], row[2])] for row in opened])
+        for alert_id, _rule_id, _response_id, notify in opened:
+            _announce(alert_id=alert_id, notify=notify)
+    return [row[0] for row in opened]
+
+
 def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) -> list[int]:
     """Evaluate the response rules on one completed response; returns the alerts opened.
 
     Idempotent: a second call (a resubmit, a retried task) opens nothing. A response to an
-    anonymous survey opens nothing, so no case can identify its respondent.
+    anonymous survey opens nothing, so no case can identify its respondent, and is marked
+    checked with the day only (a time would date it). The response is marked after the alerts
+    committed (outside a transaction, as the task calls it): a crash in between costs a
+    second, harmless evaluation by the reconciler.
     """
     now = now or timezone.now()
     response = (
@@ -203,40 +328,82 @@ def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) ->
         .filter(pk=response_id, completed_on__isnull=False)
         .first()
     )
-    if response is None or response.survey.anonymous:
+    if response is None:
         return []
-    rules = list(
-        AlertRule.objects.filter(
-            Q(survey__isnull=True) | Q(survey_id=response.survey_id),
-            Q(touchpoint__isnull=True) | Q(touchpoint_id=response.touchpoint_id),
-            audience_id=response.audience_id,
-            kind=RuleKind.RESPONSE,
-            active=True,
-        ).order_by("pk")
+    opened = _rules_apply(responses=[response], now=now)
+    checked_at = timezone.now()
+    if response.survey.anonymous:
+        checked_at = day_start(checked_at)
+    Response.objects.filter(pk=response_id, alerts_checked_at__isnull=True).update(
+        alerts_checked_at=checked_at
     )
-    if not rules:
-        return []
-    answers = list(
-        Answer.objects.filter(response_id=response_id)
-        .values("question_id", "number", "text", "choices")
-        .annotate(
-            key=F("question__key"), type=F("question__type"), scale_max=F("question__scale_max")
-        )
-        .order_by("question__order", "question_id")
-    )
-    may_contact = _may_contact(answers)
-    opened: list[int] = []
-    for rule in rules:
-        firing = _match(rule, answers)
-        if firing is None:
-            continue
-        rule.audience = response.audience
-        alert = alert_open(
-            rule=rule, firing=firing, now=now, response=response, may_contact=may_contact
-        )
-        if alert is not None:
-            opened.append(alert.pk)
     return opened
+
+
+def response_alerts_reconcile(
+    *,
+    now: dt.datetime | None = None,
+    batch_size: int = RESPONSE_CHECK_BATCH,
+    batches: int = RESPONSE_CHECK_BATCHES,
+) -> int:
+    """Check the completed responses whose rules task was lost; returns how many were marked.
+
+    Unchecked responses completed between RESPONSE_CHECK_HORIZON and RESPONSE_CHECK_GRACE ago
+    are claimed (SKIP LOCKED), evaluated like the task does and marked, in at most `batches`
+    batches of `batch_size`. First, up to RESPONSE_MARK_LIMIT unchecked responses no rule is
+    to see are marked without evaluation, with the day only: those of anonymous surveys, those
+    without a completion time (unlinked from their person by retention or erasure) and those
+    older than the horizon.
+    """
+    now = now or timezone.now()
+    marked = _responses_mark_without_rules(now=now)
+    for _batch in range(batches):
+        checked = _responses_check_batch(now=now, limit=batch_size)
+        marked += checked
+        if checked < batch_size:
+            break
+    return marked
+
+
+def _unchecked() -> QuerySet[Response]:
+    return Response.objects.filter(alerts_checked_at__isnull=True, completed_on__isnull=False)
+
+
+@transaction.atomic
+def _responses_mark_without_rules(*, now: dt.datetime) -> int:
+    """One UPDATE: mark the unchecked responses no rule may see (see the reconciler)."""
+    rows = (
+        _unchecked()
+        .filter(
+            Q(survey__anonymous=True)
+            | Q(completed_at__isnull=True)
+            | Q(completed_at__lt=now - RESPONSE_CHECK_HORIZON)
+        )
+        .select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .order_by()
+        .values("pk")[:RESPONSE_MARK_LIMIT]
+    )
+    return Response.objects.filter(pk__in=rows).update(alerts_checked_at=day_start(now))
+
+
+@transaction.atomic
+def _responses_check_batch(*, now: dt.datetime, limit: int) -> int:
+    """Claim up to `limit` unchecked responses past the grace, evaluate and mark them."""
+    responses = list(
+        _unchecked()
+        .filter(
+            survey__anonymous=False,
+            completed_at__gte=now - RESPONSE_CHECK_HORIZON,
+            completed_at__lt=now - RESPONSE_CHECK_GRACE,
+        )
+        .select_related("survey", "audience")
+        .select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .order_by("completed_at", "pk")[:limit]
+    )
+    if not responses:
+        return 0
+    _rules_apply(responses=responses, now=now)
+    return Response.objects.filter(pk__in=[r.pk for r in responses]).update(alerts_checked_at=now)
 
 
 # --- Score rules ----------------------------------------------------------------------------

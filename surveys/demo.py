@@ -1,32 +1,46 @@
-"""Demo surveys, invitations and responses for `seed_demo`.
+"""Demo surveys, invitations and responses, and their distribution, for `seed_demo`.
 
 Live surveys are created from the catalogue for each demo audience present, then a share of
 the audience's members gets an invitation and most of those a completed response over the
 last 90 days. Scores differ by segment and touchpoint, so the dashboards have something to
-show. Everything is written with bulk inserts; re-running creates nothing twice.
+show. Every seeded invitation that reached someone has its contact-ledger entry, as the
+sending path would have written it, so the fatigue guard and report see the history.
+
+`seed_distribution` then adds fatigue policies and distribution rules (two touchpoint
+triggers, two scheduled waves) and plans the relationship wave once through the real planner:
+planned invitations wait for `dispatch_due`, suppressed ones name their rule. Everything is
+written with bulk inserts; re-running creates nothing twice.
 """
 
 import datetime
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule
 
 from audiences.models import Audience, Channel, Membership
 from journeys.models import Touchpoint, TouchpointRole
-from surveys import tokens
+from surveys import distribution, fatigue, tokens
 from surveys.catalog import survey_create_from_template
 from surveys.logic import visible_keys
 from surveys.models import (
     Answer,
+    ContactKind,
+    ContactLedger,
+    DistributionRule,
+    FatiguePolicy,
     Invitation,
     InvitationState,
     Question,
     QuestionType,
     Response,
+    RuleKind,
     Survey,
     SurveyStatus,
 )
@@ -341,9 +355,218 @@ def seed_surveys(
         counts = _seed_one(spec, audience, touchpoints[audience.pk], now, rng)
         for key, value in counts.items():
             totals[key] += value
+    # Over every demo survey, not only the new ones: a demo seeded before the ledger was
+    # filled here gets its history too.
+    totals["contacts"] = _ledger_seed(
+        survey_ids=list(
+            Survey.objects.filter(
+                audience__in=audiences.values(), name__in=[spec.name for spec in DEMO_SURVEYS]
+            ).values_list("id", flat=True)
+        )
+    )
     if stdout is not None:
         stdout.write(
             "Surveys: {surveys} created, {invitations} invitations, {responses} responses, "
-            "{answers} answers.".format(**totals)
+            "{answers} answers, {contacts} contact-ledger entries.".format(**totals)
         )
     return totals
+
+
+# The states the sending path leaves an invitation's ledger entry on (surveys.sending).
+REACHED = (
+    InvitationState.SENT,
+    InvitationState.DELIVERY_UNKNOWN,
+    InvitationState.OPENED,
+    InvitationState.RESPONDED,
+)
+
+
+def _ledger_seed(*, survey_ids: Sequence[int]) -> int:
+    """One `invitation` ledger entry, at its sent time, per invitation of `survey_ids` that
+    reached its person and has none yet; returns how many (one INSERT … SELECT).
+
+    The row is the one surveys.sending writes when it admits an invitation: the person, the
+    invitation, its survey and channel.
+    """
+    if not survey_ids:
+        return 0
+    ledger = connection.ops.quote_name(ContactLedger._meta.db_table)
+    table = connection.ops.quote_name(Invitation._meta.db_table)
+    surveys = ", ".join(["%s"] * len(survey_ids))
+    states = ", ".join(["%s"] * len(REACHED))
+    kind = ContactKind.INVITATION.value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ledger} (person_id, invitation_id, survey_id, kind, channel, at)"  # noqa: S608
+            f" SELECT i.person_id, i.id, i.survey_id, %s, i.channel, i.sent_at FROM {table} i"
+            f" WHERE i.survey_id IN ({surveys}) AND i.state IN ({states})"
+            " AND i.person_id IS NOT NULL AND i.sent_at IS NOT NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {ledger} l WHERE l.invitation_id = i.id"
+            " AND l.kind = %s)",
+            [kind, *survey_ids, *(state.value for state in REACHED), kind],
+        )
+        return cursor.rowcount
+
+
+# --- Distribution: fatigue policies, rules, one planned wave ------------------------------
+
+# Employees get the quarterly pulse and one in ten is also a customer: at most one survey a
+# month, and none outside working hours (18:00–09:00 in their zone). Recontact stays at the
+# global 90 days: every policy that applies to a person is checked and the strictest wins, so
+# a shorter one here would loosen nothing.
+EMPLOYEE_POLICY: dict[str, Any] = {
+    "max_invitations": 1,
+    "window_days": 30,
+    "quiet_start": datetime.time(18, 0),
+    "quiet_end": datetime.time(9, 0),
+}
+
+RELATIONSHIP_WAVE = "Monthly relationship NPS (10 % of customers)"
+
+# (audience slug, survey name, rule fields); a wave's "crontab" goes to its beat entry.
+DEMO_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "customers",
+        "Support effort (CES)",
+        {
+            "name": "Support effort after a request resolved at first contact",
+            "kind": RuleKind.TRIGGER,
+            "delay": datetime.timedelta(hours=2),
+            "sampling_rate": 0.25,
+            "condition": {"first_contact_resolved": True},
+            "channels": [Channel.EMAIL, Channel.SMS],
+            "reminder_count": 1,
+            "reminder_after_days": 3,
+        },
+    ),
+    (
+        "customers",
+        "Checkout satisfaction (CSAT)",
+        {
+            "name": "Checkout satisfaction after each purchase",
+            "kind": RuleKind.TRIGGER,
+            "delay": datetime.timedelta(hours=1),
+            "sampling_rate": 1.0,
+            "channels": [Channel.EMAIL, Channel.SMS],
+        },
+    ),
+    (
+        "employees",
+        "Employee engagement pulse",
+        {
+            "name": "Quarterly employee pulse",
+            "kind": RuleKind.WAVE,
+            "channels": [Channel.EMAIL],  # work e-mail only, never a private phone
+            "reminder_count": 2,
+            "reminder_after_days": 3,
+            "hourly_cap": 200,  # the pulse arrives over the morning, not in one burst
+            "crontab": {
+                "minute": "0",
+                "hour": "9",
+                "day_of_month": "1",
+                "month_of_year": "1,4,7,10",
+            },
+        },
+    ),
+    (
+        "customers",
+        "Customer relationship NPS",
+        {
+            "name": RELATIONSHIP_WAVE,
+            "kind": RuleKind.WAVE,
+            "sample_share": 0.1,
+            "channels": [Channel.EMAIL, Channel.SMS],
+            "reminder_count": 1,
+            "reminder_after_days": 3,
+            "crontab": {"minute": "0", "hour": "10", "day_of_month": "1", "month_of_year": "*"},
+        },
+    ),
+)
+
+
+def _policies_seed() -> int:
+    """The global policy (the defaults) and the employees' one, only when there is no policy
+    at all (someone's own settings are left alone); returns how many were created."""
+    if FatiguePolicy.objects.exists():
+        return 0
+    policies = [FatiguePolicy(audience=None)]
+    employees = Audience.objects.filter(slug="employees").first()
+    if employees is not None:
+        policies.append(FatiguePolicy(audience=employees, **EMPLOYEE_POLICY))
+    FatiguePolicy.objects.bulk_create(policies)
+    return len(policies)
+
+
+def _rules_seed() -> tuple[int, DistributionRule | None]:
+    """The demo rules for the demo surveys present, waves in the beat schedule; returns how
+    many were created and the relationship wave (None without its survey)."""
+    demo = Survey.objects.select_related("audience").filter(
+        audience__slug__in={slug for slug, _, _ in DEMO_RULES},
+        name__in={name for _, name, _ in DEMO_RULES},
+    )
+    # Newest first, so the oldest survey of a name wins.
+    surveys = {(s.audience.slug, s.name): s for s in demo.order_by("-pk")}
+    created = 0
+    relationship = None
+    for slug, survey_name, spec in DEMO_RULES:
+        survey = surveys.get((slug, survey_name))
+        if survey is None:
+            continue
+        fields = dict(spec)
+        crontab = fields.pop("crontab", None)
+        if fields["kind"] == RuleKind.TRIGGER:
+            if survey.touchpoint_id is None:
+                continue  # a trigger on no touchpoint would never fire
+            fields["touchpoint_id"] = survey.touchpoint_id
+        rule, new = DistributionRule.objects.get_or_create(
+            survey=survey, name=fields.pop("name"), defaults=fields
+        )
+        if new and crontab is not None:
+            schedule, _ = CrontabSchedule.objects.get_or_create(
+                **crontab, day_of_week="*", timezone=settings.TIME_ZONE
+            )
+            distribution.wave_schedule(rule=rule, crontab=schedule)
+        created += new
+        if rule.name == RELATIONSHIP_WAVE:
+            relationship = rule
+    return created, relationship
+
+
+@transaction.atomic
+def seed_distribution(
+    *, now: datetime.datetime | None = None, stdout: Any = None, **_options: Any
+) -> dict[str, Any]:
+    """Fatigue policies, the demo distribution rules, and one run of the relationship wave.
+
+    Run after `seed_surveys`, whose ledger entries the guard reads. The wave is planned
+    through `surveys.distribution.wave_run`, as the admin's "Plan the wave now" does, only if
+    it never ran; nothing is sent. Running it again creates nothing.
+    """
+    now = now or timezone.now()
+    policies = _policies_seed()
+    rules, relationship = _rules_seed()
+    plan = distribution.WavePlan()
+    if relationship is not None and relationship.runs == 0:
+        plan = distribution.wave_run(rule=relationship, now=now)
+    totals = {
+        "rules": rules,
+        "policies": policies,
+        "planned": plan.planned,
+        "suppressed": Counter(plan.suppressed),
+    }
+    if stdout is not None:
+        stdout.write(_distribution_line(totals))
+    return totals
+
+
+def _distribution_line(totals: dict[str, Any]) -> str:
+    suppressed: Counter = totals["suppressed"]
+    reasons = ", ".join(
+        f"{n} {fatigue.reason_label(reason)}"
+        for reason, n in sorted(suppressed.items(), key=lambda item: (-item[1], item[0]))
+    )
+    return (
+        f"Distribution: {totals['rules']} rules, {totals['policies']} fatigue policies, "
+        f"relationship wave planned {totals['planned']}, "
+        f"suppressed {suppressed.total()}" + (f" ({reasons})." if reasons else ".")
+    )

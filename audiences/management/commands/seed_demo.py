@@ -17,7 +17,7 @@ from journeys import demo as journeys_demo
 from journeys.models import TouchpointEvent
 from metrics.demo import seed_closed_loop
 from metrics.services import operations_snapshots_refresh, rollups_rebuild
-from surveys.demo import seed_surveys
+from surveys.demo import seed_distribution, seed_surveys
 
 # Days of seeded history (surveys and events go back 90 days), with a margin for time zones.
 DEMO_HISTORY_DAYS = 92
@@ -26,7 +26,7 @@ DEMO_HISTORY_DAYS = 92
 class Command(BaseCommand):
     help = (
         "Create demo owners, audiences, journeys, people and touchpoint events (and the demo "
-        "surveys). Running it again creates nothing twice."
+        "surveys with their distribution rules). Running it again creates nothing twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -76,6 +76,7 @@ class Command(BaseCommand):
             f"({TouchpointEvent.objects.count()} in all). {seeded:.1f}s."
         )
         seed_surveys(now=now, rng=rng, stdout=self.stdout)
+        seed_distribution(now=now, stdout=self.stdout)
         # The dashboard and the scores API read the rollups, which beat keeps for new days
         # only: the seeded history is rolled up here, so a fresh demo shows its scores.
         today = now.date()

@@ -410,13 +410,17 @@ def _ledger_seed(*, survey_ids: Sequence[int]) -> int:
 
 # --- Distribution: fatigue policies, rules, one planned wave ------------------------------
 
+# The policies keep the defaults but for the recontact window: 80 days, not 90, since quarter
+# starts can be 89–92 days apart and a 90-day window would suppress most of the quarterly
+# pulse's second run (every applicable policy is checked, so both must allow it).
+GLOBAL_POLICY: dict[str, Any] = {"recontact_days": 80}
+
 # Employees get the quarterly pulse and one in ten is also a customer: at most one survey a
-# month, and none outside working hours (18:00–09:00 in their zone). Recontact stays at the
-# global 90 days: every policy that applies to a person is checked and the strictest wins, so
-# a shorter one here would loosen nothing.
+# month, and none outside working hours (18:00–09:00 in their zone).
 EMPLOYEE_POLICY: dict[str, Any] = {
     "max_invitations": 1,
     "window_days": 30,
+    "recontact_days": 80,
     "quiet_start": datetime.time(18, 0),
     "quiet_end": datetime.time(9, 0),
 }
@@ -485,11 +489,11 @@ DEMO_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 def _policies_seed() -> int:
-    """The global policy (the defaults) and the employees' one, only when there is no policy
-    at all (someone's own settings are left alone); returns how many were created."""
+    """The global policy (the defaults, recontact aside) and the employees' one, only when there
+    is no policy at all (someone's own settings are left alone); returns how many were created."""
     if FatiguePolicy.objects.exists():
         return 0
-    policies = [FatiguePolicy(audience=None)]
+    policies = [FatiguePolicy(audience=None, **GLOBAL_POLICY)]
     employees = Audience.objects.filter(slug="employees").first()
     if employees is not None:
         policies.append(FatiguePolicy(audience=employees, **EMPLOYEE_POLICY))

@@ -21,7 +21,7 @@ from django_celery_beat.validators import crontab_validator
 
 from audiences.models import Audience, AudienceKind, Channel
 from journeys.models import Touchpoint
-from surveys import distribution
+from surveys import distribution, fatigue
 from surveys.catalog import template_choices
 from surveys.channels import DEFAULT_BACKENDS
 from surveys.logic import QuestionSpec, logic_errors
@@ -669,6 +669,36 @@ class DistributionRuleForm(forms.ModelForm):
         distribution.wave_schedule(
             rule=rule, crontab=crontab_for(schedule, first_run, self.cleaned_data.get("cron"))
         )
+
+
+# The shortest time between two runs of each recurring schedule, in days.
+SHORTEST_PERIOD_DAYS = {
+    Schedule.DAILY: 1,
+    Schedule.WEEKLY: 7,
+    Schedule.MONTHLY: 28,
+    Schedule.QUARTERLY: 89,
+}
+
+
+def recontact_warning(rule: DistributionRule, schedule: str) -> str | None:
+    """A warning when a recurring wave repeats sooner than its audience's recontact window.
+
+    The guard would then suppress almost everyone on the next run as "same survey too
+    recently" (the strictest applicable policy wins): worth saying before launch.
+    """
+    period = SHORTEST_PERIOD_DAYS.get(schedule)
+    if period is None or rule.kind != RuleKind.WAVE:
+        return None
+    policies = fatigue.applicable(fatigue.policies_load(), [rule.survey.audience_id])
+    window = max((p.recontact_days for p in policies), default=0)
+    if window < period:
+        return None
+    return _(
+        "This wave can run again after %(period)d days, but the fatigue policy keeps the same "
+        "survey from a person for %(window)d days: most people would be suppressed as “same "
+        "survey too recently” on the next run. Lower the recontact window in Fatigue policies "
+        "or run the wave less often; “Forecast the next wave run” shows the effect."
+    ) % {"period": period, "window": window}
 
 
 def crontab_for(schedule: str, first_run: Any, cron: str | None = None) -> CrontabSchedule:

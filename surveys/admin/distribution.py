@@ -20,7 +20,7 @@ from audiences.access import AudienceScopedAdmin, audience_ids, scope
 from audiences.models import Person, Role
 from surveys import distribution, fatigue, sending, tokens
 from surveys.channels.email import build
-from surveys.forms_admin import DistributionRuleForm
+from surveys.forms_admin import DistributionRuleForm, recontact_warning
 from surveys.models import (
     DistributionRule,
     FatiguePolicy,
@@ -88,6 +88,9 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         form.schedule_save(obj)
+        warning = recontact_warning(obj, form.cleaned_data.get("schedule") or "")
+        if warning:
+            self.message_user(request, warning, messages.WARNING)
 
     @admin.display(description=_("schedule"))
     def schedule_entry(self, obj: DistributionRule) -> str:

@@ -399,3 +399,23 @@ def test_forecast_says_how_the_hourly_cap_defers_part_of_the_wave(client, xm_man
         "Monthly would plan 5 and suppress 0 (—). "
         "The hourly cap spreads it over 3 hours: 3 deferred."
     ]
+
+
+def test_a_wave_repeating_within_the_recontact_window_is_saved_with_a_warning(
+    client, xm_manager, survey
+):
+    client.force_login(xm_manager)
+    quarterly = _rule_form(
+        survey, schedule="quarterly", first_run_0="2027-01-01", first_run_1="09:00:00"
+    )
+    response = client.post(reverse("admin:surveys_distributionrule_add"), quarterly, follow=True)
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1
+    assert "after 89 days" in warnings[0] and "for 90 days" in warnings[0]
+    assert survey.distribution_rules.get().periodic_task is not None  # saved all the same
+    FatiguePolicy.objects.create(audience=None, recontact_days=80)
+    change = reverse(
+        "admin:surveys_distributionrule_change", args=[survey.distribution_rules.get().pk]
+    )
+    response = client.post(change, quarterly, follow=True)
+    assert [m for m in response.context["messages"] if m.level_tag == "warning"] == []

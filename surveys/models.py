@@ -4,7 +4,8 @@ import datetime
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Channel, Person
@@ -482,11 +483,12 @@ class FatiguePolicy(models.Model):
         verbose_name = _("fatigue policy")
         verbose_name_plural = _("fatigue policies")
         constraints = [
+            # One global policy: its audience counts as 0 (an index both databases enforce;
+            # SQLite has no NULLS NOT DISTINCT).
             models.UniqueConstraint(
-                fields=["audience"],
-                condition=Q(audience__isnull=True),
+                Coalesce("audience", Value(0)),
                 name="fatigue_one_global",
-                nulls_distinct=False,
+                violation_error_message=_("There is already a global fatigue policy."),
             )
         ]
 

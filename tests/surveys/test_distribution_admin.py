@@ -419,3 +419,28 @@ def test_a_wave_repeating_within_the_recontact_window_is_saved_with_a_warning(
     )
     response = client.post(change, quarterly, follow=True)
     assert [m for m in response.context["messages"] if m.level_tag == "warning"] == []
+
+
+def test_only_one_global_fatigue_policy_in_the_form_and_in_the_database(client, xm_manager):
+    from django.db import IntegrityError, transaction
+
+    FatiguePolicy.objects.create(audience=None)
+    client.force_login(xm_manager)
+    data = {
+        "audience": "",
+        "max_invitations": "3",
+        "window_days": "30",
+        "min_gap_days": "7",
+        "recontact_days": "90",
+        "rest_after_response_days": "14",
+        "quiet_start": "21:00",
+        "quiet_end": "09:00",
+        "wave_hourly_cap": "",
+    }
+    response = client.post(reverse("admin:surveys_fatiguepolicy_add"), data)
+    assert response.status_code == 200
+    assert "There is already a global fatigue policy." in response.content.decode()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FatiguePolicy.objects.create(audience=None)
+    FatiguePolicy.objects.create(audience=customers())  # one per audience besides
+    assert FatiguePolicy.objects.count() == 2

@@ -1,6 +1,7 @@
 """Builders for metrics tests: an audience with a mapped journey, a survey and responses."""
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,8 +10,11 @@ from django.utils import timezone
 
 from audiences.models import Audience, AudienceKind, Person
 from journeys.models import Touchpoint
+from metrics import hooks
+from metrics.models import AlertRule
 from surveys.models import Answer, Question, QuestionType, Response, Survey, SurveyStatus
 from tests.factories import make_audience, make_touchpoint
+from tests.metrics.closed_loop_support import contact_survey, detractor_rule
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -122,3 +126,25 @@ def make_people(prefix: str, count: int) -> list[Person]:
             for i in range(count)
         ]
     )
+
+
+# The response-rule tests' survey (with the contact question), detractor rule and alert ids.
+
+
+@pytest.fixture
+def survey() -> Survey:
+    return contact_survey()
+
+
+@pytest.fixture
+def rule(survey: Survey) -> AlertRule:
+    return detractor_rule(survey)
+
+
+@pytest.fixture
+def opened_alerts() -> Iterator[list[int]]:
+    """The ids metrics.hooks announces (what the webhook listener would receive)."""
+    seen: list[int] = []
+    hooks.register_alert_listener(seen.append)
+    yield seen
+    hooks.unregister_alert_listener(seen.append)

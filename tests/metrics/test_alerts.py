@@ -9,7 +9,7 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from metrics import alerts, hooks
+from metrics import alerts
 from metrics.models import Alert, AlertRule, Case, CaseStatus, NotifyMode, RuleCondition
 from metrics.tasks import response_alerts_task
 from surveys.models import QuestionType, Response
@@ -18,25 +18,6 @@ from tests.metrics.closed_loop_support import contact_survey, detractor_rule, in
 from tests.surveys.test_hosted_support import plain_static_files  # noqa: F401 - autouse
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def survey():  # noqa: ANN201
-    return contact_survey()
-
-
-@pytest.fixture
-def rule(survey):  # noqa: ANN001, ANN201
-    return detractor_rule(survey)
-
-
-@pytest.fixture
-def opened_alerts():  # noqa: ANN201
-    """The ids metrics.hooks announces (what the webhook listener would receive)."""
-    seen: list[int] = []
-    hooks.register_alert_listener(seen.append)
-    yield seen
-    hooks.unregister_alert_listener(seen.append)
 
 
 def _submit(client, django_capture_on_commit_callbacks, **kwargs) -> Response:  # noqa: ANN001

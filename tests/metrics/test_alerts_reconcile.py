@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from metrics import alerts, hooks
+from metrics import alerts
 from metrics.alerts import RESPONSE_CHECK_GRACE, RESPONSE_CHECK_HORIZON
 from metrics.models import Alert, Case, NotifyMode
 from metrics.tasks import response_alerts_reconcile_task
@@ -30,24 +30,6 @@ pytestmark = pytest.mark.django_db
 
 NOON = dt.datetime(2026, 6, 15, 12, tzinfo=dt.UTC)  # completed_at of tests.metrics.add_responses
 PAST_GRACE = NOON + RESPONSE_CHECK_GRACE + dt.timedelta(seconds=1)
-
-
-@pytest.fixture
-def survey():  # noqa: ANN201
-    return contact_survey()
-
-
-@pytest.fixture
-def rule(survey):  # noqa: ANN001, ANN201
-    return detractor_rule(survey)
-
-
-@pytest.fixture
-def opened_alerts():  # noqa: ANN201
-    seen: list[int] = []
-    hooks.register_alert_listener(seen.append)
-    yield seen
-    hooks.unregister_alert_listener(seen.append)
 
 
 def _submit(capture, survey, *, lost: bool, external_id: str = "p-1", **kwargs) -> Response:  # noqa: ANN001

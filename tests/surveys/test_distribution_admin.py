@@ -150,19 +150,22 @@ def test_reconcile_decision_failed_frees_the_budget(client, xm_manager, survey):
     assert ContactLedger.objects.count() == 0
 
 
-def test_forecast_action_reports_counts_by_rule_and_writes_nothing(client, xm_manager, survey):
-    ayse, bora = member(customers(), "ayse"), member(customers(), "bora")
-    past_contact(make_survey(customers(), name="Other"), bora, timezone.now() - 2 * DAY)
-    rule = make_rule(survey, RuleKind.WAVE, name="Quarterly")
-    client.force_login(xm_manager)
+def _forecast(client, rule) -> list[str]:  # noqa: ANN001
+    """The messages of the rule list's "forecast" action for `rule`."""
     response = client.post(
         reverse("admin:surveys_distributionrule_changelist"),
         {"action": "forecast", "_selected_action": [rule.pk]},
         follow=True,
     )
-    assert [str(m) for m in response.context["messages"]] == [
-        "Quarterly would plan 1 and suppress 1 (1 minimum gap)."
-    ]
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_forecast_action_reports_counts_by_rule_and_writes_nothing(client, xm_manager, survey):
+    ayse, bora = member(customers(), "ayse"), member(customers(), "bora")
+    past_contact(make_survey(customers(), name="Other"), bora, timezone.now() - 2 * DAY)
+    rule = make_rule(survey, RuleKind.WAVE, name="Quarterly")
+    client.force_login(xm_manager)
+    assert _forecast(client, rule) == ["Quarterly would plan 1 and suppress 1 (1 minimum gap)."]
     assert Invitation.objects.filter(survey=survey).count() == 0
     assert ayse.invitations.count() == 0
 
@@ -390,12 +393,7 @@ def test_forecast_says_how_the_hourly_cap_defers_part_of_the_wave(client, xm_man
         member(customers(), f"c{i}")
     rule = make_rule(survey, RuleKind.WAVE, name="Monthly", hourly_cap=2)
     client.force_login(xm_manager)
-    response = client.post(
-        reverse("admin:surveys_distributionrule_changelist"),
-        {"action": "forecast", "_selected_action": [rule.pk]},
-        follow=True,
-    )
-    assert [str(m) for m in response.context["messages"]] == [
+    assert _forecast(client, rule) == [
         "Monthly would plan 5 and suppress 0 (—). "
         "The hourly cap spreads it over 3 hours: 3 deferred."
     ]

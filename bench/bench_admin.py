@@ -5,7 +5,9 @@ event and invitation each, and BENCH_ANSWERS answers (default 10,000,000, seeded
 bench_metrics' set-based INSERT … SELECT), into a throwaway database, vacuumed as autovacuum
 would after the load; then renders every changelist over a large table, unfiltered and
 filtered, as a superuser, and the large lists as an analyst of one audience (scoped to its
-rows). Target: < 300 ms each.
+rows). A fourth audience, a pilot, has one event for every tenth person, all older than any
+other event: its analyst's event list is the one whose rows sit at the far end of the id
+index. Target: < 300 ms each.
 Run through bench/run.py or alone: `python bench/bench_admin.py`.
 """
 
@@ -45,8 +47,29 @@ RUNS = 5
 SEGMENTS = "ARRAY['gold','silver','basic','sales','ops']"
 
 
+def _pilot(world: dict[str, Any]) -> None:
+    """A fourth audience, a pilot that has gone quiet: three touchpoints, its events the oldest."""
+    from audiences.models import Audience, AudienceKind
+    from journeys.models import Journey, Stage, Touchpoint
+
+    audience = Audience.objects.create(
+        slug="pilot", name="Pilot", kind=AudienceKind.CUSTOMER, owner=world["owner"]
+    )
+    stage = Stage.objects.create(
+        journey=Journey.objects.create(audience=audience, name="pilot journey"), name="Trial"
+    )
+    touchpoints = [
+        Touchpoint.objects.create(stage=stage, slug=f"pilot-{k}", name=f"Trial {k}", channel=ch).pk
+        for k, ch in enumerate(("web", "app", "email"))
+    ]
+    world["pilot"] = (audience, touchpoints)
+
+
 def _seed_people(world: dict[str, Any], people: int) -> None:
-    """People with a membership, a consent, an event and an invitation each, set-based."""
+    """People with a membership, a consent, an event and an invitation each, set-based.
+
+    The pilot's events (one for every tenth person) are inserted before every other event.
+    """
     audiences = [a[0].pk for a in world["audiences"]]
     surveys = [a[1] for a in world["audiences"]]
     touchpoints = [a[2][0] for a in world["audiences"]]
@@ -81,6 +104,18 @@ def _seed_people(world: dict[str, Any], people: int) -> None:
             INSERT INTO audiences_consent (person_id, channel, status, source, changed_at)
             SELECT p.id, 'email', 'granted', 'bench', now() FROM audiences_person p
             """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO journeys_touchpointevent (person_id, touchpoint_id, occurred_at,
+                recorded_at, attributes)
+            SELECT p.id, ({arr(world["pilot"][1])})[1 + (p.id / 10) %% 3],
+                now() - make_interval(days => 400, mins => (p.id %% 129600)::int), now(),
+                '{{}}'::jsonb
+            FROM audiences_person p WHERE p.id %% 10 = 0
+            ORDER BY p.id
+            """,  # noqa: S608
+            [],
         )
         cur.execute(
             f"""
@@ -160,15 +195,15 @@ def _changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _analyst(world: dict[str, Any]) -> Any:
-    """A staff user with an analyst grant on the first audience only (a CX analyst)."""
+def _analyst(world: dict[str, Any], audience: Any, username: str = "bench-analyst") -> Any:
+    """A staff user with an analyst grant on `audience` only (a CX analyst)."""
     from django.contrib.auth import get_user_model
 
     from audiences.models import Role
     from audiences.services import grant_set
 
-    user = get_user_model().objects.create_user(username="bench-analyst")
-    grant_set(user=user, audience=world["audiences"][0][0], role=Role.ANALYST, actor=world["owner"])
+    user = get_user_model().objects.create_user(username=username)
+    grant_set(user=user, audience=audience, role=Role.ANALYST, actor=world["owner"])
     return user
 
 
@@ -181,6 +216,19 @@ def _scoped_changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
         ("touchpoint events", "/admin/journeys/touchpointevent/"),
         ("invitations", "/admin/surveys/invitation/"),
         ("responses", "/admin/surveys/response/"),
+    ]
+
+
+def _pilot_changelists() -> list[tuple[str, str]]:
+    """The pilot analyst's events: every one of them older than any other audience's."""
+    path = "/admin/journeys/touchpointevent/"
+    return [
+        ("touchpoint events (the oldest)", path),
+        ("touchpoint events (the oldest), page 2", path + "?p=2"),
+        (
+            "touchpoint events (the oldest), channel filter",
+            f"{path}?touchpoint__channel__exact=app",
+        ),
     ]
 
 
@@ -219,6 +267,7 @@ def rows() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     try:
         world = _world()
+        _pilot(world)
         start = time.perf_counter()
         _seed_people(world, people)
         _seed(world, answers)
@@ -236,11 +285,14 @@ def rows() -> list[dict[str, Any]]:
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
         }
         analyst = Client(HTTP_HOST="127.0.0.1")
-        analyst.force_login(_analyst(world))
+        analyst.force_login(_analyst(world, world["audiences"][0][0]))
+        pilot = Client(HTTP_HOST="127.0.0.1")
+        pilot.force_login(_analyst(world, world["pilot"][0], "bench-pilot-analyst"))
         with override_settings(STORAGES={**settings.STORAGES, **static}):
             for who, user_client, lists in (
                 ("", client, _changelists(world)),
                 ("analyst's ", analyst, _scoped_changelists(world)),
+                ("pilot analyst's ", pilot, _pilot_changelists()),
             ):
                 for name, path in lists:
                     ms, queries = _measure(user_client, path)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from audiences.access import AudienceScopedAdmin
@@ -103,3 +104,21 @@ class TouchpointEventAdmin(AudienceScopedAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[TouchpointEvent],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> EstimatedCountPaginator:
+        # Events are indexed by (touchpoint, occurred_at), not (touchpoint, id): a page of an
+        # audience's touchpoints would otherwise walk the ids past every other audience's events.
+        return self.paginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            bounded_walk_keys=("touchpoint",),
+        )

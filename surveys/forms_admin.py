@@ -640,6 +640,8 @@ class DistributionRuleForm(forms.ModelForm):
         first_run, cron = cleaned.get("first_run"), (cleaned.get("cron") or "").strip()
         if schedule == Schedule.CRON:
             try:
+                if len(cron.split()) != 5:  # a shorthand like "@monthly" has no five fields
+                    raise ValidationError(_("give five fields"))
                 crontab_validator(cron)
             except ValidationError as exc:
                 self.add_error(

@@ -313,6 +313,7 @@ def test_rule_form_turns_each_schedule_into_its_beat_entry(
             "must be in the future",
         ),
         ({"schedule": "cron", "cron": "every monday"}, "cron", "is not a cron expression"),
+        ({"schedule": "cron", "cron": "@monthly"}, "cron", "give five fields"),
         ({"kind": RuleKind.TRIGGER}, "touchpoint", "Choose the touchpoint"),
     ],
 )

@@ -217,6 +217,7 @@ class WavePlan:
     suppressed: Counter = field(default_factory=Counter)
     spread_hours: int = 0
     deferred: int = 0  # planned for a later hour by the hourly cap (counted in `planned`)
+    survey_not_live: bool = False  # a real run of a draft or closed survey plans nothing
 
     @property
     def suppressed_total(self) -> int:
@@ -243,7 +244,8 @@ def wave_run(
     members never holds everyone in memory. Admitted invitations are spread
     over hours so no hour exceeds the wave's cap (the rule's or the strictest policy's); those
     that would fall after expiry are suppressed as `wave_cap`. Sampling is a stable hash of
-    (rule, run, person), so a dry run forecasts exactly what the real run will do.
+    (rule, run, person), so a dry run forecasts exactly what the real run will do. A real run
+    of a survey that is not live plans nothing (a forecast still shows what it would do).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -251,7 +253,10 @@ def wave_run(
             return _wave_run(rule, now, dry_run)
         # One run at a time per rule: a second beat firing waits here, then plans anew.
         locked = DistributionRule.objects.select_for_update().select_related("survey__audience")
-        plan = _wave_run(locked.get(pk=rule.pk), now, dry_run)
+        current = locked.get(pk=rule.pk)
+        if current.survey.status != SurveyStatus.LIVE:
+            return WavePlan(survey_not_live=True)  # a draft or closed survey plans nothing
+        plan = _wave_run(current, now, dry_run)
         rule.runs += 1
         rule.last_run_at = now
         return plan

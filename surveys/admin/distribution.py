@@ -121,6 +121,14 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             "survey__audience"
         ):
             plan = distribution.wave_run(rule=rule)
+            if plan.survey_not_live:
+                self.message_user(
+                    request,
+                    _("%(rule)s: the survey is not live, so nothing was planned.")
+                    % {"rule": rule.name},
+                    messages.WARNING,
+                )
+                continue
             self.message_user(request, _describe(rule, plan, dry_run=False), messages.SUCCESS)
 
     def get_urls(self) -> list[Any]:

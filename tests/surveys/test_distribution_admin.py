@@ -443,3 +443,21 @@ def test_only_one_global_fatigue_policy_in_the_form_and_in_the_database(client, 
         FatiguePolicy.objects.create(audience=None)
     FatiguePolicy.objects.create(audience=customers())  # one per audience besides
     assert FatiguePolicy.objects.count() == 2
+
+
+def test_planning_a_wave_of_a_draft_survey_plans_nothing_but_it_can_be_forecast(client, xm_manager):
+    draft = make_survey(customers(), name="Draft pulse", status="draft")
+    member(customers(), "ayse")
+    rule = make_rule(draft, RuleKind.WAVE, name="Pulse")
+    client.force_login(xm_manager)
+    assert _forecast(client, rule) == ["Pulse would plan 1 and suppress 0 (—)."]
+    response = client.post(
+        reverse("admin:surveys_distributionrule_changelist"),
+        {"action": "run_now", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Pulse: the survey is not live, so nothing was planned."
+    ]
+    rule.refresh_from_db()
+    assert (Invitation.objects.filter(rule=rule).count(), rule.runs) == (0, 0)

@@ -1,10 +1,10 @@
 """Template filters for the distribution admin pages."""
 
-from django import template
+from django.template import Library
 
 from surveys.fatigue import reason_label
 
-register = template.Library()
+register = Library()
 
 
 @register.filter(name="reason_label")

@@ -25,7 +25,15 @@ from surveys import distribution, fatigue
 from surveys.catalog import template_choices
 from surveys.channels import DEFAULT_BACKENDS
 from surveys.logic import QuestionSpec, logic_errors
-from surveys.models import DistributionRule, Question, QuestionType, Response, RuleKind, Survey
+from surveys.models import (
+    DistributionRule,
+    Question,
+    QuestionType,
+    Response,
+    RuleKind,
+    Survey,
+    default_channel_order,
+)
 
 CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE})
 SCALE_TYPES = frozenset({QuestionType.CES, QuestionType.RATING})
@@ -554,6 +562,7 @@ class DistributionRuleForm(forms.ModelForm):
 
     channels = ChannelOrderField(
         label=capfirst(_("channel order")),
+        initial=default_channel_order,
         help_text=_(
             "Channels to try in order, comma-separated (e.g. “email, sms”), falling back when "
             "there is no address or consent."

@@ -62,11 +62,15 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
         (None, {"fields": ["survey", "name", "kind", "active", "channels"]}),
         (
             _("Touchpoint trigger"),
-            {"fields": ["touchpoint", "delay", "sampling_rate", "condition"]},
+            {
+                "classes": ["xm-rule-section", "xm-rule-trigger"],
+                "fields": ["touchpoint", "delay", "sampling_rate", "condition"],
+            },
         ),
         (
             _("Scheduled wave"),
             {
+                "classes": ["xm-rule-section", "xm-rule-wave"],
                 "fields": [
                     "segment",
                     "attribute_filter",
@@ -76,7 +80,7 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
                     "first_run",
                     "cron",
                     "hourly_cap",
-                ]
+                ],
             },
         ),
         (
@@ -84,6 +88,9 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             {"fields": ["reminder_count", "reminder_after_days", "expiry_days"]},
         ),
     ]
+
+    class Media:
+        js = ("surveys/admin/rule-kind.js",)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -43,3 +43,45 @@ def test_builder_creates_a_survey_from_a_template(
     preview.wait_for_load_state()
     assert preview.url.startswith(f"{live_server.url}/s/preview/{survey.pk}/")
     preview.screenshot(path=str(tmp_path / "preview.png"))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_rule_form_shows_the_section_of_the_chosen_kind(
+    live_server, desktop_page, settings, xm_manager, tmp_path
+):
+    from tests.factories import make_touchpoint
+
+    settings.STORAGES = PLAIN_STATIC
+    audience = make_audience()
+    touchpoint = make_touchpoint(audience, slug="ticket-closed")
+    survey = Survey.objects.create(audience=audience, name="Ticket CSAT")
+    page = desktop_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", xm_manager.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/surveys/distributionrule/add/")
+    trigger, wave = page.locator("fieldset.xm-rule-trigger"), page.locator("fieldset.xm-rule-wave")
+    assert page.input_value("#id_channels") == "email, sms"  # the model's default order
+
+    page.select_option("#id_kind", "wave")
+    assert (trigger.is_visible(), wave.is_visible()) == (False, True)
+    page.select_option("#id_schedule", "daily")
+    page.select_option("#id_kind", "trigger")
+    assert (trigger.is_visible(), wave.is_visible()) == (True, False)
+
+    # A schedule left in the hidden wave section is refused, and the section shows its error.
+    page.fill("#id_survey", str(survey.pk))
+    page.fill("#id_name", "Ticket CSAT trigger")
+    page.fill("#id_touchpoint", str(touchpoint.pk))
+    page.click("input[name=_save]")
+    page.wait_for_selector(".errornote")
+    page.screenshot(path=str(tmp_path / "rule-form.png"), full_page=True)
+
+    assert (trigger.is_visible(), wave.is_visible()) == (True, True)
+    assert "only waves are scheduled" in wave.inner_text()
+    assert page.locator(".errorlist").all_inner_texts() == [
+        "Touchpoint triggers run on events; only waves are scheduled."
+    ]
+    assert survey.distribution_rules.count() == 0

@@ -308,6 +308,10 @@ class Response(models.Model):
     alerts_checked_at = models.DateTimeField(
         _("alert rules checked"), null=True, blank=True, editable=False
     )
+    # Empty until the completion was announced to every listener (surveys.hooks): a completed
+    # response still empty a few minutes later lost its task, and the reconciler announces it.
+    # The day only, like completed_on: it says nothing of when an anonymous respondent answered.
+    announced_on = models.DateField(_("announced"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("response")
@@ -327,6 +331,12 @@ class Response(models.Model):
                 fields=["completed_at"],
                 condition=Q(alerts_checked_at__isnull=True, completed_on__isnull=False),
                 name="response_alerts_unchecked",
+            ),
+            # Only the completed responses not yet announced: a few minutes' worth.
+            models.Index(
+                fields=["completed_on"],
+                condition=Q(announced_on__isnull=True, completed_on__isnull=False),
+                name="response_unannounced",
             ),
         ]
 

@@ -74,3 +74,9 @@ def send_reminders_task() -> int:
 def response_completed_task(response_id: int) -> None:
     """Tell the response listeners (alerts, webhooks) about one completed response."""
     hooks.response_listeners_call(response_id)
+
+
+@shared_task(name="surveys.completions_reconcile_task", acks_late=True)
+def completions_reconcile_task(now: str | None = None) -> int:
+    """Beat: announce again the completed responses whose completion task was lost."""
+    return hooks.completions_reconcile(now=datetime.datetime.fromisoformat(now) if now else None)

@@ -268,7 +268,7 @@ def test_an_answer_emptied_on_the_last_page_is_deleted():
 def test_the_one_statement_submit_sets_every_column_of_a_named_response():
     # services._SUBMIT_NAMED_SQL lists its columns: a new field of Response or Answer needs a
     # place there (a named response has no public link, browser or resume key, and its alert
-    # rules are checked later, by metrics: empty until then).
+    # rules are checked and its completion announced later, by tasks: empty until then).
     sql = services._SUBMIT_NAMED_SQL
     inserted = {
         table: {
@@ -278,7 +278,14 @@ def test_the_one_statement_submit_sets_every_column_of_a_named_response():
         for table in ("response", "answer")
     }
 
-    left_empty = {"id", "public_link_id", "browser_key", "resume_key", "alerts_checked_at"}
+    left_empty = {
+        "id",
+        "public_link_id",
+        "browser_key",
+        "resume_key",
+        "alerts_checked_at",
+        "announced_on",
+    }
     assert inserted["response"] | left_empty == {f.column for f in Response._meta.concrete_fields}
     assert inserted["answer"] | {"id"} == {f.column for f in Answer._meta.concrete_fields}
 

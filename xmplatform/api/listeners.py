@@ -1,11 +1,22 @@
-"""Hook listeners registered in ApiConfig.ready(): quick, they only enqueue a task."""
+"""Hook listeners registered in ApiConfig.ready()."""
 
-from xmplatform.api import tasks
+from xmplatform.api import services, tasks, webhooks
+from xmplatform.api.models import WebhookEvent
 
 
 def response_completed(response_id: int) -> None:
-    """surveys calls this after the commit that completed a response."""
-    tasks.webhooks_response_completed_task.delay(response_id)
+    """surveys calls this from its completion task (and its reconciler, for a lost task).
+
+    The deliveries are logged here, in that same task, rather than by a task of their own: a
+    completion marked announced has its deliveries in the database, and from there a lost
+    attempt is only late (`webhooks_retry_due_task`). Without a subscribed webhook this costs
+    one query.
+    """
+    services.webhook_event_publish(
+        event=WebhookEvent.RESPONSE_COMPLETED,
+        object_id=response_id,
+        build=webhooks.response_completed_payload,
+    )
 
 
 def alert_opened(alert_id: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import requests
@@ -122,6 +122,29 @@ def webhooks_subscribed(*, event: str) -> list[Webhook]:
     return [
         w for w in Webhook.objects.filter(active=True).order_by("id") if event in (w.events or [])
     ]
+
+
+def webhook_event_publish(*, event: str, object_id: int, build: Callable[[int], Any]) -> int:
+    """Log one delivery of `event` per subscribed webhook; returns how many were logged.
+
+    `build(object_id)` returns the payload (a `webhooks.Built`), or None when the object is
+    gone; it is called only when some webhook is subscribed, so the usual case costs one query.
+    """
+    subscribed = webhooks_subscribed(event=event)
+    if not subscribed:
+        return 0
+    built = build(object_id)
+    if built is None:
+        return 0
+    return len(
+        webhook_deliveries_create(
+            event=event,
+            object_id=object_id,
+            payload=built.payload,
+            person_id=built.person_id,
+            webhooks=[w for w in subscribed if w.audience_id in (None, built.audience_id)],
+        )
+    )
 
 
 @transaction.atomic

@@ -4,8 +4,6 @@ Retries are not Celery countdowns: a failed attempt stores `next_attempt_at`, an
 `api.webhooks_retry_due_task` beat entry picks up whatever is due.
 """
 
-from collections.abc import Callable
-
 from celery import shared_task
 from django.utils import timezone
 
@@ -13,36 +11,22 @@ from xmplatform.api import services, webhooks
 from xmplatform.api.models import WebhookEvent
 
 
-def _publish(event: str, object_id: int, build: Callable[[int], webhooks.Built | None]) -> int:
-    subscribed = services.webhooks_subscribed(event=event)
-    if not subscribed:
-        return 0  # the usual case: no query beyond the webhook list, no payload built
-    built = build(object_id)
-    if built is None:
-        return 0
-    return len(
-        services.webhook_deliveries_create(
-            event=event,
-            object_id=object_id,
-            payload=built.payload,
-            person_id=built.person_id,
-            webhooks=[w for w in subscribed if w.audience_id in (None, built.audience_id)],
-        )
-    )
-
-
 @shared_task(name="api.webhooks_response_completed_task", acks_late=True)
 def webhooks_response_completed_task(response_id: int) -> int:
     """Log a `response.completed` delivery for each subscribed webhook."""
-    return _publish(
-        WebhookEvent.RESPONSE_COMPLETED, response_id, webhooks.response_completed_payload
+    return services.webhook_event_publish(
+        event=WebhookEvent.RESPONSE_COMPLETED,
+        object_id=response_id,
+        build=webhooks.response_completed_payload,
     )
 
 
 @shared_task(name="api.webhooks_alert_opened_task", acks_late=True)
 def webhooks_alert_opened_task(alert_id: int) -> int:
     """Log an `alert.opened` delivery for each subscribed webhook."""
-    return _publish(WebhookEvent.ALERT_OPENED, alert_id, webhooks.alert_opened_payload)
+    return services.webhook_event_publish(
+        event=WebhookEvent.ALERT_OPENED, object_id=alert_id, build=webhooks.alert_opened_payload
+    )
 
 
 @shared_task(name="api.webhook_deliver_task", acks_late=True)

@@ -182,6 +182,7 @@ def _changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("consents", "/admin/audiences/consent/"),
         ("touchpoint events", "/admin/journeys/touchpointevent/"),
+        ("touchpoint events, exact search", "/admin/journeys/touchpointevent/?q=p-4242"),
         ("invitations", "/admin/surveys/invitation/"),
         ("invitations, state filter", "/admin/surveys/invitation/?state__exact=opened"),
         ("responses", "/admin/surveys/response/"),
@@ -214,6 +215,7 @@ def _scoped_changelists(world: dict[str, Any]) -> list[tuple[str, str]]:
         ("memberships", "/admin/audiences/membership/"),
         ("consents", "/admin/audiences/consent/"),
         ("touchpoint events", "/admin/journeys/touchpointevent/"),
+        ("touchpoint events, exact search", "/admin/journeys/touchpointevent/?q=p-4242"),
         ("invitations", "/admin/surveys/invitation/"),
         ("responses", "/admin/surveys/response/"),
     ]

@@ -145,6 +145,31 @@ def test_the_person_search_applies_to_the_pilots_events(world, analyst_client, w
     assert len(shown(page)) == 18
 
 
+def test_the_search_finds_an_event_by_key_or_person_for_one_query_more(
+    world,
+    analyst_client,  # noqa: ANN001
+) -> None:
+    keyed = TouchpointEvent.objects.filter(touchpoint__in=world["pilot_tps"]).order_by("id")[7]
+    TouchpointEvent.objects.filter(pk=keyed.pk).update(idempotency_key="crm-ticket-991")
+
+    few, many = (pilot_ids(world, person__external_id=p) for p in ("p-2", "p-1"))
+
+    assert shown(analyst_client.get(URL, {"q": " crm-ticket-991 "})) == [keyed.pk]
+    with CaptureQueriesContext(connection) as plain:
+        shown(analyst_client.get(URL, {"p": 2}))
+    with CaptureQueriesContext(connection) as one_page:
+        assert shown(analyst_client.get(URL, {"q": "p-2"})) == few
+    with CaptureQueriesContext(connection) as pages:
+        assert shown(analyst_client.get(URL, {"q": "p-1", "p": 2})) == many[50:100]
+    # The person first (one indexed query), then the page as without a search, whether the
+    # person has one page of events or several.
+    assert max(len(one_page), len(pages)) <= len(plain) + 1, (len(one_page), len(pages))
+    # Nobody and nothing by that name: an empty page, not an error.
+    assert shown(analyst_client.get(URL, {"q": "no-such-key"})) == []
+    # Exact, not "contains": a fragment of a key or an id finds nothing.
+    assert shown(analyst_client.get(URL, {"q": "crm-ticket"})) == []
+
+
 def test_a_channel_without_pilot_events_shows_none(world, analyst_client, walk) -> None:  # noqa: ANN001
     assert shown(analyst_client.get(URL, {"touchpoint__channel__exact": "sms"})) == []
 

@@ -73,4 +73,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 15.0,
         "options": {"expires": 14},
     },
+    # alert.opened deliveries are logged by a task enqueued after the alert's commit; this
+    # logs those of the last two days that such a lost task left out (idempotent).
+    "api-webhooks-alerts-reconcile": {
+        "task": "api.webhooks_alerts_reconcile_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }

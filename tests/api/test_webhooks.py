@@ -1,5 +1,6 @@
 """Webhooks: signed JSON deliveries to a local receiver, retried with exponential backoff."""
 
+import datetime as dt
 import http.server
 import json
 import re
@@ -14,8 +15,9 @@ from django.utils import timezone
 from metrics import hooks as metrics_hooks
 from metrics.models import Alert, AlertRule, NotifyMode, RuleCondition
 from surveys.services import invitation_create
-from xmplatform.api import tasks
+from xmplatform.api import services, tasks
 from xmplatform.api.models import DeliveryState, Webhook, WebhookDelivery
+from xmplatform.beat import BEAT_SCHEDULE
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +238,71 @@ def test_an_event_is_logged_once_per_webhook_even_when_announced_twice(
         metrics_hooks.alert_opened(alert.pk)
     assert WebhookDelivery.objects.count() == 1
     assert len(receiver.requests) == 1
+
+
+GRACE = services.ALERT_WEBHOOKS_GRACE + dt.timedelta(seconds=1)
+
+
+def test_an_alert_whose_webhook_task_was_lost_is_logged_by_the_reconciler(
+    world, django_capture_on_commit_callbacks
+):
+    webhook = Webhook.objects.create(
+        name="Ops", url="http://127.0.0.1:9/", secret=SECRET, events=["alert.opened"]
+    )
+    Webhook.objects.filter(pk=webhook.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
+    alert = _alert(world)  # opened, and its after-commit call never happened
+
+    assert services.webhook_alerts_reconcile(now=alert.opened_at) == 0  # inside the grace
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.webhook_alerts_reconcile(now=alert.opened_at + GRACE) == 1
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.webhook, delivery.event, delivery.object_id) == (
+        webhook,
+        "alert.opened",
+        alert.pk,
+    )
+    assert delivery.payload["data"]["summary"] == "NPS 3 at checkout"
+    # Logged once: the next run, and the lost task turning up after all, add nothing.
+    assert services.webhook_alerts_reconcile(now=alert.opened_at + 2 * GRACE) == 0
+    with django_capture_on_commit_callbacks(execute=False):
+        tasks.webhooks_alert_opened_task(alert.pk)
+    assert WebhookDelivery.objects.count() == 1
+    # Past the horizon nothing is looked for.
+    far = alert.opened_at + services.ALERT_WEBHOOKS_HORIZON + GRACE
+    WebhookDelivery.objects.all().delete()
+    assert services.webhook_alerts_reconcile(now=far) == 0
+
+
+def test_the_alert_reconciler_backfills_no_webhook_and_keeps_to_its_audience(
+    world, django_assert_num_queries
+):
+    alert = _alert(world)
+    Alert.objects.filter(pk=alert.pk).update(opened_at=timezone.now() - dt.timedelta(hours=1))
+    later = Webhook.objects.create(
+        name="New", url="http://127.0.0.1:9/", secret=SECRET, events=["alert.opened"]
+    )
+    staff_only = Webhook.objects.create(
+        name="HR",
+        url="http://127.0.0.1:9/",
+        secret=SECRET,
+        events=["alert.opened"],
+        audience=world.employees,
+    )
+    Webhook.objects.filter(pk=staff_only.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=1)
+    )
+
+    assert services.webhook_alerts_reconcile() == 0
+    assert WebhookDelivery.objects.count() == 0
+    # Nothing subscribed to alerts: one query, for the webhook list.
+    Webhook.objects.filter(pk__in=[later.pk, staff_only.pk]).update(active=False)
+    with django_assert_num_queries(1):
+        assert services.webhook_alerts_reconcile() == 0
+
+
+def test_the_alert_webhook_reconciler_runs_from_beat_every_five_minutes():
+    entry = BEAT_SCHEDULE["api-webhooks-alerts-reconcile"]
+    assert (entry["task"], entry["schedule"]) == ("api.webhooks_alerts_reconcile_task", 300.0)
+    assert entry["options"]["expires"] == 290
+    assert tasks.webhooks_alerts_reconcile_task.delay().get() == 0

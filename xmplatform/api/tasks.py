@@ -4,6 +4,8 @@ Retries are not Celery countdowns: a failed attempt stores `next_attempt_at`, an
 `api.webhooks_retry_due_task` beat entry picks up whatever is due.
 """
 
+import datetime as dt
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -42,3 +44,10 @@ def webhooks_retry_due_task() -> int:
     for delivery_id in ids:
         webhook_deliver_task.delay(delivery_id)
     return len(ids)
+
+
+@shared_task(name="api.webhooks_alerts_reconcile_task", acks_late=True)
+def webhooks_alerts_reconcile_task(now: str | None = None) -> int:
+    """Beat: log the `alert.opened` deliveries whose task was lost."""
+    moment = dt.datetime.fromisoformat(now) if now else None
+    return services.webhook_alerts_reconcile(now=moment)

@@ -15,7 +15,11 @@ from xmplatform.api.models import WebhookEvent
 
 @shared_task(name="api.webhooks_response_completed_task", acks_late=True)
 def webhooks_response_completed_task(response_id: int) -> int:
-    """Log a `response.completed` delivery for each subscribed webhook."""
+    """Log a `response.completed` delivery for each subscribed webhook.
+
+    The completion task now logs them itself (`listeners.response_completed`); this task stays
+    for messages already queued by an earlier version when it is upgraded.
+    """
     return services.webhook_event_publish(
         event=WebhookEvent.RESPONSE_COMPLETED,
         object_id=response_id,

@@ -5,12 +5,10 @@ worker killed before the ack leaves behind); the reconciler runs with `now` past
 """
 
 import datetime as dt
-import threading
 from unittest import mock
 
 import pytest
 from django.core import mail
-from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -23,6 +21,7 @@ from surveys.services import day_start
 from surveys.tasks import response_completed_task
 from tests.metrics.closed_loop_support import contact_survey, detractor_rule, invite, submit
 from tests.metrics.conftest import add_responses, build_world, nps_specs
+from tests.support.locks import row_locked_elsewhere
 from tests.surveys.test_hosted_support import plain_static_files  # noqa: F401 - autouse
 from xmplatform.beat import BEAT_SCHEDULE
 
@@ -252,30 +251,9 @@ def test_a_response_claimed_by_another_run_is_skipped_not_waited_for(needs_postg
     world = build_world()
     detractor_rule(world.survey)
     first, second = add_responses(world, nps_specs([1, 2]))
-    locked, release, errors = threading.Event(), threading.Event(), []
-
-    def other_run() -> None:
-        try:
-            with transaction.atomic():
-                Response.objects.select_for_update(no_key=True).filter(pk=first.pk).get()
-                locked.set()
-                release.wait(timeout=20)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    try:
-        assert locked.wait(timeout=10)
+    with row_locked_elsewhere(Response, first.pk):
         assert alerts.response_alerts_reconcile(now=PAST_GRACE) == 1
         assert list(Alert.objects.values_list("response_id", flat=True)) == [second.pk]
-    finally:
-        release.set()
-        thread.join(timeout=30)
-    if errors:
-        raise errors[0]
 
     assert alerts.response_alerts_reconcile(now=PAST_GRACE) == 1
     assert sorted(Alert.objects.values_list("response_id", flat=True)) == [first.pk, second.pk]

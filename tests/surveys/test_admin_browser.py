@@ -9,6 +9,13 @@ from tests.surveys.test_admin_support import PLAIN_STATIC
 PASSWORD = "correct-horse-battery"
 
 
+def _log_in(page, base_url: str, username: str) -> None:  # noqa: ANN001
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_builder_creates_a_survey_from_a_template(
@@ -17,10 +24,7 @@ def test_builder_creates_a_survey_from_a_template(
     settings.STORAGES = PLAIN_STATIC
     audience = make_audience()
     page = desktop_page
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", xm_manager.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    _log_in(page, live_server.url, xm_manager.username)
 
     page.goto(f"{live_server.url}/admin/surveys/survey/")
     page.click("#xm-from-template")
@@ -57,10 +61,7 @@ def test_rule_form_shows_the_section_of_the_chosen_kind(
     touchpoint = make_touchpoint(audience, slug="ticket-closed")
     survey = Survey.objects.create(audience=audience, name="Ticket CSAT")
     page = desktop_page
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", xm_manager.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    _log_in(page, live_server.url, xm_manager.username)
     page.goto(f"{live_server.url}/admin/surveys/distributionrule/add/")
     trigger, wave = page.locator("fieldset.xm-rule-trigger"), page.locator("fieldset.xm-rule-wave")
     assert page.input_value("#id_channels") == "email, sms"  # the model's default order

@@ -6,11 +6,9 @@ Each listener is idempotent, so a late task meeting the reconciler costs nothing
 """
 
 import datetime as dt
-import threading
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -20,6 +18,7 @@ from surveys.hooks import ANNOUNCE_GRACE, ANNOUNCE_HORIZON, completions_reconcil
 from surveys.models import Response, Survey
 from surveys.tasks import completions_reconcile_task, response_completed_task
 from tests.metrics.closed_loop_support import contact_survey, detractor_rule, invite, submit
+from tests.support.locks import row_locked_elsewhere
 from tests.surveys.test_hosted_support import plain_static_files  # noqa: F401 - autouse
 from xmplatform.api.models import Webhook, WebhookDelivery
 from xmplatform.beat import BEAT_SCHEDULE
@@ -231,28 +230,13 @@ def test_a_completion_claimed_by_another_run_is_skipped_not_waited_for(
 ) -> None:  # noqa: ANN001
     first = _complete(django_capture_on_commit_callbacks, survey, lost=True, external_id="p-1")
     second = _complete(django_capture_on_commit_callbacks, survey, lost=True, external_id="p-2")
-    locked, release, errors = threading.Event(), threading.Event(), []
-
-    def other_run() -> None:
-        try:
-            with transaction.atomic():
-                Response.objects.select_for_update(no_key=True).filter(pk=first.pk).get()
-                locked.set()
-                release.wait(timeout=20)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    try:
-        assert locked.wait(timeout=10)
+    with row_locked_elsewhere(Response, first.pk):
         with mock.patch("xmplatform.api.tasks.webhook_deliver_task.delay"):
             assert completions_reconcile(now=_after_grace(second)) == 1
         assert list(WebhookDelivery.objects.values_list("object_id", flat=True)) == [second.pk]
-    finally:
-        release.set()
-        thread.join(timeout=30)
-    if errors:
-        raise errors[0]
+
+    with mock.patch("xmplatform.api.tasks.webhook_deliver_task.delay"):
+        assert completions_reconcile(now=_after_grace(second)) == 1
+    assert sorted(WebhookDelivery.objects.values_list("object_id", flat=True)) == sorted(
+        [first.pk, second.pk]
+    )

@@ -30,6 +30,16 @@ class PriorityClass(models.IntegerChoices):
     RESEARCH = 10, _("Research")
 
 
+class ReportingPeriodKind(models.TextChoices):
+    """How an anonymous survey's results are grouped in time (see surveys.periods)."""
+
+    AUTO = "auto", _("Automatic (the wave, else the calendar month)")
+    WAVE = "wave", _("Wave")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Calendar month")
+    QUARTER = "quarter", _("Quarter")
+
+
 class Survey(models.Model):
     """An ordered questionnaire sent to one audience, optionally about one touchpoint."""
 
@@ -58,6 +68,15 @@ class Survey(models.Model):
         _("anonymous"),
         default=False,
         help_text=_("Responses keep no link to the person, invitation or precise time."),
+    )
+    reporting_period = models.CharField(
+        _("reporting period"),
+        max_length=8,
+        choices=ReportingPeriodKind.choices,
+        default=ReportingPeriodKind.AUTO,
+        help_text=_(
+            "Anonymous surveys: results are reported per whole period, never per day or answer."
+        ),
     )
     languages = models.JSONField(_("languages"), default=default_languages)
     default_language = models.CharField(_("default language"), max_length=8, default="tr")
@@ -248,6 +267,37 @@ class PublicLink(models.Model):
         return self.slug
 
 
+class ReportingPeriod(models.Model):
+    """One reporting period of an anonymous survey: its responses are counted in released
+    batches of at least the audience's anonymity threshold, and frozen once it is published."""
+
+    survey = models.ForeignKey(
+        Survey,
+        on_delete=models.CASCADE,
+        related_name="reporting_periods",
+        verbose_name=_("survey"),
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"), help_text=_("The period's last day."))
+    released = models.PositiveIntegerField(_("responses released"), default=0)
+    published_at = models.DateTimeField(
+        _("published"),
+        null=True,
+        blank=True,
+        help_text=_("Set once the period has ended and its last batch was released."),
+    )
+
+    class Meta:
+        verbose_name = _("reporting period")
+        verbose_name_plural = _("reporting periods")
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "starts_on"], name="period_unique_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} {self.starts_on}–{self.ends_on}"
+
+
 class Response(models.Model):
     """What came back for one invitation or one browser on a public link.
 
@@ -302,6 +352,10 @@ class Response(models.Model):
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
+    # False while an anonymous response waits for its batch (surveys.periods): nothing counts
+    # or shows it until at least the anonymity threshold of responses are released together.
+    # Named responses are released when they complete.
+    released = models.BooleanField(_("released"), default=True, editable=False)
     # Empty until the alert rules were evaluated on the completed response (the day only, for
     # anonymous surveys): the hosted submit never writes it, and metrics.alerts' reconciler
     # finds the completed rows still empty.
@@ -337,6 +391,12 @@ class Response(models.Model):
                 fields=["completed_on"],
                 condition=Q(announced_on__isnull=True, completed_on__isnull=False),
                 name="response_unannounced",
+            ),
+            # Only the anonymous responses waiting for their batch: at most k-1 per period.
+            models.Index(
+                fields=["survey", "completed_on"],
+                condition=Q(released=False),
+                name="response_unreleased",
             ),
         ]
 

@@ -8,7 +8,7 @@ REDIS ?= redis://127.0.0.1:6379/0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Settings the PostgreSQL pass and the production runners need besides the two URLs.
-PROD_ENV := SECRET_KEY=$${SECRET_KEY:-local-production-like-key-$$(hostname)-0123456789abcdef} \
+PROD_ENV := SECRET_KEY=$${SECRET_KEY:-local-production-like-key-0123456789abcdef0123456789abcdef-$$(hostname)} \
 	SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-0} \
 	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-0}
 

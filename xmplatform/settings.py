@@ -6,6 +6,7 @@ switches to the production path (PostgreSQL, Redis broker and cache); DEBUG then
 and SECRET_KEY becomes mandatory. Bad values fail at start-up with a message saying what to fix.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from xmplatform.checks import secret_key_checked
 from xmplatform.ratelimit import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,14 +26,10 @@ EMBEDDED = not env.str("DATABASE_URL", default="") and not env.str("REDIS_URL", 
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
 
 _DEV_SECRET_KEY = "embedded-development-key-never-use-in-production-" + "x" * 16  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. With DEBUG off set SECRET_KEY to a long random string, "
-            'e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
-        )
-    SECRET_KEY = _DEV_SECRET_KEY
+# With DEBUG off: set, at least 50 characters, and never the embedded key (xmplatform.checks).
+SECRET_KEY = secret_key_checked(
+    env.str("SECRET_KEY", default=""), debug=DEBUG, development_key=_DEV_SECRET_KEY
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -49,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "csp",
+    "axes",
     "audiences",
     "journeys",
     "surveys",
@@ -67,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "xmplatform.csp.PolicyMiddleware",
+    # Last: turns a log-in refused for too many failures into the lockout page (xmplatform.login).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "xmplatform.urls"
@@ -184,6 +185,8 @@ SURVEY_SENDS_PER_SECOND = env.int("SURVEY_SENDS_PER_SECOND", default=0)
 # Staff get model permissions from their audience grants' roles (audiences.access), on top of
 # whatever groups and per-user permissions give them.
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user and address before any password is checked.
+    "xmplatform.login.LoginAttemptsBackend",
     "django.contrib.auth.backends.ModelBackend",
     "audiences.access.AudienceRoleBackend",
 ]
@@ -225,6 +228,10 @@ PEOPLE_CSV_MAX_BYTES = env.int("PEOPLE_CSV_MAX_BYTES", default=50 * 1024 * 1024)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 
+# Receivers on loopback, private, link-local and other internal addresses are refused at save
+# and at every delivery (xmplatform.api.destinations); 1 allows them, for on-premise receivers.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+
 # --- Security (production defaults; the embedded default relaxes them) -------------------
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -242,6 +249,25 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Proxies in front of the web processes that append to X-Forwarded-For (1 behind one nginx or
 # load balancer). Rate limits and DRF throttles key on the address they report.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# --- Admin log-in attempts (django-axes, see xmplatform/login.py) ---------------------------
+# LOGIN_FAILURE_LIMIT failed log-ins for one user name from one address lock that pair out for
+# LOGIN_LOCKOUT_MINUTES after the last attempt; a successful log-in clears the count. Addresses
+# are the ones the rate limits see (NUM_PROXIES). Only failures are stored (no access log).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "xmplatform.login.client_address"
+AXES_LOCKOUT_CALLABLE = "xmplatform.login.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner; lockouts are still logged
+AXES_ENABLE_ADMIN = False  # `manage.py axes_reset_username <name>` unlocks before the time is up
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= dt.timedelta(0):
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be at least 1 "
+        "(failed log-ins before a lockout, and minutes it lasts)."
+    )
 
 # Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
 # inline script or style, no framing. The admin also allows inline style attributes (its

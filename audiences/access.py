@@ -9,7 +9,8 @@ the audiences they own. Superusers see all.
 - `AudienceRoleBackend` gives a user the Django model permissions of their highest role, so no
   group or per-user permission has to be kept in step with the grants.
 - `AudienceScopedAdmin` restricts a ModelAdmin's list, change pages, permissions, dropdowns,
-  autocompletes (through the target admin's queryset), list filters and search.
+  autocompletes (through the target admin's queryset), list filters and search; like every
+  admin below superuser it answers only its declared filters (xmplatform.admin_guard).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from audiences.models import Audience, AudienceGrant, Membership, Role
+from xmplatform.admin_guard import LookupGuardMixin
 
 # From each scoped model, the path to its audience. PERSON means "through the person's
 # memberships": a person belongs to several audiences and is visible through any granted one.
@@ -323,7 +325,7 @@ def _scoped_relation(model: type[models.Model], path: str) -> bool:
     return related is not None and related._meta.label_lower in SCOPES
 
 
-class AudienceScopedAdmin(admin.ModelAdmin):
+class AudienceScopedAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Everything the admin shows of this model is limited to the user's audiences.
 
     `view_role` is the least role that sees a row, `change_role` the least that adds, edits or
@@ -409,7 +411,7 @@ class ScopedInline(admin.options.InlineModelAdmin):
         return scope(super().get_queryset(request), user=request.user, role=self.view_role)
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
+class SuperuserOnlyAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Models only superusers may see (internals, access control, the audit log)."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -10,13 +10,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xmplatform.admin_guard import LookupGuardMixin
 from xmplatform.api import keys, services
 from xmplatform.api.models import ApiKey, Webhook, WebhookDelivery, WebhookEvent
 from xmplatform.paging import EstimatedCountPaginator
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(LookupGuardMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "prefix",
@@ -101,7 +102,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(LookupGuardMixin, admin.ModelAdmin):
     form = WebhookForm
     list_display = ("name", "url", "active", "audience", "created_at")
     list_filter = ("active",)
@@ -122,7 +123,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(LookupGuardMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "webhook",

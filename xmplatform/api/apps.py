@@ -11,6 +11,14 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib import admin
+
+        from xmplatform.admin_guard import lock_down
+
+        # Every app's admin module has registered by now, third-party ones included: admin
+        # autodiscovery runs in django.contrib.admin's ready(), which comes first.
+        lock_down(admin.site)
+
         from metrics.hooks import register_alert_listener
         from surveys.hooks import register_response_listener
         from xmplatform.api import listeners

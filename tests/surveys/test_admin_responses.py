@@ -1,4 +1,5 @@
-"""Responses and invitations in the admin, and the export downloads."""
+"""Responses and invitations in the admin, the anonymous surveys' period summaries, and the
+export downloads."""
 
 import csv
 import datetime
@@ -10,10 +11,13 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from audiences.models import AudienceKind, Channel
-from surveys import tokens
+from audiences.models import AudienceKind, AuditAction, AuditLog, Channel, Role
+from surveys import exports, tokens
+from surveys.admin.responses import InvitationAdmin
 from surveys.models import Invitation, InvitationState
+from tests.access.conftest import staff_with_grant
 from tests.factories import make_audience, make_person
+from tests.surveys.anonymous_support import staff_pulse
 from tests.surveys.test_admin_support import PLAIN_STATIC, add_response, survey_with_questions
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +258,200 @@ def test_outsider_cannot_download_exports(client, outsider):
 
     assert page.status_code == 302
     assert page["Location"].startswith("/admin/login/")
+
+
+# --- Anonymous surveys below superuser: never one by one, a summary per period ---------------
+
+
+@pytest.fixture
+def pulse(monkeypatch):
+    monkeypatch.setattr(exports, "_shuffle", lambda items: items.sort())
+    return staff_pulse()
+
+
+@pytest.fixture
+def named():
+    survey = survey_with_questions(make_audience("customers"), name="Visit")
+    response = add_response(
+        survey, {"nps": 4, "improve": "Kargo geç"}, person=make_person("cust-1", name="Ayşe")
+    )
+    return survey, response
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def hr(client, pulse, named, xm_manager):
+    """An HR analyst granted the employee audience only (as in tests/access)."""
+    analyst = staff_with_grant("hr.analyst", pulse.survey.audience, Role.ANALYST, xm_manager)
+    return logged_in(client, analyst)
+
+
+def listed(page) -> list[int]:
+    return [r.pk for r in page.context["cl"].result_list]
+
+
+def test_hr_analyst_never_lists_anonymous_responses_whatever_the_filter(hr, pulse):
+    october = pulse.october[0].completed_on.isoformat()
+
+    plain = hr.get(RESPONSES)
+    by_survey = hr.get(RESPONSES, {"survey__id__exact": pulse.survey.pk})
+    by_day = hr.get(RESPONSES, {"completed_on__gte": october, "completed_on__lte": october})
+
+    assert (listed(plain), listed(by_survey), listed(by_day)) == ([], [], [])
+    summary_url = f"{RESPONSES}summary/{pulse.survey.pk}/"
+    assert plain.context["anonymous_surveys"] == [("Pulse", summary_url)]
+    assert f'<a href="{summary_url}">Pulse</a>' in plain.content.decode()
+
+
+def test_hr_analyst_cannot_open_an_anonymous_response_or_its_history(hr, pulse):
+    response = pulse.october[0]
+
+    assert hr.get(f"{RESPONSES}{response.pk}/change/").status_code == 404
+    assert hr.get(f"{RESPONSES}{response.pk}/history/").status_code == 404
+    assert hr.get(f"{RESPONSES}999999/change/").status_code == 404  # same as a missing one
+
+
+def test_an_analyst_of_a_named_survey_still_lists_and_opens_its_responses(
+    client, named, pulse, xm_manager
+):
+    survey, response = named
+    cx = staff_with_grant("cx.analyst", survey.audience, Role.ANALYST, xm_manager)
+    logged_in(client, cx)
+
+    page = client.get(RESPONSES)
+    change = client.get(f"{RESPONSES}{response.pk}/change/")
+
+    assert listed(page) == [response.pk]
+    assert page.context["anonymous_surveys"] == []
+    assert change.status_code == 200
+    assert "Kargo geç" in change.content.decode()
+
+
+def test_superuser_keeps_the_anonymous_rows_as_stored(admin_client, pulse):
+    response = pulse.october[0]
+
+    page = admin_client.get(RESPONSES, {"survey__id__exact": pulse.survey.pk})
+    change = admin_client.get(f"{RESPONSES}{response.pk}/change/")
+
+    assert len(listed(page)) == 16  # every stored response, released or not
+    assert "anonymous_surveys" not in page.context
+    assert change.status_code == 200
+    assert '<td class="field-completed_on nowrap">Oct. 1, 2026</td>' in page.content.decode()
+
+
+def test_summary_shows_released_periods_of_k_and_per_question_results_once_published(hr, pulse):
+    page = hr.get(f"{RESPONSES}summary/{pulse.survey.pk}/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    summaries = [s for s, _results in page.context["summaries"]]
+    assert [(s.starts_on.month, s.n) for s in summaries] == [(12, None), (11, 5), (10, 6)]
+    october = html[html.index('id="period-2026-10-01"') :]
+    assert "6 responses" in october
+    assert "NPS 0.0 · 6 answers" in october  # 3 promoters, 3 detractors
+    assert "<li>Price: 3</li><li>Speed: 2</li>" in october
+    assert "<li>Daha çok eğitim</li>" in october
+    assert "&quot;http://x&quot;" in html  # escaped, never markup
+    assert "5 responses · open: the results per question appear once the period is over" in html
+    assert "Fewer than 5 responses released: nothing is shown." in html
+    for hidden in ("Kasım notu", "waiting", "late and alone", "December alone", "sales", "legal"):
+        assert hidden not in html
+    assert AuditLog.objects.filter(
+        action=AuditAction.RESPONSES_VIEWED, target=f"survey {pulse.survey.pk} summary"
+    ).exists()
+
+
+def test_summary_of_another_audiences_survey_is_404_and_a_viewer_gets_403(
+    client, hr, pulse, named, xm_manager
+):
+    survey, _response = named
+    viewer = staff_with_grant("hr.viewer", pulse.survey.audience, Role.VIEWER, xm_manager)
+
+    assert hr.get(f"{RESPONSES}summary/{survey.pk}/").status_code == 404
+    assert (
+        logged_in(client, viewer).get(f"{RESPONSES}summary/{pulse.survey.pk}/").status_code == 403
+    )
+
+
+def test_summary_of_a_named_survey_leads_to_its_responses(admin_client, named):
+    survey, _response = named
+
+    page = admin_client.get(f"{RESPONSES}summary/{survey.pk}/")
+
+    assert page.status_code == 302
+    assert page["Location"] == f"{RESPONSES}?survey__id__exact={survey.pk}"
+
+
+def test_survey_page_links_the_summary_of_an_anonymous_survey(hr, pulse):
+    html = hr.get(f"/admin/surveys/survey/{pulse.survey.pk}/change/").content.decode()
+
+    assert f'href="{RESPONSES}summary/{pulse.survey.pk}/" id="xm-summary-link"' in html
+
+
+def test_hr_analyst_downloads_the_period_summary_never_the_rows(hr, pulse):
+    csv_page = hr.get(f"/admin/surveys/survey/{pulse.survey.pk}/export/csv/")
+    xlsx_page = hr.get(f"/admin/surveys/survey/{pulse.survey.pk}/export/xlsx/")
+
+    assert csv_page["Content-Disposition"] == (
+        f'attachment; filename="survey-{pulse.survey.pk}-summary.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(csv_page.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == [*exports.SUMMARY_HEADER]
+    assert [row[:3] for row in rows[1:]][0] == ["2026-10-01", "2026-10-31", "6"]
+    workbook = load_workbook(io.BytesIO(b"".join(xlsx_page.streaming_content)))
+    assert workbook.sheetnames == ["summary"]
+    assert workbook["summary"]["A1"].value == "period_start"
+
+
+def test_superuser_downloads_the_anonymous_rows(admin_client, pulse):
+    page = admin_client.get(f"/admin/surveys/survey/{pulse.survey.pk}/export/csv/")
+
+    rows = list(csv.reader(io.StringIO(b"".join(page.streaming_content).decode("utf-8-sig"))))
+    assert page["Content-Disposition"] == (
+        f'attachment; filename="survey-{pulse.survey.pk}-responses.csv"'
+    )
+    assert rows[0][:2] == ["response_id", "completed"]
+    assert len(rows) == 1 + 16
+
+
+def test_an_anonymous_surveys_invitation_says_answered_never_when(
+    admin_client, client, pulse, xm_manager
+):
+    invitation = make_invitation(
+        pulse.survey,
+        make_person("emp-1", name="Deniz"),
+        state=InvitationState.RESPONDED,
+        opened_at=WHEN,
+        responded_at=WHEN,
+    )
+    analyst = staff_with_grant("hr.analyst", pulse.survey.audience, Role.ANALYST, xm_manager)
+
+    for user_client in (admin_client, logged_in(client, analyst)):
+        page = user_client.get(f"{INVITATIONS}{invitation.pk}/change/")
+        fields = [f for fs in page.context["adminform"] for line in fs for f in line.fields]
+        html = page.content.decode()
+        assert "answered" in fields
+        assert "opened_at" not in fields and "responded_at" not in fields
+        assert "Yes (an anonymous survey keeps no time of answering)" in html
+        assert "Oct. 5, 2026" not in html and "14:30" not in html
+
+
+def test_a_named_surveys_invitation_keeps_its_times(admin_client, named):
+    survey, _response = named
+    invitation = make_invitation(
+        survey, make_person("cust-2"), state=InvitationState.RESPONDED, responded_at=WHEN
+    )
+
+    page = admin_client.get(f"{INVITATIONS}{invitation.pk}/change/")
+
+    fields = [f for fs in page.context["adminform"] for line in fs for f in line.fields]
+    assert "responded_at" in fields and "answered" not in fields
+
+
+def test_the_invitation_list_filters_only_by_state_and_survey(admin_client):
+    assert InvitationAdmin.list_filter == ("state", "survey")
+    assert not {"responded_at", "opened_at"} & set(InvitationAdmin.list_display)

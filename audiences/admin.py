@@ -22,13 +22,16 @@ from audiences.access import (
     SuperuserOnlyAdmin,
     audience_ids,
 )
-from audiences.forms import PeopleImportForm
+from audiences.forms import ConsentForm, ConsentInlineFormSet, PeopleImportForm
+from audiences.imports import people_import_csv
 from audiences.models import (
     Audience,
     AudienceGrant,
     AuditAction,
     AuditLog,
     Consent,
+    ConsentOrigin,
+    ConsentStatus,
     Membership,
     Person,
     Role,
@@ -37,9 +40,11 @@ from audiences.selectors import person_export
 from audiences.services import (
     audience_save,
     audit_record,
+    consent_delete,
+    consent_may_reverse,
+    consent_set,
     grant_remove,
     grant_set,
-    people_import_csv,
     person_erase,
 )
 from surveys.fatigue import reason_label
@@ -215,10 +220,19 @@ class ResponseInline(ScopedInline, admin.TabularInline):
 
 
 class ConsentInline(admin.TabularInline):
+    """The person's consents; saved through the consent services (checked and audited)."""
+
     model = Consent
+    form = ConsentForm
+    formset = ConsentInlineFormSet
     fields = ("channel", "status", "source", "changed_at")
-    readonly_fields = ("changed_at",)
+    readonly_fields = ("source", "changed_at")
     extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.actor = request.user
+        return formset
 
 
 @admin.register(Person)
@@ -237,6 +251,37 @@ class PersonAdmin(AudienceScopedAdmin):
     ordering = ("-id",)
     readonly_fields = ("created_at", "updated_at")
     inlines = (MembershipInline, ConsentInline, InvitationInline, ResponseInline)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Consent:
+            super().save_formset(request, form, formset, change)
+            return
+        # The consent services check and audit every change; the change message is built
+        # from these three lists, as formset.save() would have filled them.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        deleted = formset.deleted_forms
+        for consent_form in deleted:
+            if consent_form.instance.pk is not None:
+                consent_delete(
+                    consent=consent_form.instance, actor=request.user, origin=ConsentOrigin.ADMIN
+                )
+                formset.deleted_objects.append(consent_form.instance)
+        for consent_form in formset.forms:
+            if consent_form in deleted or not consent_form.has_changed():
+                continue
+            new = consent_form.instance.pk is None
+            consent = consent_set(
+                person=form.instance,
+                channel=consent_form.instance.channel,
+                status=consent_form.cleaned_data["status"],
+                actor=request.user,
+                origin=ConsentOrigin.ADMIN,
+                source=ConsentOrigin.ADMIN,
+            )
+            if new:
+                formset.new_objects.append(consent)
+            else:
+                formset.changed_objects.append((consent, consent_form.changed_data))
 
     def has_delete_permission(self, request: HttpRequest, obj: Person | None = None) -> bool:
         # Forgetting someone goes through the audited erasure, never a plain delete.
@@ -402,6 +447,11 @@ class MembershipAdmin(AudienceScopedAdmin):
 
 @admin.register(Consent)
 class ConsentAdmin(AudienceScopedAdmin):
+    """Consents, changed only through the consent services: a withdrawal stays unless the
+    person reverses it or a superuser does, and every change is audited."""
+
+    form = ConsentForm
+    fields = ("person", "channel", "status", "source", "changed_at")
     list_display = ("person", "channel", "status", "source", "changed_at")
     list_select_related = ("person",)
     list_filter = ("channel", "status")
@@ -412,6 +462,46 @@ class ConsentAdmin(AudienceScopedAdmin):
     show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     list_per_page = 50
     ordering = ("-id",)  # changed_at has no index; ids follow the changes closely enough
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The person and channel of a stored consent stay: moving it would drop the record.
+        return ("person", "channel", "source", "changed_at") if obj else ("source", "changed_at")
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a withdrawal would reverse it (the channel falls back to its default).
+        if (
+            obj is not None
+            and obj.status == ConsentStatus.WITHDRAWN
+            and not consent_may_reverse(actor=request.user)
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Consent, form: Any, change: bool) -> None:
+        saved = consent_set(
+            person=obj.person,
+            channel=obj.channel,
+            status=obj.status,
+            actor=request.user,
+            origin=ConsentOrigin.ADMIN,
+            source=ConsentOrigin.ADMIN,
+        )
+        obj.pk, obj.source, obj.changed_at = saved.pk, saved.source, saved.changed_at
+
+    def delete_model(self, request: HttpRequest, obj: Consent) -> None:
+        consent_delete(consent=obj, actor=request.user, origin=ConsentOrigin.ADMIN)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
+        # A handful of rows per action (a page at most); each change is checked and audited.
+        for consent in queryset.select_related("person"):
+            consent_delete(consent=consent, actor=request.user, origin=ConsentOrigin.ADMIN)
 
 
 @admin.register(AudienceGrant)

@@ -166,6 +166,15 @@ class ConsentStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn (opted out)")
 
 
+class ConsentOrigin(models.TextChoices):
+    """Where a consent change was made; recorded in the audit log with the change."""
+
+    ADMIN = "admin", _("Admin")
+    API = "api", _("API")
+    HOSTED_PAGE = "hosted_page", _("Hosted survey page")
+    IMPORT = "import", _("Import")
+
+
 class Consent(models.Model):
     """A person's explicit consent or opt-out for one channel; an opt-out always wins."""
 
@@ -249,10 +258,11 @@ class AuditAction(models.TextChoices):
     GRANT_ADDED = "grant_added", _("Granted access")
     GRANT_CHANGED = "grant_changed", _("Changed access")
     GRANT_REMOVED = "grant_removed", _("Removed access")
+    CONSENT_CHANGED = "consent_changed", _("Changed consent")
 
 
 class AuditLog(models.Model):
-    """Who looked at or exported an audience's responses, and who changed access (append-only).
+    """Who viewed or exported responses, and who changed access or consent (append-only).
 
     It names people only by id, so an erasure leaves no name or address here.
     """

@@ -1,4 +1,4 @@
-"""Writes for people, memberships and consent: upserts, the CSV import, opt-outs.
+"""Writes for people, memberships and consent: upserts, opt-outs, erasure, access grants.
 
 Everything that touches many people is set-based: one SELECT per chunk to find who exists, one
 bulk INSERT for the new rows, one bulk UPDATE for the rows that really changed. Running the same
@@ -7,20 +7,18 @@ input twice therefore writes nothing the second time.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import zoneinfo
+import json
+import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
-from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +29,7 @@ from audiences.models import (
     AuditLog,
     Channel,
     Consent,
+    ConsentOrigin,
     ConsentStatus,
     Membership,
     Person,
@@ -41,7 +40,6 @@ from surveys.models import Answer, Invitation, InvitationState, QuestionType, Re
 
 UPSERT_CHUNK = 2000
 PERSON_FIELDS = ("email", "phone", "name", "language", "time_zone")
-MAX_REPORTED_ERRORS = 1000
 
 
 # --- People and memberships -----------------------------------------------------------------
@@ -234,61 +232,207 @@ def membership_remove(
 # --- Consent -------------------------------------------------------------------------------
 
 
+class ThePerson:
+    """The consenting person themselves (on the hosted survey page), as a consent actor."""
+
+    def __repr__(self) -> str:
+        return "THE_PERSON"
+
+
+THE_PERSON = ThePerson()
+
+
+def consent_may_reverse(*, actor: Any) -> bool:
+    """Whether `actor` may grant a consent the person withdrew: only they or a superuser.
+
+    An opt-out is the person's word, and consent is per person, not per audience: a grant by
+    one audience's manager would count for every other audience the person belongs to.
+    """
+    if actor is THE_PERSON:
+        return True
+    return bool(getattr(actor, "is_superuser", False) and getattr(actor, "is_active", False))
+
+
+def _withdrawn_error(channel: str) -> ValidationError:
+    return ValidationError(
+        _(
+            "The person withdrew their %(channel)s consent; only they (on the survey page) or a "
+            "superuser can grant it again."
+        )
+        % {"channel": Channel(channel).label},
+        code="consent_withdrawn",
+    )
+
+
+def _consent_validate(*, channel: str, status: str | None) -> None:
+    if channel not in Channel.values:
+        raise ValidationError(_("Unknown channel %(channel)s.") % {"channel": channel})
+    if status is not None and status not in ConsentStatus.values:
+        raise ValidationError(_("Unknown consent status %(status)s.") % {"status": status})
+
+
+def consent_check(*, person: Person, channel: str, status: str | None, actor: Any) -> None:
+    """Raise ValidationError if `actor` may not give `person`'s `channel` consent `status`.
+
+    `status=None` asks about deleting the record (which, for a withdrawal, reverses it too).
+    For forms, before the write; `consent_set` and `consent_delete` check again under lock.
+    """
+    _consent_validate(channel=channel, status=status)
+    stored = (
+        Consent.objects.filter(person=person, channel=channel)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if (
+        stored == ConsentStatus.WITHDRAWN
+        and status != ConsentStatus.WITHDRAWN
+        and not consent_may_reverse(actor=actor)
+    ):
+        raise _withdrawn_error(channel)
+
+
+def _consent_audit(
+    *,
+    person: Person,
+    actor: Any,
+    actor_name: str,
+    origin: str,
+    source: str,
+    changes: list[tuple[str, str | None, str | None]],
+) -> None:
+    """One audit entry per audience of the person for `changes` [(channel, before, after)]."""
+    audiences = list(
+        Membership.objects.filter(person=person).order_by().values_list("audience_id", flat=True)
+    )
+    if actor is THE_PERSON:
+        actor, actor_name = None, f"person {person.pk}"
+    audit_record(
+        actor=actor,
+        actor_name=actor_name,
+        action=AuditAction.CONSENT_CHANGED,
+        audiences=audiences or [None],
+        target=f"person {person.pk}",
+        detail={
+            "person_id": person.pk,
+            "origin": origin,
+            "source": source,
+            "changes": [{"channel": c, "from": old, "to": new} for c, old, new in changes],
+        },
+    )
+
+
 @transaction.atomic
 def consent_set(
     *,
     person: Person,
     channel: str,
     status: str,
-    source: str,
-    reaffirmed: bool = False,
+    actor: Any,
+    origin: str,
+    source: str = "",
+    actor_name: str = "",
 ) -> Consent:
-    """Record `person`'s consent for `channel`.
+    """Record `person`'s consent for `channel`; audited when the status changes.
 
-    An opt-out always wins: a grant never overrides a withdrawal unless `reaffirmed` says the
-    person themselves asked to be contacted again (not an import or an integration).
+    `actor` is a user, `THE_PERSON` (the person on the hosted page), or None for a system
+    named by `actor_name` (an API key, an import); `origin` is a ConsentOrigin. An opt-out
+    always wins: granting a withdrawn consent raises ValidationError unless the actor is the
+    person or a superuser (`consent_may_reverse`), and nothing is written. The consent row is
+    locked, so a concurrent opt-out is never overwritten by a stale grant.
     """
-    if channel not in Channel.values:
-        raise ValidationError(_("Unknown channel %(channel)s.") % {"channel": channel})
-    if status not in ConsentStatus.values:
-        raise ValidationError(_("Unknown consent status %(status)s.") % {"status": status})
+    _consent_validate(channel=channel, status=status)
+    source = source or origin
     consent, created = Consent.objects.select_for_update().get_or_create(
         person=person, channel=channel, defaults={"status": status, "source": source}
     )
-    if created or consent.status == status:
+    before = None if created else consent.status
+    if before == status:
         return consent
-    if consent.status == ConsentStatus.WITHDRAWN and not reaffirmed:
-        return consent
-    consent.status = status
-    consent.source = source
-    consent.save(update_fields=["status", "source", "changed_at"])
+    if before == ConsentStatus.WITHDRAWN and not consent_may_reverse(actor=actor):
+        raise _withdrawn_error(channel)
+    if not created:
+        consent.status = status
+        consent.source = source
+        consent.save(update_fields=["status", "source", "changed_at"])
+    _consent_audit(
+        person=person,
+        actor=actor,
+        actor_name=actor_name,
+        origin=origin,
+        source=source,
+        changes=[(channel, before, status)],
+    )
     return consent
 
 
 @transaction.atomic
-def person_opt_out(*, person: Person, source: str) -> int:
+def consent_delete(*, consent: Consent, actor: Any, origin: str, actor_name: str = "") -> bool:
+    """Delete a consent record (the channel falls back to the audience's default); audited.
+
+    Deleting a withdrawal would reverse it: refused (ValidationError) like a grant, unless the
+    actor is the person or a superuser. Returns whether a row was deleted.
+    """
+    stored = Consent.objects.select_for_update().filter(pk=consent.pk).first()
+    if stored is None:
+        return False
+    if stored.status == ConsentStatus.WITHDRAWN and not consent_may_reverse(actor=actor):
+        raise _withdrawn_error(stored.channel)
+    stored.delete()
+    _consent_audit(
+        person=stored.person,
+        actor=actor,
+        actor_name=actor_name,
+        origin=origin,
+        source="",
+        changes=[(stored.channel, stored.status, None)],
+    )
+    return True
+
+
+@transaction.atomic
+def person_opt_out(
+    *,
+    person: Person,
+    source: str,
+    actor: Any = THE_PERSON,
+    origin: str = ConsentOrigin.HOSTED_PAGE,
+    actor_name: str = "",
+) -> int:
     """Withdraw `person`'s consent on every channel; returns how many channels changed.
 
-    Two writes whatever the number of channels: one UPDATE of the stored grants and one INSERT
-    of withdrawals for channels never recorded (a concurrent insert is absorbed by the unique
-    constraint).
+    Anyone may withdraw. The defaults describe the hosted page's one-click opt-out: the person
+    themselves. Four queries whatever the number of channels: the stored consents (locked),
+    one INSERT … ON CONFLICT UPDATE of the withdrawals (a concurrent grant of a channel never
+    recorded is overwritten: the opt-out wins), the person's audiences and the audit entries.
     """
-    now = timezone.now()
-    updated = (
-        Consent.objects.filter(person=person)
-        .exclude(status=ConsentStatus.WITHDRAWN)
-        .update(status=ConsentStatus.WITHDRAWN, source=source, changed_at=now)
+    stored = dict(
+        Consent.objects.select_for_update().filter(person=person).values_list("channel", "status")
     )
-    known = set(Consent.objects.filter(person=person).values_list("channel", flat=True))
-    missing = [c for c in Channel.values if c not in known]
+    changes: list[tuple[str, str | None, str | None]] = [
+        (c, stored.get(c), ConsentStatus.WITHDRAWN)
+        for c in Channel.values
+        if stored.get(c) != ConsentStatus.WITHDRAWN
+    ]
+    if not changes:
+        return 0
     Consent.objects.bulk_create(
         [
             Consent(person=person, channel=c, status=ConsentStatus.WITHDRAWN, source=source)
-            for c in missing
+            for c, _before, _after in changes
         ],
-        ignore_conflicts=True,
+        update_conflicts=True,
+        unique_fields=["person", "channel"],
+        update_fields=["status", "source", "changed_at"],
     )
-    return updated + len(missing)
+    _consent_audit(
+        person=person,
+        actor=actor,
+        actor_name=actor_name,
+        origin=origin,
+        source=source,
+        changes=changes,
+    )
+    return len(changes)
 
 
 # --- Erasure -------------------------------------------------------------------------------
@@ -309,6 +453,7 @@ class ErasureReport:
     responses_unlinked: int
     free_text_answers: int
     case_notes: int = 0
+    admin_log_entries: int = 0
 
 
 @transaction.atomic
@@ -322,15 +467,16 @@ def person_erase(*, person: Person) -> ErasureReport:
     message id; unsent ones suppressed, all expired so no link opens a survey) and their named
     responses (no person, invitation, precise time or user agent; the completion date and the
     scored answers stay, so published scores do not move). Anonymous responses never had a link
-    and are untouched. The admin's change history of the erased rows keeps no name.
+    and are untouched. Django's admin change history forgets them too: the entries about the
+    person's rows, and those whose text mentions them (`_admin_log_scrub`).
 
     The person's row is locked first, so a concurrent upsert or response waits. Set-based: the
     number of queries does not depend on how much history the person has.
     """
     person = Person.objects.select_for_update().get(pk=person.pk)
     now = timezone.now()
-    membership_ids = list(Membership.objects.filter(person=person).values_list("pk", flat=True))
-    consent_ids = list(Consent.objects.filter(person=person).values_list("pk", flat=True))
+    # First, while every row about the person still exists to be found.
+    log_entries = _admin_log_scrub(person=person)
     case_notes, _detail = CaseNote.objects.filter(case__person=person).delete()
     free_text, _detail = Answer.objects.filter(
         response__person=person, question__type=QuestionType.TEXT
@@ -344,18 +490,6 @@ def person_erase(*, person: Person) -> ErasureReport:
     )
     events = TouchpointEvent.objects.filter(person=person).count()
     _total, deleted = Person.objects.filter(pk=person.pk).delete()
-    # Django's change history would otherwise keep the person's name in object_repr.
-    content_types = ContentType.objects.get_for_models(Person, Membership, Consent)
-    erased = _("erased")
-    for model, ids in (
-        (Person, [person.pk]),
-        (Membership, membership_ids),
-        (Consent, consent_ids),
-    ):
-        if ids:
-            LogEntry.objects.filter(
-                content_type=content_types[model], object_id__in=[str(i) for i in ids]
-            ).update(object_repr=f"{erased} #{person.pk}", change_message="")
     return ErasureReport(
         person_id=person.pk,
         memberships=deleted.get(Membership._meta.label, 0),
@@ -366,6 +500,72 @@ def person_erase(*, person: Person) -> ErasureReport:
         responses_unlinked=responses,
         free_text_answers=free_text,
         case_notes=case_notes,
+        admin_log_entries=log_entries,
+    )
+
+
+# Shorter names or ids would match unrelated words ("Al", "42"), scrubbing others' history.
+MIN_MENTION_LENGTH = 3
+# Word edges in a pattern both PostgreSQL (ARE) and Python's re (SQLite) read the same way.
+_EDGE_BEFORE = r"(^|[^0-9A-Za-z_])"
+_EDGE_AFTER = r"($|[^0-9A-Za-z_])"
+
+
+def _personal_objects(person: Person) -> list[tuple[type[models.Model], models.QuerySet[Any]]]:
+    """The person's row and every row that points at it (directly, or via a case or response)."""
+    objects: list[tuple[type[models.Model], models.QuerySet[Any]]] = [
+        (Person, Person.objects.filter(pk=person.pk))
+    ]
+    for relation in Person._meta.get_fields(include_hidden=True):
+        if relation.auto_created and not relation.concrete and relation.one_to_many:
+            model: Any = relation.related_model
+            field_name = relation.field.name  # type: ignore[union-attr]
+            objects.append((model, model._default_manager.filter(**{field_name: person})))
+    objects.append((CaseNote, CaseNote.objects.filter(case__person=person)))
+    objects.append((Answer, Answer.objects.filter(response__person=person)))
+    return objects
+
+
+def _mention_pattern(person: Person) -> str | None:
+    """A case-insensitive pattern for the person's name, e-mail, phone or external id as words.
+
+    Each also as JSON writes it (ASCII escapes), because the admin stores change messages as
+    JSON: "Ayşe" is "Ay\\u015fe" there.
+    """
+    terms: set[str] = set()
+    for value in (person.name, person.email, person.phone, person.external_id):
+        value = (value or "").strip()
+        if len(value) >= MIN_MENTION_LENGTH:
+            terms.update({value, json.dumps(value)[1:-1]})
+    if not terms:
+        return None
+    words = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return f"{_EDGE_BEFORE}({words}){_EDGE_AFTER}"
+
+
+def _admin_log_scrub(*, person: Person) -> int:
+    """Blank Django's change history about the person; returns how many entries changed.
+
+    An entry goes when it is about one of the person's own rows (the person, memberships,
+    consents, events, invitations, responses, cases, case notes, …), or when its object repr
+    or change message mentions them (a case note, an event title). One UPDATE (and, the first
+    time, one SELECT of the content types): the object ids are subqueries, not lists.
+    """
+    objects = _personal_objects(person)
+    content_types = ContentType.objects.get_for_models(*(m for m, _qs in objects))
+    about = models.Q()
+    for model, queryset in objects:
+        ids = (
+            queryset.order_by()
+            .annotate(_log_id=Cast("pk", output_field=models.CharField()))
+            .values("_log_id")
+        )
+        about |= models.Q(content_type=content_types[model], object_id__in=ids)
+    pattern = _mention_pattern(person)
+    if pattern is not None:
+        about |= models.Q(object_repr__iregex=pattern) | models.Q(change_message__iregex=pattern)
+    return LogEntry.objects.filter(about).update(
+        object_repr=f"{_('erased')} #{person.pk}", change_message=""
     )
 
 
@@ -568,292 +768,3 @@ def _months_before(day: dt.date, months: int) -> dt.date:
         except ValueError:
             continue
     return dt.date(year, month, min(day.day, 28))
-
-
-# --- CSV import ----------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "external_id",
-    "email",
-    "phone",
-    "name",
-    "language",
-    "time_zone",
-    "segment",
-    "joined_on",
-)
-ATTR_PREFIX = "attr:"
-_MAX_LENGTHS = {"external_id": 128, "email": 254, "phone": 32, "name": 200, "segment": 100}
-
-
-@dataclass
-class ImportReport:
-    """The outcome of one CSV import: per-line errors, or what was written."""
-
-    rows: int = 0
-    errors: list[str] = field(default_factory=list)
-    error_count: int = 0
-    result: UpsertResult | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def error(self, message: str) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(message)
-
-    def summary(self) -> str:
-        if not self.ok:
-            more = self.error_count - len(self.errors)
-            tail = _(" (and %(n)d more)") % {"n": more} if more > 0 else ""
-            return _("%(n)d error(s)%(tail)s; nothing was imported.") % {
-                "n": self.error_count,
-                "tail": tail,
-            }
-        r = self.result or UpsertResult()
-        return _(
-            "%(rows)d rows: %(created)d created, %(updated)d updated, %(unchanged)d unchanged; "
-            "memberships: %(m_created)d created, %(m_updated)d updated, %(m_unchanged)d unchanged."
-        ) % {
-            "rows": self.rows,
-            "created": r.created,
-            "updated": r.updated,
-            "unchanged": r.unchanged,
-            "m_created": r.memberships_created,
-            "m_updated": r.memberships_updated,
-            "m_unchanged": r.memberships_unchanged,
-        }
-
-
-class _RowValidator:
-    """Cleans one CSV row into an upsert row, or returns its errors as "field: message"."""
-
-    def __init__(self) -> None:
-        # available_timezones() walks the tz database on every call: once per import.
-        self.time_zones = zoneinfo.available_timezones()
-        self.languages = {code for code, _name in settings.LANGUAGES}
-
-    def clean(self, raw: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-        row: dict[str, Any] = {}
-        errors: list[str] = []
-        attributes: dict[str, str] = {}
-        for column, value in raw.items():
-            value = (value or "").strip()
-            if column.startswith(ATTR_PREFIX):
-                if value:
-                    attributes[column[len(ATTR_PREFIX) :]] = value
-                continue
-            limit = _MAX_LENGTHS.get(column)
-            if limit is not None and len(value) > limit:
-                errors.append(
-                    _("%(col)s: Use at most %(n)d characters (this value has %(len)d).")
-                    % {"col": column, "n": limit, "len": len(value)}
-                )
-                continue
-            if not value:
-                if column == "external_id":
-                    errors.append(_("external_id: This value is required."))
-                # An empty optional cell leaves the stored value alone.
-                continue
-            message = self._check(column, value)
-            if message:
-                errors.append(f"{column}: {message}")
-                continue
-            row[column] = dt.date.fromisoformat(value) if column == "joined_on" else value
-        if attributes:
-            row["attributes"] = attributes
-        return row, errors
-
-    def _check(self, column: str, value: str) -> str | None:
-        if column == "email":
-            try:
-                validate_email(value)
-            except ValidationError:
-                return _("Enter a valid e-mail address.")
-        elif column == "language" and value not in self.languages:
-            return _("Unknown language %(value)s; use one of: %(allowed)s.") % {
-                "value": value,
-                "allowed": ", ".join(sorted(self.languages)),
-            }
-        elif column == "time_zone" and value not in self.time_zones:
-            return _("Unknown time zone %(value)s; use an IANA name such as Europe/Istanbul.") % {
-                "value": value
-            }
-        elif column == "joined_on":
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                return _("Enter a date as YYYY-MM-DD (got %(value)s).") % {"value": value}
-            if len(value) != 10:
-                return _("Enter a date as YYYY-MM-DD (got %(value)s).") % {"value": value}
-        return None
-
-
-def _file_size(file: IO[bytes]) -> int | None:
-    size = getattr(file, "size", None)
-    if isinstance(size, int):
-        return size
-    try:
-        here = file.tell()
-        end = file.seek(0, io.SEEK_END)
-        file.seek(here)
-    except (OSError, AttributeError, io.UnsupportedOperation):
-        return None
-    return end - here
-
-
-class _CountingReader(io.RawIOBase):
-    """Counts the bytes read so a non-seekable upload still honours the size limit."""
-
-    def __init__(self, inner: IO[bytes]) -> None:
-        self.inner = inner
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.count += n
-        return n
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _size_error(limit: int) -> str:
-    return _("The file is larger than %(mb).1f MB; split it into smaller files.") % {
-        "mb": limit / (1024 * 1024)
-    }
-
-
-def _read_rows(file: IO[bytes], report: ImportReport) -> list[dict[str, Any]]:
-    """Validate the whole file; returns the clean rows (meaningful only if report.ok)."""
-    limit = settings.PEOPLE_CSV_MAX_BYTES
-    size = _file_size(file)
-    if size is not None and size > limit:
-        report.error(_size_error(limit))
-        return []
-    if size == 0:
-        report.error(_("The file is empty; it needs a header line and at least one row."))
-        return []
-    counter = _CountingReader(file)
-    # utf-8-sig accepts an optional byte-order mark (Excel's "CSV UTF-8" writes one).
-    text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", newline="")
-    rows: list[dict[str, Any]] = []
-    try:
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None:
-            report.error(_("The file is empty; it needs a header line and at least one row."))
-            return []
-        columns = [c.strip() for c in header]
-        if not _check_header(columns, report):
-            return []
-        validator = _RowValidator()
-        first_line: dict[str, int] = {}
-        for cells in reader:
-            if counter.count > limit:
-                raise _TooLarge
-            line = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue  # blank lines, e.g. a trailing one, are not rows
-            report.rows += 1
-            if len(cells) != len(columns):
-                report.error(
-                    _("line %(line)d: expected %(n)d columns, found %(found)d.")
-                    % {"line": line, "n": len(columns), "found": len(cells)}
-                )
-                continue
-            row, errors = validator.clean(dict(zip(columns, cells, strict=True)))
-            for message in errors:
-                report.error(_("line %(line)d: %(message)s") % {"line": line, "message": message})
-            external_id = row.get("external_id")
-            if external_id is not None:
-                if external_id in first_line:
-                    report.error(
-                        _("line %(line)d: external_id: %(id)s is already on line %(first)d.")
-                        % {"line": line, "id": external_id, "first": first_line[external_id]}
-                    )
-                    continue
-                first_line[external_id] = line
-            if not errors:
-                rows.append(row)
-    except UnicodeDecodeError as exc:
-        report.error(
-            _(
-                "The file is not UTF-8 (byte 0x%(byte)02x cannot be decoded); save it as "
-                '"CSV UTF-8" and upload it again.'
-            )
-            % {"byte": exc.object[exc.start]}
-        )
-        return []
-    except csv.Error as exc:
-        report.error(_("The file is not a valid CSV file: %(error)s") % {"error": exc})
-        return []
-    except _TooLarge:
-        report.error(_size_error(limit))
-        return []
-    if report.ok and report.rows == 0:
-        report.error(_("The file has a header line but no rows."))
-    return rows
-
-
-def _check_header(columns: list[str], report: ImportReport) -> bool:
-    allowed = ", ".join([*CSV_COLUMNS, ATTR_PREFIX + "<name>"])
-    unknown = [
-        c
-        for c in columns
-        if c not in CSV_COLUMNS and not (c.startswith(ATTR_PREFIX) and len(c) > len(ATTR_PREFIX))
-    ]
-    if unknown:
-        report.error(
-            _("Unknown column(s): %(unknown)s. Allowed columns: %(allowed)s.")
-            % {"unknown": ", ".join(unknown), "allowed": allowed}
-        )
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated:
-        report.error(
-            _("Column(s) named more than once: %(cols)s.") % {"cols": ", ".join(duplicated)}
-        )
-    if "external_id" not in columns:
-        report.error(
-            _("The external_id column is required. Allowed columns: %(allowed)s.")
-            % {"allowed": allowed}
-        )
-    return report.ok
-
-
-def people_import_csv(
-    *,
-    audience: Audience,
-    file: IO[bytes],
-    progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Import people into `audience` from a UTF-8 CSV file, all rows or none.
-
-    Every row is validated before anything is written; any error (per line, or about the file
-    itself) leaves the database untouched and is listed in the report. The file is streamed and
-    written in chunks (see `people_upsert`), so re-importing the same file changes nothing.
-    `progress` is called with the number of rows written after each chunk.
-    """
-    report = ImportReport()
-    rows = _read_rows(file, report)
-    if report.ok:
-        try:
-            report.result = people_upsert(rows=rows, audience=audience, progress=progress)
-        except IntegrityError:
-            # Another import created some of these people between our SELECT and our INSERT;
-            # everything was rolled back, and running the import again resolves it.
-            report.error(
-                _(
-                    "Some of these people were added by another import at the same time; "
-                    "nothing was imported. Import the file again."
-                )
-            )
-    return report

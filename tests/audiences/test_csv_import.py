@@ -5,9 +5,10 @@ import io
 import pytest
 from django.core.management import CommandError, base, call_command
 
+from audiences.imports import people_import_csv
 from audiences.management.commands.import_people import Command as ImportPeople
 from audiences.models import Membership, Person
-from audiences.services import UpsertResult, people_import_csv
+from audiences.services import UpsertResult
 from tests.audiences.conftest import GOOD_ROWS, csv_bytes
 from tests.factories import make_person
 

@@ -328,7 +328,8 @@ def facts_load(
     ).values_list("person_id", "at", "survey_id"):
         if pid in facts:
             facts[pid].contacts.append((at, sid))
-    # A completed response counts whether it kept the person (named) or only the invitation.
+    # A completed response counts whether it kept the person (named) or only the invitation
+    # (anonymous: answered at the start of its reporting period, so the rest counts from there).
     for pid, at in (
         Response.objects.filter(people("person_id", person_ids), completed_at__gt=since)
         .values("person_id")

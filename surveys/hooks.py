@@ -14,6 +14,11 @@ idempotent: surveys announces each completion once, but a redelivered task (acks
 listener's own retries may see the same id again, and so may the reconciler below, which
 announces again the completions whose task was lost. With eager tasks (the embedded setup and
 the tests) everything runs in-process, right after the commit.
+
+Completions of anonymous surveys are announced to nobody: a call right after the commit would
+tell a listener when that response arrived. surveys.services marks them announced on their
+period's first day as it stores them; rows without a completion time found unannounced
+(unlinked from their person, or stored before that rule) are marked on their completion day.
 """
 
 import datetime
@@ -21,7 +26,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from surveys.models import Response
@@ -63,7 +68,16 @@ def response_listeners_call(response_id: int) -> None:
     for fn in tuple(_listeners):
         fn(response_id)
     Response.objects.filter(pk=response_id, announced_on__isnull=True).update(
-        announced_on=timezone.localdate()
+        announced_on=_announced_on(timezone.localdate())
+    )
+
+
+def _announced_on(today: datetime.date) -> Case:
+    """The day a completion is marked announced: today, but a response that keeps no time
+    (anonymous, or unlinked) keeps its own day, never the day its announcement ran."""
+    return Case(
+        When(completed_at__isnull=True, then=F("completed_on")),
+        default=Value(today),
     )
 
 
@@ -71,9 +85,9 @@ def response_listeners_call(response_id: int) -> None:
 # A completed response still unannounced after ANNOUNCE_GRACE lost its task (a failed publish
 # after the commit, a killed worker, Redis down). Beat runs `completions_reconcile` every
 # minute: it claims such responses in batches (SKIP LOCKED: two runs never share one), calls
-# the listeners again and marks them. Anonymous responses keep only their day, so theirs are
-# announced again from the next day on. A completion older than ANNOUNCE_HORIZON is marked
-# without a call: a webhook or a follow-up case days late would mislead more than it tells.
+# the listeners again and marks them. A completion older than ANNOUNCE_HORIZON is marked
+# without a call: a webhook or a follow-up case days late would mislead more than it tells; so
+# is one without a completion time (anonymous or unlinked), which no listener is to hear of.
 
 ANNOUNCE_GRACE = datetime.timedelta(minutes=5)
 ANNOUNCE_HORIZON = datetime.timedelta(days=2)
@@ -110,15 +124,15 @@ def _unannounced() -> QuerySet[Response]:
 @transaction.atomic
 def _history_mark(*, horizon: datetime.date, today: datetime.date) -> int:
     """One UPDATE: mark up to ANNOUNCE_MARK_LIMIT unannounced completions past the horizon
-    (bulk imports, seeds, a long outage) without calling anyone."""
+    (bulk imports, seeds, a long outage) or without a completion time, calling nobody."""
     rows = (
         _unannounced()
-        .filter(completed_on__lt=horizon)
+        .filter(Q(completed_on__lt=horizon) | Q(completed_at__isnull=True))
         .select_for_update(skip_locked=True, no_key=True)
         .order_by()
         .values("pk")[:ANNOUNCE_MARK_LIMIT]
     )
-    return Response.objects.filter(pk__in=rows).update(announced_on=today)
+    return Response.objects.filter(pk__in=rows).update(announced_on=_announced_on(today))
 
 
 @transaction.atomic
@@ -130,11 +144,7 @@ def _announce_batch(
     today = timezone.localdate(now)
     ids = list(
         _unannounced()
-        .filter(completed_on__gte=horizon)
-        .filter(
-            Q(completed_at__lt=now - ANNOUNCE_GRACE)
-            | Q(completed_at__isnull=True, completed_on__lt=today)
-        )
+        .filter(completed_on__gte=horizon, completed_at__lt=now - ANNOUNCE_GRACE)
         .exclude(pk__in=failed)
         .select_for_update(skip_locked=True, no_key=True)
         .order_by("completed_on", "pk")

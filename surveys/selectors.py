@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet
 
-from surveys.models import Question, QuestionType, Response, Survey
+from surveys.models import Question, QuestionType, ReportingPeriod, Response, Survey
+from surveys.periods import anonymity_threshold
 from xmplatform.counts import CappedCount
 
 # Seconds a typical respondent spends per question type, and per page turn.
@@ -75,7 +76,8 @@ def survey_estimated_seconds(*, survey: Survey) -> int:
 
 
 def surveys_with_figures(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
-    """`queryset` with `response_count` (completed responses) and its questions prefetched.
+    """`queryset` with `response_count` (released completed responses: an anonymous survey's
+    count moves in batches, see surveys.periods) and its questions prefetched.
 
     The count is a correlated subquery that stops past BOUNDED_COUNT_CAP (a survey with
     millions of responses costs no more than one with ten thousand; show it with
@@ -83,7 +85,9 @@ def surveys_with_figures(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
     so a page of surveys costs two queries however many rows it has; `survey_estimated_seconds`
     then reads the prefetched questions.
     """
-    responses = Response.objects.filter(survey=OuterRef("pk"), completed_on__isnull=False)
+    responses = Response.objects.filter(
+        survey=OuterRef("pk"), completed_on__isnull=False, released=True
+    )
     questions = Question.objects.only("survey_id", "type", "multiline", "page", "show_if")
     return queryset.annotate(
         response_count=CappedCount(responses),
@@ -96,17 +100,45 @@ def survey_response_slices(*, survey: Survey) -> list[dict[str, Any]]:
     Each row is {"group": segment, "n": count}, or {"group": segment, "suppressed": True} for
     a slice under the threshold and for the sibling that would reveal it by subtraction. One
     grouped query (plus the audience when it is not loaded).
+
+    An anonymous survey is sliced over its published periods only (released responses; see
+    surveys.periods), period by period: each period's slices are suppressed on their own, and a
+    segment shows the sum of the periods where it was shown (suppressed when it was shown in
+    none). So no two periods' figures subtract to fewer than k respondents.
     """
     from metrics.selectors import suppress_siblings
 
-    rows = [
-        {"group": r["segment"], "n": r["n"]}
-        for r in Response.objects.filter(survey=survey, completed_on__isnull=False)
-        .values("segment")
+    k = anonymity_threshold(survey.audience.anonymity_threshold)
+    completed = Response.objects.filter(survey=survey, completed_on__isnull=False, released=True)
+    if not survey.anonymous:
+        rows = [
+            {"group": r["segment"], "n": r["n"]}
+            for r in completed.values("segment").annotate(n=Count("pk")).order_by("segment")
+        ]
+        return suppress_siblings(rows, threshold=k)
+    published = ReportingPeriod.objects.filter(
+        survey_id=survey.pk, published_at__isnull=False
+    ).values("starts_on")
+    by_period: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for r in (
+        completed.filter(completed_on__in=published)
+        .values("completed_on", "segment")
         .annotate(n=Count("pk"))
-        .order_by("segment")
+        .order_by("completed_on", "segment")
+    ):
+        by_period[r["completed_on"]].append({"group": r["segment"], "n": r["n"]})
+    shown: dict[str, int | None] = {}
+    for rows in by_period.values():
+        for row in suppress_siblings(rows, threshold=k):
+            earlier = shown.get(row["group"])
+            if row.get("suppressed"):
+                shown.setdefault(row["group"], None)
+            else:
+                shown[row["group"]] = (earlier or 0) + row["n"]
+    return [
+        {"group": group, "suppressed": True} if n is None else {"group": group, "n": n}
+        for group, n in sorted(shown.items())
     ]
-    return suppress_siblings(rows, threshold=survey.audience.anonymity_threshold)
 
 
 def format_duration(seconds: int) -> str:

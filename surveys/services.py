@@ -6,6 +6,15 @@ Invariants kept by the database, not by checks in Python:
   invitation's `responded_at` inside the completing transaction;
 - one completion per response: a conditional UPDATE on `Response.completed_on`;
 - one response per browser on a public link: the unique (public_link, browser_key).
+
+Anonymous surveys (see surveys.periods): a response is stored on the first day of its reporting
+period (`completed_on`), with no start or completion time, unreleased until a batch of at least
+the audience's anonymity threshold is released, under a random id (ids in insertion order would
+pair responses with the invitations answered at the same time), and about the survey's
+touchpoint, never the triggering event's (an event is one person's). Its invitation records
+that it was answered, at midnight UTC of the period's first day, never when. The completion is
+announced to no listener (no webhook, no alert can see it arrive) and is marked announced and
+checked on the period's first day.
 """
 
 import datetime
@@ -40,9 +49,14 @@ from surveys.models import (
     Survey,
     SurveyStatus,
 )
+from surveys.periods import period_for, period_start_moment
 from surveys.validation import AnswerValue
 
 USER_AGENT_MAX = 200
+# Anonymous responses take a random id in this range (named ones count up from 1). Below 2**52:
+# SQLite's AUTOINCREMENT continues after the largest id, and ids must stay exact in JSON.
+ANONYMOUS_IDS = (2**40, 2**52)
+ID_ATTEMPTS = 5
 
 
 # --- Invitations ---------------------------------------------------------------------------
@@ -426,8 +440,12 @@ def _segment(survey: Survey, invitation: Invitation | None) -> str | Coalesce:
 def _touchpoint_id(
     survey: Survey, invitation: Invitation | None
 ) -> int | None | Subquery | Coalesce:
-    """The triggering event's touchpoint, else the survey's; read by the response's INSERT."""
-    if invitation is None or invitation.event_id is None:
+    """The triggering event's touchpoint, else the survey's; read by the response's INSERT.
+
+    Anonymous responses carry the survey's: the event is one person's, so its touchpoint could
+    single the respondent out.
+    """
+    if survey.anonymous or invitation is None or invitation.event_id is None:
         return survey.touchpoint_id
     event = TouchpointEvent.objects.filter(pk=invitation.event_id).values("touchpoint_id")[:1]
     if survey.touchpoint_id is None:
@@ -450,7 +468,10 @@ def _new_response(respondent: Respondent, language: str, user_agent: str) -> Res
         channel=invitation.channel if invitation is not None else Channel.WEB,
         language=language,
     )
-    if not respondent.anonymous:
+    if respondent.anonymous:
+        response.pk = anonymous_response_id()
+        response.released = False
+    else:
         response.started_at = timezone.now()
         response.user_agent = user_agent[:USER_AGENT_MAX]
         response.person_id = invitation.person_id if invitation is not None else None
@@ -464,6 +485,27 @@ def _new_response(respondent: Respondent, language: str, user_agent: str) -> Res
         response.public_link = respondent.public_link
         response.browser_key = respondent.browser_key()
     return response
+
+
+def anonymous_response_id() -> int:
+    """A random id for an anonymous response: its id says nothing of when it was stored."""
+    low, high = ANONYMOUS_IDS
+    return low + secrets.randbelow(high - low)
+
+
+def _insert(response: Response) -> None:
+    """INSERT `response` in a savepoint; an anonymous one whose random id is taken is retried
+    under a fresh one. Any other IntegrityError (a concurrent start) is the caller's."""
+    for attempt in range(ID_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                response.save(force_insert=True)
+            return
+        except IntegrityError:
+            retry = attempt + 1 < ID_ATTEMPTS and response.released is False
+            if not (retry and Response.objects.filter(pk=response.pk).exists()):
+                raise
+            response.pk = anonymous_response_id()
 
 
 def _existing(respondent: Respondent) -> Response:
@@ -497,8 +539,7 @@ def response_start(*, respondent: Respondent, language: str, user_agent: str = "
             raise AlreadyResponded
     response = _new_response(respondent, language, user_agent)
     try:
-        with transaction.atomic():
-            response.save(force_insert=True)
+        _insert(response)
     except IntegrityError:
         # Another request (second tab, double click) created it first: use that one.
         return _existing(respondent)
@@ -547,6 +588,7 @@ def response_submit(
 
     On PostgreSQL a named invitation's submit without a response limit (the common case) is
     one statement, atomic by itself; the other cases take a transaction of a few statements.
+    An anonymous completion is stored as the module docstring says, and announced to nobody.
     """
     invitation = respondent.invitation
     if (
@@ -574,8 +616,9 @@ def response_submit(
             language=language,
             user_agent=user_agent,
         )
-    completed_id = completed.pk
-    transaction.on_commit(lambda: hooks.response_completed(completed_id))
+    if not respondent.anonymous:
+        completed_id = completed.pk
+        transaction.on_commit(lambda: hooks.response_completed(completed_id))
     return completed
 
 
@@ -594,9 +637,24 @@ def _submit(
     now = timezone.now()
     survey = respondent.survey
     invitation = respondent.invitation
+    completion: dict[str, Any] = {"resume_key": None}
+    if respondent.anonymous:
+        period = period_for(survey=survey, today=timezone.localdate(now))
+        at = period_start_moment(period.starts_on)
+        # Marked announced and checked on the period's first day: no listener hears of it, no
+        # reconciler dates it by the day it runs.
+        completion |= {
+            "completed_on": period.starts_on,
+            "released": False,
+            "announced_on": period.starts_on,
+            "alerts_checked_at": at,
+        }
+    else:
+        at = now
+        completion |= {"completed_on": timezone.localdate(now), "completed_at": now}
     if invitation is not None:
-        # Anonymous: the invitation says "responded" on which day, never which response or when.
-        at = day_start(now) if respondent.anonymous else now
+        # Anonymous: the invitation says "responded" (in which period), never which response
+        # or when.
         # Takes the invitation's row lock: a concurrent submit waits here, then sees 0 rows.
         claimed = Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
             state=InvitationState.RESPONDED,
@@ -609,9 +667,6 @@ def _submit(
         Survey.objects.select_for_update().filter(pk=survey.pk).values_list("pk").first()
         if completed_count(survey) >= survey.response_limit:
             raise SurveyFull
-    completion: dict[str, Any] = {"completed_on": timezone.localdate(now), "resume_key": None}
-    if not respondent.anonymous:
-        completion["completed_at"] = now
     if response is None:
         response = _new_response(respondent, language, user_agent)
         for field, value in completion.items():
@@ -626,11 +681,10 @@ def _submit(
                 update_fields=list(completion),
             )
         elif invitation is not None:
-            response.save(force_insert=True)  # completed anonymous rows carry no unique key
+            _insert(response)  # completed anonymous rows carry no unique key but their id
         else:
             try:
-                with transaction.atomic():
-                    response.save(force_insert=True)
+                _insert(response)
             except IntegrityError:
                 # The same browser started in another tab meanwhile: complete that one.
                 response = _complete(_existing(respondent), completion)
@@ -649,7 +703,9 @@ def _submit(
 # submit waits and then claims nothing: no row comes back and nothing is written. The claim
 # makes this the only completion, so a conflicting (unfinished) response is completed as is.
 # Data-modifying CTEs all run, referenced or not; the answers reach the database as one JSON
-# document (question_id, number, text, choices per row).
+# document (question_id, number, text, choices per row). `released` is written although a named
+# response is always released: Django keeps field defaults out of the table, so the column has
+# no default of its own.
 _SUBMIT_NAMED_SQL = """
 WITH claim AS (
     UPDATE {invitation} SET state = %(state)s, responded_at = %(now)s,
@@ -658,7 +714,7 @@ WITH claim AS (
     RETURNING id
 ), response AS (
     INSERT INTO {response} (survey_id, audience_id, touchpoint_id, invitation_id, person_id,
-        channel, language, segment, started_at, completed_at, completed_on, user_agent)
+        channel, language, segment, started_at, completed_at, completed_on, user_agent, released)
     SELECT %(survey_id)s, %(audience_id)s,
         COALESCE(
             (SELECT touchpoint_id FROM {event} WHERE id = %(event_id)s), %(touchpoint_id)s
@@ -669,7 +725,7 @@ WITH claim AS (
              WHERE person_id = %(person_id)s AND audience_id = %(audience_id)s),
             ''
         ),
-        %(now)s, %(now)s, %(day)s, %(user_agent)s
+        %(now)s, %(now)s, %(day)s, %(user_agent)s, TRUE
     FROM claim
     ON CONFLICT (invitation_id) DO UPDATE SET completed_at = EXCLUDED.completed_at,
         completed_on = EXCLUDED.completed_on, resume_key = NULL

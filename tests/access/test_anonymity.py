@@ -12,6 +12,7 @@ from metrics.services import rollups_rebuild
 from surveys import tokens
 from surveys.exports import export_rows
 from surveys.models import Answer, Invitation, InvitationState, Response
+from surveys.periods import period_for, periods_release
 from surveys.services import Respondent, response_submit
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_membership, make_person
@@ -55,6 +56,8 @@ def test_an_anonymous_response_row_cannot_be_joined_to_a_person_by_any_column(st
     invitation = submit_anonymously(staff_survey, person, "legal", "My manager ignores me")
 
     response = Response.objects.get(survey=staff_survey.survey)
+    month = dt.datetime.now(dt.UTC).date().replace(day=1)  # the survey's period: the month
+    period_start = dt.datetime.combine(month, dt.time.min, tzinfo=dt.UTC)
     identifying = {
         person.external_id,
         person.email,
@@ -71,15 +74,16 @@ def test_an_anonymous_response_row_cannot_be_joined_to_a_person_by_any_column(st
                 target = field.related_model._meta.label_lower
                 assert target in NON_PERSONAL | {"surveys.response"}, (field.name, target)
             if isinstance(field, models.DateTimeField):
-                assert value is None, field.name  # no precise time to line up with
+                # No time to line up with: none, or the start of the response's period.
+                assert value in (None, period_start), field.name
             assert value not in identifying, field.name
     assert (response.person_id, response.invitation_id, response.resume_key) == (None, None, None)
-    assert response.completed_on is not None
-    # The invitation knows that and on which day it was answered, never which response or when.
+    assert response.completed_on == period_start.date()
+    # The invitation knows that it was answered and in which period, never which response or
+    # when.
     assert invitation.state == InvitationState.RESPONDED
     assert not Response.objects.filter(invitation=invitation).exists()
-    for moment in (invitation.responded_at, invitation.opened_at):
-        assert (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+    assert invitation.responded_at == invitation.opened_at == period_start
 
 
 def test_a_named_survey_keeps_the_exact_times_and_the_link(db):
@@ -93,12 +97,26 @@ def test_a_named_survey_keeps_the_exact_times_and_the_link(db):
     assert invitation.responded_at.microsecond != 0 or invitation.responded_at.second != 0
 
 
+def store_anonymously(world) -> None:  # noqa: ANN001
+    """Give the world's responses the anonymous storage (surveys.periods): on their period's
+    first day, without times; then release and publish that period, over since TODAY's month."""
+    period = period_for(survey=world.survey, today=TODAY)
+    Response.objects.filter(survey=world.survey).update(
+        completed_on=period.starts_on, completed_at=None, started_at=None, released=False
+    )
+    periods_release(
+        now=dt.datetime.combine(period.ends_on + dt.timedelta(days=1), dt.time(1), tzinfo=dt.UTC)
+    )
+
+
 @pytest.fixture
 def departments(staff_survey):  # noqa: ANN201
     """sales 6, ops 7, legal 2: legal alone would be "all minus sales minus ops"."""
     for dept, values in {"sales": [10] * 6, "ops": [0] * 7, "legal": [0, 0]}.items():
         add_responses(staff_survey, nps_specs(values, segment=dept, comment=f"{dept} comment"))
-    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    store_anonymously(staff_survey)
+    first_day = TODAY.replace(day=1)
+    rollups_rebuild(date_from=first_day, date_to=first_day)
     return staff_survey
 
 

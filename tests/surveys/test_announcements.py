@@ -154,23 +154,45 @@ def test_a_listener_that_fails_leaves_its_response_for_the_next_run(
     assert Response.objects.filter(announced_on__isnull=True).count() == 0
 
 
-def test_anonymous_completion_is_announced_again_from_the_next_day(
+def test_anonymous_completion_is_announced_to_nobody_and_marked_on_its_period_start(
     django_capture_on_commit_callbacks, webhook
 ) -> None:  # noqa: ANN001
     survey = contact_survey(anonymous=True)
+    detractor_rule(survey)
+    _, token = invite(survey)
+    with mock.patch.object(response_completed_task, "delay") as publish:
+        with django_capture_on_commit_callbacks(execute=True):
+            submit(Client(), token, nps="3")
+
+    response = Response.objects.get()
+    first_day = timezone.localdate().replace(day=1)  # its period: the calendar month
+    # No task, so no listener hears when it arrived; nothing dates it by the day it came.
+    assert publish.call_count == 0
+    assert (response.completed_at, response.completed_on, response.announced_on) == (
+        None,
+        first_day,
+        first_day,
+    )
+    assert response.alerts_checked_at == dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
+    assert completions_reconcile(now=timezone.now() + dt.timedelta(days=1)) == 0
+    assert (WebhookDelivery.objects.count(), Alert.objects.count(), Case.objects.count()) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_a_completion_without_a_time_found_unannounced_is_marked_on_its_own_day(
+    django_capture_on_commit_callbacks, survey, webhook
+) -> None:  # noqa: ANN001
+    """Rows kept without a time (unlinked, or stored before the rule) are marked, never called."""
     response = _complete(django_capture_on_commit_callbacks, survey, lost=True)
-    assert response.completed_at is None  # only the day is kept
-    today = response.completed_on
-    late_today = dt.datetime.combine(today, dt.time(23, 59), tzinfo=dt.UTC)
-    next_morning = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0, 1), tzinfo=dt.UTC)
+    Response.objects.filter(pk=response.pk).update(completed_at=None)
 
-    assert completions_reconcile(now=late_today) == 0
-    with django_capture_on_commit_callbacks(execute=False):
-        assert completions_reconcile(now=next_morning) == 1
+    assert completions_reconcile(now=timezone.now() + dt.timedelta(minutes=1)) == 1
 
-    delivery = WebhookDelivery.objects.get()
-    assert delivery.person_id is None
-    assert Response.objects.get().announced_on == next_morning.date()
+    assert WebhookDelivery.objects.count() == 0
+    assert Response.objects.get().announced_on == response.completed_on
 
 
 def test_unannounced_history_past_the_horizon_is_marked_without_a_call(

@@ -51,11 +51,14 @@ def test_anonymous_response_keeps_no_person_invitation_times_or_user_agent(clien
     assert response.user_agent == ""
     assert response.resume_key is None
     assert response.browser_key is None
-    assert response.completed_on == timezone.localdate()
+    # Stored on the first day of its reporting period (the calendar month: no wave), unreleased.
+    first_day = timezone.localdate().replace(day=1)
+    assert (response.completed_on, response.released) == (first_day, False)
     assert response.segment == "silver"
     assert response.channel == Channel.EMAIL
     assert invitation.state == InvitationState.RESPONDED
-    assert invitation.responded_at is not None
+    midnight = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=datetime.UTC)
+    assert invitation.responded_at == midnight
     assert not Response.objects.filter(invitation=invitation).exists()
     assert sorted(Answer.objects.values_list("question__key", "number", "text")) == [
         ("csat", 2, ""),
@@ -394,7 +397,9 @@ def test_anonymous_public_link_response_keeps_only_the_browser_key_and_the_date(
     assert response.completed_at is None
     assert response.user_agent == ""
     assert response.segment == ""
-    assert response.completed_on == timezone.localdate()
+    assert response.completed_on == timezone.localdate().replace(day=1)
+    assert response.released is False
+    assert response.pk >= services.ANONYMOUS_IDS[0]
     assert len(response.browser_key) == 64
 
 

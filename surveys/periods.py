@@ -1,0 +1,219 @@
+"""Reporting periods of anonymous surveys: which period a response belongs to, and its release.
+
+An anonymous response keeps no time finer than its reporting period: it is stored on the
+period's first day (`completed_on = period.starts_on`, no `completed_at` or `started_at`), and
+its invitation says it was answered at midnight UTC of that day. Nothing counts or shows it
+until it is released, and responses are released in batches of at least k (the audience's
+`anonymity_threshold`, never below 3), so every figure of a period moves in steps of at least
+k responses and polling cannot see single answers arrive.
+
+Which period (`Survey.reporting_period`):
+- week (Monday to Sunday), month (calendar), quarter (calendar): the one holding the day;
+- wave: the latest run of the survey's wave rule opens a period on the day it ran, which ends
+  when the wave's invitations expire (run day + the rule's `expiry_days` - 1) or the day
+  before the next wave starts, whichever comes first (a new period shortens an open earlier
+  one: periods never overlap). Before any run, and between the end of one wave's period and
+  the next run (a late answer, a public link), the calendar month applies, starting no
+  earlier than the day after the previous period ended;
+- auto (the default): wave when the survey has a wave distribution rule, else month.
+A period, once it holds a response, keeps its bounds (but for that shortening): changing the
+kind takes effect from the next period on.
+
+Release (`periods_release`, run every few minutes by the metrics task that then rebuilds the
+rollups of the periods it returns): for each unpublished period, when at least k completed
+responses wait, all of them are released at once (`released=True`) and `period.released` is
+their count. Once the period has ended (today > ends_on), its last batch is released (only if
+at least k wait: a remainder under k is never shown) and `published_at` is set: the period is
+then frozen. A response that arrives for a period already published (a submit straddling
+midnight, a clock moved back) is never released. Named responses are released when they
+complete and have nothing to do with periods.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    PositiveIntegerField,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from surveys.models import (
+    DistributionRule,
+    ReportingPeriod,
+    ReportingPeriodKind,
+    Response,
+    RuleKind,
+    Survey,
+)
+
+DAY = datetime.timedelta(days=1)
+MIN_THRESHOLD = 3
+
+CALENDAR_KINDS = (ReportingPeriodKind.WEEK, ReportingPeriodKind.MONTH, ReportingPeriodKind.QUARTER)
+
+
+def anonymity_threshold(threshold: int) -> int:
+    """k: the audience's anonymity threshold, never below MIN_THRESHOLD."""
+    return max(MIN_THRESHOLD, threshold)
+
+
+def period_bounds(*, kind: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of the calendar period of `kind` (week, month, quarter) holding
+    `day`; weeks run Monday to Sunday."""
+    if kind == ReportingPeriodKind.WEEK:
+        start = day - day.weekday() * DAY
+        return start, start + 6 * DAY
+    if kind == ReportingPeriodKind.MONTH:
+        first_month = day.month
+    elif kind == ReportingPeriodKind.QUARTER:
+        first_month = day.month - (day.month - 1) % 3
+    else:
+        raise ValueError(f"not a calendar period kind: {kind!r}")
+    start = day.replace(month=first_month, day=1)
+    last_month = first_month + (2 if kind == ReportingPeriodKind.QUARTER else 0)
+    if last_month == 12:
+        after = datetime.date(day.year + 1, 1, 1)
+    else:
+        after = datetime.date(day.year, last_month + 1, 1)
+    return start, after - DAY
+
+
+def _wave(survey: Survey) -> tuple[bool, datetime.datetime | None, int]:
+    """(has a wave rule, when its latest run was, that rule's expiry_days): one query."""
+    row = (
+        DistributionRule.objects.filter(survey_id=survey.pk, kind=RuleKind.WAVE)
+        .order_by(F("last_run_at").desc(nulls_last=True), "-pk")
+        .values_list("last_run_at", "expiry_days")
+        .first()
+    )
+    if row is None:
+        return False, None, 0
+    return True, row[0], row[1]
+
+
+def _bounds(survey: Survey, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The period `today` would open for `survey`, before looking at the periods it has."""
+    kind = survey.reporting_period
+    if kind in CALENDAR_KINDS:
+        return period_bounds(kind=kind, day=today)
+    if kind in (ReportingPeriodKind.AUTO, ReportingPeriodKind.WAVE):
+        has_wave, last_run_at, expiry_days = _wave(survey)
+        if has_wave and last_run_at is not None:
+            start = timezone.localdate(last_run_at)
+            # A run after `today` (only when periods are computed for a past day, as the demo
+            # does) says nothing of the wave `today` belonged to: the month applies.
+            end = start + (max(expiry_days, 1) - 1) * DAY
+            if start <= today <= end:
+                return start, end
+    return period_bounds(kind=ReportingPeriodKind.MONTH, day=today)
+
+
+def period_for(*, survey: Survey, today: datetime.date) -> ReportingPeriod:
+    """The period of `survey` a response completed on `today` belongs to, created if needed.
+
+    Two queries when it exists (the survey's wave rule, for the automatic and wave kinds; its
+    latest period). Concurrent calls create one row: the unique (survey, starts_on) decides,
+    and the loser reads the winner's row.
+    """
+    start, end = _bounds(survey, today)
+    latest = (
+        ReportingPeriod.objects.filter(survey_id=survey.pk, starts_on__lte=today)
+        .order_by("-starts_on")
+        .first()
+    )
+    if latest is not None:
+        if latest.ends_on >= today and latest.starts_on >= start:
+            return latest  # the current period (a wave's, opened since the month began)
+        if latest.ends_on < today:
+            start = max(start, latest.ends_on + DAY)  # a day belongs to one period only
+    try:
+        with transaction.atomic():
+            period = ReportingPeriod.objects.create(
+                survey_id=survey.pk, starts_on=start, ends_on=end
+            )
+    except IntegrityError:
+        return ReportingPeriod.objects.get(survey_id=survey.pk, starts_on=start)
+    # A new wave cuts short the open period it starts within (the month before the first run).
+    ReportingPeriod.objects.filter(
+        survey_id=survey.pk, starts_on__lt=start, ends_on__gte=start, published_at__isnull=True
+    ).update(ends_on=start - DAY)
+    return period
+
+
+def period_start_moment(day: datetime.date) -> datetime.datetime:
+    """Midnight UTC of `day`: the only moment kept of when an anonymous respondent answered."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+def _per_period(*, released: bool) -> Coalesce:
+    """How many completed responses of the outer period are (un)released, as a subquery."""
+    rows = (
+        Response.objects.filter(
+            survey_id=OuterRef("survey_id"), completed_on=OuterRef("starts_on"), released=released
+        )
+        .order_by()
+        .values("survey_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), Value(0))
+
+
+@transaction.atomic
+def periods_release(*, now: datetime.datetime) -> list[tuple[int, datetime.date]]:
+    """Release the waiting responses of every open period in batches of at least k, and
+    publish the periods that ended; returns the (survey_id, starts_on) of the periods whose
+    released responses changed or that were published, for the rollups to rebuild.
+
+    Four queries whatever the number of periods and responses: lock the open periods (one run
+    at a time: a second one waits, then counts afresh, so two runs never split a batch),
+    count what waits in each, release (one UPDATE), then record the counts and publications
+    (one UPDATE).
+    """
+    today = timezone.localdate(now)
+    open_periods = ReportingPeriod.objects.filter(published_at__isnull=True, survey__anonymous=True)
+    locked = list(
+        open_periods.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True)
+    )
+    if not locked:
+        return []
+    # Counted after the lock is held: this statement sees what the previous run committed.
+    rows = (
+        ReportingPeriod.objects.filter(pk__in=locked)
+        .annotate(waiting=_per_period(released=False), k=F("survey__audience__anonymity_threshold"))
+        .order_by("pk")
+        .values_list("pk", "survey_id", "starts_on", "ends_on", "waiting", "k")
+    )
+    release, publish, changed = [], [], []
+    for pk, survey_id, starts_on, ends_on, waiting, k in rows:
+        ended = today > ends_on
+        if waiting >= anonymity_threshold(k):
+            release.append(pk)
+        if ended:
+            publish.append(pk)
+        if waiting >= anonymity_threshold(k) or ended:
+            changed.append((survey_id, starts_on))
+    if release:
+        batch = ReportingPeriod.objects.filter(
+            pk__in=release, survey_id=OuterRef("survey_id"), starts_on=OuterRef("completed_on")
+        )
+        Response.objects.filter(released=False).filter(Exists(batch)).update(released=True)
+    if changed:
+        ReportingPeriod.objects.filter(pk__in=release + publish).update(
+            released=Case(
+                When(pk__in=release, then=_per_period(released=True)),
+                default=F("released"),
+                output_field=PositiveIntegerField(),
+            ),
+            published_at=Case(When(pk__in=publish, then=Value(now)), default=F("published_at")),
+        )
+    return sorted(changed)

@@ -1,0 +1,645 @@
+"""Reporting periods of anonymous surveys: which period a response belongs to, how it is stored,
+and its release in batches of at least k (surveys.periods)."""
+
+import datetime as dt
+import importlib
+import threading
+import time
+
+import pytest
+from django.apps import apps
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audiences.models import Channel
+from journeys.models import TouchpointEvent
+from surveys import periods, services
+from surveys.models import (
+    Answer,
+    Invitation,
+    InvitationState,
+    QuestionType,
+    ReportingPeriod,
+    ReportingPeriodKind,
+    Response,
+    Survey,
+)
+from surveys.periods import period_bounds, period_for, periods_release
+from tests.factories import make_audience, make_person
+from tests.surveys.distribution_factories import make_invitation, make_rule
+from tests.surveys.test_hosted_support import (
+    add_question,
+    invite,
+    make_survey,
+    make_touchpoint,
+    plain_static_files,  # noqa: F401 - autouse fixture
+    public_link,
+    three_page_survey,
+    url,
+)
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+DAY = dt.timedelta(days=1)
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def survey() -> Survey:
+    """An anonymous survey of an audience whose anonymity threshold k is 5."""
+    return make_survey(anonymous=True, audience=make_audience(anonymity_threshold=5))
+
+
+def waiting(survey: Survey, day: dt.date, n: int, **extra) -> list[Response]:  # noqa: ANN003
+    """`n` completed anonymous responses stored on `day`, unreleased, as the submit stores them."""
+    rows = [
+        Response(
+            pk=services.anonymous_response_id(),
+            survey=survey,
+            audience_id=survey.audience_id,
+            channel=Channel.EMAIL,
+            language="tr",
+            completed_on=day,
+            released=False,
+            **extra,
+        )
+        for _ in range(n)
+    ]
+    return Response.objects.bulk_create(rows)
+
+
+def released(survey: Survey) -> int:
+    return Response.objects.filter(survey=survey, released=True).count()
+
+
+# --- Bounds --------------------------------------------------------------------------------
+
+
+def test_a_week_runs_from_monday_to_sunday():
+    assert period_bounds(kind="week", day=D(2026, 12, 9)) == (D(2026, 12, 7), D(2026, 12, 13))
+    assert period_bounds(kind="week", day=D(2026, 12, 13)) == (D(2026, 12, 7), D(2026, 12, 13))
+    assert period_bounds(kind="week", day=D(2026, 12, 31)) == (D(2026, 12, 28), D(2027, 1, 3))
+
+
+def test_months_and_quarters_end_on_their_last_day():
+    assert period_bounds(kind="month", day=D(2028, 2, 14)) == (D(2028, 2, 1), D(2028, 2, 29))
+    assert period_bounds(kind="month", day=D(2026, 12, 31)) == (D(2026, 12, 1), D(2026, 12, 31))
+    assert period_bounds(kind="quarter", day=D(2026, 11, 5)) == (D(2026, 10, 1), D(2026, 12, 31))
+    assert period_bounds(kind="quarter", day=D(2026, 1, 1)) == (D(2026, 1, 1), D(2026, 3, 31))
+    assert period_bounds(kind="quarter", day=D(2026, 6, 30)) == (D(2026, 4, 1), D(2026, 6, 30))
+
+
+def test_bounds_of_a_kind_that_is_not_a_calendar_period_are_refused():
+    with pytest.raises(ValueError, match="not a calendar period kind: 'wave'"):
+        period_bounds(kind="wave", day=D(2026, 12, 9))
+
+
+# --- The period of a day -------------------------------------------------------------------
+
+
+def test_without_a_wave_rule_a_response_belongs_to_its_calendar_month(
+    survey, django_assert_num_queries
+):
+    first = period_for(survey=survey, today=D(2026, 12, 9))
+
+    # 1 the survey's wave rule (none: the month)  2 its latest period, the current one
+    with django_assert_num_queries(2):
+        again = period_for(survey=survey, today=D(2026, 12, 31))
+
+    assert (first.starts_on, first.ends_on, first.released, first.published_at) == (
+        D(2026, 12, 1),
+        D(2026, 12, 31),
+        0,
+        None,
+    )
+    assert again == first
+    assert period_for(survey=survey, today=D(2027, 1, 1)).starts_on == D(2027, 1, 1)
+    assert ReportingPeriod.objects.filter(survey=survey).count() == 2
+
+
+def test_a_survey_reported_by_week_or_quarter_takes_that_calendar_period(
+    survey, django_assert_num_queries
+):
+    survey.reporting_period = ReportingPeriodKind.QUARTER
+    period = period_for(survey=survey, today=D(2026, 11, 5))
+
+    # Its latest period only: the kind needs no look at the wave rules.
+    with django_assert_num_queries(1):
+        assert period_for(survey=survey, today=D(2026, 12, 20)) == period
+    survey.reporting_period = ReportingPeriodKind.WEEK
+    week = period_for(survey=survey, today=D(2027, 1, 6))
+
+    assert (period.starts_on, period.ends_on) == (D(2026, 10, 1), D(2026, 12, 31))
+    assert (week.starts_on, week.ends_on) == (D(2027, 1, 4), D(2027, 1, 10))
+
+
+def test_a_wave_period_runs_from_its_run_day_until_its_invitations_expire(survey):
+    before = period_for(survey=survey, today=D(2026, 12, 2))  # the month, before the first run
+    make_rule(
+        survey, expiry_days=14, runs=1, last_run_at=dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)
+    )
+
+    wave = period_for(survey=survey, today=D(2026, 12, 5))
+
+    assert (wave.starts_on, wave.ends_on) == (D(2026, 12, 3), D(2026, 12, 16))
+    assert period_for(survey=survey, today=D(2026, 12, 16)) == wave
+    # The month it started within is cut short: a day belongs to one period.
+    before.refresh_from_db()
+    assert (before.starts_on, before.ends_on) == (D(2026, 12, 1), D(2026, 12, 2))
+
+
+def test_an_answer_after_the_wave_ended_opens_the_rest_of_the_month(survey):
+    make_rule(
+        survey, expiry_days=14, runs=1, last_run_at=dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)
+    )
+    period_for(survey=survey, today=D(2026, 12, 3))
+
+    late = period_for(survey=survey, today=D(2026, 12, 20))
+
+    assert (late.starts_on, late.ends_on) == (D(2026, 12, 17), D(2026, 12, 31))
+    assert period_for(survey=survey, today=D(2027, 1, 4)).starts_on == D(2027, 1, 1)
+
+
+def test_the_next_wave_ends_the_previous_ones_period_the_day_before(survey):
+    rule = make_rule(
+        survey, expiry_days=30, runs=1, last_run_at=dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)
+    )
+    first = period_for(survey=survey, today=D(2026, 12, 4))
+    rule.last_run_at, rule.runs = dt.datetime(2026, 12, 17, 9, tzinfo=dt.UTC), 2
+    rule.save()
+
+    second = period_for(survey=survey, today=D(2026, 12, 18))
+
+    first.refresh_from_db()
+    assert (first.starts_on, first.ends_on) == (D(2026, 12, 3), D(2026, 12, 16))
+    assert (second.starts_on, second.ends_on) == (D(2026, 12, 17), D(2027, 1, 15))
+
+
+def test_a_wave_rule_that_never_ran_leaves_the_calendar_month(survey):
+    make_rule(survey)
+
+    period = period_for(survey=survey, today=D(2026, 12, 9))
+
+    assert (period.starts_on, period.ends_on) == (D(2026, 12, 1), D(2026, 12, 31))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_first_answers_of_a_period_share_one_row(needs_postgres):
+    survey = make_survey(anonymous=True)
+    created, release, found, errors = threading.Event(), threading.Event(), {}, []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                found["first"] = period_for(survey=survey, today=D(2026, 12, 9)).pk
+                created.set()
+                release.wait(timeout=10)  # the row is inserted, not yet committed
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(exc)
+            created.set()
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            with transaction.atomic():  # its INSERT waits for the first, then conflicts
+                found["second"] = period_for(survey=survey, today=D(2026, 12, 20)).pk
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert created.wait(timeout=10)
+    threads[1].start()
+    time.sleep(0.5)  # the second is now waiting on the unique index
+    release.set()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    assert errors == []
+    assert found["first"] == found["second"]
+    assert ReportingPeriod.objects.filter(survey=survey).count() == 1
+
+
+# --- Release in batches of at least k ------------------------------------------------------
+
+DECEMBER = D(2026, 12, 1)
+IN_DECEMBER = noon(D(2026, 12, 10))
+AFTER_DECEMBER = noon(D(2027, 1, 1))
+
+
+@pytest.fixture
+def december(survey) -> ReportingPeriod:  # noqa: ANN001
+    return period_for(survey=survey, today=D(2026, 12, 9))
+
+
+def test_k_minus_one_waiting_responses_are_not_released(survey, december):
+    waiting(survey, DECEMBER, 4)
+
+    assert periods_release(now=IN_DECEMBER) == []
+
+    december.refresh_from_db()
+    assert (released(survey), december.released, december.published_at) == (0, 0, None)
+
+
+def test_k_waiting_responses_are_released_together(survey, december):
+    waiting(survey, DECEMBER, 5)
+
+    assert periods_release(now=IN_DECEMBER) == [(survey.pk, DECEMBER)]
+
+    december.refresh_from_db()
+    assert (released(survey), december.released, december.published_at) == (5, 5, None)
+    assert periods_release(now=IN_DECEMBER) == []  # nothing waits: nothing changes
+
+
+def test_the_next_batch_waits_for_k_more(survey, december):
+    waiting(survey, DECEMBER, 6)
+    periods_release(now=IN_DECEMBER)
+    waiting(survey, DECEMBER, 4)
+
+    assert periods_release(now=IN_DECEMBER) == []
+    assert released(survey) == 6
+
+    waiting(survey, DECEMBER, 1)
+    assert periods_release(now=IN_DECEMBER) == [(survey.pk, DECEMBER)]
+    december.refresh_from_db()
+    assert (released(survey), december.released) == (11, 11)
+
+
+def test_an_ended_period_is_published_with_its_last_batch_of_at_least_k(survey, december):
+    waiting(survey, DECEMBER, 7)
+
+    assert periods_release(now=AFTER_DECEMBER) == [(survey.pk, DECEMBER)]
+
+    december.refresh_from_db()
+    assert (released(survey), december.released, december.published_at) == (
+        7,
+        7,
+        AFTER_DECEMBER,
+    )
+
+
+def test_an_ended_periods_remainder_under_k_is_never_shown(survey, december):
+    waiting(survey, DECEMBER, 5)
+    periods_release(now=IN_DECEMBER)
+    waiting(survey, DECEMBER, 3)
+
+    assert periods_release(now=AFTER_DECEMBER) == [(survey.pk, DECEMBER)]
+
+    december.refresh_from_db()
+    assert (released(survey), december.released, december.published_at) == (
+        5,
+        5,
+        AFTER_DECEMBER,
+    )
+    assert Response.objects.filter(survey=survey, released=False).count() == 3
+
+
+def test_nothing_is_released_into_a_published_period(survey, december):
+    periods_release(now=AFTER_DECEMBER)  # published with nothing released
+    waiting(survey, DECEMBER, 8)  # a submit straddling midnight, a clock moved back
+
+    assert periods_release(now=AFTER_DECEMBER + DAY) == []
+
+    december.refresh_from_db()
+    assert (released(survey), december.released, december.published_at) == (
+        0,
+        0,
+        AFTER_DECEMBER,
+    )
+
+
+def test_unfinished_responses_and_other_periods_do_not_count_towards_a_batch(survey, december):
+    waiting(survey, DECEMBER, 3)
+    waiting(survey, DECEMBER - DAY, 2)  # another day: not this period's
+    Response.objects.create(
+        pk=services.anonymous_response_id(),
+        survey=survey,
+        audience_id=survey.audience_id,
+        channel=Channel.EMAIL,
+        language="tr",
+        released=False,
+    )
+    named = make_survey(name="Named", audience=survey.audience)
+    ReportingPeriod.objects.create(survey=named, starts_on=DECEMBER, ends_on=D(2026, 12, 31))
+    waiting(named, DECEMBER, 6)  # a survey that is not anonymous has no batches
+
+    assert periods_release(now=IN_DECEMBER) == []
+    assert Response.objects.filter(released=True).count() == 0
+
+
+def test_the_threshold_is_never_below_three(survey, december):
+    survey.audience.anonymity_threshold = 2
+    survey.audience.save()
+    waiting(survey, DECEMBER, 2)
+
+    assert periods_release(now=IN_DECEMBER) == []
+    waiting(survey, DECEMBER, 1)
+    assert periods_release(now=IN_DECEMBER) == [(survey.pk, DECEMBER)]
+    assert released(survey) == 3
+
+
+def test_release_takes_a_fixed_number_of_queries_whatever_the_periods_and_responses(
+    survey, december, django_assert_num_queries
+):
+    november = ReportingPeriod.objects.create(
+        survey=survey, starts_on=D(2026, 11, 1), ends_on=D(2026, 11, 30)
+    )
+    other = make_survey(name="Pulse 2", anonymous=True, audience=survey.audience)
+    other_december = period_for(survey=other, today=D(2026, 12, 9))
+    waiting(survey, DECEMBER, 40)
+    waiting(survey, november.starts_on, 3)
+    waiting(other, DECEMBER, 12)
+
+    # 1 SAVEPOINT  2 lock the open periods  3 count what waits in each  4 release (one UPDATE)
+    # 5 the periods' released counts and publication (one UPDATE)  6 RELEASE SAVEPOINT
+    with django_assert_num_queries(6):
+        changed = periods_release(now=IN_DECEMBER)
+
+    assert changed == sorted(
+        [(survey.pk, DECEMBER), (survey.pk, november.starts_on), (other.pk, DECEMBER)]
+    )
+    got = {
+        p.pk: (p.released, p.published_at)
+        for p in ReportingPeriod.objects.filter(
+            pk__in=[december.pk, november.pk, other_december.pk]
+        )
+    }
+    assert got == {
+        december.pk: (40, None),
+        november.pk: (0, IN_DECEMBER),  # over, three waiting: never shown
+        other_december.pk: (12, None),
+    }
+
+
+def test_release_with_no_open_period_takes_one_query(django_assert_num_queries):
+    # 1 SAVEPOINT  2 lock the open periods (none)  3 RELEASE SAVEPOINT
+    with django_assert_num_queries(3):
+        assert periods_release(now=IN_DECEMBER) == []
+
+
+# --- How an anonymous response is stored ---------------------------------------------------
+
+
+def one_question_survey(**extra) -> Survey:  # noqa: ANN003
+    survey = make_survey(anonymous=True, **extra)
+    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
+    return survey
+
+
+def test_an_anonymous_submit_keeps_its_period_start_and_no_time(client):
+    survey = one_question_survey()
+    invitation, token = invite(survey)
+    today = timezone.localdate()
+
+    client.post(url(token), {"page": "1", "q-nps": "7"})
+
+    response = Response.objects.get()
+    first_day = today.replace(day=1)
+    assert (response.completed_on, response.completed_at, response.started_at) == (
+        first_day,
+        None,
+        None,
+    )
+    assert (response.released, response.announced_on) == (False, first_day)
+    assert response.alerts_checked_at == midnight(first_day)
+    assert services.ANONYMOUS_IDS[0] <= response.pk < services.ANONYMOUS_IDS[1]
+    invitation.refresh_from_db()
+    # That it was answered, in which period: never when.
+    assert invitation.state == InvitationState.RESPONDED
+    assert invitation.responded_at == invitation.opened_at == midnight(first_day)
+    # Still the one-response claim: a second submit is refused.
+    again = client.post(url(token), {"page": "1", "q-nps": "1"})
+    assert again.status_code == 200
+    assert list(Answer.objects.values_list("number", flat=True)) == [7]
+
+
+def test_an_anonymous_submit_within_a_wave_is_stored_on_the_wave_start(client):
+    survey = one_question_survey()
+    run = timezone.now() - 2 * DAY
+    make_rule(survey, expiry_days=14, runs=1, last_run_at=run)
+    invitation, token = invite(survey)
+
+    client.post(url(token), {"page": "1", "q-nps": "9"})
+
+    start = timezone.localdate(run)
+    assert Response.objects.get().completed_on == start
+    invitation.refresh_from_db()
+    assert invitation.responded_at == midnight(start)
+    assert ReportingPeriod.objects.get(survey=survey).ends_on == start + 13 * DAY
+
+
+def test_an_opened_invitation_keeps_its_opening_day_and_says_answered_at_the_period_start(client):
+    survey = one_question_survey()
+    invitation, token = invite(survey)
+    client.get(url(token))  # opened: the day only
+
+    client.post(url(token), {"page": "1", "q-nps": "9"})
+
+    invitation.refresh_from_db()
+    assert invitation.opened_at == midnight(timezone.localdate())
+    assert invitation.responded_at == midnight(timezone.localdate().replace(day=1))
+
+
+def test_an_anonymous_response_carries_the_survey_touchpoint_never_the_events(client):
+    survey = one_question_survey()
+    survey.touchpoint = make_touchpoint(survey.audience, slug="checkout")
+    survey.save()
+    person = make_person("p-7")
+    event = TouchpointEvent.objects.create(
+        person=person,
+        touchpoint=make_touchpoint(survey.audience, slug="support-closed"),
+        occurred_at=timezone.now(),
+    )
+    _, token = services.invitation_create(
+        survey=survey, person=person, channel=Channel.EMAIL, event=event
+    )
+
+    client.post(url(token), {"page": "1", "q-nps": "4"})
+
+    assert Response.objects.get().touchpoint == survey.touchpoint
+
+
+def test_a_page_saved_anonymous_response_waits_unreleased_with_a_random_id(client):
+    survey = three_page_survey(anonymous=True)
+    _, token = invite(survey)
+
+    client.post(url(token), {"page": "1", "q-nps": "8"})
+
+    started = Response.objects.get()
+    assert (started.completed_on, started.started_at, started.released) == (None, None, False)
+    assert started.pk >= services.ANONYMOUS_IDS[0]
+
+    client.post(url(token), {"page": "2", "q-liked": "Hız"})
+    client.post(url(token), {"page": "3", "q-csat": "4", "q-reason": "staff"})
+    done = Response.objects.get()
+    assert done.pk == started.pk
+    assert (done.completed_on, done.completed_at, done.released) == (
+        timezone.localdate().replace(day=1),
+        None,
+        False,
+    )
+
+
+def test_an_anonymous_public_link_response_is_stored_on_its_period_start(client):
+    survey = one_question_survey()
+    public_link(survey)
+
+    client.post("/p/visit-qr/", {"page": "1", "q-nps": "10"})
+
+    response = Response.objects.get()
+    assert (response.completed_on, response.completed_at, response.released) == (
+        timezone.localdate().replace(day=1),
+        None,
+        False,
+    )
+
+
+def test_a_taken_random_id_is_drawn_again(client, monkeypatch):
+    survey = one_question_survey()
+    taken = waiting(survey, DECEMBER, 1)[0].pk
+    draws = iter([taken, taken, services.ANONYMOUS_IDS[0] + 12345])
+    monkeypatch.setattr(services, "anonymous_response_id", lambda: next(draws))
+    _, token = invite(survey)
+
+    client.post(url(token), {"page": "1", "q-nps": "5"})
+
+    assert Response.objects.filter(survey=survey).count() == 2
+    assert Response.objects.filter(pk=services.ANONYMOUS_IDS[0] + 12345).exists()
+
+
+def test_anonymous_ids_do_not_follow_the_order_of_answering(client):
+    survey = one_question_survey()
+    tokens = [invite(survey, external_id=f"p-{i}")[1] for i in range(12)]
+
+    for token in tokens:
+        client.post(url(token), {"page": "1", "q-nps": "6"})
+
+    ids = list(Response.objects.order_by("answers__id").values_list("pk", flat=True))
+    assert len(set(ids)) == 12
+    assert ids != sorted(ids)
+    assert min(ids) >= services.ANONYMOUS_IDS[0]
+
+
+def test_a_named_response_is_released_when_it_completes(client):
+    survey = make_survey()
+    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
+    _, token = invite(survey)
+
+    client.post(url(token), {"page": "1", "q-nps": "9"})  # one statement on PostgreSQL
+
+    response = Response.objects.get()
+    assert (response.released, response.completed_on) == (True, timezone.localdate())
+    assert response.pk < services.ANONYMOUS_IDS[0]
+    assert not ReportingPeriod.objects.exists()
+
+
+def test_an_anonymous_submit_takes_a_fixed_number_of_queries(client, django_assert_num_queries):
+    survey = one_question_survey()
+    period_for(survey=survey, today=timezone.localdate())
+    _, token = invite(survey)
+
+    # 1 invitation by token hash  2 the survey's questions  3 an unfinished response by its
+    # resume key  4 SAVEPOINT (BEGIN outside a test)  5 the survey's wave rule  6 its current
+    # period  7 UPDATE the invitation: the claim  8 SAVEPOINT  9 INSERT the response
+    # 10 RELEASE SAVEPOINT (a taken id is drawn again)  11 INSERT the answers
+    # 12 RELEASE SAVEPOINT (COMMIT)
+    with django_assert_num_queries(12):
+        reply = client.post(url(token), {"page": "1", "q-nps": "9"})
+
+    assert reply.status_code == 302
+
+
+# --- Existing anonymous rows brought into shape (migration 0008) ---------------------------
+
+
+def test_the_migration_moves_existing_anonymous_rows_into_periods():
+    migration = importlib.import_module("surveys.migrations.0008_anonymous_responses_in_periods")
+    survey = make_survey(anonymous=True, audience=make_audience(anonymity_threshold=5))
+    named = make_survey(name="Named", audience=survey.audience)
+    today = timezone.localdate()
+    this_month = today.replace(day=1)
+    past = (this_month - DAY).replace(day=1)  # last month: over
+    old = [
+        Response(
+            survey=survey,
+            audience=survey.audience,
+            channel=Channel.EMAIL,
+            language="tr",
+            completed_on=day,
+            completed_at=noon(day),
+            started_at=noon(day),
+            announced_on=day,
+            alerts_checked_at=noon(day),
+        )
+        for day in [past + 2 * DAY] * 6 + [this_month] * 2
+    ]
+    Response.objects.bulk_create(
+        [
+            *old,
+            Response(survey=survey, audience=survey.audience, channel="web", language="tr"),
+            Response(
+                survey=named,
+                audience=survey.audience,
+                channel="web",
+                language="tr",
+                completed_on=past + 3 * DAY,
+                completed_at=noon(past + 3 * DAY),
+            ),
+        ]
+    )
+    person = make_person("p-1")
+    invitation = make_invitation(
+        survey, person, state=InvitationState.RESPONDED, responded_at=noon(past + 9 * DAY)
+    )
+
+    migration.forward(apps, None)
+
+    anonymous = Response.objects.filter(survey=survey, completed_on__isnull=False)
+    assert sorted(
+        anonymous.values_list("completed_on", "released", "announced_on", "alerts_checked_at")
+    ) == sorted(
+        [(past, True, past, midnight(past))] * 6
+        + [(this_month, False, this_month, midnight(this_month))] * 2
+    )
+    assert not anonymous.filter(completed_at__isnull=False).exists()
+    assert not Response.objects.filter(survey=survey, started_at__isnull=False).exists()
+    unfinished = Response.objects.get(survey=survey, completed_on__isnull=True)
+    assert unfinished.released is False
+    invitation.refresh_from_db()
+    assert invitation.responded_at == midnight(past)
+    got = sorted(
+        (p.survey_id, p.starts_on, p.ends_on, p.released, p.published_at is not None)
+        for p in ReportingPeriod.objects.all()
+    )
+    assert got == [
+        (survey.pk, past, this_month - DAY, 6, True),  # over: published now
+        (survey.pk, this_month, period_bounds(kind="month", day=today)[1], 0, False),
+    ]
+    untouched = Response.objects.get(survey=named)
+    assert (untouched.completed_on, untouched.released) == (past + 3 * DAY, True)
+    assert periods.period_for(survey=survey, today=today).starts_on == this_month
+
+
+def test_invitation_url_and_claims_still_work_for_anonymous_invitations(client):
+    """The claim `responded_at IS NULL` still keeps one response per anonymous invitation."""
+    survey = one_question_survey()
+    invitation = make_invitation(survey, make_person("p-3"), state=InvitationState.SENT)
+    token = services.tokens.token_for(invitation.nonce)
+
+    first = client.post(url(token), {"page": "1", "q-nps": "2"})
+    second = client.post(url(token), {"page": "1", "q-nps": "10"})
+
+    assert (first.status_code, second.status_code) == (302, 200)
+    assert Response.objects.filter(survey=survey).count() == 1
+    assert Invitation.objects.get().state == InvitationState.RESPONDED

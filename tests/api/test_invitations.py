@@ -1,10 +1,13 @@
 """POST /api/v1/invitations/ asks for one invitation through the fatigue guard; GET lists them."""
 
+import datetime as dt
+
 import pytest
 
 from audiences.models import Consent, ConsentStatus
 from surveys import tokens
 from surveys.models import ContactKind, ContactLedger, Invitation, InvitationState, SurveyStatus
+from surveys.services import invitation_create
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,69 @@ def test_list_pages_with_a_cursor(api, world, django_assert_num_queries):
     second = api.get(first["next"]).json()
     assert len(second["results"]) == 1
     assert second["next"] is None
+
+
+# --- Anonymous surveys: that an invitation was answered, never when ---------------------------
+
+WHEN = dt.datetime(2026, 11, 12, 14, 3, tzinfo=dt.UTC)
+
+
+def _answered(world):
+    """An answered invitation of each survey: the anonymous Pulse and the named Checkout NPS."""
+    anonymous = invitation_create(survey=world.employee_survey, person=world.emre, channel="email")[
+        0
+    ]
+    named = invitation_create(survey=world.customer_survey, person=world.ayse, channel="email")[0]
+    Invitation.objects.filter(pk__in=[anonymous.pk, named.pk]).update(
+        state=InvitationState.RESPONDED, sent_at=WHEN, opened_at=WHEN, responded_at=WHEN
+    )
+    return anonymous, named
+
+
+@pytest.mark.parametrize("who", ["hr", "api"])
+def test_anonymous_invitations_say_responded_never_when(request, world, who):
+    client = request.getfixturevalue(who)
+    anonymous, _named = _answered(world)
+
+    rows = client.get(f"/api/v1/invitations/?survey={world.employee_survey.pk}").json()["results"]
+
+    assert [(r["id"], r["state"], r["opened_at"], r["responded_at"]) for r in rows] == [
+        (anonymous.pk, "responded", None, None)
+    ]
+    assert rows[0]["sent_at"] == "2026-11-12T14:03:00Z"  # when it was sent is no answer
+
+
+def test_named_invitations_keep_their_times(api, world):
+    _anonymous, named = _answered(world)
+
+    (row,) = api.get(f"/api/v1/invitations/?survey={world.customer_survey.pk}").json()["results"]
+
+    assert (row["id"], row["opened_at"], row["responded_at"]) == (
+        named.pk,
+        "2026-11-12T14:03:00Z",
+        "2026-11-12T14:03:00Z",
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "responded_at=2026-11-12",
+        "responded_at__date=2026-11-12",
+        "responded_on=2026-11-12",
+        "ordering=responded_at",
+        "ordering=-responded_at",
+    ],
+)
+def test_no_parameter_filters_or_orders_invitations_by_their_answer(hr, world, query):
+    anonymous, _named = _answered(world)
+    later = invitation_create(survey=world.employee_survey, person=world.emre, channel="sms")[0]
+    base = f"/api/v1/invitations/?survey={world.employee_survey.pk}&state=responded"
+    Invitation.objects.filter(pk=later.pk).update(
+        state=InvitationState.RESPONDED, responded_at=WHEN + dt.timedelta(days=3)
+    )
+
+    plain = hr.get(base).json()["results"]
+    probed = hr.get(f"{base}&{query}").json()["results"]
+
+    assert [r["id"] for r in probed] == [r["id"] for r in plain] == [later.pk, anonymous.pk]

@@ -14,7 +14,6 @@ from surveys.models import (
     SurveyStatus,
 )
 from surveys.services import invitation_create
-from xmplatform.api import webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -188,8 +187,8 @@ def test_survey_responses_page_with_a_cursor_since_a_date(api, world, django_ass
     }
 
 
-def _anonymous_responses(world, segments):
-    """Completed responses of the anonymous Pulse survey: (segment, eNPS, comment) each."""
+def _anonymous_responses(world, count: int) -> list[Response]:
+    """Released responses of the anonymous Pulse stored on their period's first day."""
     comment = Question.objects.create(
         survey=world.employee_survey,
         key="comment",
@@ -200,55 +199,87 @@ def _anonymous_responses(world, segments):
     )
     enps = world.employee_survey.questions.get(key="enps")
     made = []
-    for segment, score, text in segments:
+    for i in range(count):
         response = Response.objects.create(
             survey=world.employee_survey,
             audience=world.employees,
             channel="email",
             language="en",
-            segment=segment,
-            completed_on=dt.date(2026, 11, 30),
+            segment="sales",
+            completed_on=dt.date(2026, 11, 1),
+            released=True,
         )
-        Answer.objects.create(response=response, question=enps, number=score)
-        Answer.objects.create(response=response, question=comment, text=text)
+        Answer.objects.create(response=response, question=enps, number=8)
+        Answer.objects.create(response=response, question=comment, text=f"sales note {i}")
         made.append(response)
     return made
 
 
-def test_anonymous_responses_of_small_segments_are_listed_without_segment_or_free_text(hr, world):
-    # legal (1) is under the threshold of 5, and ops (5), the next smallest, would give it
-    # away by subtraction: both are listed like an export lists them.
-    _anonymous_responses(
-        world,
-        [("sales", 8, f"sales note {i}") for i in range(6)]
-        + [("ops", 7, f"ops note {i}") for i in range(5)]
-        + [("legal", 2, "my manager in legal")],
+REFUSED = (
+    "Survey {id} is anonymous: its responses are never listed one by one. Read its results per "
+    "reporting period from /api/v1/scores/?audience=employees&metric=…&by=survey."
+)
+
+
+@pytest.mark.parametrize("query", ["", "?page_size=100", "?since=2026-11-01", "?since=nonsense"])
+def test_anonymous_survey_responses_are_refused_to_the_employee_key_with_a_pointer_to_scores(
+    hr, world, query
+):
+    _anonymous_responses(world, 12)
+
+    response = hr.get(f"/api/v1/surveys/{world.employee_survey.pk}/responses/{query}")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": REFUSED.format(id=world.employee_survey.pk)}
+    assert "sales" not in response.content.decode()
+
+
+def test_anonymous_survey_responses_are_refused_to_a_key_for_all_audiences_too(api, world):
+    _anonymous_responses(world, 12)
+
+    response = api.get(f"/api/v1/surveys/{world.employee_survey.pk}/responses/")
+
+    assert response.status_code == 403
+
+
+def test_named_survey_responses_are_still_listed_to_a_key_for_their_audience(api, world):
+    _inv, token = invitation_create(survey=world.customer_survey, person=world.ayse, channel="app")
+    api.post("/api/v1/responses/", {"token": token, "answers": {"nps": 4}}, format="json")
+
+    rows = api.get(f"/api/v1/surveys/{world.customer_survey.pk}/responses/").json()["results"]
+
+    assert [(r["person"], r["answers"]) for r in rows] == [("c-1", {"nps": 4})]
+
+
+def test_posting_an_anonymous_response_returns_nothing_that_describes_it(hr, world):
+    _inv, token = invitation_create(survey=world.employee_survey, person=world.emre, channel="app")
+
+    response = hr.post(
+        "/api/v1/responses/", {"token": token, "answers": {"enps": 2}}, format="json"
     )
-    url = f"/api/v1/surveys/{world.employee_survey.pk}/responses/?page_size=100"
-    rows = hr.get(url).json()["results"]
-    assert [(r["segment"], r["answers"]) for r in rows] == (
-        [("sales", {"enps": 8, "comment": f"sales note {i}"}) for i in range(6)]
-        + [("", {"enps": 7}) for _ in range(5)]
-        + [("", {"enps": 2})]
-    )
-    assert all(r["person"] is None and r["completed_at"] is None for r in rows)
+
+    body = response.json()
+    stored = Response.objects.get()
+    assert response.status_code == 201
+    assert body == {
+        "id": stored.pk,
+        "survey": world.employee_survey.pk,
+        "audience": "employees",
+        "touchpoint": None,
+        "person": None,
+        "invitation": None,
+        "channel": "app",
+        "language": "en",
+        "segment": "",
+        "completed_at": None,
+        "completed_on": stored.completed_on.isoformat(),
+        "answers": {},
+    }
 
 
-def test_webhook_payload_of_a_small_segments_anonymous_response_hides_it_too(world):
-    *_others, lone = _anonymous_responses(
-        world, [("sales", 8, "fine") for _ in range(6)] + [("legal", 2, "my manager in legal")]
-    )
-    data = webhooks.response_completed_payload(lone.pk).payload["data"]
-    assert (data["segment"], data["answers"], data["person"]) == ("", {"enps": 2}, None)
+def test_the_schema_documents_the_refusal_of_anonymous_surveys(api, world):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
 
-
-def test_anonymous_survey_with_fewer_responses_than_the_threshold_lists_none(hr, world):
-    _anonymous_responses(world, [("sales", 8, "fine"), ("sales", 9, "great")])
-    url = f"/api/v1/surveys/{world.employee_survey.pk}/responses/"
-    assert hr.get(url).json() == {"next": None, "previous": None, "results": []}
-
-
-def test_webhook_payload_while_too_few_have_answered_carries_no_answers(world):
-    (only,) = _anonymous_responses(world, [("sales", 3, "my manager")])
-    data = webhooks.response_completed_payload(only.pk).payload["data"]
-    assert (data["segment"], data["answers"], data["person"]) == ("", {}, None)
+    operation = schema["paths"]["/api/v1/surveys/{survey_id}/responses/"]["get"]
+    assert "anonymous" in operation["responses"]["403"]["description"]
+    assert "/api/v1/scores/" in operation["description"]

@@ -21,7 +21,6 @@ from django.db.models.functions import Coalesce, Trunc
 from audiences.models import Audience, Membership, Person
 from journeys.models import Touchpoint
 from metrics import definitions
-from surveys.exports import anonymous_guard
 from surveys.models import SCORED_TYPES, Answer, Invitation, QuestionType, Response, Survey
 
 
@@ -128,54 +127,37 @@ def _answer_value(question_type: str, answer: Answer) -> Any:
     return answer.text or None
 
 
-Guard = tuple[bool, set[str]]
-
-
-def responses_data(
-    *, responses: Sequence[Response], guards: dict[int, Guard] | None = None
-) -> list[dict[str, Any]]:
+def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
     """Responses with their answers by question key: one query for all the answers.
 
-    The responses must come with survey, audience, touchpoint and person joined. Anonymous
-    surveys' responses are shown as response exports show them (surveys.exports.
-    anonymous_guard, one query per such survey unless `guards` has it by survey id): while
-    the survey has fewer responses than the anonymity threshold in all, no answers at all; and
-    a response whose segment is too small to show (or is the complement of one), without its
-    segment and without what was written in free text.
+    The responses must come with survey, audience, touchpoint and person joined. A response of
+    an anonymous survey is never shown one by one (GET lists refuse such surveys); where one
+    is returned at all (to the key that just posted it), it carries no person, invitation,
+    segment, time or answers: its answers are only reported in aggregate, per period.
     """
-    guards = dict(guards or {})
-    for r in responses:
-        if r.survey.anonymous and r.survey_id not in guards:
-            guards[r.survey_id] = anonymous_guard(survey=r.survey)
+    named = [r.pk for r in responses if not r.survey.anonymous]
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
-    for answer in Answer.objects.filter(response__in=[r.pk for r in responses]).select_related(
-        "question"
-    ):
-        q = answer.question
-        answers[answer.response_id][q.key] = (q.type, _answer_value(q.type, answer))
+    if named:
+        for answer in Answer.objects.filter(response__in=named).select_related("question"):
+            q = answer.question
+            answers[answer.response_id][q.key] = _answer_value(q.type, answer)
     rows = []
     for r in responses:
-        too_few, hidden = guards.get(r.survey_id, (False, set()))
-        small = too_few or r.segment in hidden
-        given = {} if too_few else answers.get(r.pk, {})
+        anonymous = r.survey.anonymous
         rows.append(
             {
                 "id": r.pk,
                 "survey": r.survey_id,
                 "audience": r.audience.slug,
                 "touchpoint": r.touchpoint.slug if r.touchpoint is not None else None,
-                "person": r.person.external_id if r.person is not None else None,
-                "invitation": r.invitation_id,
+                "person": None if anonymous or r.person is None else r.person.external_id,
+                "invitation": None if anonymous else r.invitation_id,
                 "channel": r.channel,
                 "language": r.language,
-                "segment": "" if small else r.segment,
-                "completed_at": r.completed_at,
+                "segment": "" if anonymous else r.segment,
+                "completed_at": None if anonymous else r.completed_at,
                 "completed_on": r.completed_on,
-                "answers": {
-                    key: value
-                    for key, (kind, value) in given.items()
-                    if not (small and kind == QuestionType.TEXT)
-                },
+                "answers": {} if anonymous else answers.get(r.pk, {}),
             }
         )
     return rows
@@ -184,10 +166,9 @@ def responses_data(
 def responses_completed(
     *, survey: Survey, since: dt.date | dt.datetime | None
 ) -> QuerySet[Response]:
-    """Completed responses of `survey`, oldest first; `since` a day or a moment.
+    """Completed responses of a named `survey`, oldest first; `since` a day or a moment.
 
-    A moment compares with the completion time; anonymous responses keep only the day, so
-    they count from that day on.
+    A moment compares with the completion time (a response without one counts from its day).
     """
     qs = Response.objects.filter(survey=survey, completed_on__isnull=False).select_related(
         "survey", "audience", "touchpoint", "person"

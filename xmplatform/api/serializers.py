@@ -5,6 +5,7 @@ Every body the API accepts or returns has a serializer here, so the OpenAPI sche
 
 import zoneinfo
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -239,9 +240,25 @@ class InvitationSerializer(serializers.Serializer):
     planned_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField(allow_null=True)
     sent_at = serializers.DateTimeField(allow_null=True)
-    opened_at = serializers.DateTimeField(allow_null=True)
-    responded_at = serializers.DateTimeField(allow_null=True)
+    opened_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("Null for anonymous surveys: they keep no time of answering.")
+    )
+    responded_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_(
+            "Null for anonymous surveys: the state says that the invitation was answered, "
+            "never when."
+        ),
+    )
     expires_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.survey.anonymous:
+            # Beside the day a response was stored on, the day of answering would tell whose
+            # it is; the state still says "responded" (reminders and the fatigue rest need it).
+            data["opened_at"] = data["responded_at"] = None
+        return data
 
 
 # --- Surveys -------------------------------------------------------------------------------
@@ -311,13 +328,24 @@ class ResponseSerializer(serializers.Serializer):
     audience = serializers.CharField()
     touchpoint = serializers.CharField(allow_null=True)
     person = serializers.CharField(allow_null=True, help_text=_("Null for anonymous surveys."))
-    invitation = serializers.IntegerField(allow_null=True)
+    invitation = serializers.IntegerField(
+        allow_null=True, help_text=_("Null for anonymous surveys.")
+    )
     channel = serializers.CharField()
     language = serializers.CharField()
-    segment = serializers.CharField(allow_blank=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
-    completed_on = serializers.DateField()
-    answers = serializers.DictField(help_text=_("Values by question key."))
+    segment = serializers.CharField(allow_blank=True, help_text=_("Empty for anonymous surveys."))
+    completed_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("Null for anonymous surveys.")
+    )
+    completed_on = serializers.DateField(
+        help_text=_("For anonymous surveys, the first day of the response's reporting period.")
+    )
+    answers = serializers.DictField(
+        help_text=_(
+            "Values by question key; empty for anonymous surveys, whose answers are only "
+            "reported in aggregate (GET /api/v1/scores/)."
+        )
+    )
 
 
 class ResponseConflictSerializer(serializers.Serializer):
@@ -337,7 +365,11 @@ class ScoreRowSerializer(serializers.Serializer):
     margin = serializers.FloatField(required=False, allow_null=True)
     scale = serializers.IntegerField(required=False, allow_null=True)
     suppressed = serializers.BooleanField(
-        required=False, help_text=_("Under the anonymity threshold: no score and no n.")
+        required=False,
+        help_text=_(
+            "Anonymous answers withheld (a small group, or one that would reveal another by "
+            "subtraction) and nothing else to show: no score and no n."
+        ),
     )
 
 
@@ -345,4 +377,26 @@ class ScoresSerializer(serializers.Serializer):
     audience = serializers.CharField()
     metric = serializers.CharField()
     by = serializers.CharField(allow_null=True)
+    survey = serializers.IntegerField(allow_null=True)
+    # "from" is a Python keyword: the field is renamed in the schema.
+    from_ = serializers.DateField(
+        allow_null=True,
+        help_text=_(
+            "The first day the figures cover (anonymous surveys: the first reporting period "
+            "starting in the window); null for no start."
+        ),
+    )
+    to = serializers.DateField(
+        allow_null=True,
+        help_text=_(
+            "The last day the figures cover (anonymous surveys: the end of the last reporting "
+            "period starting in the window); null for up to now."
+        ),
+    )
+    as_of = serializers.DateTimeField(help_text=_("When the scores were read."))
     results = ScoreRowSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields

@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,7 +32,6 @@ from audiences.models import AuditAction, Membership, Person
 from audiences.selectors import person_export
 from audiences.services import audit_record, person_erase
 from metrics import selectors as metrics_selectors
-from surveys.exports import anonymous_guard
 from surveys.models import InvitationState, Question, Survey
 from xmplatform.api import operations, selectors, services
 from xmplatform.api import serializers as s
@@ -501,6 +500,27 @@ class ResponsePagination(Pagination):
     ordering = "id"
 
 
+ANONYMOUS_RESPONSES = OpenApiResponse(
+    s.ErrorSerializer,
+    description="The survey is anonymous: its responses are never listed one by one, to any "
+    "key. Read its results, per reporting period and for groups of at least the audience's "
+    "anonymity threshold, from GET /api/v1/scores/.",
+)
+
+
+def refuse_anonymous(survey: Survey) -> None:
+    """A 403 that says where an anonymous survey's results are: never its single responses."""
+    if survey.anonymous:
+        raise PermissionDenied(
+            _(
+                "Survey %(id)s is anonymous: its responses are never listed one by one. Read "
+                "its results per reporting period from /api/v1/scores/?audience=%(audience)s"
+                "&metric=…&by=survey."
+            )
+            % {"id": survey.pk, "audience": survey.audience.slug}
+        )
+
+
 class SurveyResponsesView(ApiListView):
     serializer_class = s.ResponseSerializer
     pagination_class = ResponsePagination
@@ -511,24 +531,25 @@ class SurveyResponsesView(ApiListView):
                 "since",
                 OpenApiTypes.STR,
                 description="Responses completed at or after this date (YYYY-MM-DD) or moment "
-                "(ISO 8601 with offset; anonymous responses keep only their date).",
+                "(ISO 8601 with offset).",
             )
         ],
-        responses={200: s.ResponseSerializer(many=True), **errors(400, 401, 404, 429)},
+        responses={
+            200: s.ResponseSerializer(many=True),
+            403: ANONYMOUS_RESPONSES,
+            **errors(400, 401, 404, 429),
+        },
+        description="Completed responses of a named survey, oldest first, cursor-paged; since "
+        "a day or a moment. An anonymous survey answers 403: its responses are never listed "
+        "one by one; its results per reporting period are at GET /api/v1/scores/.",
     )
     def get(self, request: Request, survey_id: int) -> Response:
-        """Completed responses, oldest first, cursor-paged; since a day or a moment."""
         survey = _visible_survey(self.scope, survey_id)
+        refuse_anonymous(survey)
         since = _since_param(request)
         responses = selectors.responses_completed(survey=survey, since=since)
-        guards = {}
-        if survey.anonymous:
-            # Like an export: no rows while too few have answered to hide who said what.
-            guards[survey.pk] = anonymous_guard(survey=survey)
-            if guards[survey.pk][0]:
-                responses = responses.none()
         page = self.paginate_queryset(responses)
-        data = selectors.responses_data(responses=page, guards=guards)
+        data = selectors.responses_data(responses=page)
         return self.get_paginated_response(s.ResponseSerializer(data, many=True).data)
 
 
@@ -547,7 +568,8 @@ class ResponsesView(ApiView):
             **errors(400, 401, 403, 413, 415, 429),
         },
         description="Record a response collected on another channel, validated like the "
-        "hosted page; one response per invitation.",
+        "hosted page; one response per invitation. For an anonymous survey the reply carries "
+        "no person, invitation, segment, time or answers.",
     )
     def post(self, request: Request) -> Response:
         serializer = s.ResponseSubmitSerializer(data=_body(request))
@@ -576,10 +598,18 @@ class ScoresView(ApiView):
             OpenApiParameter("from", OpenApiTypes.DATE),
             OpenApiParameter("to", OpenApiTypes.DATE),
             OpenApiParameter("by", OpenApiTypes.STR, enum=[*SCORE_DIMENSIONS, *PERIODS]),
+            OpenApiParameter(
+                "survey", OpenApiTypes.INT, description="Only this survey of the audience."
+            ),
         ],
         responses={200: s.ScoresSerializer, **errors(400, 401, 404, 429)},
-        description="Scores with n and margin of error; groups under the audience's "
-        "anonymity threshold are suppressed. Scores read the daily rollups (minutes behind).",
+        description="Scores with n and margin of error, as of the moment in `as_of`. Named "
+        "surveys' scores are exact and count every completed response (within a minute). "
+        "Anonymous surveys count per whole reporting period (a window holds the periods that "
+        "start in it, and `from`/`to` say the days the figures cover), released in batches "
+        "of at least the audience's anonymity threshold; their segment, channel and language "
+        "slices only for ended periods, with small groups and groups that would reveal one "
+        "by subtraction suppressed (no score and no n).",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -599,6 +629,11 @@ class ScoresView(ApiView):
         date_from, date_to = _date_param(request, "from"), _date_param(request, "to")
         if date_from and date_to and date_from > date_to:
             raise ValidationError({"from": _("from must not be after to.")})
+        survey_id = _survey_param(request)
+        if survey_id is not None and metric == RATE_METRIC:
+            raise ValidationError(
+                {"survey": _("The response rate is not filtered by survey; use by=survey.")}
+            )
         audience = selectors.audiences_visible(scope=self.scope).filter(slug=slug).first()
         if audience is None:
             raise Http404
@@ -606,14 +641,42 @@ class ScoresView(ApiView):
             rows = selectors.response_rate_rows(
                 audience=audience, by=by, date_from=date_from, date_to=date_to
             )
+            as_of, date_from_shown, date_to_shown = timezone.now(), date_from, date_to
         else:
-            rows = metrics_selectors.scores(audience, metric, by, date_from, date_to)
+            report = metrics_selectors.scores(
+                audience=audience,
+                metric=metric,
+                by=by,
+                date_from=date_from,
+                date_to=date_to,
+                survey_id=survey_id,
+            )
+            rows, as_of = report.rows, report.as_of
+            date_from_shown, date_to_shown = report.date_from, report.date_to
         # Plain dicts: a suppressed group must carry no score and no n, not nulls.
         return Response(
             {
                 "audience": audience.slug,
                 "metric": metric,
                 "by": by,
+                "survey": survey_id,
+                "from": date_from_shown.isoformat() if date_from_shown else None,
+                "to": date_to_shown.isoformat() if date_to_shown else None,
+                "as_of": as_of.isoformat(),
                 "results": operations.score_groups(rows, by=by),
             }
         )
+
+
+def _survey_param(request: Request) -> int | None:
+    """The `survey` filter of the scores: a survey id, or None."""
+    raw = request.query_params.get("survey")
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not operations.check_id(value):
+        raise ValidationError({"survey": _("Give a survey by its id (got %(v)s).") % {"v": raw}})
+    return value

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import http.server
+import importlib
 import json
 import re
 import threading
@@ -10,12 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from metrics import hooks as metrics_hooks
 from metrics.models import Alert, AlertRule, NotifyMode, RuleCondition
+from surveys.models import Response
 from surveys.services import invitation_create
-from xmplatform.api import services, tasks
+from xmplatform.api import listeners, services, tasks, webhooks
 from xmplatform.api.models import DeliveryState, Webhook, WebhookDelivery
 from xmplatform.beat import BEAT_SCHEDULE
 
@@ -67,6 +70,13 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _local_receivers_allowed(settings) -> None:  # noqa: ANN001
+    """These tests post to a receiver they start on loopback: an on-premise set-up
+    (tests/api/test_webhooks_destinations.py checks the refusal that is the default)."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
 
 
 @pytest.fixture
@@ -174,7 +184,8 @@ def test_receiver_that_never_answers_2xx_ends_failed_after_the_last_attempt(
         3,
         500,
     )
-    assert delivery.error == "HTTP 500: try again"
+    # The status line only: the receiver's body ("try again") is not kept.
+    assert delivery.error == "HTTP 500 Internal Server Error"
 
 
 def _alert(world) -> Alert:
@@ -306,3 +317,116 @@ def test_the_alert_webhook_reconciler_runs_from_beat_every_five_minutes():
     assert (entry["task"], entry["schedule"]) == ("api.webhooks_alerts_reconcile_task", 300.0)
     assert entry["options"]["expires"] == 290
     assert tasks.webhooks_alerts_reconcile_task.delay().get() == 0
+
+
+# --- Anonymous surveys send no per-response event -----------------------------------------
+
+
+def _anonymous_response(world) -> Response:  # noqa: ANN001
+    return Response.objects.create(
+        survey=world.employee_survey,
+        audience=world.employees,
+        channel="email",
+        language="en",
+        completed_on=timezone.now().date(),
+    )
+
+
+def test_anonymous_response_is_never_logged_or_delivered(
+    api, world, receiver, django_capture_on_commit_callbacks
+):
+    receiver.statuses = []
+    Webhook.objects.create(name="Everything", url=receiver.url, secret=SECRET)
+    _inv, anonymous_token = invitation_create(
+        survey=world.employee_survey, person=world.emre, channel="email"
+    )
+    _inv, named_token = invitation_create(
+        survey=world.customer_survey, person=world.ayse, channel="app"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        anonymous = api.post(
+            "/api/v1/responses/", {"token": anonymous_token, "answers": {"enps": 9}}, format="json"
+        )
+        named = api.post(
+            "/api/v1/responses/", {"token": named_token, "answers": {"nps": 9}}, format="json"
+        )
+
+    assert (anonymous.status_code, named.status_code) == (201, 201)
+    assert list(WebhookDelivery.objects.values_list("event", "object_id")) == [
+        ("response.completed", named.json()["id"])
+    ]
+    assert [json.loads(r["body"])["data"]["survey"] for r in receiver.requests] == [
+        world.customer_survey.pk
+    ]
+
+
+def test_no_path_logs_an_anonymous_response_completed(world, django_capture_on_commit_callbacks):
+    Webhook.objects.create(name="Everything", url="http://127.0.0.1:9/", secret=SECRET)
+    response = _anonymous_response(world)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        listeners.response_completed(response.pk)  # the completion task and the reconciler
+        logged_by_old_task = tasks.webhooks_response_completed_task(response.pk)
+
+    assert logged_by_old_task == 0
+    assert webhooks.response_completed_payload(response.pk) is None
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_alert_about_an_anonymous_response_names_no_response_or_person(world):
+    alert = _alert(world)
+    response = _anonymous_response(world)
+    Alert.objects.filter(pk=alert.pk).update(response=response)
+
+    built = webhooks.alert_opened_payload(alert.pk)
+
+    assert (built.payload["data"]["response"], built.person_id) == (None, None)
+
+
+def test_alert_about_a_named_response_names_it(world):
+    alert = _alert(world)
+    response = Response.objects.create(
+        survey=world.customer_survey,
+        audience=world.customers,
+        person=world.ayse,
+        channel="app",
+        language="en",
+        completed_on=timezone.now().date(),
+    )
+    Alert.objects.filter(pk=alert.pk).update(response=response)
+
+    built = webhooks.alert_opened_payload(alert.pk)
+
+    assert (built.payload["data"]["response"], built.person_id) == (response.pk, world.ayse.pk)
+
+
+def test_migration_drops_the_deliveries_logged_for_anonymous_responses(world):
+    migration = importlib.import_module(
+        "xmplatform.api.migrations.0003_webhook_url_checked_anonymous_deliveries_dropped"
+    )
+    webhook = Webhook.objects.create(name="CRM", url="http://127.0.0.1:9/", secret=SECRET)
+    anonymous = _anonymous_response(world)
+    named = Response.objects.create(
+        survey=world.customer_survey, audience=world.customers, channel="app", language="en"
+    )
+
+    def log(event: str, object_id: int, survey: int | None, **extra) -> None:  # noqa: ANN003
+        WebhookDelivery.objects.create(
+            webhook=webhook,
+            event=event,
+            object_id=object_id,
+            payload={"event": event, "data": {"id": object_id, "survey": survey}},
+            **extra,
+        )
+
+    log("response.completed", anonymous.pk, world.employee_survey.pk)
+    log("response.completed", 10**12, world.employee_survey.pk, state=DeliveryState.DELIVERED)
+    log("response.completed", named.pk, world.customer_survey.pk)
+    log("alert.opened", anonymous.pk, None)
+
+    migration.drop_anonymous_response_deliveries(django_apps, None)
+
+    assert sorted(WebhookDelivery.objects.values_list("event", "object_id")) == [
+        ("alert.opened", anonymous.pk),
+        ("response.completed", named.pk),
+    ]

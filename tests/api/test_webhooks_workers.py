@@ -1,5 +1,6 @@
 """Webhooks through real Celery workers and Redis: a response completed over the API reaches a
-local receiver signed, after two failures, with retries picked up from the database."""
+local receiver signed, after two failures, with retries picked up from the database. The
+workers allow private receivers (WEBHOOK_ALLOW_PRIVATE=1): the receiver listens on loopback."""
 
 import json
 import time
@@ -18,7 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def test_worker_delivers_after_two_failures_with_backoff(api, world):
     with (
         Receiver([500, 502]) as receiver,
-        celery_workers(1, extra_env={"WEBHOOK_RETRY_BASE_SECONDS": "0.5"}),
+        celery_workers(
+            1, extra_env={"WEBHOOK_RETRY_BASE_SECONDS": "0.5", "WEBHOOK_ALLOW_PRIVATE": "1"}
+        ),
     ):
         Webhook.objects.create(name="CRM", url=receiver.url, secret=SECRET)
         _inv, token = invitation_create(

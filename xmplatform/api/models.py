@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Person
+from xmplatform.api.destinations import validate_webhook_url
 
 
 class ApiKey(models.Model):
@@ -52,7 +53,9 @@ class Webhook(models.Model):
     """A URL that receives signed JSON events, optionally for one audience only."""
 
     name = models.CharField(_("name"), max_length=200)
-    url = models.URLField(_("URL"), max_length=500)
+    # Only http(s), and only hosts that resolve to public addresses (checked again at every
+    # delivery, see xmplatform.api.destinations).
+    url = models.URLField(_("URL"), max_length=500, validators=[validate_webhook_url])
     events = models.JSONField(
         _("events"),
         default=default_events,
@@ -91,7 +94,11 @@ class DeliveryState(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    """One event for one webhook, with every attempt's outcome; retried with backoff."""
+    """One event for one webhook, with every attempt's outcome; retried with backoff.
+
+    `error` keeps our own description of the last failure: the status line for an HTTP status
+    (standard reason phrase), never the receiver's reply body.
+    """
 
     webhook = models.ForeignKey(
         Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -18,10 +19,10 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audiences.models import Audience
-from xmplatform.api import keys, signing, webhooks
+from xmplatform.api import destinations, keys, signing, webhooks
 from xmplatform.api.models import ApiKey, DeliveryState, Webhook, WebhookDelivery, WebhookEvent
 
 LEASE = dt.timedelta(minutes=5)
@@ -273,19 +274,27 @@ def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None
     status: int | None = None
     error = ""
     try:
-        reply = requests.post(
-            delivery.webhook.url,
-            data=body,
-            headers=headers,
-            timeout=POST_TIMEOUT_SECONDS,
-            allow_redirects=False,
+        # Resolved and checked again now (DNS can change since the save), posted to the checked
+        # address; only the status is kept of the reply, never its body.
+        status = destinations.post(
+            delivery.webhook.url, data=body, headers=headers, timeout=POST_TIMEOUT_SECONDS
         )
-        status = reply.status_code
         if not 200 <= status < 300:
-            error = f"HTTP {status}: {reply.text[:200]}"
+            error = status_line(status)
+    except destinations.Refused as refused:
+        with translation.override("en"):
+            error = f"Refused: {refused}"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"
     return _delivery_record(delivery=delivery, status=status, error=error, now=timezone.now())
+
+
+def status_line(status: int) -> str:
+    """`HTTP 503 Service Unavailable`: the standard reason phrase, not the receiver's own."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
 
 
 def _delivery_record(

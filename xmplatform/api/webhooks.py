@@ -2,6 +2,12 @@
 
 `alert.opened` is built from whatever the metrics app's Alert model holds, so the payload
 follows that model as it grows; an alert that cannot be found yields no delivery.
+
+Anonymous surveys send no per-response event: a receiver's log of when each event arrived
+would date every answer (the privacy model, README). `response.completed` builds nothing for
+them, so it is never logged or delivered, whoever asks (the completion task, the surveys
+reconciler, a queued task of an earlier version); an alert about one of their responses names
+no response and no person.
 """
 
 from __future__ import annotations
@@ -38,10 +44,10 @@ def _envelope(event: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def response_completed_payload(response_id: int) -> Built | None:
-    """The payload of a completed response, or None if it is gone or unfinished."""
+    """The payload of a completed response, or None if it is gone, unfinished or anonymous."""
     response = (
         Response.objects.select_related("survey", "audience", "touchpoint", "person")
-        .filter(pk=response_id, completed_on__isnull=False)
+        .filter(pk=response_id, completed_on__isnull=False, survey__anonymous=False)
         .first()
     )
     if response is None:
@@ -88,13 +94,21 @@ def alert_opened_payload(alert_id: int) -> Built | None:
     rule = getattr(alert, "rule", None)
     if rule is not None:
         data["rule"] = {"id": rule.pk, "name": str(getattr(rule, "name", rule))}
-    data["response"] = getattr(alert, "response_id", None)
+    response_id = getattr(alert, "response_id", None)
+    person_id, anonymous = (
+        Response.objects.filter(pk=response_id)
+        .values_list("person_id", "survey__anonymous")
+        .first()
+        if response_id is not None
+        else None
+    ) or (None, False)
+    if anonymous:
+        response_id = person_id = None
+    data["response"] = response_id
     audience_id = getattr(alert, "audience_id", None)
     data["audience"] = (
         Audience.objects.filter(pk=audience_id).values_list("slug", flat=True).first()
         if audience_id is not None
         else None
     )
-    response = getattr(alert, "response", None)
-    person_id = getattr(response, "person_id", None)
     return Built(_envelope(WebhookEvent.ALERT_OPENED, data), audience_id, person_id)

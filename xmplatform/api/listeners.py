@@ -10,7 +10,8 @@ def response_completed(response_id: int) -> None:
     The deliveries are logged here, in that same task, rather than by a task of their own: a
     completion marked announced has its deliveries in the database, and from there a lost
     attempt is only late (`webhooks_retry_due_task`). Without a subscribed webhook this costs
-    one query.
+    one query. A response of an anonymous survey logs nothing (`webhooks.response_completed_payload`
+    builds no payload for it): anonymous surveys send no per-response event.
     """
     services.webhook_event_publish(
         event=WebhookEvent.RESPONSE_COMPLETED,

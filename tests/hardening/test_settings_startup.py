@@ -1,5 +1,6 @@
-"""Production refuses to start with a SECRET_KEY under 50 characters or the embedded default;
-the keys the Makefile hands to production-mode processes are long enough on any host."""
+"""Settings read at start-up: production refuses a SECRET_KEY under 50 characters or the
+embedded default (and the keys the Makefile hands to production-mode processes are long enough
+on any host); webhook and log-in limits come from the environment."""
 
 import os
 import re
@@ -15,14 +16,28 @@ from xmplatform.checks import secret_key_checked
 ROOT = Path(__file__).resolve().parents[2]
 DEV = "embedded-development-key-never-use-in-production-" + "x" * 16
 GOOD = "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
-OVERRIDES = ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+OVERRIDES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_LOCKOUT_MINUTES",
+    "NUM_PROXIES",
+)
 
 
-def start(env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Load the settings in a fresh process with `env` in place of the settings environment."""
+def start(env: dict[str, str], expr: str = "") -> subprocess.CompletedProcess:
+    """Load the settings in a fresh process with `env` in place of the settings environment,
+    and print `expr` (read from `s`, the settings)."""
     clean = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
+    code = "import django; django.setup()"
+    if expr:
+        code += f"; from django.conf import settings as s; print({expr})"
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "xmplatform.settings", **env},
         capture_output=True,
@@ -89,3 +104,37 @@ def test_makefile_lint_key_is_long_enough_on_a_short_host_name() -> None:
     key = make_default("SECRET_KEY", "\tenv -u DATABASE_URL -u REDIS_URL DEBUG=0 SECRET_KEY=")
 
     assert len(key) >= 50, key
+
+
+def test_private_webhook_receivers_are_off_unless_the_environment_allows_them() -> None:
+    default = start({}, "s.WEBHOOK_ALLOW_PRIVATE")
+    allowed = start({"WEBHOOK_ALLOW_PRIVATE": "1"}, "s.WEBHOOK_ALLOW_PRIVATE")
+
+    assert (default.stdout.strip(), allowed.stdout.strip()) == ("False", "True"), (
+        default.stderr + allowed.stderr
+    )
+
+
+def test_log_in_limits_default_to_five_failures_and_fifteen_minutes() -> None:
+    done = start(
+        {},
+        "s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds(), s.AXES_LOCKOUT_PARAMETERS,"
+        " s.AXES_CLIENT_IP_CALLABLE, s.AUTHENTICATION_BACKENDS[0], s.MIDDLEWARE[-1]",
+    )
+
+    assert done.stdout.strip() == (
+        "5 900.0 [['username', 'ip_address']] xmplatform.login.client_address "
+        "xmplatform.login.LoginAttemptsBackend axes.middleware.AxesMiddleware"
+    ), done.stderr
+
+
+def test_log_in_limits_come_from_the_environment() -> None:
+    done = start(
+        {"LOGIN_FAILURE_LIMIT": "10", "LOGIN_LOCKOUT_MINUTES": "60"},
+        "s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds()",
+    )
+    refused = start({"LOGIN_LOCKOUT_MINUTES": "0"})
+
+    assert done.stdout.strip() == "10 3600.0", done.stderr
+    assert refused.returncode != 0
+    assert "LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be at least 1" in refused.stderr

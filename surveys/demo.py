@@ -5,6 +5,9 @@ the audience's members gets an invitation and most of those a completed response
 last 90 days. Scores differ by segment and touchpoint, so the dashboards have something to
 show. Every seeded invitation that reached someone has its contact-ledger entry, as the
 sending path would have written it, so the fatigue guard and report see the history.
+Anonymous surveys' responses are stored as the hosted pages store them (surveys.periods): on
+their reporting period's first day, without times, under random ids, and released in batches
+of at least the anonymity threshold, the periods already over published.
 
 `seed_distribution` then adds fatigue policies and distribution rules (two touchpoint
 triggers, two scheduled waves) and plans the relationship wave once through the real planner:
@@ -39,12 +42,15 @@ from surveys.models import (
     InvitationState,
     Question,
     QuestionType,
+    ReportingPeriod,
+    ReportingPeriodKind,
     Response,
     RuleKind,
     Survey,
     SurveyStatus,
 )
-from surveys.services import day_start
+from surveys.periods import CALENDAR_KINDS, period_bounds, period_start_moment, periods_release
+from surveys.services import anonymous_response_id, day_start
 
 BATCH = 1000
 WINDOW_DAYS = 90
@@ -243,8 +249,12 @@ def _seed_one(
     tp_bias = _biases(tp_ids, 0.12)
     window = datetime.timedelta(days=WINDOW_DAYS).total_seconds()
 
+    # Anonymous: the calendar period (no wave ran yet) whose first day stands for each answer.
+    kind = survey.reporting_period
+    kind = kind if kind in CALENDAR_KINDS else ReportingPeriodKind.MONTH
+    periods: dict[datetime.date, datetime.date] = {}
     invitations: list[Invitation] = []
-    answered: list[tuple[Invitation, datetime.datetime, str, str]] = []
+    answered: list[tuple[Invitation, datetime.date, str, str]] = []
     for person_id, segment, person_language in invited:
         language = person_language if person_language in survey.languages else "tr"
         nonce = tokens.new_nonce()
@@ -268,20 +278,33 @@ def _seed_one(
             # Anonymous surveys keep the day only, as the hosted pages do (response_submit).
             invitation.opened_at = day_start(opened_at) if survey.anonymous else opened_at
         if state == InvitationState.RESPONDED:
-            invitation.responded_at = day_start(responded_at) if survey.anonymous else responded_at
-            answered.append((invitation, responded_at, segment, language))
+            day = timezone.localdate(responded_at)
+            if survey.anonymous:
+                # Answered in which period, never when (as response_submit records it).
+                day, end = period_bounds(kind=kind, day=day)
+                periods[day] = end
+                invitation.responded_at = period_start_moment(day)
+            else:
+                invitation.responded_at = responded_at
+            answered.append((invitation, day, segment, language))
         invitations.append(invitation)
     Invitation.objects.bulk_create(invitations, batch_size=BATCH)
-    if survey.anonymous:
-        # Response ids in invitation order would tie each response to its invitation.
-        rng.shuffle(answered)
+    ReportingPeriod.objects.bulk_create(
+        [
+            ReportingPeriod(survey=survey, starts_on=start, ends_on=end)
+            for start, end in periods.items()
+        ]
+    )
 
     responses: list[Response] = []
     planned: list[dict[str, Any]] = []
-    for invitation, done, segment, language in answered:
+    for invitation, day, segment, language in answered:
         # A transactional survey is about its touchpoint; others are attributed to a journey
-        # moment so the heatmap has cells (the dashboard hides the small ones).
+        # moment so the heatmap has cells (the dashboard hides the small ones). An anonymous
+        # response is about the survey's touchpoint only, as the hosted pages store it.
         tp_id = about["id"] if about else (rng.choice(tp_ids) if tp_ids else None)
+        if survey.anonymous:
+            tp_id = about["id"] if about else None
         mood = spec.mood + segment_bias.get(segment, 0.0) + tp_bias.get(tp_id, 0.0)
         mood += rng.gauss(0, 0.18)
         response = Response(
@@ -291,13 +314,20 @@ def _seed_one(
             channel=invitation.channel,
             language=language,
             segment=segment,
-            completed_on=timezone.localdate(done),
+            completed_on=day,
         )
-        if not survey.anonymous:
+        if survey.anonymous:
+            # A random id (ids in invitation order would pair them), unreleased until
+            # periods_release; announced and checked on the period's first day.
+            response.pk = anonymous_response_id()
+            response.released = False
+            response.announced_on = day
+            response.alerts_checked_at = period_start_moment(day)
+        else:
             response.invitation = invitation
             response.person_id = invitation.person_id
-            response.started_at = done - datetime.timedelta(minutes=2)
-            response.completed_at = done
+            response.started_at = invitation.responded_at - datetime.timedelta(minutes=2)
+            response.completed_at = invitation.responded_at
         responses.append(response)
         planned.append(_answers(questions, _clamp(mood), language, rng))
     Response.objects.bulk_create(responses, batch_size=BATCH)
@@ -355,6 +385,9 @@ def seed_surveys(
         counts = _seed_one(spec, audience, touchpoints[audience.pk], now, rng)
         for key, value in counts.items():
             totals[key] += value
+    # What the beat would have done meanwhile: batches of at least k released, the periods
+    # already over published.
+    periods_release(now=now)
     # Over every demo survey, not only the new ones: a demo seeded before the ledger was
     # filled here gets its history too.
     totals["contacts"] = _ledger_seed(

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import OutputWrapper
 from django.db import connection
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
@@ -28,11 +28,14 @@ from surveys.models import (
     Invitation,
     InvitationState,
     Question,
+    ReportingPeriod,
     Response,
     RuleKind,
     Survey,
     SurveyStatus,
 )
+from surveys.periods import anonymity_threshold
+from surveys.services import ANONYMOUS_IDS
 from tests.factories import make_audience, make_touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -201,9 +204,15 @@ def test_anonymous_responses_keep_no_person_invitation_or_time():
     assert pulse.filter(started_at__isnull=False).count() == 0
     assert pulse.filter(completed_on__isnull=True).count() == 0
     assert set(pulse.values_list("segment", flat=True)) <= {"IT", "Sales"}
+    # Stored as the hosted pages store them: on their period's first day (the month: no wave
+    # ran yet), under random ids, about the survey's touchpoint (none) only.
+    assert {d.day for d in pulse.values_list("completed_on", flat=True)} == {1}
+    assert pulse.filter(pk__lt=ANONYMOUS_IDS[0]).count() == 0
+    assert pulse.filter(touchpoint__isnull=False).count() == 0
+    assert pulse.exclude(announced_on=F("completed_on")).count() == 0
 
 
-def test_anonymous_invitations_keep_the_day_only_and_responses_do_not_follow_their_order():
+def test_anonymous_invitations_keep_the_period_only_and_responses_do_not_follow_their_order():
     demo_world()
 
     run()
@@ -216,13 +225,13 @@ def test_anonymous_invitations_keep_the_day_only_and_responses_do_not_follow_the
         (m.hour, m.minute, m.second, m.microsecond) == (0, 0, 0, 0) for m in moments
     )
     days_by_invitation = [i.responded_at.date() for i in invitations]
-    days_by_response = list(
-        Response.objects.filter(survey__name="Employee engagement pulse")
-        .order_by("pk")
-        .values_list("completed_on", flat=True)
-    )
+    assert {day.day for day in days_by_invitation} == {1}  # answered in which month, not when
+    pulse = Response.objects.filter(survey__name="Employee engagement pulse")
+    days_by_response = list(pulse.values_list("completed_on", flat=True))
     assert sorted(days_by_response) == sorted(days_by_invitation)
-    assert days_by_response != days_by_invitation  # ids in invitation order would pair them
+    # Random ids: neither the invitations' order nor any order of answering.
+    ids = list(pulse.values_list("pk", flat=True))
+    assert len(set(ids)) == len(ids) and min(ids) >= ANONYMOUS_IDS[0]
 
 
 def test_responses_are_spread_over_the_last_ninety_days():
@@ -230,10 +239,41 @@ def test_responses_are_spread_over_the_last_ninety_days():
 
     run()
 
-    span = Response.objects.aggregate(first=Min("completed_on"), last=Max("completed_on"))
+    named = Response.objects.filter(survey__anonymous=False)
+    span = named.aggregate(first=Min("completed_on"), last=Max("completed_on"))
     assert span["first"] >= (NOW - datetime.timedelta(days=90)).date()
     assert span["last"] <= NOW.date()
     assert (span["last"] - span["first"]).days >= 30
+    # Anonymous ones sit on the first day of their months, from the one 90 days ago on.
+    anonymous = Response.objects.filter(survey__anonymous=True)
+    first = anonymous.aggregate(first=Min("completed_on"))["first"]
+    assert first >= (NOW - datetime.timedelta(days=90)).date().replace(day=1)
+
+
+def test_anonymous_responses_are_released_in_batches_of_at_least_k_and_past_periods_published():
+    world = demo_world(people_per_audience=100)
+
+    run()
+
+    k = anonymity_threshold(world["employees"].anonymity_threshold)
+    pulse = Response.objects.filter(survey__name="Employee engagement pulse")
+    by_period = {
+        p.starts_on: p
+        for p in ReportingPeriod.objects.filter(survey__name="Employee engagement pulse")
+    }
+    assert sorted(by_period) == sorted(set(pulse.values_list("completed_on", flat=True)))
+    released = Counter(pulse.filter(released=True).values_list("completed_on", flat=True))
+    waiting = Counter(pulse.filter(released=False).values_list("completed_on", flat=True))
+    for start, period in by_period.items():
+        assert (period.published_at == NOW) is (period.ends_on < NOW.date())
+        assert period.released == released[start]
+        assert period.released == 0 or period.released >= k
+        if period.published_at is None:
+            assert waiting[start] < k  # the open period: what waits is under k
+    assert sum(released.values()) > 0
+    # Named surveys have no periods and every response counts at once.
+    assert not ReportingPeriod.objects.filter(survey__anonymous=False).exists()
+    assert not Response.objects.filter(survey__anonymous=False, released=False).exists()
 
 
 def test_answers_follow_the_display_logic_and_scales():

@@ -12,9 +12,12 @@ response still unchecked a few minutes after completion lost its task (a failed 
 killed worker, Redis down): the beat reconciler claims such responses in batches, runs the same
 evaluation and marks them, so a detractor's case is opened late rather than never.
 
-Privacy: responses to anonymous surveys raise no response alert and open no case at all (the
-score rules still see them, in aggregate and above the anonymity threshold). A respondent who
-answered "no" to the survey's `may_contact` question gets a case marked "do not contact".
+Privacy: responses to anonymous surveys are never evaluated one by one: their answers (and so
+their free text) never reach a rule, an alert, a case or an e-mail, and they are marked checked
+with their stored day (the first day of their reporting period), never the time or day of
+checking, which would date the answer. Score rules see them only in aggregate: released
+responses (surveys.periods), above the anonymity threshold. A respondent who answered "no" to
+the survey's `may_contact` question gets a case marked "do not contact".
 """
 
 import datetime as dt
@@ -30,7 +33,8 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import CharField, Count, DateTimeField, F, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -317,8 +321,9 @@ def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) ->
     """Evaluate the response rules on one completed response; returns the alerts opened.
 
     Idempotent: a second call (a resubmit, a retried task) opens nothing. A response to an
-    anonymous survey opens nothing, so no case can identify its respondent, and is marked
-    checked with the day only (a time would date it). The response is marked after the alerts
+    anonymous survey is not evaluated (no rule reads its answers), so no case can identify its
+    respondent, and is marked checked with its stored day (its period's first day: the day of
+    checking would date it). The response is marked after the alerts
     committed (outside a transaction, as the task calls it): a crash in between costs a
     second, harmless evaluation by the reconciler.
     """
@@ -330,12 +335,15 @@ def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) ->
     )
     if response is None:
         return []
-    opened = _rules_apply(responses=[response], now=now)
-    checked_at = timezone.now()
     if response.survey.anonymous:
-        checked_at = day_start(checked_at)
+        # Never evaluated; marked with its period's first day, which it is stored with.
+        Response.objects.filter(pk=response_id, alerts_checked_at__isnull=True).update(
+            alerts_checked_at=_stored_day()
+        )
+        return []
+    opened = _rules_apply(responses=[response], now=now)
     Response.objects.filter(pk=response_id, alerts_checked_at__isnull=True).update(
-        alerts_checked_at=checked_at
+        alerts_checked_at=timezone.now()
     )
     return opened
 
@@ -351,9 +359,9 @@ def response_alerts_reconcile(
     Unchecked responses completed between RESPONSE_CHECK_HORIZON and RESPONSE_CHECK_GRACE ago
     are claimed (SKIP LOCKED), evaluated like the task does and marked, in at most `batches`
     batches of `batch_size`. First, up to RESPONSE_MARK_LIMIT unchecked responses no rule is
-    to see are marked without evaluation, with the day only: those of anonymous surveys, those
-    without a completion time (unlinked from their person by retention or erasure) and those
-    older than the horizon.
+    to see are marked without evaluation: those of anonymous surveys and those without a
+    completion time (unlinked from their person by retention or erasure) with their stored day
+    (an anonymous response's period start), those older than the horizon with today.
     """
     now = now or timezone.now()
     marked = _responses_mark_without_rules(now=now)
@@ -383,7 +391,18 @@ def _responses_mark_without_rules(*, now: dt.datetime) -> int:
         .order_by()
         .values("pk")[:RESPONSE_MARK_LIMIT]
     )
-    return Response.objects.filter(pk__in=rows).update(alerts_checked_at=day_start(now))
+    return Response.objects.filter(pk__in=rows).update(
+        alerts_checked_at=SqlCase(
+            When(completed_at__isnull=True, then=_stored_day()),
+            default=Value(day_start(now)),
+        )
+    )
+
+
+def _stored_day() -> Cast:
+    """Midnight (UTC) of a response's `completed_on`: for an anonymous response, its period's
+    first day, the only day it keeps."""
+    return Cast("completed_on", DateTimeField())
 
 
 @transaction.atomic
@@ -426,6 +445,8 @@ def _period_scores(
     question_type = s.METRIC_QUESTION_TYPE[metric]
     rows = (
         s.answers_scored(question_type=question_type, filters=filters)
+        # Anonymous responses count once released in their batch of at least k (surveys.periods).
+        .filter(response__released=True)
         .annotate(
             p=SqlCase(
                 When(response__completed_on__gte=date_from, then=Value("current")),

@@ -143,7 +143,9 @@ class ResponseAdmin(AudienceScopedAdmin):
             queryset = queryset.filter(survey__anonymous=False)
         return queryset
 
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str):  # type: ignore[no-untyped-def]  # noqa: ANN202
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
         # A missing response and an anonymous one answer alike: neither exists for this user.
         raise Http404
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from metrics import alerts
 from metrics.alerts import RESPONSE_CHECK_GRACE, RESPONSE_CHECK_HORIZON
-from metrics.models import Alert, Case, NotifyMode
+from metrics.models import Alert, AlertRule, Case, NotifyMode, RuleCondition
 from metrics.tasks import response_alerts_reconcile_task
-from surveys.models import Response
+from surveys.models import Answer, Response
 from surveys.services import day_start
 from surveys.tasks import response_completed_task
 from tests.metrics.closed_loop_support import contact_survey, detractor_rule, invite, submit
@@ -142,13 +142,38 @@ def test_checked_responses_are_never_picked_again(django_assert_num_queries) -> 
     assert set(Response.objects.values_list("alerts_checked_at", flat=True)) == {PAST_GRACE}
 
 
-def test_anonymous_and_rule_less_responses_are_marked_without_evaluation(
-    client, django_assert_num_queries
-) -> None:  # noqa: ANN001
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+
+
+def test_an_anonymous_response_is_stored_checked_on_its_period_start(client) -> None:  # noqa: ANN001
     anonymous = contact_survey(anonymous=True)
     detractor_rule(anonymous)
     _, token = invite(anonymous)
-    submit(client, token, nps="0")  # outside a commit: its publish never happens
+    submit(client, token, nps="0")  # outside a commit: no task would ever run
+
+    response = Response.objects.get(survey=anonymous)
+
+    # Never evaluated, and never dated by a check: the period's first day is all it keeps.
+    assert response.completed_at is None
+    assert response.alerts_checked_at == midnight(response.completed_on)
+    assert response.completed_on.day == 1  # the calendar month holding today
+    assert alerts.response_alerts_reconcile(now=timezone.now() + dt.timedelta(hours=1)) == 0
+    assert Alert.objects.count() == 0
+
+
+def test_unchecked_anonymous_and_rule_less_responses_are_marked_without_evaluation(
+    django_assert_num_queries,
+) -> None:  # noqa: ANN001
+    anonymous = build_world("staff")
+    anonymous.survey.anonymous = True
+    anonymous.survey.save()
+    detractor_rule(anonymous.survey)
+    # An anonymous row left unchecked (stored before checks were set at completion).
+    add_responses(anonymous, nps_specs([0]))
+    Response.objects.filter(survey=anonymous.survey).update(
+        completed_at=None, completed_on=dt.date(2026, 6, 1), alerts_checked_at=None
+    )
     quiet = build_world("employees")  # no rules at all
     add_responses(quiet, nps_specs([0, 1]))
     Response.objects.filter(survey=quiet.survey).update(completed_at=timezone.now())
@@ -161,23 +186,40 @@ def test_anonymous_and_rule_less_responses_are_marked_without_evaluation(
 
     assert Alert.objects.count() == 0
     assert Response.objects.filter(alerts_checked_at__isnull=True).count() == 0
-    # The anonymous response keeps no time at all: its mark says the day only.
-    assert Response.objects.get(survey=anonymous).alerts_checked_at == day_start(now)
+    # The anonymous response is marked with the day it is stored on, never the day of the run.
+    assert Response.objects.get(survey=anonymous.survey).alerts_checked_at == midnight(
+        dt.date(2026, 6, 1)
+    )
     assert set(
         Response.objects.filter(survey=quiet.survey).values_list("alerts_checked_at", flat=True)
     ) == {now}
 
 
-def test_anonymous_response_checked_by_its_task_is_marked_with_the_day_only(
-    django_capture_on_commit_callbacks,
+def test_the_rules_task_marks_an_anonymous_response_with_its_stored_day_unevaluated(
+    survey,
 ) -> None:  # noqa: ANN001
-    survey = contact_survey(anonymous=True)
-    detractor_rule(survey)
-    response = _submit(django_capture_on_commit_callbacks, survey, lost=False, nps="0")
-    response.refresh_from_db()
+    AlertRule.objects.create(
+        audience=survey.audience, name="Shipping", condition=RuleCondition.KEYWORD, keywords="kargo"
+    )
+    survey.anonymous = True
+    survey.save()
+    response = Response.objects.create(
+        survey=survey,
+        audience=survey.audience,
+        channel="email",
+        language="en",
+        completed_on=dt.date(2026, 10, 1),
+    )
+    Answer.objects.create(
+        response=response, question=survey.questions.get(key="improve"), text="Kargo geç"
+    )
 
-    assert response.completed_at is None
-    assert response.alerts_checked_at == day_start(timezone.now())
+    with mock.patch.object(alerts, "_rules_apply") as evaluate:
+        assert alerts.response_alerts_open(response_id=response.pk) == []
+
+    evaluate.assert_not_called()  # the rules never receive an anonymous response's text
+    response.refresh_from_db()
+    assert response.alerts_checked_at == midnight(dt.date(2026, 10, 1))
     assert Alert.objects.count() == 0
 
 

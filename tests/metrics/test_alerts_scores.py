@@ -15,7 +15,7 @@ from metrics.models import (
     NotifyMode,
     RuleCondition,
 )
-from surveys.models import Invitation, InvitationState
+from surveys.models import Invitation, InvitationState, Response
 from tests.metrics.conftest import TODAY, add_responses, build_world, make_people, nps_specs
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +110,24 @@ def test_score_under_the_anonymity_threshold_never_alerts(world) -> None:  # noq
     add_responses(world, nps_specs([0, 0, 0, 0], day=CURRENT))  # n=4 < 5
 
     assert alerts.score_rules_evaluate(now=NOON) == []
+
+
+def test_anonymous_answers_waiting_for_their_batch_never_reach_a_score_rule(world) -> None:  # noqa: ANN001
+    world.survey.anonymous = True
+    world.survey.save()
+    _rule(world, condition=RuleCondition.SCORE_BELOW, threshold=50)
+    add_responses(world, nps_specs([10] * 5, day=CURRENT))
+    add_responses(world, nps_specs([0] * 4, day=CURRENT))
+    # The four detractors wait for their batch: nothing may count them yet.
+    Response.objects.filter(answers__number=0).update(released=False)
+
+    assert alerts.score_rules_evaluate(now=NOON) == []
+
+    Response.objects.update(released=True)
+    [alert_id] = alerts.score_rules_evaluate(now=NOON)
+    alert = Alert.objects.get(pk=alert_id)
+    assert (alert.n, alert.summary) == (9, "NPS 11.1 over 7 days: Checkout NPS")  # 5 − 4 of 9
+    assert alert.response is None
 
 
 def test_score_below_threshold_on_one_touchpoint(world) -> None:  # noqa: ANN001

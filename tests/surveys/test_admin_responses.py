@@ -295,11 +295,11 @@ def listed(page) -> list[int]:
 
 
 def test_hr_analyst_never_lists_anonymous_responses_whatever_the_filter(hr, pulse):
-    october = pulse.october[0].completed_on.isoformat()
+    october, november = pulse.october[0].completed_on, pulse.november[0].completed_on
 
     plain = hr.get(RESPONSES)
     by_survey = hr.get(RESPONSES, {"survey__id__exact": pulse.survey.pk})
-    by_day = hr.get(RESPONSES, {"completed_on__gte": october, "completed_on__lte": october})
+    by_day = hr.get(RESPONSES, {"completed_on__gte": october, "completed_on__lt": november})
 
     assert (listed(plain), listed(by_survey), listed(by_day)) == ([], [], [])
     summary_url = f"{RESPONSES}summary/{pulse.survey.pk}/"

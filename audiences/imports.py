@@ -295,10 +295,12 @@ def _import_rows(
         validator = _RowValidator(columns)
         # The only thing kept for the whole file: where each external id was first seen.
         first_line: dict[str, int] = {}
+        ended = reader.line_num
         for cells in reader:
             if counter.count > limit:
                 raise _TooLarge
-            line = reader.line_num
+            # The line a row starts on: a quoted cell may span several.
+            line, ended = ended + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue  # blank lines, e.g. a trailing one, are not rows
             report.rows += 1

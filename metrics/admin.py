@@ -1,4 +1,4 @@
-"""Admin for rollups and published scores (read-only), alert rules, alerts and cases.
+"""Admin for rollups (read-only), alert rules, alerts and cases.
 
 The dashboard lives in metrics.views.
 """
@@ -33,7 +33,6 @@ from metrics.models import (
     Case,
     CaseNote,
     DailyRollup,
-    PublishedScore,
     RootCause,
 )
 
@@ -47,20 +46,6 @@ class DailyRollupAdmin(SuperuserOnlyAdmin):
     date_hierarchy = "day"
     show_full_result_count = False
     list_select_related = ("audience", "question", "touchpoint")
-
-    def has_add_permission(self, request):  # noqa: ANN001, ANN201
-        return False
-
-    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
-        return False
-
-
-@admin.register(PublishedScore)
-class PublishedScoreAdmin(SuperuserOnlyAdmin):
-    """The last value shown per slice; deleting one lets the slice publish afresh."""
-
-    list_display = ("key", "audience", "value", "n", "published_at")
-    list_filter = ("audience",)
 
     def has_add_permission(self, request):  # noqa: ANN001, ANN201
         return False

@@ -1,17 +1,22 @@
-"""Reads that assemble the admin dashboard pages from rollups, in a bounded number of queries."""
+"""Reads that assemble the admin dashboard pages, in a bounded number of queries.
+
+Every figure comes from `metrics.selectors.read`: exact and fresh for named surveys, guarded
+for anonymous ones (`metrics.privacy`). Reads never write.
+"""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
+from metrics import privacy
 from metrics import selectors as s
 from metrics.models import DailyRollup, OperationsSnapshot, Verbatim
-from metrics.services import Shown, published_scores_stabilise
-from surveys.models import SCORED_TYPES, Question, QuestionType, Survey
+from surveys.models import SCORED_TYPES, Answer, Question, QuestionType
 
 SPARK_MONTHS = 12
 VERBATIMS = 8
@@ -78,104 +83,86 @@ def _month_start(day: dt.date, months_back: int) -> dt.date:
     return dt.date(year, (month - 1) % 12 + 1, 1)
 
 
-def index_cards(*, today: dt.date, audience_ids: list[int] | None = None) -> list[dict[str, Any]]:
+def index_cards(
+    *, today: dt.date, audience_ids: list[int] | None = None, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """One card per audience: headline score, n, margin, monthly sparkline, response rate.
 
-    `audience_ids` limits the cards to those audiences (None: all of them).
+    `audience_ids` limits the cards to those audiences (None: all of them). Scores are exact
+    for named surveys and guarded for anonymous ones (metrics.privacy), as of `now`.
 
-    Queries: audiences, one grouped rollup query (audience × type × month), response rates,
-    and the published-score read/writes — whatever the number of audiences or answers.
+    Queries: audiences, the surveys (with the rollups' watermark), their reporting periods
+    when some are anonymous, the rollups and the fresh answers (audience × type × month) of
+    each kind, response rates — whatever the number of audiences or answers.
     """
     audiences = list(Audience.objects.all())
-    rollups = DailyRollup.objects.all()
     if audience_ids is not None:
         audiences = [a for a in audiences if a.pk in set(audience_ids)]
-        rollups = rollups.filter(audience_id__in=audience_ids)
     since = _month_start(today, SPARK_MONTHS - 1)
-    rows = (
-        rollups.filter(day__gte=since, question_type__in=[QuestionType.NPS, QuestionType.CSAT])
-        .values("audience_id", "question_type", month=s.Trunc("day", "month"))
-        .annotate(**s._rollup_aggregates())
-        .order_by()
+    filters = s.Filters(
+        date_from=since,
+        date_to=today,
+        audience_ids=None if audience_ids is None else tuple(audience_ids),
+    )
+    scope = s.read_scope(filters=filters, now=now)
+    found = s.read(
+        question_types=[QuestionType.NPS, QuestionType.CSAT],
+        keys=("audience", s.QUESTION_TYPE, "month"),
+        fields=s.ALL_FIELDS,
+        filters=filters,
+        scope=scope,
     )
     by_audience: dict[int, dict[str, dict[dt.date, s.Agg]]] = {}
-    for rec in rows:
-        month = rec["month"]
-        if isinstance(month, dt.datetime):
-            month = month.date()
-        agg = s.Agg(**{k: rec[k] for k in s.ALL_FIELDS})  # type: ignore[literal-required]
-        per_type = by_audience.setdefault(rec["audience_id"], {})
-        per_type.setdefault(rec["question_type"], {})[month] = agg
+    for (audience_id, question_type, month), agg in found.shown.items():
+        by_audience.setdefault(audience_id, {}).setdefault(question_type, {})[month] = agg
+    withheld: dict[int, set[str]] = {}
+    for audience_id, question_type, _month in found.hidden:
+        withheld.setdefault(audience_id, set()).add(question_type)
     months = [_month_start(today, k) for k in range(SPARK_MONTHS - 1, -1, -1)]
     rates = s.response_rates(audience_ids=[a.pk for a in audiences], date_from=since)
     cards: list[dict[str, Any]] = []
-    shown: list[Shown] = []
     for audience in audiences:
-        found = by_audience.get(audience.pk, {})
-        metric = s.headline_metric(audience, set(found))
+        found_types = by_audience.get(audience.pk, {})
+        hidden_types = withheld.get(audience.pk, set())
+        metric = s.headline_metric(audience, set(found_types) | hidden_types)
         card: dict[str, Any] = {
             "audience": audience,
             "metric": metric,
             "label": s.METRIC_LABELS.get(metric or "", ""),
             "response_rate": rates.get(audience.pk),
             "threshold": audience.anonymity_threshold,
+            "as_of": found.as_of,
         }
         if metric is not None:
-            monthly = found[s.METRIC_QUESTION_TYPE[metric]]
-            total = _sum_aggs(monthly.values())
-            score = s.score_from(metric, total)
-            row: dict[str, Any] = {
-                "group": None,
-                "score": score.value,
-                "n": score.n,
-                "margin": score.margin,
-            }
-            if score.n < audience.anonymity_threshold:
-                row = {"group": None, "suppressed": True, "n": score.n}
-            card["row"] = row
-            shown.append(
-                Shown(
-                    key=s.slice_key(
-                        audience_id=audience.pk,
-                        metric=metric,
-                        by="card",
-                        group=since,
-                        filters=s.Filters(audience_id=audience.pk),
-                    ),
-                    audience_id=audience.pk,
-                    threshold=audience.anonymity_threshold,
-                    row=row,
-                )
-            )
-            spark = []
-            for month in months:
-                month_agg = monthly.get(month)
-                value = None
-                if month_agg is not None and month_agg.n >= audience.anonymity_threshold:
-                    value = s.score_from(metric, month_agg).value
-                spark.append(value)
+            question_type = s.METRIC_QUESTION_TYPE[metric]
+            monthly = found_types.get(question_type, {})
+            total = s.agg_sum(monthly.values())
+            card["row"] = _score_row(metric, total, withheld=question_type in hidden_types)
+            spark = [
+                s.score_from(metric, monthly[month]).value if month in monthly else None
+                for month in months
+            ]
             low, high = metric_range(metric)
             card["spark"] = polyline(spark, low=low, high=high, w=SPARK_W, h=SPARK_H)
         cards.append(card)
-    published_scores_stabilise(shown=shown)
     return cards
+
+
+def _score_row(metric: str, agg: s.Agg, *, withheld: bool) -> dict[str, Any]:
+    """A shown score row; a group with nothing shown whose anonymous answers were withheld says
+    so ("not enough responses"), an empty one has no score."""
+    if not agg.n:
+        return {"group": None, "suppressed": withheld, "empty": not withheld, "n": 0}
+    score = s.score_from(metric, agg)
+    return {"group": None, "score": score.value, "n": score.n, "margin": score.margin}
 
 
 def _sum_by(cells: dict[tuple[Any, ...], s.Agg], position: int) -> dict[Any, s.Agg]:
     """Sum grid cells over every key part but the one at `position`."""
-    groups: dict[Any, list[s.Agg]] = {}
+    groups: dict[Any, s.Agg] = {}
     for key, agg in cells.items():
-        groups.setdefault(key[position], []).append(agg)
-    return {group: _sum_aggs(aggs) for group, aggs in groups.items()}
-
-
-def _sum_aggs(aggs: Any) -> s.Agg:
-    fields = list(s.Agg.__dataclass_fields__)
-    totals = dict.fromkeys(fields, 0)
-    for agg in aggs:
-        for f in fields:
-            totals[f] += getattr(agg, f)
-    return s.Agg(**totals)
+        groups[key[position]] = groups.get(key[position], s.Agg()) + agg
+    return groups
 
 
 def audience_page(
@@ -184,8 +171,13 @@ def audience_page(
     window: Window,
     segment: str | None,
     survey_id: int | None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Everything on one audience's page; the query count does not grow with the data."""
+    """Everything on one audience's page; the query count does not grow with the data.
+
+    Named surveys' figures are exact and fresh, anonymous surveys' guarded (metrics.privacy);
+    `as_of` says when they were read.
+    """
     filters = s.Filters(
         audience_id=audience.pk,
         date_from=window.date_from,
@@ -193,7 +185,6 @@ def audience_page(
         survey_id=survey_id,
         segment=segment,
     )
-    threshold = audience.anonymity_threshold
     # What the audience asks decides its headline; the questions table is tiny next to rollups.
     types = set(
         Question.objects.filter(survey__audience=audience, type__in=list(SCORED_TYPES))
@@ -202,105 +193,78 @@ def audience_page(
         .order_by()
     )
     metric = s.headline_metric(audience, types)
-    # Segments that have answers in the period (bounded by the window, not all history).
-    rollups_in_window = DailyRollup.objects.filter(audience_id=audience.pk)
+    period = "week" if window.days is not None and window.days <= 90 else "month"
+    compare_from = None
     if window.date_from is not None:
-        rollups_in_window = rollups_in_window.filter(day__gte=window.date_from)
+        compare_from = s.previous_period_start(window.date_from, window.date_to)
+    # Every survey of the audience for the filter, those the page reads (with the watermark),
+    # and the anonymous ones' reporting periods from the comparison's start on.
+    everything = s.Filters(audience_id=audience.pk, date_from=compare_from, date_to=window.date_to)
+    scope = s.read_scope(filters=everything, now=now)
     page: dict[str, Any] = {
         "metric": metric,
         "label": s.METRIC_LABELS.get(metric or "", ""),
-        "threshold": threshold,
-        "surveys": list(Survey.objects.filter(audience=audience).only("id", "name")),
-        "segments": list(
-            rollups_in_window.exclude(segment="")
-            .values_list("segment", flat=True)
-            .distinct()
-            .order_by("segment")
-        ),
+        "threshold": audience.anonymity_threshold,
+        "as_of": scope.as_of,
+        "surveys": list(scope.surveys.values()),
+        "segments": _segments(audience, window, scope),
         "response_rate": s.response_rates(
             audience_ids=[audience.pk], date_from=window.date_from
         ).get(audience.pk),
     }
+    if survey_id is not None:
+        scope = replace(
+            scope,
+            surveys={k: v for k, v in scope.surveys.items() if k == survey_id},
+            periods={k: v for k, v in scope.periods.items() if k[0] == survey_id},
+        )
     # Cases of every survey and segment in the period: the closed loop is the team's work.
     page["closed_loop"] = s.closed_loop(
         audience=audience, date_from=window.date_from, date_to=window.date_to
     )
     if metric is None:
         return page
-    if segment is not None and _segment_hidden(audience, metric, filters, segment):
-        # Shown alone, this segment could be recovered as "all minus the other segments".
-        page["headline"] = {"group": None, "suppressed": True}
+    grid = s.read(
+        question_types=[s.METRIC_QUESTION_TYPE[metric]],
+        keys=(s.SIDE, period, "touchpoint"),
+        fields=s.METRIC_FIELDS[metric],
+        filters=replace(filters, date_from=compare_from),
+        scope=scope,
+        side_from=window.date_from,
+    )
+    current = {key[1:]: agg for key, agg in grid.shown.items() if key[0] == "current"}
+    withheld = {key[1:] for key in grid.hidden if key[0] == "current"}
+    headline = s.agg_sum(current.values())
+    head_row = _score_row(metric, headline, withheld=bool(withheld))
+    page["headline"] = head_row
+    if segment is not None and head_row.get("suppressed"):
+        # Nothing of this segment may be shown: its anonymous cells are small or would reveal
+        # a smaller one by subtraction or overlap.
         page["segment_hidden"] = True
         return page
-    period = "week" if window.days is not None and window.days <= 90 else "month"
-    compare_from = None
+    page["distribution"] = _distribution(metric, headline)
     if window.date_from is not None:
-        compare_from = s.previous_period_start(window.date_from, window.date_to)
-    grid = s.page_grid(metric=metric, period=period, filters=filters, compare_from=compare_from)
-    current = {key[1:]: agg for key, agg in grid.items() if key[0] == "current"}
-    headline = _sum_aggs(current.values())
-    score = s.score_from(metric, headline)
-    head_row: dict[str, Any] = {"group": None, "score": score.value, "n": score.n}
-    head_row["margin"] = score.margin
-    if score.n < threshold:
-        head_row = {"group": None, "suppressed": True, "n": score.n}
-    page["headline"] = head_row
-    page["distribution"] = _distribution(metric, headline, threshold)
-    if window.date_from is not None:
-        previous = _sum_aggs(agg for key, agg in grid.items() if key[0] == "previous")
+        previous = s.agg_sum(agg for key, agg in grid.shown.items() if key[0] == "previous")
         page["comparison"] = s.comparison_of(
-            metric, current=headline, previous=previous, threshold=threshold
+            metric,
+            current=headline,
+            previous=previous,
+            withheld={key[0] for key in grid.hidden},
         )
-    trend_rows = s.trend_guard(s.score_rows_of(metric, _sum_by(current, 0)), threshold=threshold)
+    trend_rows = s.rows_of(
+        metric,
+        s.Figures(shown=_sum_by(current, 0), hidden=frozenset(k[0] for k in withheld)),
+    )
     page["heatmap"], cells = _heatmap(
-        audience, s.score_rows_of(metric, _sum_by(current, 1)), threshold
+        audience,
+        s.rows_of(
+            metric,
+            s.Figures(shown=_sum_by(current, 1), hidden=frozenset(k[1] for k in withheld)),
+        ),
     )
     ranked = [c for c in cells if not c.get("suppressed") and c.get("score") is not None]
     ranked.sort(key=lambda c: c["score"])
     page["worst"] = ranked[:WORST]
-    hidden_touchpoints = [c["group"] for c in cells if c.get("suppressed")]
-    published_scores_stabilise(
-        shown=[
-            Shown(
-                key=s.slice_key(
-                    audience_id=audience.pk, metric=metric, by=None, group=None, filters=filters
-                ),
-                audience_id=audience.pk,
-                threshold=threshold,
-                row=head_row,
-            ),
-            *(
-                Shown(
-                    key=s.slice_key(
-                        audience_id=audience.pk,
-                        metric=metric,
-                        by=period,
-                        group=r["group"],
-                        filters=filters,
-                    ),
-                    audience_id=audience.pk,
-                    threshold=threshold,
-                    row=r,
-                )
-                for r in trend_rows
-            ),
-            *(
-                Shown(
-                    key=s.slice_key(
-                        audience_id=audience.pk,
-                        metric=metric,
-                        by="touchpoint",
-                        group=c["group"],
-                        filters=filters,
-                    ),
-                    audience_id=audience.pk,
-                    threshold=threshold,
-                    row=c,
-                )
-                for c in cells
-            ),
-        ]
-    )
     for c in cells:
         c["bucket"] = bucket(metric, c.get("score"))
     low, high = metric_range(metric)
@@ -313,9 +277,8 @@ def audience_page(
         "mid_y": CHART_H / 2,
         "period": period,
     }
-    page["verbatims"] = (
-        [] if head_row.get("suppressed") else _verbatims(filters, hidden_touchpoints)
-    )
+    page["verbatims"] = _verbatims(filters, scope) if scope.has_named else []
+    page["anonymous_verbatims"] = _anonymous_verbatims(filters, scope)
     if audience.kind == AudienceKind.CUSTOMER:
         page["rox"] = s.return_on_experience(audience=audience, filters=filters)
         if window.date_from is not None:
@@ -326,6 +289,17 @@ def audience_page(
                 for key, label, unit, digits in OPERATION_ROWS
             ]
     return page
+
+
+def _segments(audience: Audience, window: Window, scope: s.Scope) -> list[str]:
+    """The segments with answers in the window, for the filter: of named surveys' rollups, and
+    of anonymous surveys' published periods only."""
+    rows = DailyRollup.objects.filter(audience_id=audience.pk).exclude(segment="")
+    if window.date_from is not None:
+        rows = rows.filter(day__gte=window.date_from)
+    published = sorted({day for (_, day), p in scope.periods.items() if p.published})
+    rows = rows.filter(Q(anonymous=False) | Q(anonymous=True, day__in=published))
+    return list(rows.values_list("segment", flat=True).distinct().order_by("segment"))
 
 
 def _operations(audience: Audience, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
@@ -342,22 +316,10 @@ def _operations(audience: Audience, date_from: dt.date, date_to: dt.date) -> dic
     )
 
 
-def _segment_hidden(audience: Audience, metric: str, filters: s.Filters, segment: str) -> bool:
-    """Whether the segment is hidden among its siblings (threshold or complement)."""
-    siblings = s.Filters(
-        audience_id=filters.audience_id,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        survey_id=filters.survey_id,
-    )
-    rows = s.score_rows(audience=audience, metric=metric, by="segment", filters=siblings)
-    guarded = s.suppress_siblings(rows, threshold=audience.anonymity_threshold)
-    return not any(r["group"] == segment and not r.get("suppressed") for r in guarded)
-
-
-def _distribution(metric: str, agg: s.Agg, threshold: int) -> list[dict[str, Any]] | None:
-    """Promoters / passives / detractors as shares (NPS only; hidden under the threshold)."""
-    if metric not in ("nps", "enps") or agg.n < threshold:
+def _distribution(metric: str, agg: s.Agg) -> list[dict[str, Any]] | None:
+    """Promoters / passives / detractors as shares (NPS only) of the headline's answers: the
+    same shown answers as the headline, so no smaller group."""
+    if metric not in ("nps", "enps") or not agg.n:
         return None
     parts = [
         ("promoters", _("Promoters"), agg.promoters),
@@ -373,11 +335,12 @@ def _distribution(metric: str, agg: s.Agg, threshold: int) -> list[dict[str, Any
 
 
 def _heatmap(
-    audience: Audience, rows: list[dict[str, Any]], threshold: int
+    audience: Audience, rows: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Stages × touchpoints of the audience's journeys with each touchpoint's guarded score.
+    """Stages × touchpoints of the audience's journeys with each touchpoint's score row.
 
-    `rows` are the touchpoints' unguarded score rows.
+    `rows` are the touchpoints' rows as `selectors.rows_of` gives them (an anonymous survey's
+    answers count at its own touchpoint, whole blocks only).
     """
     touchpoints = list(
         Touchpoint.objects.filter(stage__journey__audience=audience)
@@ -385,7 +348,7 @@ def _heatmap(
         .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
     )
     known = {tp.pk for tp in touchpoints}
-    cells = s.suppress_siblings([r for r in rows if r["group"] in known], threshold=threshold)
+    cells = [dict(r) for r in rows if r["group"] in known]
     by_tp = {c["group"]: c for c in cells}
     stages: list[dict[str, Any]] = []
     for tp in touchpoints:
@@ -397,14 +360,15 @@ def _heatmap(
     return stages, cells
 
 
-def _verbatims(filters: s.Filters, hidden_touchpoints: list[Any]) -> list[dict[str, Any]]:
-    """Latest free-text answers, never from a slice hidden by the anonymity threshold.
+def _verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, Any]]:
+    """Latest free-text answers of named surveys (their responses are seen one by one anyway).
 
     Walks the verbatims filed by the rollup task backwards along their (audience, day, answer)
     index, so the query stops after one page whatever the number of answers.
     """
     qs = (
-        Verbatim.objects.exclude(answer__text="")
+        Verbatim.objects.filter(anonymous=False)
+        .exclude(answer__text="")
         .select_related("answer__question", "touchpoint")
         .order_by("-day", "-answer_id")
     )
@@ -418,8 +382,6 @@ def _verbatims(filters: s.Filters, hidden_touchpoints: list[Any]) -> list[dict[s
         qs = qs.filter(survey_id=filters.survey_id)
     if filters.segment is not None:
         qs = qs.filter(segment=filters.segment)
-    if hidden_touchpoints:
-        qs = qs.exclude(touchpoint_id__in=hidden_touchpoints)
     return [
         {
             "text": v.answer.text,
@@ -428,4 +390,79 @@ def _verbatims(filters: s.Filters, hidden_touchpoints: list[Any]) -> list[dict[s
             "question": v.answer.question.key,
         }
         for v in qs[:VERBATIMS]
+    ]
+
+
+def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, Any]]:
+    """Comments of anonymous surveys, per group of one survey × one published period (× the
+    segment filter's segment) holding at least k comments (metrics.privacy, point 5).
+
+    Newest period first, each group in a keyed shuffle, with the period and question only (no
+    day, segment, channel or touchpoint). Three queries at most: the groups' sizes, the ids of
+    the groups shown (up to a page), and the page's texts.
+    """
+    published = {
+        key: p
+        for key, p in scope.periods.items()
+        if p.published
+        and scope.surveys[key[0]].anonymous
+        and (filters.date_from is None or p.starts_on >= filters.date_from)
+        and (filters.date_to is None or p.starts_on <= filters.date_to)
+    }
+    if not published:
+        return []
+    comments = Verbatim.objects.filter(
+        anonymous=True,
+        survey_id__in=sorted({survey_id for survey_id, _ in published}),
+        day__in=sorted({day for _, day in published}),
+    ).exclude(answer__text="")
+    counts = {
+        (r["survey_id"], r["day"], r["segment"]): r["n"]
+        for r in comments.values("survey_id", "day", "segment").annotate(n=Count("id")).order_by()
+        if (r["survey_id"], r["day"]) in published
+    }
+    shown = privacy.comment_groups(
+        counts,
+        k_of={pk: info.k for pk, info in scope.surveys.items()},
+        segment=filters.segment,
+    )
+    if not shown:
+        return []
+    # Newest period first; take the groups that fill a page.
+    order = sorted(shown, key=lambda g: (g[1], g[0]), reverse=True)
+    sizes: dict[tuple[int, dt.date], int] = {}
+    for (survey_id, day, segment), n in counts.items():
+        if filters.segment is None or segment == filters.segment:
+            sizes[(survey_id, day)] = sizes.get((survey_id, day), 0) + n
+    groups, room = [], VERBATIMS
+    for group in order:
+        if room <= 0:
+            break
+        groups.append(group)
+        room -= sizes[group]
+    picked = Q(pk__in=[])
+    for survey_id, day in groups:
+        picked |= Q(survey_id=survey_id, day=day)
+    if filters.segment is not None:
+        picked &= Q(segment=filters.segment)
+    ids: dict[tuple[int, dt.date], list[int]] = {}
+    for survey_id, day, answer_id in comments.filter(picked).values_list(
+        "survey_id", "day", "answer_id"
+    ):
+        ids.setdefault((survey_id, day), []).append(answer_id)
+    page = [(group, a) for group in groups for a in privacy.shuffled(ids.get(group, []))]
+    page = page[:VERBATIMS]
+    texts = {
+        a.pk: a
+        for a in Answer.objects.filter(pk__in=[a for _, a in page]).select_related("question")
+    }
+    return [
+        {
+            "text": texts[a].text,
+            "question": texts[a].question.key,
+            "survey": scope.surveys[group[0]].name,
+            "period": published[group],
+        }
+        for group, a in page
+        if a in texts
     ]

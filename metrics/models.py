@@ -1,4 +1,5 @@
-"""Daily rollups, published scores, and the closed loop: alert rules, alerts and cases."""
+"""Daily rollups (and what the rollup task files beside them), and the closed loop: alert rules,
+alerts and cases."""
 
 import datetime as dt
 from typing import Any
@@ -19,7 +20,9 @@ class DailyRollup(models.Model):
     """One day's scored answers per question × touchpoint × segment × channel × language.
 
     Additive columns only (n, Σx, Σx², category counts), so any slice over any set of days
-    is a plain SUM and matches the raw-answer aggregate exactly.
+    is a plain SUM and matches the raw-answer aggregate exactly. Only released responses are
+    rolled up. Rows of an anonymous survey (`anonymous`) sit on their reporting period's first
+    day with the survey's touchpoint, and are read through `metrics.privacy` only.
     """
 
     day = models.DateField(_("day"))
@@ -45,6 +48,7 @@ class DailyRollup(models.Model):
     segment = models.CharField(_("segment"), max_length=100, blank=True)
     channel = models.CharField(_("channel"), max_length=16, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
+    anonymous = models.BooleanField(_("anonymous survey"), default=False)
     n = models.PositiveIntegerField(_("answers"))
     total = models.BigIntegerField(_("sum"))
     sumsq = models.BigIntegerField(_("sum of squares"))
@@ -89,6 +93,8 @@ class Verbatim(models.Model):
         verbose_name=_("touchpoint"),
     )
     segment = models.CharField(_("segment"), max_length=100, blank=True)
+    # Comments of anonymous surveys are shown per period group only (metrics.privacy).
+    anonymous = models.BooleanField(_("anonymous survey"), default=False)
     # No constraint: erasing free text deletes answers in bulk, and the next rebuild of the
     # day drops their rows (until then they join nothing).
     answer = models.ForeignKey(
@@ -261,24 +267,24 @@ class OperationsSnapshot(models.Model):
         return f"{self.audience_id} {self.date_from}…{self.date_to}"
 
 
-class PublishedScore(models.Model):
-    """The value last shown for one slice; it moves only when n changed by the threshold."""
+class RollupState(models.Model):
+    """How far the daily rollups are complete (one row, pk 1, created by the migration).
 
-    key = models.CharField(_("slice key"), max_length=64, unique=True)
-    audience = models.ForeignKey(
-        Audience, on_delete=models.CASCADE, related_name="+", verbose_name=_("audience")
-    )
-    value = models.FloatField(_("value"))
-    margin = models.FloatField(_("margin"), null=True, blank=True)
-    n = models.PositiveIntegerField(_("answers"))
-    published_at = models.DateTimeField(_("published"), auto_now=True)
+    `complete_through` is the last day up to which every day was rolled up after it ended (no
+    named response can still be completed on it): reads take those days from the rollups and
+    later days from the answers themselves, so scores are exact and fresh. Every rebuild locks
+    this row first, so two rebuilds of the same day never interleave.
+    """
+
+    complete_through = models.DateField(_("complete through"), null=True, blank=True)
+    rolled_at = models.DateTimeField(_("last rolled up"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("published score")
-        verbose_name_plural = _("published scores")
+        verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup state")
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.value:.1f} (n={self.n})"
+        return f"{self.complete_through}"
 
 
 # --- The closed loop: alert rules, alerts, follow-up cases, notifications ------------------

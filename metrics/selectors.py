@@ -1,12 +1,22 @@
-"""Reads: scores aggregated in SQL (raw answers or daily rollups), sliced, compared and guarded.
+"""Reads: scores aggregated in SQL — exact and fresh for named surveys, guarded for anonymous ones.
 
-Every slice is one aggregate query: category counts with `Count(filter=Q(...))`, Σx and Σx²
+`figures` (and `read` under it) is the one read behind the scores API and the dashboard:
+
+- Named (non-anonymous) data are exact, never suppressed and fresh: the days up to the
+  rollups' watermark (`RollupState.complete_through`) come from the daily rollups, later days
+  (today) from the answers themselves, and the two are summed (`Agg` is additive), so a
+  response counts as soon as it is completed, without waiting for a rollup.
+- Anonymous data go through `metrics.privacy`: whole reporting periods, blocks of at least k,
+  person slices over published periods only, small cells, complements and overlaps hidden.
+- Only released responses count, on both paths. Reads never write.
+
+Every source is one aggregate query: category counts with `Count(filter=Q(...))`, Σx and Σx²
 (variance comes from sums because SQLite has no StdDev). Formulas live in `definitions`.
 """
 
 import datetime as dt
-import hashlib
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import (
@@ -36,8 +46,9 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import Audience, AudienceKind, Membership
 from journeys.models import TouchpointEvent, TouchpointRole
 from metrics import definitions as d
-from metrics.models import DailyOutcome, DailyRollup, EventDay
-from surveys.models import Answer, Invitation, QuestionType, Survey, SurveyStatus
+from metrics import privacy
+from metrics.models import DailyOutcome, DailyRollup, EventDay, RollupState
+from surveys.models import Answer, Invitation, QuestionType, ReportingPeriod, Survey
 
 # metric name -> question type it is computed from
 METRIC_QUESTION_TYPE: dict[str, str] = {
@@ -73,6 +84,8 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
 }
 PERIODS = ("day", "week", "month", "quarter")
 ATTRIBUTE_PREFIX = "attribute:"
+# Keys a read can group by besides DIMENSIONS, PERIODS and attributes.
+SIDE, QUESTION_TYPE, SCALE = "side", "question_type", "scale"
 
 
 class UnknownSlice(ValueError):
@@ -91,6 +104,25 @@ class Agg:
     detractors: int = 0
     top2: int = 0
 
+    def __add__(self, other: "Agg") -> "Agg":
+        return Agg(
+            n=self.n + other.n,
+            total=self.total + other.total,
+            sumsq=self.sumsq + other.sumsq,
+            promoters=self.promoters + other.promoters,
+            passives=self.passives + other.passives,
+            detractors=self.detractors + other.detractors,
+            top2=self.top2 + other.top2,
+        )
+
+
+def agg_sum(aggs: Iterable[Agg]) -> Agg:
+    """The sum of aggregates (an empty Agg for none)."""
+    total = Agg()
+    for agg in aggs:
+        total = total + agg
+    return total
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -103,6 +135,8 @@ class Filters:
     segment: str | None = None
     touchpoint_id: int | None = None
     scale: int | None = None
+    # Several audiences at once (the dashboard's index); None: as audience_id says.
+    audience_ids: tuple[int, ...] | None = None
 
 
 def score_from(metric: str, agg: Agg) -> d.Score:
@@ -155,15 +189,22 @@ def _rollup_aggregates(fields: tuple[str, ...] = ALL_FIELDS) -> dict[str, Any]:
     return {name: Coalesce(Sum(name), 0) for name in fields}
 
 
-def answers_scored(*, question_type: str, filters: Filters) -> QuerySet[Answer]:
-    """Scored answers of completed responses, restricted by the filters."""
+def answers_scored(*, question_type: str | list[str], filters: Filters) -> QuerySet[Answer]:
+    """Scored answers of completed, released responses, restricted by the filters.
+
+    Unguarded: anonymous surveys' answers are in it too; what is shown goes through `read`.
+    """
+    types = [question_type] if isinstance(question_type, str) else list(question_type)
     qs = Answer.objects.filter(
         response__completed_on__isnull=False,
+        response__released=True,
         number__isnull=False,
-        question__type=question_type,
+        question__type__in=types,
     )
     if filters.audience_id is not None:
         qs = qs.filter(response__audience_id=filters.audience_id)
+    if filters.audience_ids is not None:
+        qs = qs.filter(response__audience_id__in=filters.audience_ids)
     if filters.date_from is not None:
         qs = qs.filter(response__completed_on__gte=filters.date_from)
     if filters.date_to is not None:
@@ -179,11 +220,17 @@ def answers_scored(*, question_type: str, filters: Filters) -> QuerySet[Answer]:
     return qs
 
 
-def rollups(*, question_type: str, filters: Filters) -> QuerySet[DailyRollup]:
-    """Rollup rows for one question type, restricted by the same filters as the raw path."""
-    qs = DailyRollup.objects.filter(question_type=question_type)
+def rollups(*, question_type: str | list[str], filters: Filters) -> QuerySet[DailyRollup]:
+    """Rollup rows of question types, restricted by the same filters as the raw path.
+
+    Unguarded, like `answers_scored`.
+    """
+    types = [question_type] if isinstance(question_type, str) else list(question_type)
+    qs = DailyRollup.objects.filter(question_type__in=types)
     if filters.audience_id is not None:
         qs = qs.filter(audience_id=filters.audience_id)
+    if filters.audience_ids is not None:
+        qs = qs.filter(audience_id__in=filters.audience_ids)
     if filters.date_from is not None:
         qs = qs.filter(day__gte=filters.date_from)
     if filters.date_to is not None:
@@ -199,12 +246,26 @@ def rollups(*, question_type: str, filters: Filters) -> QuerySet[DailyRollup]:
     return qs
 
 
-def _group_expression(by: str, *, raw: bool, filters: Filters) -> Any:
+def _group_expression(
+    by: str, *, raw: bool, filters: Filters, side_from: dt.date | None = None
+) -> Any:
+    day = "response__completed_on" if raw else "day"
     if by in DIMENSIONS:
         return F(DIMENSIONS[by][0 if raw else 1])
     if by in PERIODS:
-        field = "response__completed_on" if raw else "day"
-        return Trunc(field, by, output_field=DateField())
+        return Trunc(day, by, output_field=DateField())
+    if by == SIDE:
+        if side_from is None:
+            return Value("current")
+        return Case(
+            When(**{f"{day}__gte": side_from}, then=Value("current")),
+            default=Value("previous"),
+            output_field=CharField(),
+        )
+    if by == QUESTION_TYPE:
+        return F("question__type" if raw else "question_type")
+    if by == SCALE:
+        return F("question__scale_max" if raw else "scale_max")
     if by.startswith(ATTRIBUTE_PREFIX):
         if not raw:
             raise UnknownSlice(_("Membership attributes are sliced from raw answers only."))
@@ -217,10 +278,52 @@ def _group_expression(by: str, *, raw: bool, filters: Filters) -> Any:
     raise UnknownSlice(_("Unknown dimension %(by)s.") % {"by": by})
 
 
+def _check_keys(keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key not in DIMENSIONS and key not in PERIODS and key not in (SIDE, QUESTION_TYPE, SCALE):
+            if not key.startswith(ATTRIBUTE_PREFIX):
+                raise UnknownSlice(_("Unknown dimension %(by)s.") % {"by": key})
+
+
+def _date(value: Any) -> Any:
+    """A Trunc to a date comes back as a datetime on some backends."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _grouped(
+    qs: QuerySet[Any],
+    *,
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    raw: bool,
+    filters: Filters,
+    side_from: dt.date | None,
+) -> dict[tuple[Any, ...], Agg]:
+    """One aggregate query: {key tuple: Agg} (the empty tuple for no keys)."""
+    aggs = _raw_aggregates(fields) if raw else _rollup_aggregates(fields)
+    if not keys:
+        row = qs.aggregate(**aggs)
+        return {(): Agg(**row)} if row["n"] else {}
+    names = [f"k{i}" for i in range(len(keys))]
+    qs = qs.annotate(
+        **{
+            name: _group_expression(key, raw=raw, filters=filters, side_from=side_from)
+            for name, key in zip(names, keys, strict=True)
+        }
+    )
+    result: dict[tuple[Any, ...], Agg] = {}
+    for row in qs.values(*names).annotate(**aggs).order_by():
+        if row["n"]:
+            key = tuple(_date(row[name]) for name in names)
+            result[key] = result.get(key, Agg()) + Agg(**{f: row[f] for f in fields})
+    return result
+
+
 def aggregate(
     *, metric: str, by: str | None, filters: Filters, source: str = "rollup"
 ) -> dict[Any, Agg]:
-    """One aggregate query: {group: Agg} (group None when `by` is None).
+    """One aggregate query over raw answers or rollups: {group: Agg} (group None when `by` is
+    None). Unguarded and not fresh: for checks and internal use; what users see is `figures`.
 
     Mean metrics group by (group, scale) so a 1–5 and a 1–7 scale are never pooled.
     """
@@ -228,35 +331,489 @@ def aggregate(
     raw = source == "raw"
     if by is not None and by.startswith(ATTRIBUTE_PREFIX):
         raw = True
+    if by is not None:
+        _check_keys((by,))
     qs: QuerySet[Any] = (
         answers_scored(question_type=question_type, filters=filters)
         if raw
         else rollups(question_type=question_type, filters=filters)
     )
-    fields = METRIC_FIELDS[metric]
-    aggs = _raw_aggregates(fields) if raw else _rollup_aggregates(fields)
-    keys: list[str] = []
-    if by is not None:
-        qs = qs.annotate(g=_group_expression(by, raw=raw, filters=filters))
-        keys.append("g")
+    keys = _keys_of(metric, by)
+    found = _grouped(
+        qs, keys=keys, fields=METRIC_FIELDS[metric], raw=raw, filters=filters, side_from=None
+    )
+    return {_group_of(metric, by, key): agg for key, agg in found.items()}
+
+
+def _keys_of(metric: str, by: str | None) -> tuple[str, ...]:
+    keys = () if by is None else (by,)
+    return (*keys, SCALE) if metric in MEAN_METRICS else keys
+
+
+def _group_of(metric: str, by: str | None, key: tuple[Any, ...]) -> Any:
+    """A key tuple as `aggregate` names groups: the group, (group, scale) for mean metrics."""
     if metric in MEAN_METRICS:
-        qs = qs.annotate(s=F("question__scale_max") if raw else F("scale_max"))
-        keys.append("s")
-    if not keys:
-        row = qs.aggregate(**aggs)
-        return {None: Agg(**row)} if row["n"] else {}
-    result: dict[Any, Agg] = {}
-    for row in qs.values(*keys).annotate(**aggs).order_by():
-        if not row["n"]:
-            continue
-        group = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
-        if by is None:
-            group = (None, row["s"])
-        result[group] = Agg(**{k: row[k] for k in fields})
+        return (key[0] if by is not None else None, key[-1])
+    return key[0] if by is not None else None
+
+
+# --- What one read covers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyInfo:
+    """What a read needs of one survey (an anonymous survey's slices come from it)."""
+
+    pk: int
+    name: str
+    audience_id: int
+    anonymous: bool
+    touchpoint_id: int | None
+    stage_id: int | None
+    journey_id: int | None
+    k: int
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    starts_on: dt.date
+    ends_on: dt.date
+    published: bool
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The surveys a read covers, their reporting periods in its window, and the rollups' reach.
+
+    `through` is the last day the rollups hold completely (None: read every day raw).
+    """
+
+    surveys: dict[int, SurveyInfo]
+    periods: dict[tuple[int, dt.date], PeriodInfo]
+    through: dt.date | None
+    as_of: dt.datetime
+
+    @property
+    def has_named(self) -> bool:
+        return any(not s.anonymous for s in self.surveys.values())
+
+
+def read_scope(*, filters: Filters, now: dt.datetime | None = None) -> Scope:
+    """The surveys of the filters' audience(s) (with the rollups' watermark in the same query)
+    and, when some are anonymous, their reporting periods starting in the window: two queries.
+    """
+    as_of = now or timezone.now()
+    qs = Survey.objects.all()
+    if filters.audience_id is not None:
+        qs = qs.filter(audience_id=filters.audience_id)
+    if filters.audience_ids is not None:
+        qs = qs.filter(audience_id__in=filters.audience_ids)
+    if filters.survey_id is not None:
+        qs = qs.filter(pk=filters.survey_id)
+    watermark = RollupState.objects.filter(pk=1).values("complete_through")[:1]
+    rows = list(
+        qs.annotate(through=Subquery(watermark, output_field=DateField()))
+        .order_by("name", "pk")
+        .values(
+            "pk",
+            "name",
+            "audience_id",
+            "anonymous",
+            "touchpoint_id",
+            "touchpoint__stage_id",
+            "touchpoint__stage__journey_id",
+            "audience__anonymity_threshold",
+            "through",
+        )
+    )
+    surveys = {
+        r["pk"]: SurveyInfo(
+            pk=r["pk"],
+            name=r["name"],
+            audience_id=r["audience_id"],
+            anonymous=r["anonymous"],
+            touchpoint_id=r["touchpoint_id"],
+            stage_id=r["touchpoint__stage_id"],
+            journey_id=r["touchpoint__stage__journey_id"],
+            k=privacy.threshold(r["audience__anonymity_threshold"]),
+        )
+        for r in rows
+    }
+    through = _date(rows[0]["through"]) if rows else None
+    periods: dict[tuple[int, dt.date], PeriodInfo] = {}
+    anonymous = [pk for pk, s in surveys.items() if s.anonymous]
+    if anonymous:
+        found = ReportingPeriod.objects.filter(survey_id__in=anonymous)
+        if filters.date_from is not None:
+            found = found.filter(starts_on__gte=filters.date_from)
+        if filters.date_to is not None:
+            found = found.filter(starts_on__lte=filters.date_to)
+        for survey_id, starts_on, ends_on, published_at in found.values_list(
+            "survey_id", "starts_on", "ends_on", "published_at"
+        ).order_by():
+            periods[(survey_id, starts_on)] = PeriodInfo(
+                starts_on=starts_on, ends_on=ends_on, published=published_at is not None
+            )
+    return Scope(surveys=surveys, periods=periods, through=through, as_of=as_of)
+
+
+# --- The one read -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a read shows: {key: Agg} per group, the groups whose anonymous data were withheld,
+    when it was read, and the window its figures cover (anonymous periods whole)."""
+
+    shown: dict[tuple[Any, ...], Agg]
+    hidden: frozenset[tuple[Any, ...]] = frozenset()
+    as_of: dt.datetime = field(default_factory=timezone.now)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def read(
+    *,
+    question_types: list[str],
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    filters: Filters,
+    scope: Scope,
+    side_from: dt.date | None = None,
+) -> Figures:
+    """Exact named figures plus guarded anonymous ones, {key tuple: Agg}, grouped by `keys`.
+
+    Keys: DIMENSIONS, PERIODS, attributes, SIDE ("current" from `side_from` on, else
+    "previous"), QUESTION_TYPE and SCALE. Queries: for named surveys the rollups up to the
+    watermark and the answers after it; for anonymous ones the same over their period starts
+    (either is skipped when its days are outside the window).
+    """
+    _check_keys(keys)
+    shown: dict[tuple[Any, ...], Agg] = {}
+    if scope.has_named:
+        shown = _named(
+            question_types=question_types,
+            keys=keys,
+            fields=fields,
+            filters=filters,
+            scope=scope,
+            side_from=side_from,
+        )
+    anonymous, hidden = _anonymous(
+        question_types=question_types,
+        keys=keys,
+        fields=fields,
+        filters=filters,
+        scope=scope,
+        side_from=side_from,
+    )
+    for key, agg in anonymous.items():
+        shown[key] = shown.get(key, Agg()) + agg
+    date_from, date_to = _window(filters, scope)
+    return Figures(
+        shown=shown,
+        hidden=frozenset(hidden),
+        as_of=scope.as_of,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def _named(
+    *,
+    question_types: list[str],
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    filters: Filters,
+    scope: Scope,
+    side_from: dt.date | None,
+) -> dict[tuple[Any, ...], Agg]:
+    """Named surveys' figures: rollups up to the watermark, answers after it, summed."""
+    through = scope.through
+    every_day_raw = through is None or any(k.startswith(ATTRIBUTE_PREFIX) for k in keys)
+    parts: list[tuple[QuerySet[Any], bool]] = []
+    if not every_day_raw and (filters.date_from is None or filters.date_from <= through):
+        rolled = rollups(question_type=question_types, filters=filters).filter(
+            anonymous=False, day__lte=through
+        )
+        parts.append((rolled, False))
+    if every_day_raw or filters.date_to is None or filters.date_to > through:
+        fresh = answers_scored(question_type=question_types, filters=filters).filter(
+            response__survey__anonymous=False
+        )
+        if not every_day_raw:
+            fresh = fresh.filter(response__completed_on__gt=through)
+        parts.append((fresh, True))
+    result: dict[tuple[Any, ...], Agg] = {}
+    for qs, raw in parts:
+        found = _grouped(
+            qs, keys=keys, fields=fields, raw=raw, filters=filters, side_from=side_from
+        )
+        for key, agg in found.items():
+            result[key] = result.get(key, Agg()) + agg
     return result
 
 
-# --- Anonymity ---------------------------------------------------------------------------
+BLOCK = ("survey_id", "day", "question_id", "question_type", "scale_max")
+# The same columns read from the answers (days after the watermark).
+RAW_BLOCK = {
+    "survey_id": F("response__survey_id"),
+    "day": F("response__completed_on"),
+    "question_type": F("question__type"),
+    "scale_max": F("question__scale_max"),
+}
+RAW_PERSON = {
+    "segment": F("response__segment"),
+    "channel": F("response__channel"),
+    "language": F("response__language"),
+}
+
+
+def _anonymous(
+    *,
+    question_types: list[str],
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    filters: Filters,
+    scope: Scope,
+    side_from: dt.date | None,
+) -> tuple[dict[tuple[Any, ...], Agg], set[tuple[Any, ...]]]:
+    """Anonymous surveys' shown figures and withheld groups (metrics.privacy, points 1–4)."""
+    persons = {k for k in keys if k in privacy.PERSON_DIMENSIONS}
+    if filters.segment is not None:
+        persons.add("segment")
+    if len(persons) > 1 or any(k.startswith(ATTRIBUTE_PREFIX) for k in keys):
+        return {}, set()  # one person dimension at a time; attributes slice nothing anonymous
+    person = next(iter(persons), None)
+    surveys = {
+        pk: s
+        for pk, s in scope.surveys.items()
+        if s.anonymous
+        and (filters.touchpoint_id is None or s.touchpoint_id == filters.touchpoint_id)
+    }
+    periods = {
+        key: p
+        for key, p in scope.periods.items()
+        if key[0] in surveys and (person is None or p.published)
+    }
+    if not periods:
+        return {}, set()
+    columns = [*BLOCK, *(privacy.PERSON_DIMENSIONS if person else ())]
+    starts = {day for _, day in periods}
+    rolled_days = {day for day in starts if scope.through is not None and day <= scope.through}
+    sources: list[QuerySet[Any]] = []
+    if rolled_days:
+        rolled = DailyRollup.objects.filter(
+            anonymous=True,
+            survey_id__in=list(surveys),
+            day__in=sorted(rolled_days),
+            question_type__in=question_types,
+        )
+        if filters.scale is not None:
+            rolled = rolled.filter(scale_max=filters.scale)
+        sources.append(rolled.values(*columns).annotate(**_rollup_aggregates(fields)))
+    if starts - rolled_days:
+        fresh = Answer.objects.filter(
+            response__survey_id__in=list(surveys),
+            response__completed_on__in=sorted(starts - rolled_days),
+            response__released=True,
+            number__isnull=False,
+            question__type__in=question_types,
+        )
+        if filters.scale is not None:
+            fresh = fresh.filter(question__scale_max=filters.scale)
+        named = {**RAW_BLOCK, **(RAW_PERSON if person else {})}
+        sources.append(fresh.values("question_id", **named).annotate(**_raw_aggregates(fields)))
+    blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], Agg]] = {}
+    for qs in sources:
+        for row in qs.order_by():
+            block = (row["survey_id"], _date(row["day"]), *(row[c] for c in BLOCK[2:]))
+            cell = tuple(row[c] for c in columns[len(BLOCK) :])
+            cells = blocks.setdefault(block, {})
+            cells[cell] = cells.get(cell, Agg()) + Agg(**{f: row[f] for f in fields})
+    shown: dict[tuple[Any, ...], Agg] = {}
+    hidden: set[tuple[Any, ...]] = set()
+    for block, cells in blocks.items():
+        survey_id, day = block[0], block[1]
+        if (survey_id, day) not in periods:
+            continue  # not on one of the survey's period starts: never counted
+        info = surveys[survey_id]
+        if person is None:
+            key = _block_key(keys, info=info, block=block, person=None, side_from=side_from)
+            total = agg_sum(cells.values())
+            if total.n < info.k:
+                hidden.add(key)
+            else:
+                shown[key] = shown.get(key, Agg()) + total
+            continue
+        position = privacy.PERSON_DIMENSIONS.index(person)
+        visible = privacy.shown_values({c: a.n for c, a in cells.items()}, k=info.k)[person]
+        by_value: dict[str, Agg] = {}
+        for cell, agg in cells.items():
+            by_value[cell[position]] = by_value.get(cell[position], Agg()) + agg
+        for value, agg in by_value.items():
+            if filters.segment is not None and value != filters.segment:
+                continue
+            key = _block_key(keys, info=info, block=block, person=value, side_from=side_from)
+            if value in visible:
+                shown[key] = shown.get(key, Agg()) + agg
+            else:
+                hidden.add(key)
+    return shown, hidden
+
+
+def _block_key(
+    keys: tuple[str, ...],
+    *,
+    info: SurveyInfo,
+    block: tuple[Any, ...],
+    person: str | None,
+    side_from: dt.date | None,
+) -> tuple[Any, ...]:
+    """The key of an anonymous block's figure: survey-level parts from the survey, time from
+    the period's first day, the person part from the cell."""
+    _survey_id, day, question_id, question_type, scale = block
+    parts = {
+        SIDE: "current" if side_from is None or day >= side_from else "previous",
+        QUESTION_TYPE: question_type,
+        SCALE: scale,
+        "audience": info.audience_id,
+        "survey": info.pk,
+        "question": question_id,
+        "touchpoint": info.touchpoint_id,
+        "stage": info.stage_id,
+        "journey": info.journey_id,
+    }
+    return tuple(
+        person
+        if key in privacy.PERSON_DIMENSIONS
+        else period_start(day, key)
+        if key in PERIODS
+        else parts[key]
+        for key in keys
+    )
+
+
+def period_start(day: dt.date, period: str) -> dt.date:
+    """The first day of the day / week (Monday) / month / quarter holding `day`, as Trunc does."""
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return day.replace(month=day.month - (day.month - 1) % 3, day=1)
+    return day
+
+
+def _window(filters: Filters, scope: Scope) -> tuple[dt.date | None, dt.date | None]:
+    """The days the figures cover: the requested window, where an anonymous survey's periods
+    starting in it count whole (so `to` reaches the last one's end; with no named survey in
+    the read, `from` is the first one's start)."""
+    periods = [
+        p
+        for (survey_id, _day), p in scope.periods.items()
+        if filters.touchpoint_id is None
+        or scope.surveys[survey_id].touchpoint_id == filters.touchpoint_id
+    ]
+    if not periods:
+        return filters.date_from, filters.date_to
+    date_from, date_to = filters.date_from, filters.date_to
+    last = max(p.ends_on for p in periods)
+    if date_from is not None and not scope.has_named:
+        date_from = min(p.starts_on for p in periods)
+    if date_to is not None:
+        date_to = max(date_to, last) if scope.has_named else last
+    return date_from, date_to
+
+
+# --- Scores for the API, the dashboard and exports ---------------------------------------------
+
+
+def figures(
+    *,
+    metric: str,
+    by: str | None,
+    filters: Filters,
+    scope: Scope | None = None,
+    now: dt.datetime | None = None,
+) -> Figures:
+    """The figures of one metric grouped by `by`, keyed as `aggregate` keys its groups."""
+    question_type = _question_type(metric)
+    if by is not None:
+        _check_keys((by,))
+    scope = scope or read_scope(filters=filters, now=now)
+    found = read(
+        question_types=[question_type],
+        keys=_keys_of(metric, by),
+        fields=METRIC_FIELDS[metric],
+        filters=filters,
+        scope=scope,
+    )
+    return replace(
+        found,
+        shown={_group_of(metric, by, k): agg for k, agg in found.shown.items()},
+        hidden=frozenset(_group_of(metric, by, k) for k in found.hidden),
+    )
+
+
+@dataclass(frozen=True)
+class Report:
+    """Score rows with when they were read and the window they cover."""
+
+    rows: list[dict[str, Any]]
+    as_of: dt.datetime
+    date_from: dt.date | None
+    date_to: dt.date | None
+
+
+def scores(
+    *,
+    audience: Audience,
+    metric: str,
+    by: str | None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    survey_id: int | None = None,
+    segment: str | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
+    """Scores for the admin, API and exports: exact for named surveys, guarded for anonymous
+    ones (metrics.privacy).
+
+    Each row is {"group","score","n","margin"[,"scale"]}, or {"group","suppressed": True
+    [,"scale"]} for a group whose anonymous answers are withheld and that shows nothing else.
+    Reads only: three to six queries (scope, periods, rollups and answers of each kind).
+    """
+    filters = Filters(
+        audience_id=audience.pk,
+        date_from=date_from,
+        date_to=date_to,
+        survey_id=survey_id,
+        segment=segment,
+    )
+    found = figures(metric=metric, by=by, filters=filters, now=now)
+    return Report(
+        rows=rows_of(metric, found),
+        as_of=found.as_of,
+        date_from=found.date_from,
+        date_to=found.date_to,
+    )
+
+
+def rows_of(metric: str, found: Figures) -> list[dict[str, Any]]:
+    """Score rows of figures: shown groups with their score, withheld ones suppressed."""
+    rows = score_rows_of(metric, found.shown)
+    for group in found.hidden - set(found.shown):
+        row: dict[str, Any] = {"group": group, "suppressed": True}
+        if metric in MEAN_METRICS:
+            row = {"group": group[0], "suppressed": True, "scale": group[1]}
+        rows.append(row)
+    rows.sort(key=_row_order)
+    return rows
+
+
+def _row_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["group"] is None, str(row["group"]), row.get("scale") or 0)
 
 
 def suppress_siblings(rows: list[dict[str, Any]], *, threshold: int) -> list[dict[str, Any]]:
@@ -264,7 +821,8 @@ def suppress_siblings(rows: list[dict[str, Any]], *, threshold: int) -> list[dic
 
     Sibling slices add up to the total shown elsewhere, so a lone hidden slice equals "total
     minus the others". While the hidden ones are fewer than two or hold fewer than `threshold`
-    answers together, the next-smallest visible sibling is hidden too.
+    answers together, the next-smallest visible sibling is hidden too. (For per-survey counts
+    outside the scores read; scores of anonymous surveys go through metrics.privacy.)
     """
     hidden = {i for i, r in enumerate(rows) if r["n"] < threshold}
     if hidden:
@@ -286,32 +844,10 @@ def _extra(row: dict[str, Any]) -> dict[str, Any]:
     return {"scale": row["scale"]} if "scale" in row else {}
 
 
-def slice_key(
-    *, audience_id: int, metric: str, by: str | None, group: Any, filters: Filters
-) -> str:
-    """A stable, short key naming one shown slice (for published-score stability)."""
-    raw = "|".join(
-        str(x)
-        for x in (
-            audience_id,
-            metric,
-            by,
-            group,
-            filters.date_from,
-            filters.date_to,
-            filters.survey_id,
-            filters.segment,
-            filters.touchpoint_id,
-            filters.scale,
-        )
-    )
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def score_rows(
     *, audience: Audience, metric: str, by: str | None, filters: Filters, source: str = "rollup"
 ) -> list[dict[str, Any]]:
-    """Unguarded rows {"group","score","n","margin"[,"scale"]} sorted by group."""
+    """Unguarded rows {"group","score","n","margin"[,"scale"]} sorted by group (internal)."""
     return score_rows_of(metric, aggregate(metric=metric, by=by, filters=filters, source=source))
 
 
@@ -327,102 +863,44 @@ def score_rows_of(metric: str, aggs: dict[Any, Agg]) -> list[dict[str, Any]]:
         if metric in MEAN_METRICS:
             row["scale"] = scale
         result.append(row)
-    result.sort(key=lambda r: (r["group"] is None, str(r["group"]), r.get("scale") or 0))
+    result.sort(key=_row_order)
     return result
-
-
-def scores(
-    audience: Audience,
-    metric: str,
-    by: str | None,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
-    *,
-    survey_id: int | None = None,
-    segment: str | None = None,
-    source: str = "rollup",
-    publish: bool = True,
-) -> list[dict[str, Any]]:
-    """Guarded scores for the admin, API and exports.
-
-    Each row is {"group","score","n","margin"} or {"group","suppressed": True}. Slices under the
-    audience's anonymity threshold and their complements are suppressed; a shown score stays
-    at its last published value until n has moved by at least the threshold (or the survey
-    given by `survey_id` has closed). Showing a score
-    publishes it, so `publish=True` records what was shown (one read, at most two writes).
-    """
-    from metrics.services import Shown, published_scores_stabilise
-
-    filters = Filters(
-        audience_id=audience.pk,
-        date_from=date_from,
-        date_to=date_to,
-        survey_id=survey_id,
-        segment=segment,
-    )
-    rows = score_rows(audience=audience, metric=metric, by=by, filters=filters, source=source)
-    threshold = audience.anonymity_threshold
-    if by is None:
-        rows = [
-            r if r["n"] >= threshold else {"group": None, "suppressed": True, **_extra(r)}
-            for r in rows
-        ]
-    else:
-        rows = suppress_siblings(rows, threshold=threshold)
-    if publish:
-        # A closed survey's scores are final: show them as they are.
-        final = (
-            survey_id is not None
-            and Survey.objects.filter(pk=survey_id, status=SurveyStatus.CLOSED).exists()
-        )
-        published_scores_stabilise(
-            shown=[
-                Shown(
-                    key=slice_key(
-                        audience_id=audience.pk,
-                        metric=metric,
-                        by=by,
-                        group=(r["group"], r["scale"]) if "scale" in r else r["group"],
-                        filters=filters,
-                    ),
-                    audience_id=audience.pk,
-                    threshold=threshold,
-                    row=r,
-                    final=final,
-                )
-                for r in rows
-            ]
-        )
-    return rows
 
 
 # --- Comparisons and trends -----------------------------------------------------------
 
 
 def compare_periods(
-    *, audience: Audience, metric: str, date_from: dt.date, date_to: dt.date, filters: Filters
+    *,
+    audience: Audience,
+    metric: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    filters: Filters,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """This period vs the one of equal length before it, in one query; flags real changes."""
-    question_type = _question_type(metric)
-    scoped = Filters(
+    """This period vs the one of equal length before it, in one read; flags real changes."""
+    if metric in MEAN_METRICS:
+        raise UnknownSlice(_("Mean metrics are not compared across scales here."))
+    scoped = replace(
+        filters,
         audience_id=audience.pk,
         date_from=previous_period_start(date_from, date_to),
         date_to=date_to,
-        survey_id=filters.survey_id,
-        segment=filters.segment,
-        scale=filters.scale,
     )
-    qs = rollups(question_type=question_type, filters=scoped).annotate(p=_period_side(date_from))
-    aggs = _rollup_aggregates(METRIC_FIELDS[metric])
-    found = {
-        rec["p"]: Agg(**{k: rec[k] for k in METRIC_FIELDS[metric]})  # type: ignore[literal-required]
-        for rec in qs.values("p").annotate(**aggs)
-    }
+    found = read(
+        question_types=[_question_type(metric)],
+        keys=(SIDE,),
+        fields=METRIC_FIELDS[metric],
+        filters=scoped,
+        scope=read_scope(filters=scoped, now=now),
+        side_from=date_from,
+    )
     return comparison_of(
         metric,
-        current=found.get("current", Agg()),
-        previous=found.get("previous", Agg()),
-        threshold=audience.anonymity_threshold,
+        current=found.shown.get(("current",), Agg()),
+        previous=found.shown.get(("previous",), Agg()),
+        withheld={side for (side,) in found.hidden},
     )
 
 
@@ -431,17 +909,15 @@ def previous_period_start(date_from: dt.date, date_to: dt.date) -> dt.date:
     return date_from - dt.timedelta(days=(date_to - date_from).days + 1)
 
 
-def _period_side(date_from: dt.date) -> Case:
-    return Case(
-        When(day__gte=date_from, then=Value("current")),
-        default=Value("previous"),
-        output_field=CharField(),
+def comparison_of(
+    metric: str, *, current: Agg, previous: Agg, withheld: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """compare_periods from the two periods' aggregates already read (`withheld`: the sides
+    whose anonymous answers were withheld)."""
+    now, before = (
+        _shown_score(metric, agg, side in withheld)
+        for agg, side in ((current, "current"), (previous, "previous"))
     )
-
-
-def comparison_of(metric: str, *, current: Agg, previous: Agg, threshold: int) -> dict[str, Any]:
-    """compare_periods from the two periods' aggregates already read."""
-    now, before = (_guard(score_from(metric, a), threshold) for a in (current, previous))
     delta = None
     if now.value is not None and before.value is not None:
         delta = now.value - before.value
@@ -453,59 +929,27 @@ def comparison_of(metric: str, *, current: Agg, previous: Agg, threshold: int) -
     }
 
 
-def _guard(score: d.Score, threshold: int) -> d.Score:
-    if score.n < threshold:
-        return d.Score(value=None, n=score.n, margin=None, suppressed=True)
-    return score
+def _shown_score(metric: str, agg: Agg, withheld: bool) -> d.Score:
+    if not agg.n:
+        return d.Score(value=None, n=0, suppressed=withheld)
+    return score_from(metric, agg)
 
 
 def trend(
-    *, audience: Audience, metric: str, period: str, filters: Filters
+    *,
+    audience: Audience,
+    metric: str,
+    period: str,
+    filters: Filters,
+    now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Score per period, oldest first; periods under the threshold are suppressed."""
+    """Score per period, oldest first (anonymous surveys: per period start, guarded)."""
     if period not in PERIODS:
         raise UnknownSlice(_("Unknown period %(p)s.") % {"p": period})
-    rows = score_rows(audience=audience, metric=metric, by=period, filters=filters)
-    return trend_guard(rows, threshold=audience.anonymity_threshold)
-
-
-def trend_guard(rows: list[dict[str, Any]], *, threshold: int) -> list[dict[str, Any]]:
-    """Trend rows with the periods under the threshold suppressed."""
-    return [
-        r if r["n"] >= threshold else {"group": r["group"], "suppressed": True, "n": r["n"]}
-        for r in rows
-    ]
-
-
-def page_grid(
-    *, metric: str, period: str, filters: Filters, compare_from: dt.date | None
-) -> dict[tuple[str, Any, Any], Agg]:
-    """One rollup query for a page's headline, trend, touchpoints and period comparison.
-
-    {(side, period start, touchpoint id): Agg} over the filters' days, where side is
-    "current"; with `compare_from`, also over the days from it to the filters' start, as
-    "previous". Every slice of the page is a sum of these cells, so the numbers are those of
-    the separate queries. Not for mean metrics (their scales are not kept apart here).
-    """
-    if metric in MEAN_METRICS:
-        raise UnknownSlice(_("Mean metrics are not read as a page grid."))
-    if period not in PERIODS:
-        raise UnknownSlice(_("Unknown period %(p)s.") % {"p": period})
-    scoped = filters if compare_from is None else replace(filters, date_from=compare_from)
-    qs = rollups(question_type=_question_type(metric), filters=scoped)
-    side = _period_side(filters.date_from) if filters.date_from is not None else Value("current")
-    fields = METRIC_FIELDS[metric]
-    rows: Any = (
-        qs.annotate(
-            side=side,
-            g=_group_expression(period, raw=False, filters=filters),
-            tp=F("touchpoint_id"),
-        )
-        .values("side", "g", "tp")
-        .annotate(**_rollup_aggregates(fields))
-        .order_by()
+    found = figures(
+        metric=metric, by=period, filters=replace(filters, audience_id=audience.pk), now=now
     )
-    return {(r["side"], r["g"], r["tp"]): Agg(**{k: r[k] for k in fields}) for r in rows if r["n"]}
+    return rows_of(metric, found)
 
 
 # --- Response rate, operations, Return on Experience -----------------------------------------

@@ -1,12 +1,11 @@
 """Writes: daily rollups of scored answers (with the verbatims and answer outcomes filed beside
-them), and the published value of each shown slice."""
+them), how far they are complete, and the release of anonymous responses' batches."""
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -18,11 +17,12 @@ from metrics.models import (
     DailyRollup,
     EventDay,
     OperationsSnapshot,
-    PublishedScore,
+    RollupState,
     Verbatim,
 )
 from surveys.models import SCORED_TYPES, Answer, QuestionType
 
+# (rollup column, path from Answer): the columns a day's rows are grouped by.
 ROLLUP_GROUP = (
     ("day", "response__completed_on"),
     ("audience_id", "response__audience_id"),
@@ -30,12 +30,49 @@ ROLLUP_GROUP = (
     ("question_id", "question_id"),
     ("question_type", "question__type"),
     ("scale_max", "question__scale_max"),
-    ("touchpoint_id", "response__touchpoint_id"),
     ("segment", "response__segment"),
     ("channel", "response__channel"),
     ("language", "response__language"),
 )
 ROLLUP_SUMS = ("n", "total", "sumsq", "promoters", "passives", "detractors", "top2")
+# A response completed up to this long before midnight may commit after it: a day counts as
+# complete in the rollups when it was rolled up at least this long after it ended.
+ROLLUP_GRACE = dt.timedelta(minutes=5)
+# The most days one periodic run rolls up when it catches up on days it missed.
+CATCH_UP_DAYS = 31
+
+
+def _survey_columns() -> dict[str, Any]:
+    """The touchpoint and anonymity columns, computed from the response's survey.
+
+    An anonymous survey's rows carry the survey's touchpoint, never the one of the event that
+    triggered the invitation: touchpoint, stage and journey are then constant per survey.
+    """
+    anonymous = Q(response__survey__anonymous=True)
+    return {
+        "rolled_touchpoint": Case(
+            When(anonymous, then=F("response__survey__touchpoint_id")),
+            default=F("response__touchpoint_id"),
+        ),
+        "rolled_anonymous": F("response__survey__anonymous"),
+    }
+
+
+SURVEY_COLUMNS = ("touchpoint_id", "anonymous")  # the columns _survey_columns() fills, in order
+
+
+def _state_locked() -> RollupState:
+    """The rollup state's row, locked until the transaction ends: rebuilds run one at a time
+    (two that delete and re-insert the same day at once would each insert it)."""
+    state = RollupState.objects.select_for_update().filter(pk=1).first()
+    if state is None:
+        try:
+            with transaction.atomic():
+                RollupState.objects.create(pk=1)
+        except IntegrityError:
+            pass  # another rebuild created it meanwhile
+        state = RollupState.objects.select_for_update().get(pk=1)
+    return state
 
 
 @transaction.atomic
@@ -44,60 +81,125 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
 
     Idempotent and safe to re-run for any days: the range's rows are deleted and re-inserted
     with one INSERT … SELECT inside one transaction, so readers see the old or the new day,
-    never half of it. Answers of responses not completed are not counted. The days' free-text
+    never half of it. Only completed, released responses are counted. The days' free-text
     answers are filed as verbatims, and their NPS answers of known people with what followed,
-    the same way (see `Verbatim`, `AnswerOutcome` and `DailyOutcome`).
+    the same way (see `Verbatim`, `AnswerOutcome` and `DailyOutcome`). Days that had ended
+    before this run (with `ROLLUP_GRACE`) and join the complete days move the watermark
+    (`RollupState.complete_through`) on: reads take those days from the rollups.
     """
-    from metrics.selectors import _raw_aggregates, day_start
+    from metrics.selectors import day_start
 
-    _verbatims_rebuild(date_from=date_from, date_to=date_to)
+    started = timezone.now()
+    state = _state_locked()
+    days = Q(day__gte=date_from, day__lte=date_to)
+    answers = Q(response__completed_on__gte=date_from, response__completed_on__lte=date_to)
+    _verbatims_rebuild(days=days, answers=answers)
     _outcomes_rebuild(date_from=date_from, date_to=date_to)
     _event_days_rebuild(
-        days=Q(day__gte=date_from, day__lte=date_to),
+        days=days,
         events=Q(
             occurred_at__gte=day_start(date_from),
             occurred_at__lt=day_start(date_to + dt.timedelta(days=1)),
         ),
     )
-    DailyRollup.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    written = _rollups_insert(days=days, answers=answers)
+    _watermark_advance(state, date_from=date_from, date_to=date_to, started=started)
+    return written
+
+
+def _rollups_insert(*, days: Q, answers: Q) -> int:
+    """Replace the rollup rows `days` picks with those of the answers `answers` picks."""
+    from metrics.selectors import _raw_aggregates
+
+    DailyRollup.objects.filter(days).delete()
     source = (
         Answer.objects.filter(
-            response__completed_on__gte=date_from,
-            response__completed_on__lte=date_to,
+            answers,
+            response__completed_on__isnull=False,
+            response__released=True,
             number__isnull=False,
             question__type__in=list(SCORED_TYPES),
         )
-        .values(*(path for _, path in ROLLUP_GROUP))
+        # Fields first, then the computed columns, then the sums: the SELECT's column order.
+        .values(*(path for _, path in ROLLUP_GROUP), **_survey_columns())
         .annotate(**_raw_aggregates())
         .order_by("response__completed_on")  # a day's rows sit together on disk
     )
-    return _insert_select(DailyRollup, [*(name for name, _ in ROLLUP_GROUP), *ROLLUP_SUMS], source)
+    names = [*(name for name, _ in ROLLUP_GROUP), *SURVEY_COLUMNS, *ROLLUP_SUMS]
+    return _insert_select(DailyRollup, names, source)
+
+
+def _watermark_advance(
+    state: RollupState, *, date_from: dt.date, date_to: dt.date, started: dt.datetime
+) -> None:
+    """Move `complete_through` on over the days this rebuild completed, if they join it."""
+    ended = timezone.localdate(started - ROLLUP_GRACE) - dt.timedelta(days=1)
+    through = min(date_to, ended)
+    current = state.complete_through
+    joins = current is None or date_from <= current + dt.timedelta(days=1)
+    if through >= date_from and joins and (current is None or through > current):
+        state.complete_through = through
+    state.rolled_at = started
+    state.save(update_fields=["complete_through", "rolled_at"])
 
 
 VERBATIM_COLUMNS = (
     ("day", "response__completed_on"),
     ("audience_id", "response__audience_id"),
     ("survey_id", "response__survey_id"),
-    ("touchpoint_id", "response__touchpoint_id"),
     ("segment", "response__segment"),
     ("answer_id", "id"),
 )
 
 
-def _verbatims_rebuild(*, date_from: dt.date, date_to: dt.date) -> None:
-    """Re-file the non-empty free-text answers of responses completed in the range."""
-    Verbatim.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+def _verbatims_rebuild(*, days: Q, answers: Q) -> None:
+    """Re-file the non-empty free-text answers of completed, released responses."""
+    Verbatim.objects.filter(days).delete()
     source = (
         Answer.objects.filter(
-            response__completed_on__gte=date_from,
-            response__completed_on__lte=date_to,
+            answers,
+            response__completed_on__isnull=False,
+            response__released=True,
             question__type=QuestionType.TEXT,
         )
         .exclude(text="")
-        .values(*(path for _, path in VERBATIM_COLUMNS))
+        .values(*(path for _, path in VERBATIM_COLUMNS), **_survey_columns())
         .order_by("response__completed_on")
     )
-    _insert_select(Verbatim, [name for name, _ in VERBATIM_COLUMNS], source)
+    _insert_select(Verbatim, [*(name for name, _ in VERBATIM_COLUMNS), *SURVEY_COLUMNS], source)
+
+
+@transaction.atomic
+def survey_days_rebuild(*, pairs: list[tuple[int, dt.date]]) -> int:
+    """Recompute the rollups and verbatims of some surveys' days (survey id, day); returns the
+    rollup rows written. What a release changes: one anonymous period's first day."""
+    if not pairs:
+        return 0
+    _state_locked()
+    return _survey_days_insert(pairs)
+
+
+def _survey_days_insert(pairs: list[tuple[int, dt.date]]) -> int:
+    days, answers = Q(pk__in=[]), Q(pk__in=[])
+    for survey_id, day in pairs:
+        days |= Q(survey_id=survey_id, day=day)
+        answers |= Q(response__survey_id=survey_id, response__completed_on=day)
+    _verbatims_rebuild(days=days, answers=answers)
+    return _rollups_insert(days=days, answers=answers)
+
+
+@transaction.atomic
+def anonymous_periods_release(*, now: dt.datetime) -> list[tuple[int, dt.date]]:
+    """Release the anonymous responses whose batches are due (surveys.periods) and roll up the
+    periods that changed, in one transaction: a failed rebuild releases nothing. Returns the
+    (survey id, period start) pairs rebuilt."""
+    from surveys.periods import periods_release
+
+    _state_locked()
+    changed = periods_release(now=now)
+    if changed:
+        _survey_days_insert(changed)
+    return changed
 
 
 OUTCOME_COLUMNS = (
@@ -234,16 +336,22 @@ def rollup_day(*, day: dt.date) -> int:
 
 
 def rollup_recent(*, days: int = 2) -> int:
-    """Recompute the last `days` days up to tomorrow (UTC), and the outcomes of late events.
+    """Recompute the last `days` days up to tomorrow, and the outcomes of late events.
 
     Responses are filed under the day they were completed; tomorrow is included because a
-    respondent east of UTC may already be there. The events recorded in those days are
-    followed too, whatever day they happened or their people answered on, and the
-    dashboard's operations snapshots are computed again.
+    respondent east of UTC may already be there. Days missed since the watermark (the task
+    did not run) are caught up first, at most CATCH_UP_DAYS per run. The events recorded in
+    those days are followed too, whatever day they happened or their people answered on, and
+    the dashboard's operations snapshots are computed again.
     """
-    today = timezone.now().date()
+    today = timezone.localdate()
     since = today - dt.timedelta(days=days - 1)
-    written = rollups_rebuild(date_from=since, date_to=today + dt.timedelta(days=1))
+    until = today + dt.timedelta(days=1)
+    through = RollupState.objects.filter(pk=1).values_list("complete_through", flat=True).first()
+    if through is not None and through + dt.timedelta(days=1) < since:
+        since = through + dt.timedelta(days=1)
+        until = min(until, since + dt.timedelta(days=CATCH_UP_DAYS - 1))
+    written = rollups_rebuild(date_from=since, date_to=until)
     late_events_refresh(since=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     operations_snapshots_refresh(today=today)
     return written
@@ -276,61 +384,6 @@ def operations_snapshots_refresh(*, today: dt.date) -> int:
             )
             written += 1
     return written
-
-
-@dataclass
-class Shown:
-    """One score about to be shown: its slice key, audience and row (changed in place)."""
-
-    key: str
-    audience_id: int
-    threshold: int
-    row: dict[str, Any]
-    final: bool = False
-
-
-@transaction.atomic
-def published_scores_stabilise(*, shown: list[Shown]) -> None:
-    """Hold each shown score at its last published value unless n moved by the threshold.
-
-    Watching a small slice over time must not reveal one person's answer, so a score shown
-    once stays put until its n differs by at least the audience's anonymity threshold from
-    the n it was published with (or the slice is final: its survey closed); then the new
-    value is published. Suppressed rows are left alone. At most three queries: read the
-    keys, insert new ones, update moved ones.
-    """
-    entries = {
-        s.key: s for s in shown if not s.row.get("suppressed") and s.row.get("score") is not None
-    }
-    if not entries:
-        return
-    known = {p.key: p for p in PublishedScore.objects.filter(key__in=list(entries))}
-    fresh: list[PublishedScore] = []
-    moved: list[PublishedScore] = []
-    now = timezone.now()
-    for key, entry in entries.items():
-        row = entry.row
-        published = known.get(key)
-        if published is None:
-            fresh.append(
-                PublishedScore(
-                    key=key,
-                    audience_id=entry.audience_id,
-                    value=row["score"],
-                    margin=row["margin"],
-                    n=row["n"],
-                )
-            )
-        elif entry.final or abs(row["n"] - published.n) >= entry.threshold:
-            published.value, published.margin, published.n = row["score"], row["margin"], row["n"]
-            published.published_at = now
-            moved.append(published)
-        else:
-            row["score"], row["margin"], row["n"] = published.value, published.margin, published.n
-    if fresh:
-        PublishedScore.objects.bulk_create(fresh, ignore_conflicts=True)
-    if moved:
-        PublishedScore.objects.bulk_update(moved, ["value", "margin", "n", "published_at"])
 
 
 def score_of_row(row: dict[str, Any]) -> d.Score:

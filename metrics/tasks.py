@@ -4,6 +4,7 @@ import datetime as dt
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from metrics import alerts, services
 
@@ -18,6 +19,14 @@ def rollup_day_task(day: str) -> int:
 def rollup_recent_task(days: int = 2) -> int:
     """Recompute today's and yesterday's rollups so dashboards stay minutes behind."""
     return services.rollup_recent(days=days)
+
+
+@shared_task(name="metrics.anonymous_periods_release_task", acks_late=True)
+def anonymous_periods_release_task(now: str | None = None) -> int:
+    """Release the anonymous responses whose batches of at least k are due, publish the periods
+    that ended, and roll up the periods that changed (one transaction); returns how many."""
+    at = dt.datetime.fromisoformat(now) if now else timezone.now()
+    return len(services.anonymous_periods_release(now=at))
 
 
 # --- The closed loop (metrics.alerts) -------------------------------------------------------

@@ -1,6 +1,7 @@
 """The metrics dashboard inside the admin: thin views over metrics.dashboard."""
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -24,13 +25,32 @@ PERIOD_CHOICES = [
 
 
 class DashboardFilterForm(forms.Form):
-    """Period, segment and survey filters; bad values fall back to the defaults."""
+    """Period (or from/to), segment and survey filters; bad values fall back to the defaults."""
 
     period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
     segment = forms.CharField(label=_("Segment"), max_length=100, required=False)
     survey = forms.IntegerField(label=_("Survey"), min_value=1, required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # "from" and "to" are Python keywords: declared here, as the API names them.
+        self.fields["from"] = forms.DateField(label=_("From"), required=False)
+        self.fields["to"] = forms.DateField(label=_("To"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("from must not be after to."))
+        return cleaned
+
     def window(self, today: dt.date) -> Window:
+        start, end = self.cleaned_data.get("from"), self.cleaned_data.get("to")
+        if start or end:
+            end = end or today
+            if start is None:
+                return Window(date_from=None, date_to=end, days=None)
+            return Window(date_from=start, date_to=end, days=(end - start).days + 1)
         period = self.cleaned_data.get("period") or "90"
         if period == "all":
             return Window(date_from=None, date_to=today, days=None)
@@ -81,8 +101,9 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         survey_id=cleaned.get("survey"),
     )
     if not has_role(request.user, audience.pk, Role.ANALYST):
-        page["verbatims"] = []  # viewers see scores only, never what people wrote
-    elif page.get("verbatims"):
+        # Viewers see scores only, never what people wrote.
+        page["verbatims"] = page["anonymous_verbatims"] = []
+    elif page.get("verbatims") or page.get("anonymous_verbatims"):
         audit_record(
             actor=request.user,
             action=AuditAction.RESPONSES_VIEWED,
@@ -99,6 +120,8 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "window": window,
         "selected": {
             "period": cleaned.get("period") or "90",
+            "from": cleaned.get("from"),
+            "to": cleaned.get("to"),
             "segment": cleaned.get("segment") or "",
             "survey": cleaned.get("survey"),
         },

@@ -6,11 +6,21 @@ Each entry says why it runs and carries an `expires` so a backlog never piles up
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict] = {
-    # Dashboards read daily rollups: re-roll today and yesterday so scores lag by minutes.
+    # Scores read the days up to the rollups' watermark from the rollups (later ones from the
+    # answers): re-roll today and yesterday so the watermark reaches yesterday soon after
+    # midnight, and catch up on days a stopped beat missed.
     "metrics-rollup-recent": {
         "task": "metrics.rollup_recent_task",
         "schedule": 600.0,
         "options": {"expires": 540, "queue": "bulk"},
+    },
+    # Anonymous surveys: a period's waiting responses are released once at least k wait (so
+    # every figure moves in steps of k) and an ended period is published; the periods that
+    # changed are rolled up in the same transaction, so a released batch counts within a minute.
+    "metrics-anonymous-periods-release": {
+        "task": "metrics.anonymous_periods_release_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
     # Invitations carry due_at; this picks up what is due and fans out short batch tasks.
     "surveys-dispatch-due": {

@@ -1,4 +1,5 @@
-"""Audiences through the API, and scores with n, margin and anonymity suppression."""
+"""Audiences through the API, and scores with n and margin: exact for named surveys, per
+reporting period and guarded for anonymous ones."""
 
 import datetime as dt
 
@@ -7,7 +8,7 @@ from django.utils import timezone
 
 from audiences.models import Audience
 from metrics.services import rollups_rebuild
-from surveys.models import Answer, Invitation, Question, Response
+from surveys.models import Answer, Invitation, Question, ReportingPeriod, Response
 from tests.factories import make_touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +84,7 @@ def _answers(world, touchpoint, scores, day=DAY):
         Answer.objects.create(response=response, question=question, number=score)
 
 
-def test_nps_by_touchpoint_names_groups_by_slug_and_suppresses_small_ones(api, world):
+def test_nps_by_touchpoint_names_groups_by_slug_and_shows_named_groups_however_small(api, world):
     delivery = make_touchpoint(world.customers, slug="delivery", stage_name="Delivery")
     returns = make_touchpoint(world.customers, slug="returns", stage_name="Returns")
     _answers(world, world.checkout, [10, 10, 9, 7, 3, 0])
@@ -96,9 +97,13 @@ def test_nps_by_touchpoint_names_groups_by_slug_and_suppresses_small_ones(api, w
     checkout = next(r for r in results if r["group"] == "checkout")
     assert (round(checkout["score"], 2), checkout["n"]) == (16.67, 6)
     assert checkout["margin"] > 0
-    # returns has 2 answers (< 5) and its smallest sibling is hidden with it.
-    assert {"group": "returns", "suppressed": True} in results
-    assert {"group": "delivery", "suppressed": True} in results
+    # A named survey's responses are seen one by one anyway: no group is held back.
+    assert [(r["group"], r["n"]) for r in results] == [
+        ("checkout", 6),
+        ("delivery", 5),
+        ("returns", 2),
+    ]
+    assert not any(r.get("suppressed") for r in results)
 
 
 def test_all_time_score_without_from_or_to(api, world):
@@ -122,10 +127,35 @@ def test_score_by_month_names_the_period_start(api, world):
     assert [(r["group"], r["score"], r["n"]) for r in body["results"]] == [("2026-11-01", 100.0, 5)]
 
 
-def test_group_under_the_threshold_has_no_score_and_no_n(api, world):
+def test_a_named_group_of_two_is_shown_with_its_n_and_margin(api, world):
     _answers(world, world.checkout, [10, 0])
     rollups_rebuild(date_from=DAY, date_to=DAY)
     body = api.get("/api/v1/scores/?audience=customers&metric=nps").json()
+    assert body["results"] == [
+        {"group": None, "score": 0.0, "n": 2, "margin": pytest.approx(138.5929, abs=1e-3)}
+    ]
+
+
+def test_an_anonymous_period_under_the_threshold_has_no_score_and_no_n(api, world):
+    september = dt.date(2026, 9, 1)
+    ReportingPeriod.objects.create(
+        survey=world.employee_survey,
+        starts_on=september,
+        ends_on=dt.date(2026, 9, 30),
+        published_at=timezone.now(),
+    )
+    question = Question.objects.get(survey=world.employee_survey, key="enps")
+    for score in (10, 0):
+        response = Response.objects.create(
+            survey=world.employee_survey,
+            audience=world.employees,
+            channel="email",
+            language="en",
+            completed_on=september,
+        )
+        Answer.objects.create(response=response, question=question, number=score)
+    rollups_rebuild(date_from=september, date_to=september)
+    body = api.get("/api/v1/scores/?audience=employees&metric=enps").json()
     assert body["results"] == [{"group": None, "suppressed": True}]
 
 

@@ -12,7 +12,15 @@ from audiences.models import Audience, AudienceKind, Person
 from journeys.models import Touchpoint
 from metrics import hooks
 from metrics.models import AlertRule
-from surveys.models import Answer, Question, QuestionType, Response, Survey, SurveyStatus
+from surveys.models import (
+    Answer,
+    Question,
+    QuestionType,
+    ReportingPeriod,
+    Response,
+    Survey,
+    SurveyStatus,
+)
 from tests.factories import make_audience, make_touchpoint
 from tests.metrics.closed_loop_support import contact_survey, detractor_rule
 
@@ -76,7 +84,9 @@ def add_responses(
 
     A spec holds the answers by question key (nps, csat, ces, rating, comment) and optionally
     day, touchpoint (key of world.touchpoints), segment, channel, language, person,
-    completed (False leaves the response unfinished).
+    completed (False leaves the response unfinished), released (False: an anonymous response
+    waiting for its batch). An anonymous survey's responses are stored as surveys.periods
+    stores them: on the given day (its period's first day), with no time and no person.
     """
     survey = survey or world.survey
     responses = []
@@ -84,20 +94,20 @@ def add_responses(
         day = spec.get("day", TODAY)
         completed = spec.get("completed", True)
         tp = spec.get("touchpoint")
+        moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
         responses.append(
             Response(
                 survey=survey,
                 audience=world.audience,
-                touchpoint=world.touchpoints[tp] if tp else None,
-                person=spec.get("person"),
+                touchpoint=world.touchpoints[tp] if tp else survey.touchpoint,
+                person=None if survey.anonymous else spec.get("person"),
                 channel=spec.get("channel", "email"),
                 language=spec.get("language", "en"),
                 segment=spec.get("segment", ""),
                 completed_on=day if completed else None,
-                completed_at=(
-                    dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC) if completed else None
-                ),
-                started_at=timezone.now(),
+                completed_at=moment if completed and not survey.anonymous else None,
+                started_at=None if survey.anonymous else timezone.now(),
+                released=spec.get("released", True),
             )
         )
     Response.objects.bulk_create(responses)
@@ -113,6 +123,37 @@ def add_responses(
                 answers.append(Answer(response=response, question=question, number=spec[key]))
     Answer.objects.bulk_create(answers)
     return responses
+
+
+def anonymous_world(
+    slug: str = "staff",
+    threshold: int = 5,
+    touchpoints: tuple[tuple[str, str], ...] = (("payroll", "Growth"),),
+) -> World:
+    """An employee audience whose survey is anonymous, about its first touchpoint."""
+    world = build_world(
+        slug, kind=AudienceKind.EMPLOYEE, touchpoints=touchpoints, threshold=threshold
+    )
+    world.survey.anonymous = True
+    world.survey.touchpoint = next(iter(world.touchpoints.values()), None)
+    world.survey.save(update_fields=["anonymous", "touchpoint"])
+    return world
+
+
+def add_period(
+    survey: Survey, starts_on: dt.date, ends_on: dt.date, *, published: bool = True
+) -> ReportingPeriod:
+    """A reporting period of an anonymous survey, published (ended and frozen) or still open."""
+    return ReportingPeriod.objects.create(
+        survey=survey,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        published_at=(
+            dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time(0, 5), tzinfo=dt.UTC)
+            if published
+            else None
+        ),
+    )
 
 
 def nps_specs(values: list[int], **common: Any) -> list[dict[str, Any]]:

@@ -9,7 +9,14 @@ from journeys.models import TouchpointEvent, TouchpointRole
 from metrics.services import rollups_rebuild
 from surveys.models import Invitation
 from tests.factories import make_touchpoint
-from tests.metrics.conftest import TODAY, add_responses, build_world, make_people
+from tests.metrics.conftest import (
+    TODAY,
+    add_period,
+    add_responses,
+    anonymous_world,
+    build_world,
+    make_people,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,21 +60,22 @@ def test_audience_page_costs_the_same_queries_at_any_size(
     small = _customers(touchpoints=1, segments=1, per_cell=6)
     big = _customers_other("big", touchpoints=6, segments=4, per_cell=9)
     client.force_login(xm_manager)
-    # 1 session, 2 user, 3 audience, 4 scored question types, 5 surveys (filter),
-    # 6 segments (filter), 7 response rate, 8 closed-loop case counts (median and recovery
-    # add one query each only when cases were closed), 9 the rollup grid (headline, period
-    # comparison, trend and touchpoint scores are sums of its cells), 10 touchpoints with
-    # stages, 11 savepoint, 12 published scores read, 13 insert new published scores,
-    # 14 release savepoint, 15 verbatims, 16 Return on Experience (daily outcomes),
-    # 17 the period's operations snapshot (none here, so: 18 operational events from the
-    # event days, 19 members at start), 20 audit log entry (the verbatims were read).
+    # 1 session, 2 user, 3 audience, 4 scored question types, 5 the audience's surveys (the
+    # filter's list, with the rollups' watermark; an anonymous survey adds its reporting
+    # periods), 6 segments (filter), 7 response rate, 8 closed-loop case counts (median and
+    # recovery add one query each only when cases were closed), 9 the rollup grid up to the
+    # watermark and 10 the same grid from today's answers (headline, period comparison, trend
+    # and touchpoint scores are sums of their cells), 11 touchpoints with stages,
+    # 12 verbatims, 13 Return on Experience (daily outcomes), 14 the period's operations
+    # snapshot (none here, so: 15 operational events from the event days, 16 members at
+    # start), 17 audit log entry (the verbatims were read). Nothing else is written.
     for world in (small, big):
         with django_assert_num_queries(QUERIES):
             response = client.get(reverse("metrics:audience", args=[world.audience.slug]))
         assert response.status_code == 200
 
 
-QUERIES = 20
+QUERIES = 17
 
 
 def _customers_other(slug: str, touchpoints: int, segments: int, per_cell: int):  # noqa: ANN202
@@ -123,10 +131,14 @@ def test_audience_page_scores_equal_the_separate_slices(
     assert page["trend"]["rows"] == s.trend(
         audience=audience, metric="nps", period=period, filters=f
     )
-    by_touchpoint = s.suppress_siblings(
-        s.score_rows(audience=audience, metric="nps", by="touchpoint", filters=f),
-        threshold=audience.anonymity_threshold,
-    )
+    by_touchpoint = s.scores(
+        audience=audience,
+        metric="nps",
+        by="touchpoint",
+        date_from=date_from,
+        date_to=TODAY,
+        segment=segment,
+    ).rows
     shown = [c for row in page["heatmap"] for c in row["cells"] if not c.get("empty")]
     assert [{k: v for k, v in c.items() if k not in ("touchpoint", "bucket")} for c in shown] == [
         by_touchpoint[[r["group"] for r in by_touchpoint].index(c["group"])] for c in shown
@@ -168,8 +180,14 @@ def test_audience_page_reads_the_operations_snapshot_of_its_period(
 def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager) -> None:  # noqa: ANN001
     world = build_world()
     add_responses(world, [{"nps": 10}] * 6 + [{"nps": 0}] * 4)
-    staff = build_world("staff", kind="employee", touchpoints=(("payroll", "Growth"),))
-    add_responses(staff, [{"nps": 9}] * 3)
+    # A named audience with three answers: shown as it is (its responses are seen anyway).
+    team = build_world("team", kind="employee", touchpoints=(("desk", "Work"),))
+    add_responses(team, [{"nps": 9}] * 3)
+    # An anonymous pulse whose May holds three answers (k = 5): not enough responses.
+    staff = anonymous_world("staff")
+    may = dt.date(2026, 5, 1)
+    add_period(staff.survey, may, dt.date(2026, 5, 31))
+    add_responses(staff, [{"nps": 9, "day": may}] * 3)
     build_world("suppliers", kind="supplier", touchpoints=(("po", "Order"),))
     person = make_people("inv", 1)[0]
     now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
@@ -184,7 +202,7 @@ def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager)
             sent_at=now,
             responded_at=now if responded else None,
         )
-    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    rollups_rebuild(date_from=may, date_to=TODAY)
     client.force_login(xm_manager)
     response = client.get(reverse("metrics:index"))
     assert response.status_code == 200
@@ -193,13 +211,16 @@ def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager)
     assert cards["customers"]["row"]["score"] == 20.0
     assert cards["customers"]["row"]["n"] == 10
     assert cards["customers"]["response_rate"] == 25.0
+    assert cards["team"]["metric"] == "enps"
+    assert cards["team"]["row"] == {"group": None, "score": 100.0, "n": 3, "margin": 0.0}
     assert cards["staff"]["metric"] == "enps"
-    assert cards["staff"]["row"] == {"group": None, "suppressed": True, "n": 3}
+    assert cards["staff"]["row"] == {"group": None, "suppressed": True, "empty": False, "n": 0}
     assert cards["suppliers"]["metric"] is None
     html = response.content.decode()
-    assert "not enough responses" in html
-    assert html.count('class="xm-card"') == 3
+    assert html.count("not enough responses") == 1
+    assert html.count('class="xm-card"') == 4
     assert 'class="xm-spark"' in html
+    assert 'id="xm-as-of"' in html and "2026-06-15 18:00" in html
     # The admin index links to the dashboard.
     assert reverse("metrics:index") in client.get(reverse("admin:index")).content.decode()
 
@@ -210,24 +231,27 @@ def test_audience_page_shows_heatmap_worst_touchpoints_and_escaped_verbatims(
     world = build_world(
         touchpoints=(("checkout", "Purchase"), ("delivery", "Delivery"), ("returns", "Delivery"))
     )
-    add_responses(world, [{"nps": 10, "touchpoint": "checkout", "comment": "hidden praise"}] * 6)
+    add_responses(world, [{"nps": 10, "touchpoint": "checkout", "comment": "praise"}] * 6)
     add_responses(world, [{"nps": 2, "touchpoint": "delivery", "comment": "<b>late</b>"}] * 7)
-    add_responses(world, [{"nps": 0, "touchpoint": "returns", "comment": "only-me secret"}] * 2)
+    add_responses(world, [{"nps": 0, "touchpoint": "returns", "comment": "one complaint"}] * 2)
     rollups_rebuild(date_from=TODAY, date_to=TODAY)
     client.force_login(xm_manager)
     response = client.get(reverse("metrics:audience", args=["customers"]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "&lt;b&gt;late&lt;/b&gt;" in html and "<b>late</b>" not in html
-    # returns (n=2) is hidden, and so is checkout, its next-smallest sibling (n=6).
+    # A named survey's touchpoints are all shown, however few answered (no threshold).
     cells = {c["touchpoint"].slug: c for row in response.context["heatmap"] for c in row["cells"]}
-    assert cells["customers-returns"]["suppressed"] is True
-    assert cells["customers-checkout"]["suppressed"] is True
+    assert (cells["customers-returns"]["score"], cells["customers-returns"]["n"]) == (-100.0, 2)
+    assert (cells["customers-checkout"]["score"], cells["customers-checkout"]["n"]) == (100.0, 6)
     assert (cells["customers-delivery"]["score"], cells["customers-delivery"]["n"]) == (-100.0, 7)
-    assert html.count("not enough responses") >= 2
-    assert [c["touchpoint"].slug for c in response.context["worst"]] == ["customers-delivery"]
-    # Verbatims never come from a hidden slice.
-    assert "only-me secret" not in html and "hidden praise" not in html
+    assert "not enough responses" not in html.split('id="xm-heatmap"')[1].split("</table>")[0]
+    assert [c["touchpoint"].slug for c in response.context["worst"]] == [
+        "customers-delivery",
+        "customers-returns",
+        "customers-checkout",
+    ]
+    assert "one complaint" in html  # the newest comments, whatever their touchpoint
     assert response.context["headline"]["n"] == 15
     assert [p["count"] for p in response.context["distribution"]] == [6, 0, 9]
     assert 'id="xm-trend"' in html and 'id="xm-heatmap"' in html
@@ -334,12 +358,14 @@ def test_return_on_experience_compares_promoters_and_detractors(client, xm_manag
 
 
 def test_segment_filter_cannot_reveal_a_small_department_by_subtraction(client, xm_manager) -> None:  # noqa: ANN001
-    world = build_world("staff", kind="employee", touchpoints=(("payroll", "Growth"),))
-    add_responses(world, [{"nps": 10, "segment": "sales"}] * 6)
-    add_responses(world, [{"nps": 0, "segment": "ops"}] * 7)
-    add_responses(world, [{"nps": 0, "segment": "legal"}] * 2)
-    add_responses(world, [{"nps": 9, "segment": "it"}] * 9)
-    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    world = anonymous_world("staff")
+    may = dt.date(2026, 5, 1)
+    add_period(world.survey, may, dt.date(2026, 5, 31))
+    add_responses(world, [{"nps": 10, "segment": "sales", "day": may}] * 6)
+    add_responses(world, [{"nps": 0, "segment": "ops", "day": may}] * 7)
+    add_responses(world, [{"nps": 0, "segment": "legal", "day": may}] * 2)
+    add_responses(world, [{"nps": 9, "segment": "it", "day": may}] * 9)
+    rollups_rebuild(date_from=may, date_to=TODAY)
     client.force_login(xm_manager)
     url = reverse("metrics:audience", args=["staff"])
     shown = {}
@@ -352,3 +378,19 @@ def test_segment_filter_cannot_reveal_a_small_department_by_subtraction(client, 
     assert shown == {"sales": False, "ops": True, "legal": False, "it": True}
     total = client.get(url).context["headline"]["n"]
     assert total - 7 - 9 == 8
+
+
+def test_a_named_segment_is_shown_however_small(client, xm_manager) -> None:  # noqa: ANN001
+    world = build_world("team", kind="employee", touchpoints=(("desk", "Work"),))
+    add_responses(world, [{"nps": 0, "segment": "legal"}] * 2)
+    add_responses(world, [{"nps": 10, "segment": "sales"}] * 6)
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    client.force_login(xm_manager)
+    response = client.get(reverse("metrics:audience", args=["team"]), {"segment": "legal"})
+    assert response.context["headline"] == {
+        "group": None,
+        "score": -100.0,
+        "n": 2,
+        "margin": 0.0,
+    }
+    assert "segment_hidden" not in response.context

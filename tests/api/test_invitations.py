@@ -186,3 +186,27 @@ def test_no_parameter_filters_or_orders_invitations_by_their_answer(hr, world, q
     probed = hr.get(f"{base}&{query}").json()["results"]
 
     assert [r["id"] for r in probed] == [r["id"] for r in plain] == [later.pk, anonymous.pk]
+
+
+@pytest.mark.parametrize("who", ["hr", "api"])
+def test_a_persons_export_says_their_anonymous_invitation_was_answered_never_when(
+    request, world, who
+):
+    client = request.getfixturevalue(who)
+    anonymous, _named = _answered(world)
+
+    body = client.get("/api/v1/people/e-1/export/").json()
+
+    assert [
+        (i["id"], i["state"], i["opened_at"], i["responded_at"]) for i in body["invitations"]
+    ] == [(anonymous.pk, "responded", None, None)]
+
+
+def test_a_persons_export_keeps_the_times_of_named_invitations(api, world):
+    _anonymous, named = _answered(world)
+
+    body = api.get("/api/v1/people/c-1/export/").json()
+
+    assert [(i["id"], i["responded_at"]) for i in body["invitations"]] == [
+        (named.pk, "2026-11-12T14:03:00+00:00")
+    ]

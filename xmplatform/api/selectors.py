@@ -163,6 +163,28 @@ def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
     return rows
 
 
+def export_without_answer_times(*, data: dict[str, Any], person: Person) -> dict[str, Any]:
+    """A person's export whose invitations of anonymous surveys say answered, never when.
+
+    Their opened and responded times would date the answer beside the period it is reported
+    in, as the invitation list's do (one query: those invitations' ids).
+    """
+    anonymous = set(
+        Invitation.objects.filter(person=person, survey__anonymous=True).values_list(
+            "id", flat=True
+        )
+    )
+    if not anonymous:
+        return data
+    return {
+        **data,
+        "invitations": [
+            {**i, "opened_at": None, "responded_at": None} if i["id"] in anonymous else i
+            for i in data["invitations"]
+        ],
+    }
+
+
 def responses_completed(
     *, survey: Survey, since: dt.date | dt.datetime | None
 ) -> QuerySet[Response]:

@@ -357,6 +357,7 @@ class PersonExportView(ApiView):
         data = person_export(person=person)
         if not self.scope.unrestricted:
             data = operations.export_scoped(data=data, person=person, scope=self.scope)
+        data = selectors.export_without_answer_times(data=data, person=person)
         memberships = Membership.objects.filter(person=person)
         if self.scope.audience_ids is not None:
             memberships = memberships.filter(audience_id__in=self.scope.audience_ids)

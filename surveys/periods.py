@@ -16,17 +16,19 @@ Which period (`Survey.reporting_period`):
   the next run (a late answer, a public link), the calendar month applies, starting no
   earlier than the day after the previous period ended;
 - auto (the default): wave when the survey has a wave distribution rule, else month.
-A period, once it holds a response, keeps its bounds (but for that shortening): changing the
-kind takes effect from the next period on.
+A period keeps its bounds once created, but for one thing: a period that starts later cuts
+short the open one it starts within (a wave run mid-month, a switch to a shorter kind), so a
+day belongs to one period only. A switch to a longer kind takes effect when the current period
+ends.
 
 Release (`periods_release`, run every few minutes by the metrics task that then rebuilds the
 rollups of the periods it returns): for each unpublished period, when at least k completed
-responses wait, all of them are released at once (`released=True`) and `period.released` is
-their count. Once the period has ended (today > ends_on), its last batch is released (only if
-at least k wait: a remainder under k is never shown) and `published_at` is set: the period is
-then frozen. A response that arrives for a period already published (a submit straddling
-midnight, a clock moved back) is never released. Named responses are released when they
-complete and have nothing to do with periods.
+responses wait, all of them are released at once (`released=True`), and `period.released`
+counts the period's released responses. Once the period has ended (today > ends_on), its last
+batch is released (only if at least k wait: a remainder under k is never shown) and
+`published_at` is set: the period is then frozen. A response that arrives for a period already
+published (a submit straddling midnight, a clock moved back) is never released. Named
+responses are released when they complete and have nothing to do with periods.
 """
 
 import datetime
@@ -87,17 +89,16 @@ def period_bounds(*, kind: str, day: datetime.date) -> tuple[datetime.date, date
     return start, after - DAY
 
 
-def _wave(survey: Survey) -> tuple[bool, datetime.datetime | None, int]:
-    """(has a wave rule, when its latest run was, that rule's expiry_days): one query."""
-    row = (
-        DistributionRule.objects.filter(survey_id=survey.pk, kind=RuleKind.WAVE)
-        .order_by(F("last_run_at").desc(nulls_last=True), "-pk")
+def _latest_wave_run(survey: Survey) -> tuple[datetime.datetime, int] | None:
+    """When the survey's latest wave run was, and that rule's expiry_days (one query)."""
+    return (
+        DistributionRule.objects.filter(
+            survey_id=survey.pk, kind=RuleKind.WAVE, last_run_at__isnull=False
+        )
+        .order_by("-last_run_at", "-pk")
         .values_list("last_run_at", "expiry_days")
         .first()
     )
-    if row is None:
-        return False, None, 0
-    return True, row[0], row[1]
 
 
 def _bounds(survey: Survey, today: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -105,15 +106,14 @@ def _bounds(survey: Survey, today: datetime.date) -> tuple[datetime.date, dateti
     kind = survey.reporting_period
     if kind in CALENDAR_KINDS:
         return period_bounds(kind=kind, day=today)
-    if kind in (ReportingPeriodKind.AUTO, ReportingPeriodKind.WAVE):
-        has_wave, last_run_at, expiry_days = _wave(survey)
-        if has_wave and last_run_at is not None:
-            start = timezone.localdate(last_run_at)
-            # A run after `today` (only when periods are computed for a past day, as the demo
-            # does) says nothing of the wave `today` belonged to: the month applies.
-            end = start + (max(expiry_days, 1) - 1) * DAY
-            if start <= today <= end:
-                return start, end
+    # Automatic or wave: a wave rule that never ran (or none at all) leaves the month.
+    run = _latest_wave_run(survey)
+    if run is not None:
+        start = timezone.localdate(run[0])
+        end = start + (max(run[1], 1) - 1) * DAY
+        # A past day before the latest run: the rule keeps no earlier runs, the month applies.
+        if start <= today <= end:
+            return start, end
     return period_bounds(kind=ReportingPeriodKind.MONTH, day=today)
 
 

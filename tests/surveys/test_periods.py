@@ -191,6 +191,19 @@ def test_a_wave_rule_that_never_ran_leaves_the_calendar_month(survey):
     assert (period.starts_on, period.ends_on) == (D(2026, 12, 1), D(2026, 12, 31))
 
 
+def test_a_shorter_kind_starts_at_once_and_a_longer_one_when_the_period_ends(survey):
+    month = period_for(survey=survey, today=D(2026, 12, 2))
+    survey.reporting_period = ReportingPeriodKind.QUARTER
+
+    assert period_for(survey=survey, today=D(2026, 12, 9)) == month
+    survey.reporting_period = ReportingPeriodKind.WEEK
+    week = period_for(survey=survey, today=D(2026, 12, 9))
+
+    month.refresh_from_db()
+    assert (month.starts_on, month.ends_on) == (D(2026, 12, 1), D(2026, 12, 6))
+    assert (week.starts_on, week.ends_on) == (D(2026, 12, 7), D(2026, 12, 13))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_first_answers_of_a_period_share_one_row(needs_postgres):
     survey = make_survey(anonymous=True)

@@ -42,6 +42,7 @@ from surveys.models import (
     Response,
     Survey,
 )
+from surveys.periods import anonymity_threshold
 
 CHUNK_SIZE = 1000
 # A cell whose first printable character is one of these starts a formula in Excel,
@@ -292,7 +293,7 @@ def period_summaries(*, survey: Survey) -> list[PeriodSummary]:
     and question, and (published periods only) the choice answers and the comments: six at
     most, however many responses.
     """
-    threshold = survey.audience.anonymity_threshold
+    threshold = anonymity_threshold(survey.audience.anonymity_threshold)
     periods = list(
         ReportingPeriod.objects.filter(survey=survey)
         .order_by("starts_on")

@@ -34,6 +34,7 @@ from audiences.services import audit_record
 from surveys import exports
 from surveys.fatigue import reason_label
 from surveys.models import Invitation, InvitationState, QuestionType, Response, Survey
+from surveys.periods import anonymity_threshold
 from surveys.services import answer_value
 from xmplatform.paging import EstimatedCountPaginator
 
@@ -227,7 +228,7 @@ class ResponseAdmin(AudienceScopedAdmin):
                 (summary, [(exports.question_label(r.question), r) for r in summary.results])
                 for summary in reversed(summaries)
             ],
-            "threshold": survey.audience.anonymity_threshold,
+            "threshold": anonymity_threshold(survey.audience.anonymity_threshold),
             "opts": self.model._meta,
             "survey_url": reverse("admin:surveys_survey_change", args=[survey.pk]),
         }

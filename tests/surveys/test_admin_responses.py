@@ -455,3 +455,14 @@ def test_a_named_surveys_invitation_keeps_its_times(admin_client, named):
 def test_the_invitation_list_filters_only_by_state_and_survey(admin_client):
     assert InvitationAdmin.list_filter == ("state", "survey")
     assert not {"responded_at", "opened_at"} & set(InvitationAdmin.list_display)
+
+
+def test_distribution_panel_of_an_anonymous_survey_counts_ended_periods_in_groups_of_k(hr, pulse):
+    page = hr.get(f"/admin/surveys/distributionrule/panel/{pulse.survey.pk}/")
+
+    # October's legal (1) is under k, and sales (5) would reveal it by subtraction.
+    assert page.context["slices"] == [
+        {"group": "legal", "suppressed": True},
+        {"group": "sales", "suppressed": True},
+    ]
+    assert "counted over ended reporting periods only" in page.content.decode()

@@ -138,7 +138,8 @@ def _guarded_changelist(base: type[ChangeList]) -> type[ChangeList]:
         if unrestricted(request.user):
             return base.get_filters(self, request)
         declared = self.list_filter
-        self.list_filter = [*declared, _DeclaredOnly(self.date_hierarchy)]
+        guard: Any = _DeclaredOnly(self.date_hierarchy)  # called as a list filter class is
+        self.list_filter = [*declared, guard]
         try:
             return base.get_filters(self, request)
         finally:

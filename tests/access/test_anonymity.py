@@ -137,9 +137,10 @@ def test_subtraction_attack_on_department_slices_finds_the_complement_suppressed
     ops = hr.get(page, {"period": "all", "segment": "ops"}).context
 
     assert total["n"] == 15
-    assert legal["headline"] == {"group": None, "suppressed": True}
+    hidden = {"group": None, "suppressed": True, "empty": False, "n": 0}
+    assert legal["headline"] == hidden
     # Sales is the complement that would reveal legal (15 − 7 − 6 = 2): hidden too.
-    assert sales["headline"] == {"group": None, "suppressed": True}
+    assert sales["headline"] == hidden
     assert (ops["headline"]["n"], ops["headline"]["score"]) == (7, -100.0)
     # What is left after subtracting every shown department is two departments mixed.
     assert total["n"] - ops["headline"]["n"] == 8

@@ -189,3 +189,19 @@ def opened_alerts() -> Iterator[list[int]]:
     hooks.register_alert_listener(seen.append)
     yield seen
     hooks.unregister_alert_listener(seen.append)
+
+
+@pytest.fixture
+def api_key_for() -> Any:
+    """An API client whose key sees one world's audience only."""
+    from rest_framework.test import APIClient
+
+    from xmplatform.api.services import api_key_create
+
+    def client_for(world: World) -> APIClient:
+        client = APIClient()
+        key = api_key_create(name=f"{world.audience.slug} key", audiences=[world.audience])[1]
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return client
+
+    return client_for

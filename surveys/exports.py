@@ -23,7 +23,7 @@ import random
 import tempfile
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,7 +243,7 @@ class _Sums:
     detractors: int = 0
     top2: int = 0
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: Mapping[str, Any]) -> None:
         for name in ("n", "total", "sumsq", "promoters", "passives", "detractors", "top2"):
             setattr(self, name, getattr(self, name) + row[name])
 
@@ -306,7 +306,9 @@ def period_summaries(*, survey: Survey) -> list[PeriodSummary]:
 
     found: dict[dt.date, dt.date | None] = {}
 
-    def period_of(day: dt.date) -> dt.date | None:
+    def period_of(day: dt.date | None) -> dt.date | None:
+        if day is None:
+            return None
         if day not in found:
             found[day] = next((s for s, e, _p in periods if s <= day <= e), None)
         return found[day]

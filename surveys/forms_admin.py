@@ -257,6 +257,7 @@ class SurveyAdminForm(forms.ModelForm):
             "touchpoint",
             "status",
             "anonymous",
+            "reporting_period",
             "priority_class",
             "languages",
             "default_language",

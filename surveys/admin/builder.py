@@ -90,7 +90,17 @@ class SurveyAdmin(AudienceScopedAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("name", "audience", "touchpoint", "status", "anonymous", "priority_class")},
+            {
+                "fields": (
+                    "name",
+                    "audience",
+                    "touchpoint",
+                    "status",
+                    "anonymous",
+                    "reporting_period",
+                    "priority_class",
+                )
+            },
         ),
         (
             _("Languages and texts"),

@@ -48,6 +48,7 @@ def survey_data(audience, **overrides) -> dict:
         "touchpoint": "",
         "status": SurveyStatus.DRAFT,
         "priority_class": str(PriorityClass.RELATIONSHIP),
+        "reporting_period": "auto",
         "languages": ["en", "tr"],
         "default_language": "tr",
         "title_en": "Your visit",

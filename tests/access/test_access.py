@@ -15,7 +15,7 @@ from audiences.models import AudienceGrant, AuditAction, AuditLog, Person, Role
 from audiences.services import grant_remove, grant_set
 from metrics.services import rollups_rebuild
 from surveys.models import Invitation, Response, Survey
-from tests.access.conftest import CUSTOMER_MARK, EMPLOYEE_MARK
+from tests.access.conftest import CUSTOMER_MARK, EMPLOYEE_MARK, staff_with_grant
 from tests.factories import make_membership, make_person
 from tests.surveys.distribution_factories import make_invitation
 
@@ -179,11 +179,23 @@ def test_an_analyst_export_is_audited(both, cx_analyst):
     )
 
 
-def test_viewing_responses_is_audited_per_audience_shown(both, hr_analyst):
-    client_for(hr_analyst).get("/admin/surveys/response/")
+def test_viewing_responses_is_audited_per_audience_shown(both, hr_analyst, superuser):
+    employees, customers = both
+    analyst = staff_with_grant("both.analyst", customers["audience"], Role.ANALYST, superuser)
+    grant_set(user=analyst, audience=employees["audience"], role=Role.ANALYST, actor=superuser)
+    viewed = AuditLog.objects.filter(action=AuditAction.RESPONSES_VIEWED).order_by("pk")
 
-    entry = AuditLog.objects.get(action=AuditAction.RESPONSES_VIEWED)
-    assert (entry.actor_id, entry.audience_id) == (hr_analyst.pk, both[0]["audience"].pk)
+    # The list shows named responses only: an analyst of both audiences is audited for the
+    # customers, and the HR analyst, who sees no anonymous row there, not at all.
+    assert client_for(analyst).get("/admin/surveys/response/").status_code == 200
+    assert client_for(hr_analyst).get("/admin/surveys/response/").status_code == 200
+    summary = f"/admin/surveys/response/summary/{employees['survey'].pk}/"
+    assert client_for(hr_analyst).get(summary).status_code == 200
+
+    assert [(e.actor_id, e.audience_id, e.target) for e in viewed] == [
+        (analyst.pk, customers["audience"].pk, "response list"),
+        (hr_analyst.pk, employees["audience"].pk, f"survey {employees['survey'].pk} summary"),
+    ]
 
 
 def test_a_manager_may_only_pick_their_own_audiences_in_forms(both, cx_manager):

@@ -10,7 +10,7 @@ from django.test import Client
 from audiences.models import AudienceKind, Role
 from metrics.services import rollups_rebuild
 from surveys import tokens
-from surveys.exports import export_rows
+from surveys.exports import SUMMARY_HEADER, export_rows
 from surveys.models import Answer, Invitation, InvitationState, Response
 from surveys.periods import period_for, periods_release
 from surveys.services import Respondent, response_submit
@@ -162,22 +162,57 @@ def test_distribution_panel_hides_small_departments_and_their_complement(departm
 
 
 def test_anonymous_export_blanks_small_departments_and_their_free_text(departments):
+    """Below superuser the export is the period summary: no response row, day, segment,
+    channel or touchpoint, and the comments pooled (shuffled) over the whole period, so
+    legal's two are nobody's in particular."""
     rows = list(export_rows(survey=departments.survey))
     header, body = rows[0], rows[1:]
-    segment, comment = header.index("segment"), header.index("comment")
 
-    assert sorted({r[segment] for r in body}) == ["", "ops"]
-    assert sorted({r[comment] for r in body}, key=str) == [None, "ops comment"]
-    assert "person_external_id" not in header
+    assert header == SUMMARY_HEADER
+    june = ["2026-06-01", "2026-06-30", 15]
+    assert all(r[:3] == june for r in body)
+    figures = [r[3:] for r in body if r[4] != "comment"]
+    assert figures == [
+        ["", "responses", "", 15],
+        ["nps", "answers", "", 15],
+        ["nps", "nps", "", -20.0],
+        ["comment", "answers", "", 15],
+    ]
+    comments = sorted(r[6] for r in body if r[3:5] == ["comment", "comment"])
+    assert comments == ["legal comment"] * 2 + ["ops comment"] * 7 + ["sales comment"] * 6
+    assert not {"legal", "ops", "sales"} & {c for r in rows for c in r}
+    # The superuser's per-response export still blanks legal and its complement, sales.
+    full = list(export_rows(survey=departments.survey, full=True))
+    segment, comment = full[0].index("segment"), full[0].index("comment")
+    assert sorted({r[segment] for r in full[1:]}) == ["", "ops"]
+    assert sorted({r[comment] for r in full[1:]}, key=str) == [None, "ops comment"]
+    assert "person_external_id" not in full[0]
 
 
-def test_anonymous_response_page_hides_free_text_of_a_small_department(departments, hr):
+def test_anonymous_response_page_hides_free_text_of_a_small_department(
+    departments, hr, django_user_model
+):
     legal = Response.objects.filter(survey=departments.survey, segment="legal").first()
     ops = Response.objects.filter(survey=departments.survey, segment="ops").first()
 
-    hidden = hr.get(f"/admin/surveys/response/{legal.pk}/change/").content.decode()
-    shown = hr.get(f"/admin/surveys/response/{ops.pk}/change/").content.decode()
+    # One by one, an anonymous response is a 404 below superuser, like a missing one.
+    for response in (legal, ops):
+        assert hr.get(f"/admin/surveys/response/{response.pk}/change/").status_code == 404
+    missing = Response.objects.order_by("-pk").values_list("pk", flat=True).first() + 1
+    assert hr.get(f"/admin/surveys/response/{missing}/change/").status_code == 404
+    summary = hr.get(f"/admin/surveys/response/summary/{departments.survey.pk}/")
+    page = summary.content.decode()
 
+    # The period's comments come pooled, without any department: legal's are not legal's.
+    assert summary.status_code == 200
+    for dept in ("legal", "ops", "sales"):
+        assert f">{dept}<" not in page
+        assert page.count(f"<li>{dept} comment</li>") == {"legal": 2, "ops": 7, "sales": 6}[dept]
+    # The superuser's page of the legal response still hides its segment and text.
+    root = Client()
+    root.force_login(django_user_model.objects.get(username="root"))
+    hidden = root.get(f"/admin/surveys/response/{legal.pk}/change/").content.decode()
+    shown = root.get(f"/admin/surveys/response/{ops.pk}/change/").content.decode()
     assert "legal comment" not in hidden
     assert ">legal<" not in hidden
     assert "ops comment" in shown
@@ -213,14 +248,25 @@ def test_a_survey_under_the_threshold_shows_no_single_responses_answers(
 ):
     """Four answers: the invitations say who the four are, so none of their answers shows."""
     add_responses(staff_survey, nps_specs([0, 10, 10, 10], segment="", comment="Kept quiet"))
+    store_anonymously(staff_survey)  # the period ends with four waiting: never released
     actor = django_user_model.objects.create_superuser("root", "root@example.com", "x")
     client = Client()
     client.force_login(staff_with_grant("hr", staff_survey.audience, Role.ANALYST, actor))
     response = Response.objects.filter(survey=staff_survey.survey).order_by("pk").first()
 
-    page = client.get(f"/admin/surveys/response/{response.pk}/change/").content.decode()
+    change = client.get(f"/admin/surveys/response/{response.pk}/change/")
+    summary = client.get(f"/admin/surveys/response/summary/{staff_survey.survey.pk}/")
+    page = summary.content.decode()
 
-    assert "fewer responses than its audience" in page
+    assert (change.status_code, summary.status_code) == (404, 200)
+    assert "Fewer than 5 responses released: nothing is shown." in page
     assert "Kept quiet" not in page
     assert 'class="xm-answers"' not in page
-    assert len(list(export_rows(survey=staff_survey.survey))) == 1  # the header only
+    assert list(export_rows(survey=staff_survey.survey)) == [SUMMARY_HEADER]  # the header only
+    # Even the superuser's page of one of the four shows none of its answers.
+    root = Client()
+    root.force_login(actor)
+    own = root.get(f"/admin/surveys/response/{response.pk}/change/").content.decode()
+    assert "fewer responses than its audience" in own
+    assert "Kept quiet" not in own
+    assert 'class="xm-answers"' not in own

@@ -25,6 +25,7 @@ from audiences.services import (
     person_opt_out,
 )
 from tests.factories import make_membership, make_person
+from tests.surveys.test_hosted_support import invite, three_page_survey
 
 
 def _statuses(person) -> dict[str, str]:  # noqa: ANN001
@@ -349,3 +350,21 @@ def test_membership_add_resumes_an_ended_membership(customers):  # noqa: ANN001
         {"region": "uk", "plan": "premium"},
     )
     assert Membership.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_hosted_opt_out_page_is_audited_as_the_person(client):  # noqa: ANN001
+    invitation, token = invite(three_page_survey())
+    person = invitation.person
+
+    done = client.post(f"/s/{token}/optout/")
+
+    assert done.status_code == 200
+    assert _statuses(person) == {c: ConsentStatus.WITHDRAWN for c in Channel.values}
+    [(user, actor, _audience, target, detail)] = _consent_audit()
+    assert (user, actor, target) == (None, f"person {person.pk}", f"person {person.pk}")
+    assert (detail["origin"], detail["source"], len(detail["changes"])) == (
+        "hosted_page",
+        "survey-page",
+        len(Channel.values),
+    )

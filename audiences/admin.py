@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import display_for_value, unquote
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
@@ -180,7 +180,7 @@ class InvitationInline(ScopedInline, admin.TabularInline):
     """The person's invitations in the user's audiences (latest first)."""
 
     model = Invitation
-    fields = ("survey", "channel", "state", "reason", "sent_at", "responded_at")
+    fields = ("survey", "channel", "state", "reason", "sent_at", "responded")
     readonly_fields = fields
     ordering = ("-id",)
     extra = 0
@@ -188,9 +188,22 @@ class InvitationInline(ScopedInline, admin.TabularInline):
     show_change_link = True
     verbose_name_plural = _("invitations (your audiences only)")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
+        return super().get_queryset(request).select_related("survey")
+
     @admin.display(description=_("suppression reason"))
     def reason(self, obj: Invitation) -> str:
         return reason_label(obj.suppression_reason) if obj.suppression_reason else "-"
+
+    @admin.display(description=_("responded"))
+    def responded(self, obj: Invitation) -> str:
+        # An anonymous survey's invitation says that it was answered, never when: the time
+        # kept (its period's first midnight) would date the answer beside its period.
+        if obj.responded_at is None:
+            return "-"
+        if obj.survey.anonymous:
+            return gettext("Yes (an anonymous survey keeps no time of answering)")
+        return str(display_for_value(obj.responded_at, "-"))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -66,6 +66,8 @@ def person_export(*, person: Person) -> dict[str, Any]:
         .order_by("occurred_at", "id")
         .values("touchpoint__slug", "occurred_at", "recorded_at", "attributes")
     ]
+    # An invitation of an anonymous survey says that it was answered (its state), never when:
+    # its opened and responded times would date the answer beside the period it is reported in.
     invitations = [
         {
             "id": i["id"],
@@ -74,14 +76,15 @@ def person_export(*, person: Person) -> dict[str, Any]:
             "state": i["state"],
             "planned_at": _iso(i["planned_at"]),
             "sent_at": _iso(i["sent_at"]),
-            "opened_at": _iso(i["opened_at"]),
-            "responded_at": _iso(i["responded_at"]),
+            "opened_at": None if i["survey__anonymous"] else _iso(i["opened_at"]),
+            "responded_at": None if i["survey__anonymous"] else _iso(i["responded_at"]),
         }
         for i in Invitation.objects.filter(person=person)
         .order_by("id")
         .values(
             "id",
             "survey__name",
+            "survey__anonymous",
             "channel",
             "state",
             "planned_at",

@@ -1,8 +1,10 @@
 """Grants and roles: what a viewer, an analyst and a manager may do, and what is audited."""
 
+import datetime as dt
 import json
 
 import pytest
+from django.contrib.admin.utils import display_for_value
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
@@ -301,6 +303,31 @@ def test_person_export_downloads_json_and_is_audited(both, cx_analyst):
     assert (entry.target, entry.audience_id) == (f"person {person.pk}", both[1]["audience"].pk)
 
 
+def test_an_anonymous_surveys_invitation_says_answered_never_when(both, hr_analyst, cx_analyst):
+    employees, customers = both
+    when = dt.datetime(2026, 3, 17, 13, 45, tzinfo=dt.UTC)
+    Invitation.objects.update(opened_at=when, responded_at=when)
+    shown = str(display_for_value(when, "-"))  # a time as the admin renders it
+    times = [("responded", when.isoformat(), when.isoformat())]
+    pages = {}
+    for user, data in ((hr_analyst, employees), (cx_analyst, customers)):
+        client, person = client_for(user), data["people"][0]
+        page = client.get(f"/admin/audiences/person/{person.pk}/change/").content.decode()
+        exported = json.loads(client.get(f"/admin/audiences/person/{person.pk}/export/").content)
+        rows = [(i["state"], i["opened_at"], i["responded_at"]) for i in exported["invitations"]]
+        pages[data["audience"].slug] = (page, rows)
+
+    # The HR analyst learns that the employee answered the anonymous survey, never when.
+    hr_page, hr_rows = pages["employees"]
+    assert "Yes (an anonymous survey keeps no time of answering)" in hr_page
+    assert shown not in hr_page
+    assert hr_rows == [("responded", None, None)]
+    # A named survey's invitation keeps its times, rendered the same way.
+    cx_page, cx_rows = pages["customers"]
+    assert shown in cx_page
+    assert cx_rows == times
+
+
 def test_erasure_needs_a_manager_and_a_confirmation(both, cx_analyst, cx_manager):
     person = both[1]["people"][0]
     url = f"/admin/audiences/person/{person.pk}/erase/"
@@ -341,7 +368,8 @@ def test_a_plain_delete_of_a_person_is_not_offered(both, superuser):
         ("/admin/audiences/membership/", 5 + 4),
         # the user's surveys' ids, survey filter choices, count, page
         ("/admin/surveys/invitation/", 5 + 4),
-        # audience and survey filter choices, count, page, audit INSERT
+        # the anonymous surveys' summary links, audience and survey filter choices, count,
+        # page (no audit INSERT: the HR analyst is shown no response one by one)
         ("/admin/surveys/response/", 5 + 5),
         # the user's touchpoints' ids, count, page
         ("/admin/journeys/touchpointevent/", 5 + 3),

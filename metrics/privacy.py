@@ -219,3 +219,55 @@ def shuffled(ids: Iterable[int]) -> list[int]:
         return hmac.new(key, b"verbatim:%d" % answer_id, hashlib.sha256).digest()
 
     return sorted(ids, key=mark)
+
+
+# --- What a scoped reader can obtain ------------------------------------------------------------
+
+# Every `by` of the scores API (None: the ungrouped figure).
+SCORE_BYS = (
+    None,
+    "touchpoint",
+    "stage",
+    "journey",
+    "survey",
+    "segment",
+    "channel",
+    "language",
+    "day",
+    "week",
+    "month",
+    "quarter",
+)
+
+
+def visible_groups(
+    *,
+    audience: Any,
+    metric: str,
+    date_from: Any = None,
+    date_to: Any = None,
+    survey_id: int | None = None,
+    segment: str | None = None,
+) -> dict[tuple[str | None, Any], int]:
+    """Every figure a scoped reader can get of one metric over one window and filter:
+    {(by, group): n} for each `by` of the scores API, shown groups only (mean metrics: the
+    group is (group, scale)). The dashboard's figures are sums of the same reads. For property
+    tests: any two of these, for any windows, must not differ by 1 to k-1 answers where one's
+    group lies inside the other's.
+    """
+    from metrics import selectors
+
+    filters = selectors.Filters(
+        audience_id=audience.pk,
+        date_from=date_from,
+        date_to=date_to,
+        survey_id=survey_id,
+        segment=segment,
+    )
+    scope = selectors.read_scope(filters=filters)
+    found: dict[tuple[str | None, Any], int] = {}
+    for by in SCORE_BYS:
+        figures = selectors.figures(metric=metric, by=by, filters=filters, scope=scope)
+        for group, agg in figures.shown.items():
+            found[(by, group)] = agg.n
+    return found

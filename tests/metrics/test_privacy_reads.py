@@ -550,3 +550,33 @@ def test_scores_of_an_anonymous_audience_cost_three_queries(django_assert_num_qu
     with django_assert_num_queries(3):
         rows = s.scores(audience=world.audience, metric="enps", by="segment").rows
     assert [(r["group"], r["n"]) for r in rows] == [("ops", 14), ("sales", 12)]
+
+
+def test_visible_groups_lists_every_figure_a_scoped_reader_can_get() -> None:
+    world = _pulse()
+    _answers(world, SEP, 6, segment="sales", channel="email")
+    _answers(world, SEP, 7, segment="ops", channel="sms")
+    _answers(world, NOV, 5, segment="ops", channel="sms")
+    _roll()
+    found = privacy.visible_groups(audience=world.audience, metric="enps")
+    payroll = world.touchpoints["payroll"]
+    assert found == {
+        (None, None): 18,
+        ("touchpoint", payroll.pk): 18,
+        ("stage", payroll.stage_id): 18,
+        ("journey", payroll.stage.journey_id): 18,
+        ("survey", world.survey.pk): 18,
+        ("segment", "ops"): 7,
+        ("segment", "sales"): 6,
+        ("channel", "email"): 6,
+        ("channel", "sms"): 7,
+        ("language", "en"): 13,
+        ("day", SEP): 13,
+        ("day", NOV): 5,
+        ("week", dt.date(2026, 8, 31)): 13,
+        ("week", dt.date(2026, 10, 26)): 5,
+        ("month", SEP): 13,
+        ("month", NOV): 5,
+        ("quarter", dt.date(2026, 7, 1)): 13,
+        ("quarter", dt.date(2026, 10, 1)): 5,
+    }

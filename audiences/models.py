@@ -172,7 +172,7 @@ class ConsentOrigin(models.TextChoices):
     ADMIN = "admin", _("Admin")
     API = "api", _("API")
     HOSTED_PAGE = "hosted_page", _("Hosted survey page")
-    IMPORT = "import", _("Import")
+    IMPORT = "import", _("File import")
 
 
 class Consent(models.Model):

@@ -248,3 +248,26 @@ def test_the_release_task_releases_batches_of_k_and_rolls_them_up() -> None:
     [row] = s.scores(audience=world.audience, metric="enps", by=None).rows
     assert (row["n"], row["score"]) == (5, 60.0)
     assert DailyRollup.objects.get(day=october, anonymous=True).n == 5
+
+
+def test_named_scores_cost_three_queries_and_two_when_the_window_is_rolled_up(
+    django_assert_num_queries,
+) -> None:
+    world = build_world()
+    today = _today()
+    add_responses(
+        world, [{"nps": 9, "day": today - dt.timedelta(days=2)}, {"nps": 3, "day": today}]
+    )
+    rollups_rebuild(date_from=today - dt.timedelta(days=5), date_to=today)
+    # 1 surveys (with the rollups' watermark), 2 the rollups up to it, 3 today's answers.
+    with django_assert_num_queries(3):
+        rows = s.scores(audience=world.audience, metric="nps", by="touchpoint").rows
+    assert [r["n"] for r in rows] == [2]
+    # A window that ends before the watermark needs no answers.
+    with django_assert_num_queries(2):
+        s.scores(
+            audience=world.audience,
+            metric="nps",
+            by=None,
+            date_to=today - dt.timedelta(days=1),
+        )

@@ -243,7 +243,7 @@ class ConsentInline(admin.TabularInline):
     extra = 0
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        formset = super().get_formset(request, obj, **kwargs)
+        formset: Any = super().get_formset(request, obj, **kwargs)
         formset.form.actor = request.user
         return formset
 
@@ -386,6 +386,7 @@ class PersonAdmin(AudienceScopedAdmin):
                     "events": report.events,
                     "invitations_unlinked": report.invitations_unlinked,
                     "responses_unlinked": report.responses_unlinked,
+                    "admin_log_entries": report.admin_log_entries,
                 },
             )
             self.message_user(
@@ -483,7 +484,7 @@ class ConsentAdmin(AudienceScopedAdmin):
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
+        form: Any = super().get_form(request, obj, change, **kwargs)
         form.actor = request.user
         return form
 

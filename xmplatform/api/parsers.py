@@ -7,17 +7,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
-
-def has_nul(value: Any) -> bool:
-    """Whether any text (key or value) in `value` holds a NUL, which PostgreSQL cannot store."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
-
+from xmplatform.text import has_nul
 
 MAX_DEPTH = 32
 

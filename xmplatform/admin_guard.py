@@ -16,7 +16,12 @@ promises that nobody below superuser can single out a respondent, so for them:
   `limit_choices_to` keep their fixed parameters, as Django allows them;
 - the autocomplete accepts only its own `term`, `app_label`, `model_name`, `field_name`, `page`;
 - anything else answers 400 with a message naming the parameter: never a silently ignored or
-  honoured filter, nor Django's redirect to `?e=1`.
+  honoured filter, nor Django's redirect to `?e=1`. The answer is an admin page
+  (`admin/refused.html`: the admin's header, breadcrumbs to the list, the message, a link back
+  to the same list without the refused parameters and with the others); the parameter name is
+  user input and only ever reaches the page through the template's autoescaping. A custom view
+  that lets `UndeclaredParameter` escape still answers 400: it is a SuspiciousOperation, which
+  Django turns into a 400 (the project's templates/400.html).
 
 Superusers keep Django's behaviour. `lock_down(site)` (run from `ApiConfig.ready`, after every
 app's admin module has registered) gives every registered ModelAdmin the mixin, third-party ones
@@ -33,12 +38,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import widgets
-from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
 from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core import checks
 from django.core.exceptions import SuspiciousOperation
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 
 logger = logging.getLogger("django.security.admin_guard")
@@ -49,15 +56,21 @@ DATE_HIERARCHY_PARTS = ("year", "month", "day")
 NAME_SHOWN_MAX = 80
 
 
+# Where `LookupGuardMixin.lookup_allowed` notes the relation lookups Django refuses, so that
+# `_DeclaredOnly` refuses them together with the other undeclared parameters of the request.
+REFUSED_LOOKUPS_ATTR = "_admin_guard_refused_lookups"
+
+
 class UndeclaredParameter(SuspiciousOperation):
-    """A query parameter the list (or the autocomplete) does not declare.
+    """Query parameters the list (or the autocomplete) does not declare; the first is named.
 
     A SuspiciousOperation, so a path that does not catch it still answers 400, never 500.
     """
 
-    def __init__(self, parameter: str) -> None:
+    def __init__(self, parameter: str, *others: str) -> None:
         super().__init__(f"Undeclared admin parameter {parameter!r}")
         self.parameter = parameter
+        self.parameters = tuple(dict.fromkeys((parameter, *others)))
 
 
 def unrestricted(user: Any) -> bool:
@@ -69,23 +82,65 @@ def _shown(name: str) -> str:
     return name if len(name) <= NAME_SHOWN_MAX else name[: NAME_SHOWN_MAX - 1] + "…"
 
 
-def _refuse(request: HttpRequest, message: str, parameter: str) -> HttpResponse:
+def _refuse(
+    request: HttpRequest,
+    *,
+    title: str,
+    message: str,
+    parameters: tuple[str, ...],
+    model_admin: Any = None,
+    site: admin.AdminSite | None = None,
+) -> HttpResponse:
+    """The 400 admin page: `message`, and a way back without the refused `parameters`.
+
+    With `model_admin`, the page sits under its change list (breadcrumbs to it, the link back
+    to the same list keeping the other parameters); without, under the site's index.
+    `message` is plain text holding user input: the template escapes it.
+    """
     logger.warning(
         "Refused admin parameter %r on %s for user %s",
-        parameter[:NAME_SHOWN_MAX],
+        parameters[0][:NAME_SHOWN_MAX],
         request.path,
         getattr(request.user, "pk", None),
     )
-    # Plain text: the parameter name comes from the query string and is echoed as is.
-    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
-
-
-def refuse_filter(request: HttpRequest, parameter: str) -> HttpResponse:
-    """400 for a change list parameter that is not one of its filters."""
-    message = gettext("“%(parameter)s” is not a filter of this list.") % {
-        "parameter": _shown(parameter)
+    site = model_admin.admin_site if model_admin is not None else (site or admin.site)
+    try:
+        home = reverse(f"{site.name}:index")
+    except NoReverseMatch:
+        home = "/"
+    opts = None
+    back = home
+    if model_admin is not None:
+        opts = model_admin.model._meta
+        kept = request.GET.copy()
+        for name in parameters:
+            kept.pop(name, None)
+        back = request.path + (f"?{kept.urlencode()}" if kept else "")
+    context = {
+        **site.each_context(request),
+        "title": title,
+        "message": message,
+        "opts": opts,
+        "back_url": back,
+        "is_popup": IS_POPUP_VAR in request.GET and IS_POPUP_VAR not in parameters,
     }
-    return _refuse(request, message, parameter)
+    return TemplateResponse(request, "admin/refused.html", context, status=400)
+
+
+def refuse_filter(
+    request: HttpRequest, parameters: tuple[str, ...], model_admin: Any = None
+) -> HttpResponse:
+    """400 for change list parameters that are not among its filters (the first is named)."""
+    message = gettext("“%(parameter)s” is not a filter of this list.") % {
+        "parameter": _shown(parameters[0])
+    }
+    return _refuse(
+        request,
+        title=gettext("Filter not available"),
+        message=message,
+        parameters=parameters,
+        model_admin=model_admin,
+    )
 
 
 def _fixed_popup_lookups(model: type[models.Model]) -> set[tuple[str, str]]:
@@ -119,6 +174,7 @@ class _DeclaredOnly:
         model_admin: Any,
     ) -> None:
         fixed: set[tuple[str, str]] | None = None
+        undeclared: list[str] = list(getattr(request, REFUSED_LOOKUPS_ATTR, ()))
         for name, values in params.items():
             if name in self.date_parts:
                 continue
@@ -126,7 +182,12 @@ class _DeclaredOnly:
                 fixed = _fixed_popup_lookups(model)
             if values and all((name, value) in fixed for value in values):
                 continue
-            raise UndeclaredParameter(name)
+            undeclared.append(name)
+        if undeclared:
+            # Named in the order of the address: the first refused one is the one shown.
+            order = {name: index for index, name in enumerate(request.GET)}
+            undeclared.sort(key=lambda name: order.get(name, len(order)))
+            raise UndeclaredParameter(*undeclared)
         return None
 
 
@@ -158,41 +219,67 @@ class LookupGuardMixin:
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # Django's own answer for superusers; below them a relation lookup Django refuses is
-        # refused with the same message as any other undeclared one (the local ones Django
-        # would let through are caught once the declared filters have taken theirs).
+        # refused with the same message as any other undeclared one. It is noted on the request
+        # and refused, with every other undeclared parameter, by `_DeclaredOnly` once the
+        # declared filters have taken theirs: Django asks here before any filter runs, and the
+        # guard always runs after them in the same `get_filters` (a filter raising before it
+        # ends the change list too), so the noted lookup never reaches the query.
         allowed: bool = super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
         if not allowed and request is not None and not unrestricted(request.user):
-            raise UndeclaredParameter(lookup)
+            refused = request.__dict__.setdefault(REFUSED_LOOKUPS_ATTR, {})
+            refused[lookup] = None
+            return True
         return allowed
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         model_admin: Any = self
         if unrestricted(request.user) or not model_admin.has_view_or_change_permission(request):
             return super().changelist_view(request, extra_context)  # type: ignore[misc]
-        if SEARCH_VAR in request.GET and not model_admin.get_search_fields(request):
-            return refuse_filter(request, SEARCH_VAR)
+        search_refused = SEARCH_VAR in request.GET and not model_admin.get_search_fields(request)
+        if search_refused:
+            # Refused with every other undeclared parameter by `_DeclaredOnly` (Django would
+            # ignore it), so the answer's way back leaves them all out at once.
+            request.__dict__.setdefault(REFUSED_LOOKUPS_ATTR, {})[SEARCH_VAR] = None
         to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
         if to_field and not model_admin.to_field_allowed(request, to_field):
             message = gettext("This list cannot hand out the field “%(field)s”.") % {
                 "field": _shown(to_field)
             }
-            return _refuse(request, message, TO_FIELD_VAR)
+            return _refuse(
+                request,
+                title=gettext("Parameter not available"),
+                message=message,
+                parameters=(TO_FIELD_VAR,),
+                model_admin=model_admin,
+            )
         try:
-            return super().changelist_view(request, extra_context)  # type: ignore[misc]
+            response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         except UndeclaredParameter as refused:
-            return refuse_filter(request, refused.parameter)
+            return refuse_filter(request, refused.parameters, model_admin)
+        if search_refused:
+            # A change list that never asked its filters: the search is refused all the same.
+            return refuse_filter(request, (SEARCH_VAR,), model_admin)
+        return response
 
 
 def guard_autocomplete(view: Callable[[HttpRequest], HttpResponse]) -> Any:
     """`view` (a site's autocomplete) answering 400 to parameters not its own below superuser."""
 
+    site = getattr(view, "__self__", None)
+
     @functools.wraps(view)
     def guarded(request: HttpRequest) -> HttpResponse:
         if not unrestricted(request.user):
-            for name in request.GET:
-                if name not in AUTOCOMPLETE_PARAMETERS:
-                    message = gettext("“%(parameter)s” is not a parameter of the autocomplete.")
-                    return _refuse(request, message % {"parameter": _shown(name)}, name)
+            foreign = tuple(name for name in request.GET if name not in AUTOCOMPLETE_PARAMETERS)
+            if foreign:
+                message = gettext("“%(parameter)s” is not a parameter of the autocomplete.")
+                return _refuse(
+                    request,
+                    title=gettext("Parameter not available"),
+                    message=message % {"parameter": _shown(foreign[0])},
+                    parameters=foreign,
+                    site=site if isinstance(site, admin.AdminSite) else None,
+                )
         return view(request)
 
     guarded.lookup_guarded = True  # type: ignore[attr-defined]

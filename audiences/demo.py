@@ -107,7 +107,19 @@ _ASCII = str.maketrans("çğıöşüÇĞİÖŞÜ", "cgiosuCGIOSU")
 
 PLANS = ("basic", "plus", "premium")
 REGIONS = ("marmara", "aegean", "central-anatolia", "mediterranean", "uk", "germany")
-DEPARTMENTS = ("engineering", "sales", "support", "operations", "finance", "people")
+# Departments and their share of the employees: four large ones, two of a few dozen, and two
+# teams of a handful (legal, audit) whose anonymous results stay hidden in every period.
+DEPARTMENTS = (
+    "engineering",
+    "sales",
+    "support",
+    "operations",
+    "finance",
+    "people",
+    "legal",
+    "audit",
+)
+DEPARTMENT_WEIGHTS = (25, 18, 21, 17, 9, 7, 1.5, 1.5)
 FAN_TIERS = ("follower", "ticket-holder", "season-member")
 SUPPLY = ("raw-materials", "logistics", "packaging", "services")
 
@@ -162,7 +174,7 @@ def _membership(slug: str, r: random.Random, today: dt.date) -> dict[str, Any]:
         if not recent and r.random() < 0.05:
             row["left_on"] = today - dt.timedelta(days=r.randint(1, 89))
     elif slug == "employees":
-        row["segment"] = r.choice(DEPARTMENTS)
+        row["segment"] = r.choices(DEPARTMENTS, weights=DEPARTMENT_WEIGHTS)[0]
         tenure = (today - joined_on).days // 365
         row["attributes"] = {"department": row["segment"], "tenure_years": tenure}
         if r.random() < 0.03:

@@ -1,22 +1,32 @@
 """Demo surveys, invitations and responses, and their distribution, for `seed_demo`.
 
-Live surveys are created from the catalogue for each demo audience present, then a share of
-the audience's members gets an invitation and most of those a completed response over the
-last 90 days. Scores differ by segment and touchpoint, so the dashboards have something to
-show. Every seeded invitation that reached someone has its contact-ledger entry, as the
-sending path would have written it, so the fatigue guard and report see the history.
+Live surveys are created from the catalogue for each demo audience present. For most, a share
+of the audience's members gets an invitation and most of those a completed response over the
+last 90 days. The employee pulse is what its wave rule ("Quarterly employee pulse") does: every
+current employee is invited at each of the last three quarterly runs (09:00 on the first day of
+January, April, July and October, in hourly batches) and about two in three answer within the
+fortnight the invitation lasts. Scores differ by segment, touchpoint, question and wave, so the
+dashboards have something to show; comments are the survey's own (customers write about
+orders, employees about workload, managers, growth, tools…), in the respondent's language.
+Every seeded invitation was planned before it was due and sent, and every one that reached
+someone has its contact-ledger entry, as the sending path would have written it, so the
+fatigue guard and report see the history.
+
 Anonymous surveys' responses are stored as the hosted pages store them (surveys.periods): on
-their reporting period's first day, without times, under random ids, and released in batches
-of at least the anonymity threshold, the periods already over published.
+their reporting period's first day (the pulse: its wave's, from the run day until its
+invitations expire), without times, under random ids, and released in batches of at least the
+anonymity threshold, the periods already over published.
 
 `seed_distribution` then adds fatigue policies and distribution rules (two touchpoint
-triggers, two scheduled waves) and plans the relationship wave once through the real planner:
-planned invitations wait for `dispatch_due`, suppressed ones name their rule. Everything is
-written with bulk inserts; re-running creates nothing twice.
+triggers, two scheduled waves; the pulse's wave records the runs seeded here and names its
+invitations) and plans the relationship wave once through the real planner: planned
+invitations wait for `dispatch_due`, suppressed ones name their rule. Everything is written
+with bulk inserts; re-running creates nothing twice.
 """
 
 import datetime
 import random
+import zoneinfo
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule
 
@@ -54,6 +65,15 @@ from surveys.services import anonymous_response_id, day_start
 
 BATCH = 1000
 WINDOW_DAYS = 90
+HOUR = datetime.timedelta(hours=1)
+DAY = datetime.timedelta(days=1)
+
+# The quarterly pulse's wave rule (DEMO_RULES): when it runs, how many it sends an hour, how
+# long its invitations last (its reporting period: the run day and the 13 after).
+PULSE_HOUR = 9
+PULSE_MONTHS = (1, 4, 7, 10)
+PULSE_HOURLY_CAP = 200
+PULSE_EXPIRY_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -61,10 +81,19 @@ class DemoSurvey:
     audience: str
     template: str
     name: str
-    share: float  # of the audience's members invited
+    share: float  # of the audience's members invited (a wave invites every current member)
     touchpoint_role: str | None = None  # the survey is about the first touchpoint in this role
     mood: float = 0.7  # mean sentiment, 0 (awful) … 1 (delighted)
     channels: tuple[str, ...] = (Channel.EMAIL,)
+    # Planned this long before it was due (a trigger's delay; a wave's invitations are planned
+    # at the run, due in hourly batches).
+    lead: datetime.timedelta = HOUR
+    # > 0: sent as the quarterly wave, its last `waves` runs up to now, instead of spread.
+    waves: int = 0
+    participation: float = 0.55  # of the invitations answered (a wave's varies a little)
+    texts: str = "customer"  # which comments (TEXTS) its respondents write
+    text_share: float = 0.6  # of respondents shown a free-text question who write something
+    question_moods: tuple[tuple[str, float], ...] = ()  # a question's offset from the mood
 
 
 DEMO_SURVEYS = (
@@ -85,20 +114,27 @@ DEMO_SURVEYS = (
         0.15,
         touchpoint_role=TouchpointRole.SUPPORT_REQUEST,
         mood=0.7,
+        lead=2 * HOUR,
     ),
     DemoSurvey(
         "employees",
         "employee_pulse",
         "Employee engagement pulse",
-        0.6,
-        mood=0.72,
-        channels=(Channel.EMAIL, Channel.APP),
+        1.0,
+        mood=0.79,
+        channels=(Channel.EMAIL,),  # the wave's channel: work e-mail only
+        waves=3,
+        participation=0.68,
+        texts="employee",
+        text_share=0.5,
+        # Proud and supported by their managers, less sure about growth and the workload.
+        question_moods=(("proud", 0.05), ("manager", 0.03), ("growth", -0.06), ("workload", -0.1)),
     ),
     DemoSurvey("fans", "fan_experience", "Match-day experience", 0.3, mood=0.8),
     DemoSurvey("suppliers", "supplier_satisfaction", "Supplier satisfaction", 0.5, mood=0.7),
 )
 
-# Free-text follow-ups by question key and language.
+# Free-text follow-ups by question key and language: customers'.
 TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
     "improve": {
         "tr": (
@@ -143,8 +179,380 @@ TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("I had to explain the same thing to three people.", "The wait was far too long."),
     },
 }
-# Share of respondents who type something into an optional free-text question.
-TEXT_SHARE = 0.6
+
+# Employees' comments by question key and language, as topics: (openings, follow-ups). A comment
+# is one opening of a topic, half the time followed by one of its follow-ups, so a wave's
+# comments vary as people's do (the same topics, rarely the same words).
+Topic = tuple[tuple[str, ...], tuple[str, ...]]
+EMPLOYEE_TEXTS: dict[str, dict[str, tuple[Topic, ...]]] = {
+    "improve": {
+        "en": (
+            (  # workload
+                (
+                    "The workload has been too high since the reorganisation.",
+                    "We are always short-staffed and everyone is covering for someone.",
+                ),
+                (
+                    "Overtime has become the norm.",
+                    "Priorities change every week, so nothing gets finished.",
+                ),
+            ),
+            (  # manager support
+                (
+                    "I would like more regular one-to-ones with my manager.",
+                    "Decisions are made above our heads without asking the team.",
+                ),
+                (
+                    "Feedback only comes at the annual review.",
+                    "It would help to know what is expected of me.",
+                ),
+            ),
+            (  # career growth
+                (
+                    "Career paths are unclear; I do not know how to get promoted.",
+                    "There is hardly any budget for training or conferences.",
+                ),
+                (
+                    "Internal vacancies are often filled from outside.",
+                    "A mentoring programme would make a real difference.",
+                ),
+            ),
+            (  # tools
+                (
+                    "Our laptops are slow and the VPN drops several times a day.",
+                    "We use too many tools that do not talk to each other.",
+                ),
+                (
+                    "Simple requests to IT take weeks.",
+                    "I lose an hour a day copying data between systems.",
+                ),
+            ),
+            (  # recognition
+                (
+                    "Good work goes unnoticed unless it is a big project.",
+                    "Recognition depends too much on who you know.",
+                ),
+                (
+                    "A simple thank-you from leadership would go a long way.",
+                    "The people who keep things running are rarely mentioned.",
+                ),
+            ),
+            (  # remote work
+                (
+                    "The new three-days-in-the-office rule feels arbitrary.",
+                    "Hybrid meetings are hard to follow from home.",
+                ),
+                (
+                    "My commute takes almost two hours a day.",
+                    "Teams should be able to agree their own office days.",
+                ),
+            ),
+            (  # communication
+                (
+                    "We hear about important changes from the press before management tells us.",
+                    "Information gets lost between departments.",
+                ),
+                (
+                    "A short monthly update from leadership would help.",
+                    "Nobody knows who owns what.",
+                ),
+            ),
+            (  # pay and benefits
+                (
+                    "Salaries have not kept up with inflation.",
+                    "The pay review process is not transparent.",
+                ),
+                (
+                    "Several good colleagues have left for better offers.",
+                    "The meal allowance has not changed in two years.",
+                ),
+            ),
+            (  # meetings
+                (
+                    "So many meetings leave no time for the actual work.",
+                    "Meetings often run without an agenda.",
+                ),
+                ("Meeting-free afternoons would help.", "Half of them could be an e-mail."),
+            ),
+            (  # onboarding and documentation
+                (
+                    "New joiners are left on their own in their first weeks.",
+                    "The documentation is out of date or missing.",
+                ),
+                (
+                    "Every newcomer should have a buddy.",
+                    "I still learn our processes by asking around.",
+                ),
+            ),
+        ),
+        "tr": (
+            (  # iş yükü
+                (
+                    "Yeniden yapılanmadan beri iş yükü çok arttı.",
+                    "Sürekli eksik kadroyla çalışıyoruz, herkes birinin işini üstleniyor.",
+                ),
+                (
+                    "Fazla mesai artık olağan hale geldi.",
+                    "Öncelikler her hafta değişiyor, hiçbir iş bitmiyor.",
+                ),
+            ),
+            (  # yönetici desteği
+                (
+                    "Yöneticimle daha düzenli birebir görüşmeler yapmak isterim.",
+                    "Kararlar ekibe danışılmadan tepeden veriliyor.",
+                ),
+                (
+                    "Geri bildirim yalnızca yıllık değerlendirmede geliyor.",
+                    "Benden ne beklendiğini bilmek işimi kolaylaştırır.",
+                ),
+            ),
+            (  # kariyer gelişimi
+                (
+                    "Kariyer yolları belirsiz, nasıl terfi alacağımı bilmiyorum.",
+                    "Eğitim ve konferanslar için neredeyse hiç bütçe yok.",
+                ),
+                (
+                    "Açık pozisyonlar çoğu zaman dışarıdan dolduruluyor.",
+                    "Bir mentorluk programı gerçekten fark yaratır.",
+                ),
+            ),
+            (  # araçlar
+                (
+                    "Bilgisayarlarımız yavaş, VPN günde birkaç kez kopuyor.",
+                    "Birbiriyle konuşmayan çok fazla araç kullanıyoruz.",
+                ),
+                (
+                    "BT'ye açılan basit talepler haftalar sürüyor.",
+                    "Sistemler arasında veri kopyalarken günde bir saat kaybediyorum.",
+                ),
+            ),
+            (  # takdir
+                (
+                    "Büyük bir proje olmadıkça iyi iş fark edilmiyor.",
+                    "Takdir görmek fazlasıyla kimi tanıdığınıza bağlı.",
+                ),
+                (
+                    "Yönetimden basit bir teşekkür bile çok şey değiştirir.",
+                    "İşleri ayakta tutanların adı pek anılmıyor.",
+                ),
+            ),
+            (  # uzaktan çalışma
+                (
+                    "Haftada üç gün ofis kuralı keyfi geliyor.",
+                    "Hibrit toplantıları evden takip etmek zor.",
+                ),
+                (
+                    "İşe gidip gelmek günde neredeyse iki saatimi alıyor.",
+                    "Ofis günlerine ekipler kendileri karar verebilmeli.",
+                ),
+            ),
+            (  # iletişim
+                (
+                    "Önemli değişiklikleri yönetimden önce basından duyuyoruz.",
+                    "Bilgi departmanlar arasında kayboluyor.",
+                ),
+                (
+                    "Yönetimden aylık kısa bir bilgilendirme iyi olurdu.",
+                    "Hangi işin kimde olduğunu kimse bilmiyor.",
+                ),
+            ),
+            (  # ücret ve yan haklar
+                (
+                    "Maaşlar enflasyonun gerisinde kaldı.",
+                    "Ücret değerlendirme süreci şeffaf değil.",
+                ),
+                (
+                    "Birkaç iyi arkadaşımız daha iyi teklifler için ayrıldı.",
+                    "Yemek kartı iki yıldır artmadı.",
+                ),
+            ),
+            (  # toplantılar
+                (
+                    "Toplantılar o kadar çok ki asıl işe zaman kalmıyor.",
+                    "Toplantılar çoğu zaman gündemsiz yapılıyor.",
+                ),
+                (
+                    "Toplantısız öğleden sonralar çok iyi olurdu.",
+                    "Yarısı bir e-postayla halledilebilir.",
+                ),
+            ),
+            (  # oryantasyon ve dokümantasyon
+                (
+                    "Yeni gelenler ilk haftalarında kendi hallerine bırakılıyor.",
+                    "Dokümantasyon ya eski ya da hiç yok.",
+                ),
+                (
+                    "Her yeni çalışana bir destek arkadaşı atanmalı.",
+                    "Süreçleri hâlâ sora sora öğreniyorum.",
+                ),
+            ),
+        ),
+    },
+    "liked": {
+        "en": (
+            (  # colleagues
+                (
+                    "My colleagues are helpful and friendly.",
+                    "The team spirit in my department is great.",
+                ),
+                (
+                    "We cover for each other when things get busy.",
+                    "I learn something from them every week.",
+                ),
+            ),
+            (  # manager
+                (
+                    "My manager trusts me and gives me room to decide.",
+                    "My manager always makes time when I need help.",
+                ),
+                ("I never feel micromanaged.", "Our one-to-ones are genuinely useful."),
+            ),
+            (  # flexibility
+                (
+                    "Flexible hours make it easy to combine work and family.",
+                    "I can work from home when I need to.",
+                ),
+                ("It shows they trust us.", "That alone keeps me here."),
+            ),
+            (  # meaningful work
+                (
+                    "I believe in what we build and in whom we build it for.",
+                    "My work makes a visible difference to our customers.",
+                ),
+                (
+                    "Customer feedback reaches us directly.",
+                    "Seeing the results is motivating.",
+                ),
+            ),
+            (  # learning
+                (
+                    "There is a lot to learn and people share what they know.",
+                    "The internal training sessions are excellent.",
+                ),
+                (
+                    "I have grown more here in one year than in three anywhere else.",
+                    "Senior colleagues take the time to explain.",
+                ),
+            ),
+            (  # culture
+                (
+                    "Everyone is treated with respect, whatever their role.",
+                    "It is a friendly place where you can ask anything.",
+                ),
+                (
+                    "Mistakes are treated as something to learn from.",
+                    "Nobody is afraid to disagree with a manager.",
+                ),
+            ),
+            (  # benefits
+                (
+                    "The private health insurance is really good.",
+                    "The benefits are generous compared with other employers.",
+                ),
+                (
+                    "The day off on your birthday is a nice touch.",
+                    "The lunches at the office are great.",
+                ),
+            ),
+            (  # stability
+                ("The company is stable and pays on time.", "I feel secure here."),
+                ("That matters a lot in this economy.", "I can plan for the future."),
+            ),
+        ),
+        "tr": (
+            (  # çalışma arkadaşları
+                (
+                    "Çalışma arkadaşlarım yardımsever ve samimi.",
+                    "Departmanımdaki takım ruhu harika.",
+                ),
+                (
+                    "İşler yoğunlaşınca birbirimize destek oluyoruz.",
+                    "Her hafta onlardan yeni bir şey öğreniyorum.",
+                ),
+            ),
+            (  # yönetici
+                (
+                    "Yöneticim bana güveniyor ve karar alanı tanıyor.",
+                    "Yöneticim yardıma ihtiyacım olduğunda hep zaman ayırıyor.",
+                ),
+                (
+                    "Hiçbir zaman mikro yönetildiğimi hissetmiyorum.",
+                    "Birebir görüşmelerimiz gerçekten faydalı.",
+                ),
+            ),
+            (  # esneklik
+                (
+                    "Esnek çalışma saatleri işle aileyi dengelemeyi kolaylaştırıyor.",
+                    "Gerektiğinde evden çalışabiliyorum.",
+                ),
+                ("Bize güvendiklerini gösteriyor.", "Sırf bu bile beni burada tutuyor."),
+            ),
+            (  # anlamlı iş
+                (
+                    "Ürettiğimiz şeye ve kimin için ürettiğimize inanıyorum.",
+                    "İşimin müşterilerimiz üzerinde görünür bir etkisi var.",
+                ),
+                (
+                    "Müşteri geri bildirimleri bize doğrudan ulaşıyor.",
+                    "Sonuçları görmek motive edici.",
+                ),
+            ),
+            (  # öğrenme
+                (
+                    "Öğrenecek çok şey var ve herkes bildiğini paylaşıyor.",
+                    "Şirket içi eğitimler çok başarılı.",
+                ),
+                (
+                    "Burada bir yılda, başka yerlerde üç yılda geliştiğimden fazla geliştim.",
+                    "Kıdemli arkadaşlar anlatmaya zaman ayırıyor.",
+                ),
+            ),
+            (  # kültür
+                (
+                    "Rolü ne olursa olsun herkese saygıyla davranılıyor.",
+                    "Her şeyi sorabileceğiniz samimi bir ortam var.",
+                ),
+                (
+                    "Hatalar öğrenme fırsatı olarak görülüyor.",
+                    "Kimse yöneticisiyle farklı düşünmekten çekinmiyor.",
+                ),
+            ),
+            (  # yan haklar
+                (
+                    "Özel sağlık sigortası gerçekten iyi.",
+                    "Yan haklar diğer işverenlere göre cömert.",
+                ),
+                (
+                    "Doğum gününde verilen izin günü çok hoş bir jest.",
+                    "Ofisteki öğle yemekleri harika.",
+                ),
+            ),
+            (  # istikrar
+                (
+                    "Şirket istikrarlı ve maaşlar zamanında ödeniyor.",
+                    "Burada kendimi güvende hissediyorum.",
+                ),
+                ("Bu ekonomide bunun önemi büyük.", "Geleceğimi planlayabiliyorum."),
+            ),
+        ),
+    },
+}
+
+
+def _comment(texts: str, key: str, language: str, rng: random.Random) -> str | None:
+    """What one respondent writes into free-text question `key`, in their language (None: the
+    survey's comments have nothing for this question)."""
+    if texts == "employee":
+        by_language = EMPLOYEE_TEXTS.get(key)
+        if by_language is None:
+            return None
+        openings, follow_ups = rng.choice(by_language.get(language) or by_language["en"])
+        text = rng.choice(openings)
+        return f"{text} {rng.choice(follow_ups)}" if rng.random() < 0.5 else text
+    by_language_plain = TEXTS.get(key)
+    if by_language_plain is None:
+        return None
+    return rng.choice(by_language_plain.get(language) or by_language_plain["en"])
 
 
 def _biases(values: Sequence[Any], spread: float) -> dict[Any, float]:
@@ -160,13 +568,21 @@ def _clamp(value: float) -> float:
 
 
 def _answers(
-    questions: Sequence[Question], mood: float, language: str, rng: random.Random
+    questions: Sequence[Question],
+    mood: float,
+    language: str,
+    rng: random.Random,
+    spec: DemoSurvey | None = None,
 ) -> dict[str, Any]:
-    """Typed answers of one respondent whose sentiment is about `mood`, honouring the logic."""
+    """Typed answers of one respondent whose sentiment is about `mood`, honouring the logic;
+    `spec` gives the survey's comments, how many write one and each question's offset."""
+    texts = spec.texts if spec else "customer"
+    text_share = spec.text_share if spec else 0.6
+    offsets = dict(spec.question_moods) if spec else {}
     values: dict[str, Any] = {}
     for q in questions:
         # Each scored answer moves a little around the respondent's mood.
-        feel = _clamp(mood + rng.gauss(0, 0.08))
+        feel = _clamp(mood + offsets.get(q.key, 0.0) + rng.gauss(0, 0.08))
         if q.type == QuestionType.NPS:
             values[q.key] = round(feel * 10)
         elif q.type == QuestionType.CSAT:
@@ -184,9 +600,10 @@ def _answers(
             if q.required or rng.random() < 0.8:
                 options = [str(c["value"]) for c in q.choices]
                 values[q.key] = rng.sample(options, k=rng.randint(1, min(2, len(options))))
-        elif q.type == QuestionType.TEXT and q.key in TEXTS:
-            if q.required or rng.random() < TEXT_SHARE:
-                values[q.key] = rng.choice(TEXTS[q.key].get(language) or TEXTS[q.key]["en"])
+        elif q.type == QuestionType.TEXT and (q.required or rng.random() < text_share):
+            text = _comment(texts, q.key, language, rng)
+            if text is not None:
+                values[q.key] = text
     shown = visible_keys(questions, values)
     return {key: value for key, value in values.items() if key in shown}
 
@@ -204,13 +621,159 @@ def _answer_row(response: Response, question: Question, value: Any) -> Answer:
     return row
 
 
-def _pick_state(rng: random.Random) -> str:
+def _pick_state(rng: random.Random, participation: float = 0.55) -> str:
     roll = rng.random()
-    if roll < 0.55:
+    if roll < participation:
         return InvitationState.RESPONDED
-    if roll < 0.75:
+    if roll < participation + 0.2:
         return InvitationState.OPENED
     return InvitationState.SENT
+
+
+def _reply_delay(rng: random.Random) -> datetime.timedelta:
+    """How long after its invitation arrived someone answers: half within a day and a half,
+    then after each of the two reminders (days 3 and 6), never after expiry (14 days)."""
+    roll = rng.random()
+    if roll < 0.5:
+        days = rng.uniform(0.01, 1.5)
+    elif roll < 0.8:
+        days = rng.uniform(3, 5.5)
+    else:
+        days = rng.uniform(6, PULSE_EXPIRY_DAYS - 1)
+    return datetime.timedelta(days=days)
+
+
+def wave_runs(*, now: datetime.datetime, count: int) -> list[datetime.datetime]:
+    """The quarterly pulse's last `count` runs up to `now`, oldest first: PULSE_HOUR on the
+    first day of each PULSE_MONTHS month, in the beat's time zone (the rule's crontab)."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local = now.astimezone(zone)
+    year, month = local.year, max(m for m in PULSE_MONTHS if m <= local.month)
+    runs: list[datetime.datetime] = []
+    while len(runs) < count:
+        run = datetime.datetime(year, month, 1, PULSE_HOUR, tzinfo=zone)
+        if run <= now:
+            runs.append(run)
+        earlier = [m for m in PULSE_MONTHS if m < month]
+        year, month = (year, max(earlier)) if earlier else (year - 1, max(PULSE_MONTHS))
+    return runs[::-1]
+
+
+# (invitation, period start or completion day, segment, language, mood offset)
+Answered = tuple[Invitation, datetime.date, str, str, float]
+Member = tuple[int, str, str, datetime.date | None, datetime.date | None]
+
+
+def _invitations_spread(
+    spec: DemoSurvey,
+    survey: Survey,
+    members: list[Member],
+    now: datetime.datetime,
+    rng: random.Random,
+) -> tuple[list[Invitation], list[Answered], dict[datetime.date, datetime.date]]:
+    """A share of the current members invited once, at random moments of the last 90 days."""
+    current = [m for m in members if m[4] is None]
+    if not current:
+        return [], [], {}
+    invited = rng.sample(current, k=max(1, round(len(current) * spec.share)))
+    window = datetime.timedelta(days=WINDOW_DAYS).total_seconds()
+    # Anonymous: the calendar period (no wave) whose first day stands for each answer.
+    kind = survey.reporting_period
+    kind = kind if kind in CALENDAR_KINDS else ReportingPeriodKind.MONTH
+    periods: dict[datetime.date, datetime.date] = {}
+    invitations: list[Invitation] = []
+    answered: list[Answered] = []
+    for person_id, segment, person_language, _joined, _left in invited:
+        language = person_language if person_language in survey.languages else "tr"
+        state = _pick_state(rng, spec.participation)
+        sent_at = now - datetime.timedelta(seconds=rng.uniform(3600, window))
+        invitation = _invitation(survey, person_id, rng.choice(spec.channels), language, state)
+        invitation.due_at = invitation.sent_at = sent_at
+        invitation.expires_at = sent_at + datetime.timedelta(days=14)
+        opened_at = min(now, sent_at + datetime.timedelta(minutes=rng.randint(2, 600)))
+        responded_at = min(now, opened_at + datetime.timedelta(minutes=3))
+        if state in (InvitationState.OPENED, InvitationState.RESPONDED):
+            # Anonymous surveys keep the day only, as the hosted pages do (response_submit).
+            invitation.opened_at = day_start(opened_at) if survey.anonymous else opened_at
+        if state == InvitationState.RESPONDED:
+            day = timezone.localdate(responded_at)
+            if survey.anonymous:
+                # Answered in which period, never when (as response_submit records it).
+                day, end = period_bounds(kind=kind, day=day)
+                periods[day] = end
+                invitation.responded_at = period_start_moment(day)
+            else:
+                invitation.responded_at = responded_at
+            answered.append((invitation, day, segment, language, 0.0))
+        invitations.append(invitation)
+    return invitations, answered, periods
+
+
+def _invitations_waves(
+    spec: DemoSurvey,
+    survey: Survey,
+    members: list[Member],
+    runs: Sequence[datetime.datetime],
+    now: datetime.datetime,
+    rng: random.Random,
+) -> tuple[list[Invitation], list[Answered], dict[datetime.date, datetime.date]]:
+    """Each run invites everyone who was a member that day, in person order, PULSE_HOURLY_CAP
+    an hour; about `participation` of them answer before `now` and before expiry. A wave's
+    answers belong to its period (the run day until its invitations expire); later waves are
+    a little happier, so the trend moves."""
+    expiry = PULSE_EXPIRY_DAYS * DAY
+    periods: dict[datetime.date, datetime.date] = {}
+    invitations: list[Invitation] = []
+    answered: list[Answered] = []
+    for w, run in enumerate(runs):
+        start = timezone.localdate(run)
+        end = start + (PULSE_EXPIRY_DAYS - 1) * DAY
+        participation = spec.participation + rng.uniform(-0.05, 0.05)
+        trend = -0.03 * (len(runs) - 1 - w)
+        invited = [
+            m for m in members if (m[3] is None or m[3] <= start) and (m[4] is None or m[4] > start)
+        ]
+        for index, (person_id, segment, person_language, _joined, _left) in enumerate(invited):
+            language = person_language if person_language in survey.languages else "tr"
+            invitation = _invitation(
+                survey, person_id, spec.channels[0], language, InvitationState.SENT
+            )
+            invitation.due_at = run + (index // PULSE_HOURLY_CAP) * HOUR
+            invitation.expires_at = invitation.due_at + expiry
+            sent_at = invitation.due_at + datetime.timedelta(seconds=rng.uniform(5, 900))
+            invitations.append(invitation)
+            if sent_at > now:
+                invitation.state = InvitationState.PLANNED  # this morning's later batches
+                continue
+            invitation.sent_at = sent_at
+            roll = rng.random()
+            at = sent_at + _reply_delay(rng)
+            if at > now or roll >= participation + 0.12:
+                continue  # not opened (yet)
+            # Anonymous: the day it was opened, and that it was answered in this period.
+            invitation.opened_at = day_start(at) if survey.anonymous else at
+            invitation.state = InvitationState.OPENED
+            if roll < participation:
+                invitation.state = InvitationState.RESPONDED
+                invitation.responded_at = period_start_moment(start) if survey.anonymous else at
+                answered.append((invitation, start, segment, language, trend))
+                periods[start] = end
+    return invitations, answered, periods
+
+
+def _invitation(
+    survey: Survey, person_id: int, channel: str, language: str, state: str
+) -> Invitation:
+    nonce = tokens.new_nonce()
+    return Invitation(
+        survey=survey,
+        person_id=person_id,
+        channel=channel,
+        nonce=nonce,
+        token_hash=tokens.token_hash(tokens.token_for(nonce)),
+        state=state,
+        language=language,
+    )
 
 
 def _seed_one(
@@ -236,59 +799,32 @@ def _seed_one(
     survey.save(update_fields=["status"])
     questions = list(Question.objects.filter(survey=survey).order_by("page", "order"))
 
-    members = list(
-        Membership.objects.filter(audience=audience, left_on__isnull=True)
+    members: list[Member] = list(
+        Membership.objects.filter(audience=audience)
         .order_by("person_id")
-        .values_list("person_id", "segment", "person__language")
+        .values_list("person_id", "segment", "person__language", "joined_on", "left_on")
     )
-    if not members:
+    if not any(m[4] is None for m in members):
         return {"surveys": 1}
-    invited = rng.sample(members, k=max(1, round(len(members) * spec.share)))
     segment_bias = _biases(sorted({m[1] for m in members}), 0.1)
     tp_ids = [t["id"] for t in touchpoints]
     tp_bias = _biases(tp_ids, 0.12)
-    window = datetime.timedelta(days=WINDOW_DAYS).total_seconds()
 
-    # Anonymous: the calendar period (no wave ran yet) whose first day stands for each answer.
-    kind = survey.reporting_period
-    kind = kind if kind in CALENDAR_KINDS else ReportingPeriodKind.MONTH
-    periods: dict[datetime.date, datetime.date] = {}
-    invitations: list[Invitation] = []
-    answered: list[tuple[Invitation, datetime.date, str, str]] = []
-    for person_id, segment, person_language in invited:
-        language = person_language if person_language in survey.languages else "tr"
-        nonce = tokens.new_nonce()
-        state = _pick_state(rng)
-        sent_at = now - datetime.timedelta(seconds=rng.uniform(3600, window))
-        invitation = Invitation(
-            survey=survey,
-            person_id=person_id,
-            channel=rng.choice(spec.channels),
-            nonce=nonce,
-            token_hash=tokens.token_hash(tokens.token_for(nonce)),
-            state=state,
-            language=language,
-            due_at=sent_at,
-            sent_at=sent_at,
-            expires_at=sent_at + datetime.timedelta(days=14),
-        )
-        opened_at = min(now, sent_at + datetime.timedelta(minutes=rng.randint(2, 600)))
-        responded_at = min(now, opened_at + datetime.timedelta(minutes=3))
-        if state in (InvitationState.OPENED, InvitationState.RESPONDED):
-            # Anonymous surveys keep the day only, as the hosted pages do (response_submit).
-            invitation.opened_at = day_start(opened_at) if survey.anonymous else opened_at
-        if state == InvitationState.RESPONDED:
-            day = timezone.localdate(responded_at)
-            if survey.anonymous:
-                # Answered in which period, never when (as response_submit records it).
-                day, end = period_bounds(kind=kind, day=day)
-                periods[day] = end
-                invitation.responded_at = period_start_moment(day)
-            else:
-                invitation.responded_at = responded_at
-            answered.append((invitation, day, segment, language))
-        invitations.append(invitation)
+    runs = wave_runs(now=now, count=spec.waves) if spec.waves else []
+    if spec.waves:
+        invitations, answered, periods = _invitations_waves(spec, survey, members, runs, now, rng)
+    else:
+        invitations, answered, periods = _invitations_spread(spec, survey, members, now, rng)
     Invitation.objects.bulk_create(invitations, batch_size=BATCH)
+    # Planned before due (the insert stamps them now): at the wave's run, or `lead` before.
+    if spec.waves:
+        expiry = PULSE_EXPIRY_DAYS * DAY
+        for run in runs:
+            Invitation.objects.filter(
+                survey=survey, due_at__gte=run, due_at__lt=run + expiry
+            ).update(planned_at=run)
+    else:
+        Invitation.objects.filter(survey=survey).update(planned_at=F("due_at") - spec.lead)
     ReportingPeriod.objects.bulk_create(
         [
             ReportingPeriod(survey=survey, starts_on=start, ends_on=end)
@@ -298,14 +834,14 @@ def _seed_one(
 
     responses: list[Response] = []
     planned: list[dict[str, Any]] = []
-    for invitation, day, segment, language in answered:
+    for invitation, day, segment, language, offset in answered:
         # A transactional survey is about its touchpoint; others are attributed to a journey
         # moment so the heatmap has cells (the dashboard hides the small ones). An anonymous
         # response is about the survey's touchpoint only, as the hosted pages store it.
         tp_id = about["id"] if about else (rng.choice(tp_ids) if tp_ids else None)
         if survey.anonymous:
             tp_id = about["id"] if about else None
-        mood = spec.mood + segment_bias.get(segment, 0.0) + tp_bias.get(tp_id, 0.0)
+        mood = spec.mood + offset + segment_bias.get(segment, 0.0) + tp_bias.get(tp_id, 0.0)
         mood += rng.gauss(0, 0.18)
         response = Response(
             survey=survey,
@@ -329,7 +865,7 @@ def _seed_one(
             response.started_at = invitation.responded_at - datetime.timedelta(minutes=2)
             response.completed_at = invitation.responded_at
         responses.append(response)
-        planned.append(_answers(questions, _clamp(mood), language, rng))
+        planned.append(_answers(questions, _clamp(mood), language, rng, spec))
     Response.objects.bulk_create(responses, batch_size=BATCH)
 
     by_key = {q.key: q for q in questions}
@@ -496,12 +1032,13 @@ DEMO_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "channels": [Channel.EMAIL],  # work e-mail only, never a private phone
             "reminder_count": 2,
             "reminder_after_days": 3,
-            "hourly_cap": 200,  # the pulse arrives over the morning, not in one burst
+            "expiry_days": PULSE_EXPIRY_DAYS,
+            "hourly_cap": PULSE_HOURLY_CAP,  # the pulse arrives over the morning, not in one burst
             "crontab": {
                 "minute": "0",
-                "hour": "9",
+                "hour": str(PULSE_HOUR),
                 "day_of_month": "1",
-                "month_of_year": "1,4,7,10",
+                "month_of_year": ",".join(str(m) for m in PULSE_MONTHS),
             },
         },
     ),
@@ -534,6 +1071,24 @@ def _policies_seed() -> int:
     return len(policies)
 
 
+# The demo surveys seeded as their wave's runs (DemoSurvey.waves).
+WAVE_SURVEYS = frozenset((spec.audience, spec.name) for spec in DEMO_SURVEYS if spec.waves)
+
+
+def _wave_history_record(rule: DistributionRule) -> int:
+    """Give a new wave rule the runs `seed_surveys` seeded for its survey: their invitations
+    (planned at the run, no rule yet) name it, and it counts them as its runs, the latest as its
+    last run, as `wave_run` would have left it; returns how many runs (three statements)."""
+    seeded = Invitation.objects.filter(survey_id=rule.survey_id, rule__isnull=True)
+    runs = sorted(seeded.order_by().values_list("planned_at", flat=True).distinct())
+    if not runs:
+        return 0
+    seeded.update(rule=rule)
+    DistributionRule.objects.filter(pk=rule.pk).update(runs=len(runs), last_run_at=runs[-1])
+    rule.runs, rule.last_run_at = len(runs), runs[-1]
+    return len(runs)
+
+
 def _rules_seed() -> tuple[int, DistributionRule | None]:
     """The demo rules for the demo surveys present, waves in the beat schedule; returns how
     many were created and the relationship wave (None without its survey)."""
@@ -563,6 +1118,8 @@ def _rules_seed() -> tuple[int, DistributionRule | None]:
                 **crontab, day_of_week="*", timezone=settings.TIME_ZONE
             )
             distribution.wave_schedule(rule=rule, crontab=schedule)
+        if new and (slug, survey_name) in WAVE_SURVEYS:
+            _wave_history_record(rule)
         created += new
         if rule.name == RELATIONSHIP_WAVE:
             relationship = rule
@@ -575,9 +1132,11 @@ def seed_distribution(
 ) -> dict[str, Any]:
     """Fatigue policies, the demo distribution rules, and one run of the relationship wave.
 
-    Run after `seed_surveys`, whose ledger entries the guard reads. The wave is planned
-    through `surveys.distribution.wave_run`, as the admin's "Plan the wave now" does, only if
-    it never ran; nothing is sent. Running it again creates nothing.
+    Run after `seed_surveys`, whose ledger entries the guard reads. The pulse's wave takes the
+    runs seeded for it (their invitations, its run count and last run), so its survey's
+    automatic reporting period is the wave's. The relationship wave is planned through
+    `surveys.distribution.wave_run`, as the admin's "Plan the wave now" does, only if it never
+    ran; nothing is sent. Running it again creates nothing.
     """
     now = now or timezone.now()
     policies = _policies_seed()

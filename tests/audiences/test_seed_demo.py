@@ -2,16 +2,19 @@
 
 import datetime as dt
 import io
+from collections import Counter
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 
-from audiences.demo import demo_admin_password
+from audiences.demo import demo_admin_password, demo_person
 from audiences.models import Audience, Consent, Membership, Person
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
+from metrics.models import DailyRollup
+from surveys.models import Response
 
 
 def _counts() -> dict[str, int]:
@@ -89,7 +92,29 @@ def test_people_and_memberships(seeded):  # noqa: ANN001
     assert set(Person.objects.values_list("language", flat=True)) == {"en", "tr"}
     assert set(
         Membership.objects.filter(audience__slug="employees").values_list("segment", flat=True)
-    ) <= {"engineering", "sales", "support", "operations", "finance", "people"}
+    ) <= {"engineering", "sales", "support", "operations", "finance", "people", "legal", "audit"}
+
+
+def test_the_default_demo_has_large_departments_and_two_teams_of_a_handful():
+    today = dt.date(2026, 12, 7)
+    departments = Counter()
+    for index in range(3000):
+        membership = demo_person(index, seed=42, today=today)["memberships"].get("employees")
+        if membership is not None and "left_on" not in membership:
+            departments[membership["segment"]] += 1
+
+    # `seed_demo` (3000 people, seed 42): legal and audit are too small for their anonymous
+    # results to show on their own (k = 5 of about two in three answering), the others are not.
+    assert departments == {
+        "engineering": 93,
+        "support": 76,
+        "sales": 71,
+        "operations": 45,
+        "finance": 39,
+        "people": 27,
+        "audit": 6,
+        "legal": 5,
+    }
 
 
 def test_events_fall_in_the_last_90_days(seeded):  # noqa: ANN001
@@ -123,4 +148,18 @@ def test_seeded_history_is_rolled_up_so_the_dashboard_has_scores(seeded):  # noq
     raw = aggregate(metric="nps", by=None, filters=filters, source="raw")
     assert rolled == raw
     assert sum(a.n for a in raw.values()) > 0
-    assert "Rollups:" in seeded[0]
+
+
+def test_the_rollups_reach_back_to_the_pulses_first_wave(seeded):  # noqa: ANN001
+    out, _ = seeded
+    pulse = Response.objects.filter(survey__name="Employee engagement pulse", released=True)
+    first = pulse.aggregate(first=Min("completed_on"))["first"]
+
+    # Its anonymous answers sit on their wave's first day, two quarters and more back.
+    assert first is not None and first < timezone.localdate() - dt.timedelta(days=92)
+    employees = DailyRollup.objects.filter(audience__slug="employees")
+    assert employees.aggregate(first=Min("day"))["first"] == first
+    assert sorted(set(employees.values_list("day", flat=True))) == sorted(
+        set(pulse.values_list("completed_on", flat=True))
+    )
+    assert f"rows for the days since {first.isoformat()}." in out

@@ -16,8 +16,9 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audiences.models import AudienceKind, Membership, Person
 from journeys.models import TouchpointRole
-from surveys import fatigue, tokens
-from surveys.demo import seed_distribution, seed_surveys
+from metrics.privacy import shown_values
+from surveys import demo, fatigue, tokens
+from surveys.demo import seed_distribution, seed_surveys, wave_runs
 from surveys.logic import logic_errors, visible_keys
 from surveys.models import (
     Answer,
@@ -29,18 +30,22 @@ from surveys.models import (
     InvitationState,
     Question,
     ReportingPeriod,
+    ReportingPeriodKind,
     Response,
     RuleKind,
     Survey,
     SurveyStatus,
 )
-from surveys.periods import anonymity_threshold
+from surveys.periods import anonymity_threshold, period_for
 from surveys.services import ANONYMOUS_IDS
 from tests.factories import make_audience, make_touchpoint
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 11, 20, 12, 0, tzinfo=datetime.UTC)
+# The quarterly pulse's runs up to NOW (09:00 UTC on the first of January, April, July, October).
+RUNS = [datetime.datetime(2026, month, 1, 9, 0, tzinfo=datetime.UTC) for month in (4, 7, 10)]
+RUN_DAYS = [run.date() for run in RUNS]
 SEGMENTS = {
     "customers": ["gold", "silver", "bronze"],
     "employees": ["IT", "Sales"],
@@ -131,22 +136,23 @@ def test_creates_live_surveys_for_the_audiences_present():
         assert logic_errors(survey.questions.all()) == {}
 
 
-def test_a_share_of_each_audience_is_invited_once_per_survey():
+def test_a_share_of_each_audience_is_invited_once_per_survey_and_every_employee_per_wave():
     demo_world(people_per_audience=40)
 
     run()
 
     per_survey = dict(Survey.objects.annotate(n=Count("invitations")).values_list("name", "n"))
-    # round(40 × share): NPS 35 %, CSAT 30 %, CES 15 %, pulse 60 %, fans 30 %
+    # round(40 × share): NPS 35 %, CSAT 30 %, CES 15 %, fans 30 %; the pulse: 40 × 3 waves
     assert per_survey == {
         "Customer relationship NPS": 14,
         "Checkout satisfaction (CSAT)": 12,
         "Support effort (CES)": 6,
-        "Employee engagement pulse": 24,
+        "Employee engagement pulse": 120,
         "Match-day experience": 12,
     }
-    pairs = Invitation.objects.values("survey", "person").annotate(n=Count("id"))
-    assert {p["n"] for p in pairs} == {1}
+    pairs = Invitation.objects.values("survey__name", "person").annotate(n=Count("id"))
+    per_pair = {(p["survey__name"] == "Employee engagement pulse", p["n"]) for p in pairs}
+    assert per_pair == {(False, 1), (True, 3)}
 
 
 def test_invitations_have_working_tokens_and_plausible_states():
@@ -203,10 +209,10 @@ def test_anonymous_responses_keep_no_person_invitation_or_time():
     assert pulse.filter(completed_at__isnull=False).count() == 0
     assert pulse.filter(started_at__isnull=False).count() == 0
     assert pulse.filter(completed_on__isnull=True).count() == 0
-    assert set(pulse.values_list("segment", flat=True)) <= {"IT", "Sales"}
-    # Stored as the hosted pages store them: on their period's first day (the month: no wave
-    # ran yet), under random ids, about the survey's touchpoint (none) only.
-    assert {d.day for d in pulse.values_list("completed_on", flat=True)} == {1}
+    assert set(pulse.values_list("segment", flat=True)) == {"IT", "Sales"}
+    # Stored as the hosted pages store them: on their period's first day (the day its wave
+    # ran), under random ids, about the survey's touchpoint (none) only.
+    assert set(pulse.values_list("completed_on", flat=True)) == set(RUN_DAYS)
     assert pulse.filter(pk__lt=ANONYMOUS_IDS[0]).count() == 0
     assert pulse.filter(touchpoint__isnull=False).count() == 0
     assert pulse.exclude(announced_on=F("completed_on")).count() == 0
@@ -225,7 +231,7 @@ def test_anonymous_invitations_keep_the_period_only_and_responses_do_not_follow_
         (m.hour, m.minute, m.second, m.microsecond) == (0, 0, 0, 0) for m in moments
     )
     days_by_invitation = [i.responded_at.date() for i in invitations]
-    assert {day.day for day in days_by_invitation} == {1}  # answered in which month, not when
+    assert set(days_by_invitation) == set(RUN_DAYS)  # answered in which wave, not when
     pulse = Response.objects.filter(survey__name="Employee engagement pulse")
     days_by_response = list(pulse.values_list("completed_on", flat=True))
     assert sorted(days_by_response) == sorted(days_by_invitation)
@@ -234,7 +240,7 @@ def test_anonymous_invitations_keep_the_period_only_and_responses_do_not_follow_
     assert len(set(ids)) == len(ids) and min(ids) >= ANONYMOUS_IDS[0]
 
 
-def test_responses_are_spread_over_the_last_ninety_days():
+def test_named_responses_are_spread_over_the_last_ninety_days_and_the_pulse_over_three_waves():
     demo_world()
 
     run()
@@ -244,10 +250,9 @@ def test_responses_are_spread_over_the_last_ninety_days():
     assert span["first"] >= (NOW - datetime.timedelta(days=90)).date()
     assert span["last"] <= NOW.date()
     assert (span["last"] - span["first"]).days >= 30
-    # Anonymous ones sit on the first day of their months, from the one 90 days ago on.
+    # The pulse's answers sit on the days of its last three quarterly runs up to NOW.
     anonymous = Response.objects.filter(survey__anonymous=True)
-    first = anonymous.aggregate(first=Min("completed_on"))["first"]
-    assert first >= (NOW - datetime.timedelta(days=90)).date().replace(day=1)
+    assert sorted(set(anonymous.values_list("completed_on", flat=True))) == RUN_DAYS
 
 
 def test_anonymous_responses_are_released_in_batches_of_at_least_k_and_past_periods_published():
@@ -274,6 +279,219 @@ def test_anonymous_responses_are_released_in_batches_of_at_least_k_and_past_peri
     # Named surveys have no periods and every response counts at once.
     assert not ReportingPeriod.objects.filter(survey__anonymous=False).exists()
     assert not Response.objects.filter(survey__anonymous=False, released=False).exists()
+
+
+# --- The employee pulse: its quarterly waves -------------------------------------------------
+
+
+def test_wave_runs_follow_the_rules_crontab_up_to_now():
+    def at(*args: int) -> datetime.datetime:
+        return datetime.datetime(*args, tzinfo=datetime.UTC)
+
+    assert wave_runs(now=NOW, count=3) == RUNS
+    # Not yet run on its day before 09:00; the year turns.
+    assert wave_runs(now=at(2026, 10, 1, 8, 59), count=3) == [
+        at(2026, 1, 1, 9),
+        at(2026, 4, 1, 9),
+        at(2026, 7, 1, 9),
+    ]
+    assert wave_runs(now=at(2027, 1, 1, 9), count=2) == [at(2026, 10, 1, 9), at(2027, 1, 1, 9)]
+
+
+def test_each_wave_is_planned_at_its_run_and_sent_in_hourly_batches(monkeypatch):
+    monkeypatch.setattr(demo, "PULSE_HOURLY_CAP", 10)
+    world = demo_world()
+
+    run()
+
+    pulse = Survey.objects.get(name="Employee engagement pulse")
+    employees = list(
+        Membership.objects.filter(audience=world["employees"])
+        .order_by("person_id")
+        .values_list("person_id", flat=True)
+    )
+    for run_at in RUNS:
+        wave = list(
+            Invitation.objects.filter(survey=pulse, planned_at=run_at).order_by("person_id")
+        )
+        # Everyone, in person order, ten an hour (the cap), each lasting 14 days.
+        assert [i.person_id for i in wave] == employees
+        assert [i.due_at for i in wave] == [
+            run_at + datetime.timedelta(hours=n // 10) for n in range(len(employees))
+        ]
+        assert {i.expires_at - i.due_at for i in wave} == {datetime.timedelta(days=14)}
+        assert all(i.due_at < i.sent_at <= i.due_at + datetime.timedelta(minutes=15) for i in wave)
+        assert {i.channel for i in wave} == {"email"}
+    # One reporting period per wave: the run day until its invitations expire.
+    assert list(
+        ReportingPeriod.objects.filter(survey=pulse)
+        .order_by("starts_on")
+        .values_list("starts_on", "ends_on")
+    ) == [(day, day + datetime.timedelta(days=13)) for day in RUN_DAYS]
+
+
+def test_every_seeded_invitation_was_planned_before_it_was_due_and_sent():
+    demo_world()
+
+    run()
+
+    invitations = list(Invitation.objects.select_related("survey"))
+    assert all(i.planned_at <= i.due_at <= i.sent_at for i in invitations)
+    leads = Counter(
+        (i.survey.name, i.due_at - i.planned_at)
+        for i in invitations
+        if i.survey.name != "Employee engagement pulse"
+    )
+    hour = datetime.timedelta(hours=1)
+    assert set(leads) == {
+        ("Customer relationship NPS", hour),
+        ("Checkout satisfaction (CSAT)", hour),  # the trigger's delay
+        ("Support effort (CES)", 2 * hour),  # the trigger's delay
+        ("Match-day experience", hour),
+    }
+
+
+def test_employees_get_the_waves_they_were_employed_for():
+    world = demo_world()
+    members = Membership.objects.filter(audience=world["employees"]).order_by("person_id")
+    joined_late, left_in_august, left_on_a_run_day = members[:3]
+    joined_late.joined_on = datetime.date(2026, 5, 1)
+    left_in_august.left_on = datetime.date(2026, 8, 15)
+    left_on_a_run_day.left_on = datetime.date(2026, 7, 1)
+    Membership.objects.bulk_update(
+        [joined_late, left_in_august, left_on_a_run_day], ["joined_on", "left_on"]
+    )
+
+    run()
+
+    def waves(member: Membership) -> list[datetime.date]:
+        return sorted(
+            i.planned_at.date()
+            for i in Invitation.objects.filter(
+                survey__name="Employee engagement pulse", person_id=member.person_id
+            )
+        )
+
+    assert waves(joined_late) == RUN_DAYS[1:]
+    assert waves(left_in_august) == RUN_DAYS[:2]
+    assert waves(left_on_a_run_day) == RUN_DAYS[:1]
+
+
+def test_about_two_in_three_employees_answer_each_wave():
+    demo_world(people_per_audience=100)
+
+    run()
+
+    pulse = Survey.objects.get(name="Employee engagement pulse")
+    answered = Counter(
+        Invitation.objects.filter(survey=pulse, state=InvitationState.RESPONDED).values_list(
+            "planned_at", flat=True
+        )
+    )
+    # 100 employees invited per wave (seeded with Random(42): 65 %, 70 %, 70 % answered).
+    assert answered == dict(zip(RUNS, [65, 70, 70], strict=True))
+    stored = Counter(Response.objects.filter(survey=pulse).values_list("completed_on", flat=True))
+    assert stored == dict(zip(RUN_DAYS, [65, 70, 70], strict=True))
+    states = Counter(Invitation.objects.filter(survey=pulse).values_list("state", flat=True))
+    assert states == {"responded": 205, "opened": 32, "sent": 63}
+
+
+def test_an_open_wave_counts_its_released_batch_and_nothing_answered_after_now():
+    world = demo_world(people_per_audience=100)
+    now = datetime.datetime(2026, 10, 5, 12, 0, tzinfo=datetime.UTC)
+
+    run(now=now)
+
+    k = anonymity_threshold(world["employees"].anonymity_threshold)
+    pulse = Survey.objects.get(name="Employee engagement pulse")
+    periods = {p.starts_on: p for p in ReportingPeriod.objects.filter(survey=pulse)}
+    current = periods[datetime.date(2026, 10, 1)]
+    assert sorted(periods) == [
+        datetime.date(2026, 4, 1),
+        datetime.date(2026, 7, 1),
+        datetime.date(2026, 10, 1),
+    ]
+    # The current wave's period runs to the 14th: open, its answers so far released at once.
+    assert (current.ends_on, current.published_at) == (datetime.date(2026, 10, 14), None)
+    responses = Response.objects.filter(survey=pulse, completed_on=current.starts_on)
+    assert current.released == responses.filter(released=True).count() == responses.count()
+    assert current.released >= k
+    assert all(periods[day].published_at == now for day in periods if day != current.starts_on)
+    # Four days in, fewer have answered than in a whole wave, and nobody after now.
+    earlier = Response.objects.filter(survey=pulse, completed_on=datetime.date(2026, 7, 1))
+    assert (current.released, earlier.count()) == (37, 70)
+    opened = Invitation.objects.filter(survey=pulse, opened_at__isnull=False)
+    assert opened.aggregate(last=Max("opened_at"))["last"] <= now
+
+
+def test_employees_comment_on_their_work_in_their_own_language():
+    demo_world(people_per_audience=150)
+
+    run()
+
+    texts = list(
+        Answer.objects.filter(
+            response__survey__name="Employee engagement pulse", question__type="text"
+        ).values_list("question__key", "response__language", "text")
+    )
+    customer_texts = {
+        t for by_language in demo.TEXTS.values() for ts in by_language.values() for t in ts
+    }
+    for key, language, text in texts:
+        # One opening of a topic in the respondent's language, maybe one of its follow-ups.
+        topics = demo.EMPLOYEE_TEXTS[key][language]
+        assert any(
+            text == opening or text in {f"{opening} {more}" for more in follow_ups}
+            for openings, follow_ups in topics
+            for opening in openings
+        ), text
+        assert text not in customer_texts
+    keys = Counter((key, language) for key, language, _text in texts)
+    assert set(keys) == {("improve", "en"), ("improve", "tr"), ("liked", "en"), ("liked", "tr")}
+    # Varied: most are worded differently (Random(42): 75 distinct of 105).
+    assert (len({t for _k, _l, t in texts}), len(texts)) == (75, 105)
+
+
+def test_departments_show_in_every_published_wave_but_a_team_of_a_handful_does_not():
+    employees = make_audience("employees", AudienceKind.EMPLOYEE)
+    sizes = {"engineering": 45, "sales": 40, "legal": 4, "audit": 4}
+    people = [
+        Person(external_id=f"e-{segment}-{n}", email=f"e-{segment}-{n}@example.com", language=lang)
+        for segment, size in sizes.items()
+        for n in range(size)
+        for lang in ["tr" if n % 3 else "en"]
+    ]
+    Person.objects.bulk_create(people)
+    Membership.objects.bulk_create(
+        Membership(person=p, audience=employees, segment=p.external_id.split("-")[1])
+        for p in Person.objects.all()
+    )
+
+    run()
+
+    k = anonymity_threshold(employees.anonymity_threshold)
+    pulse = Response.objects.filter(survey__name="Employee engagement pulse")
+    # Respondents per wave and department (Random(42)): legal and audit under k each, at least
+    # k together, so hiding both protects each without hiding a third department.
+    expected = {
+        RUN_DAYS[0]: {"engineering": 32, "sales": 25, "audit": 4, "legal": 1},
+        RUN_DAYS[1]: {"engineering": 32, "sales": 31, "audit": 4, "legal": 4},
+        RUN_DAYS[2]: {"engineering": 32, "sales": 29, "audit": 3, "legal": 2},
+    }
+    periods = ReportingPeriod.objects.filter(survey__audience=employees).order_by("starts_on")
+    assert [p.starts_on for p in periods] == RUN_DAYS
+    for period in periods:
+        assert period.published_at == NOW
+        answered = pulse.filter(completed_on=period.starts_on)
+        assert Counter(answered.values_list("segment", flat=True)) == expected[period.starts_on]
+        rows = Counter(answered.values_list("segment", "channel", "language"))
+        # Languages are hidden too: with the two teams' remainder they would tell how many of
+        # those few answered in English.
+        assert shown_values(rows, k=k) == {
+            "segment": {"engineering", "sales"},
+            "channel": {"email"},
+            "language": set(),
+        }
 
 
 def test_answers_follow_the_display_logic_and_scales():
@@ -399,32 +617,35 @@ def test_without_a_support_touchpoint_there_is_no_ces_survey():
     ]
 
 
-def count_seed_queries(people: int) -> tuple[int, int]:
-    """(queries, rows written) of one seed over `people` members per audience."""
+def count_seed_queries(people: int) -> tuple[int, int, int]:
+    """(statements other than INSERTs, INSERT statements, rows written) of one seed over
+    `people` members per audience."""
     demo_world(people_per_audience=people)
     with CaptureQueriesContext(connection) as captured:
         counts = run()
     written = ("invitations", "responses", "answers", "contacts")
-    return len(captured), sum(counts[key] for key in written)
+    inserts = sum(q["sql"].lstrip().upper().startswith("INSERT") for q in captured)
+    return len(captured) - inserts, inserts, sum(counts[key] for key in written)
 
 
 def test_query_count_does_not_grow_per_row():
-    small_queries, small_rows = count_seed_queries(40)
+    small_other, small_inserts, small_rows = count_seed_queries(40)
     Survey.objects.all().delete()
     Membership.objects.all().delete()
     Person.objects.all().delete()
     from audiences.models import Audience
 
     Audience.objects.all().delete()
-    large_queries, large_rows = count_seed_queries(200)
+    large_other, large_inserts, large_rows = count_seed_queries(200)
 
     # Per survey: the template's inserts, a status update, its questions, the audience's
-    # members, then bulk inserts; SQLite caps a statement at 999 parameters, so a bulk insert
-    # may take a few statements. Once: the demo surveys' ids and the ledger's INSERT … SELECT.
-    # Five times the rows costs a handful of extra statements.
+    # members, then bulk inserts, the invitations' planned times (one UPDATE, one per wave
+    # run for the pulse) and the periods' release. Once: the demo surveys' ids and the
+    # ledger's INSERT … SELECT. None of that depends on the number of rows; the bulk inserts
+    # do only as far as a statement's size is capped (SQLite: 999 parameters).
     assert large_rows > 4 * small_rows
-    assert large_queries - small_queries <= 12
-    assert large_queries < large_rows / 20
+    assert large_other == small_other
+    assert large_inserts < large_rows / 50
 
 
 def test_csat_falls_back_to_the_first_touchpoint_without_a_purchase_one():
@@ -601,7 +822,13 @@ def test_rules_are_two_triggers_and_two_waves_on_the_demo_surveys():
         ["email", "sms"],
     )
     pulse = rules["Quarterly employee pulse"]
-    assert (pulse.reminder_count, pulse.reminder_after_days, pulse.hourly_cap) == (2, 3, 200)
+    assert (
+        pulse.channels,
+        pulse.reminder_count,
+        pulse.reminder_after_days,
+        pulse.expiry_days,
+        pulse.hourly_cap,
+    ) == (["email"], 2, 3, 14, 200)
     nps = rules["Monthly relationship NPS (10 % of customers)"]
     assert (nps.sample_share, nps.channels) == (0.1, ["email", "sms"])
 
@@ -682,8 +909,38 @@ def test_the_relationship_wave_plans_once_and_suppresses_by_the_guards_own_rules
         f"Distribution: 4 rules, 2 fatigue policies, relationship wave planned "
         f"{states['planned']}, suppressed {suppressed.total()} ({reasons}).\n"
     )
+    # The pulse's wave ran three times (seed_surveys): it is not planned again here.
     pulse = DistributionRule.objects.get(name="Quarterly employee pulse")
-    assert (pulse.runs, pulse.invitations.count()) == (0, 0)
+    assert not pulse.invitations.filter(state=InvitationState.PLANNED).exists()
+
+
+def test_the_pulse_wave_records_the_runs_seeded_for_it():
+    demo_world()
+    run()
+
+    distribute()
+
+    rule = DistributionRule.objects.get(name="Quarterly employee pulse")
+    survey = rule.survey
+    assert (rule.runs, rule.last_run_at, rule.expiry_days) == (3, RUNS[-1], 14)
+    pulse = Invitation.objects.filter(survey=survey)
+    assert pulse.count() == rule.invitations.count() == 90
+    # The other seeded invitations came from no rule (the relationship wave's are new).
+    assert not Invitation.objects.exclude(survey=survey).filter(rule=rule).exists()
+    assert not Invitation.objects.filter(
+        survey__name="Customer relationship NPS", state=InvitationState.SENT, rule__isnull=False
+    ).exists()
+    # The survey's automatic reporting period is now the wave's: an answer during the last
+    # wave belongs to its seeded period, a late one after it to the month from its end on.
+    assert survey.reporting_period == ReportingPeriodKind.AUTO
+    during = period_for(survey=survey, today=RUN_DAYS[-1] + datetime.timedelta(days=5))
+    assert (during.starts_on, during.ends_on) == (RUN_DAYS[-1], datetime.date(2026, 10, 14))
+    after = period_for(survey=survey, today=NOW.date())
+    assert (after.starts_on, after.ends_on) == (
+        datetime.date(2026, 11, 1),
+        datetime.date(2026, 11, 30),
+    )
+    assert ReportingPeriod.objects.filter(survey=survey).count() == 4
 
 
 def distribution_counts() -> tuple[int, ...]:

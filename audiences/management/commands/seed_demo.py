@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -18,8 +19,10 @@ from journeys.models import TouchpointEvent
 from metrics.demo import seed_closed_loop
 from metrics.services import operations_snapshots_refresh, rollups_rebuild
 from surveys.demo import seed_distribution, seed_surveys
+from surveys.models import Response
 
-# Days of seeded history (surveys and events go back 90 days), with a margin for time zones.
+# Days of seeded history (events and most surveys go back 90 days), with a margin for time
+# zones; the rollups reach further back when a response does (the pulse's earlier waves).
 DEMO_HISTORY_DAYS = 92
 
 
@@ -78,14 +81,16 @@ class Command(BaseCommand):
         seed_surveys(now=now, rng=rng, stdout=self.stdout)
         seed_distribution(now=now, stdout=self.stdout)
         # The dashboard and the scores API read the rollups, which beat keeps for new days
-        # only: the seeded history is rolled up here, so a fresh demo shows its scores.
+        # only: the seeded history is rolled up here, so a fresh demo shows its scores. It
+        # starts at the earliest response: an anonymous one sits on its period's first day,
+        # and the quarterly pulse's first wave is two quarters back.
         today = now.date()
-        rolled = rollups_rebuild(
-            date_from=today - dt.timedelta(days=DEMO_HISTORY_DAYS),
-            date_to=today + dt.timedelta(days=1),
-        )
+        since = today - dt.timedelta(days=DEMO_HISTORY_DAYS)
+        earliest = Response.objects.aggregate(first=Min("completed_on"))["first"]
+        since = min(since, earliest) if earliest else since
+        rolled = rollups_rebuild(date_from=since, date_to=today + dt.timedelta(days=1))
         operations_snapshots_refresh(today=today)
-        self.stdout.write(f"Rollups: {rolled} rows for the last {DEMO_HISTORY_DAYS} days.")
+        self.stdout.write(f"Rollups: {rolled} rows for the days since {since.isoformat()}.")
         loop = seed_closed_loop(now=now)
         self.stdout.write(
             f"Closed loop: {loop['rules']} alert rules, {loop['alerts']} alerts with cases, "

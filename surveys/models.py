@@ -355,7 +355,7 @@ class Response(models.Model):
     # False while an anonymous response waits for its batch (surveys.periods): nothing counts
     # or shows it until at least the anonymity threshold of responses are released together.
     # Named responses are released when they complete.
-    released = models.BooleanField(_("released"), default=True, editable=False)
+    released = models.BooleanField(_("released"), default=True, db_default=True, editable=False)
     # Empty until the alert rules were evaluated on the completed response (the day only, for
     # anonymous surveys): the hosted submit never writes it, and metrics.alerts' reconciler
     # finds the completed rows still empty.

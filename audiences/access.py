@@ -56,7 +56,6 @@ SCOPES: dict[str, str] = {
     "surveys.fatiguepolicy": "audience",
     "surveys.contactledger": "survey",
     "metrics.dailyrollup": "audience",
-    "metrics.publishedscore": "audience",
     "metrics.alertrule": "audience",
     "metrics.alert": "audience",
     "metrics.case": "audience",

@@ -9,10 +9,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils import dateformat
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
+from metrics import definitions as d
 from metrics import privacy
 from metrics import selectors as s
 from metrics.models import DailyRollup, OperationsSnapshot, Verbatim
@@ -191,7 +194,6 @@ def audience_page(
         .order_by()
     )
     metric = s.headline_metric(audience, types)
-    period = "week" if window.days is not None and window.days <= 90 else "month"
     compare_from = None
     if window.date_from is not None:
         compare_from = s.previous_period_start(window.date_from, window.date_to)
@@ -222,6 +224,7 @@ def audience_page(
     )
     if metric is None:
         return page
+    period = _trend_period(window, scope)
     grid = s.read(
         question_types=[s.METRIC_QUESTION_TYPE[metric]],
         keys=(s.SIDE, period, "touchpoint"),
@@ -243,12 +246,17 @@ def audience_page(
     page["distribution"] = _distribution(metric, headline)
     if window.date_from is not None:
         previous = s.agg_sum(agg for key, agg in grid.shown.items() if key[0] == "previous")
-        page["comparison"] = s.comparison_of(
-            metric,
-            current=headline,
-            previous=previous,
-            withheld={key[0] for key in grid.hidden},
+        sides_withheld = {key[0] for key in grid.hidden}
+        comparison = s.comparison_of(
+            metric, current=headline, previous=previous, withheld=sides_withheld
         )
+        # A change is told only between two sides shown whole, each with a real margin: a
+        # side missing withheld anonymous answers is not the same population.
+        comparison["testable"] = not sides_withheld and all(
+            d.has_real_margin(comparison[side]) for side in ("current", "previous")
+        )
+        comparison["significant"] = comparison["significant"] and comparison["testable"]
+        page["comparison"] = comparison
     trend_rows = s.rows_of(
         metric,
         s.Figures(shown=_sum_by(current, 0), hidden=frozenset(k[0] for k in withheld)),
@@ -265,6 +273,8 @@ def audience_page(
     page["worst"] = ranked[:WORST]
     for c in cells:
         c["bucket"] = bucket(metric, c.get("score"))
+    for row in trend_rows:
+        row["label"] = _trend_label(row["group"], period, scope)
     low, high = metric_range(metric)
     values = [r.get("score") for r in trend_rows]
     page["trend"] = {
@@ -287,6 +297,48 @@ def audience_page(
                 for key, label, unit, digits in OPERATION_ROWS
             ]
     return page
+
+
+def _trend_period(window: Window, scope: s.Scope) -> str:
+    """How the trend groups: per reporting period ("day": an anonymous response sits on its
+    period's first day) when every survey read is anonymous, else per week up to 90 days and
+    per month beyond (an anonymous period then counts in the week or month it starts in)."""
+    if scope.surveys and not scope.has_named:
+        return PER_PERIOD
+    return "week" if window.days is not None and window.days <= 90 else "month"
+
+
+PER_PERIOD = "day"
+
+
+def _trend_label(start: dt.date, period: str, scope: s.Scope) -> str:
+    """A trend point's name: its week's Monday, its month, or its reporting period."""
+    if period == "month":
+        return dateformat.format(start, "M Y")
+    if period != PER_PERIOD:
+        return dateformat.format(start, "j M Y")
+    ends = {p.ends_on for (_survey, day), p in scope.periods.items() if day == start}
+    if len(ends) != 1:
+        return dateformat.format(start, "j M Y")
+    return period_label(start, ends.pop())
+
+
+def period_label(starts_on: dt.date, ends_on: dt.date) -> str:
+    """A reporting period as people name it: "Oct 2026" for a calendar month, "Q4 2026" for a
+    calendar quarter, else its first and last day ("28 Sep – 4 Oct 2026")."""
+    if starts_on.day == 1 and ends_on == _month_start(starts_on, -1) - dt.timedelta(days=1):
+        return dateformat.format(starts_on, "M Y")
+    if (
+        starts_on.day == 1
+        and starts_on.month % 3 == 1
+        and ends_on == _month_start(starts_on, -3) - dt.timedelta(days=1)
+    ):
+        return gettext("Q%(quarter)d %(year)d") % {
+            "quarter": (starts_on.month - 1) // 3 + 1,
+            "year": starts_on.year,
+        }
+    first = "j M" if starts_on.year == ends_on.year else "j M Y"
+    return f"{dateformat.format(starts_on, first)} – {dateformat.format(ends_on, 'j M Y')}"
 
 
 def _segments(audience: Audience, window: Window, scope: s.Scope) -> list[str]:
@@ -460,6 +512,7 @@ def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, A
             "question": texts[a].question.key,
             "survey": scope.surveys[group[0]].name,
             "period": published[group],
+            "period_label": period_label(published[group].starts_on, published[group].ends_on),
         }
         for group, a in page
         if a in texts

@@ -159,13 +159,26 @@ def combined_margin(a: Score, b: Score) -> float | None:
     return math.sqrt(a.margin**2 + b.margin**2)
 
 
+MIN_COMPARABLE_N = 2
+
+
+def has_real_margin(score: Score) -> bool:
+    """A shown score whose margin of error means something: a value, not withheld, at least two
+    answers (one answer's NPS or share has a margin of 0, which is no certainty) and a margin."""
+    return (
+        score.value is not None
+        and not score.suppressed
+        and score.n >= MIN_COMPARABLE_N
+        and score.margin is not None
+    )
+
+
 def change_is_significant(current: Score, previous: Score) -> bool:
-    """True only when the change exceeds the combined margin of error of both periods."""
-    if current.value is None or previous.value is None or current.suppressed:
-        return False
-    if previous.suppressed:
+    """True only when both periods are shown with a real margin (`has_real_margin`) and the
+    change exceeds their combined margin of error."""
+    if not (has_real_margin(current) and has_real_margin(previous)):
         return False
     margin = combined_margin(current, previous)
-    if margin is None:
+    if margin is None or current.value is None or previous.value is None:
         return False
     return abs(current.value - previous.value) > margin

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from journeys.models import TouchpointEvent, TouchpointRole
+from metrics import definitions as d
 from metrics.services import rollups_rebuild
 from surveys.models import Invitation
 from tests.factories import make_touchpoint
@@ -128,8 +129,9 @@ def test_audience_page_scores_equal_the_separate_slices(
     [head] = s.score_rows(audience=audience, metric="nps", by=None, filters=f)
     assert page["headline"] == head
     period = "week" if date_from is not None and (TODAY - date_from).days < 90 else "month"
-    assert page["trend"]["rows"] == s.trend(
-        audience=audience, metric="nps", period=period, filters=f
+    # The page names each point (its week or month) beside the selectors' row.
+    assert [{k: v for k, v in r.items() if k != "label"} for r in page["trend"]["rows"]] == (
+        s.trend(audience=audience, metric="nps", period=period, filters=f)
     )
     by_touchpoint = s.scores(
         audience=audience,
@@ -146,9 +148,15 @@ def test_audience_page_scores_equal_the_separate_slices(
     if date_from is None:
         assert "comparison" not in page
     else:
-        assert page["comparison"] == s.compare_periods(
+        # The page adds whether the two sides can be told apart at all (both shown whole,
+        # each with a real margin).
+        compared = s.compare_periods(
             audience=audience, metric="nps", date_from=date_from, date_to=TODAY, filters=f
         )
+        testable = d.has_real_margin(compared["current"]) and d.has_real_margin(
+            compared["previous"]
+        )
+        assert page["comparison"] == {**compared, "testable": testable}
 
 
 def test_audience_page_reads_the_operations_snapshot_of_its_period(
@@ -220,7 +228,8 @@ def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager)
     assert html.count("not enough responses") == 1
     assert html.count('class="xm-card"') == 4
     assert 'class="xm-spark"' in html
-    assert 'id="xm-as-of"' in html and "2026-06-15 18:00" in html
+    # When the figures were read, in the admin's date and time format with the time zone.
+    assert 'id="xm-as-of"' in html and "As of June 15, 2026, 6 p.m. UTC" in html
     # The admin index links to the dashboard.
     assert reverse("metrics:index") in client.get(reverse("admin:index")).content.decode()
 

@@ -394,8 +394,10 @@ def test_comments_of_an_anonymous_period_need_k_and_come_shuffled_without_day(
     shown = page.context["anonymous_verbatims"]
     assert sorted(v["text"] for v in shown) == texts
     assert [v["text"] for v in shown] != texts and [v["text"] for v in shown] != texts[::-1]
-    assert {tuple(sorted(v)) for v in shown} == {("period", "question", "survey", "text")}
-    assert {v["period"].starts_on for v in shown} == {SEP}
+    assert {tuple(sorted(v)) for v in shown} == {
+        ("period", "period_label", "question", "survey", "text")
+    }
+    assert {(v["period"].starts_on, v["period_label"]) for v in shown} == {(SEP, "Sep 2026")}
     assert page.context["verbatims"] == []
     html = page.content.decode()
     assert "october one" not in html and "open 0" not in html
@@ -509,10 +511,12 @@ def test_an_anonymous_audiences_page_shows_whole_periods_in_bounded_queries(
         page = analyst_client.get(url, {"from": "2026-09-01", "to": "2026-11-29"})
     context = page.context
     assert context["headline"]["n"] == 45  # 19 in September (6 commented), 13, 13
-    assert [(r["group"], r["n"]) for r in context["trend"]["rows"]] == [
-        (dt.date(2026, 8, 31), 19),  # the week of September's first day
-        (dt.date(2026, 9, 28), 13),
-        (dt.date(2026, 10, 26), 13),
+    # Every survey read is anonymous: one point per reporting period, named as the period.
+    assert context["trend"]["period"] == "day"
+    assert [(r["group"], r["label"], r["n"]) for r in context["trend"]["rows"]] == [
+        (SEP, "Sep 2026", 19),
+        (OCT, "Oct 2026", 13),
+        (NOV, "Nov 2026", 13),
     ]
     payroll = world.touchpoints["payroll"]
     cells = [c for row in context["heatmap"] for c in row["cells"]]
@@ -522,8 +526,8 @@ def test_an_anonymous_audiences_page_shows_whole_periods_in_bounded_queries(
     sales = analyst_client.get(url, {"from": "2026-09-01", "to": "2026-11-29", "segment": "sales"})
     assert sales.context["headline"]["n"] == 18
     assert [(r["group"], r["n"]) for r in sales.context["trend"]["rows"]] == [
-        (dt.date(2026, 8, 31), 12),
-        (dt.date(2026, 9, 28), 6),
+        (SEP, 12),
+        (OCT, 6),
     ]
 
 

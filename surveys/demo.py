@@ -94,6 +94,7 @@ class DemoSurvey:
     texts: str = "customer"  # which comments (TEXTS) its respondents write
     text_share: float = 0.6  # of respondents shown a free-text question who write something
     question_moods: tuple[tuple[str, float], ...] = ()  # a question's offset from the mood
+    segment_spread: float = 0.1  # the best segment this much above the mood, the worst below
 
 
 DEMO_SURVEYS = (
@@ -126,7 +127,8 @@ DEMO_SURVEYS = (
         waves=3,
         participation=0.68,
         texts="employee",
-        text_share=0.5,
+        text_share=0.4,
+        segment_spread=0.06,  # departments differ, but not by worlds
         # Proud and supported by their managers, less sure about growth and the workload.
         question_moods=(("proud", 0.05), ("manager", 0.03), ("growth", -0.06), ("workload", -0.1)),
     ),
@@ -806,7 +808,7 @@ def _seed_one(
     )
     if not any(m[4] is None for m in members):
         return {"surveys": 1}
-    segment_bias = _biases(sorted({m[1] for m in members}), 0.1)
+    segment_bias = _biases(sorted({m[1] for m in members}), spec.segment_spread)
     tp_ids = [t["id"] for t in touchpoints]
     tp_bias = _biases(tp_ids, 0.12)
 
@@ -921,24 +923,45 @@ def seed_surveys(
         counts = _seed_one(spec, audience, touchpoints[audience.pk], now, rng)
         for key, value in counts.items():
             totals[key] += value
+    demo_ids = list(
+        Survey.objects.filter(
+            audience__in=audiences.values(), name__in=[spec.name for spec in DEMO_SURVEYS]
+        ).values_list("id", flat=True)
+    )
     # What the beat would have done meanwhile: batches of at least k released, the periods
-    # already over published.
+    # already over published (on the night after they ended, as the beat would have).
     periods_release(now=now)
+    _published_backdate(survey_ids=demo_ids, now=now)
     # Over every demo survey, not only the new ones: a demo seeded before the ledger was
     # filled here gets its history too.
-    totals["contacts"] = _ledger_seed(
-        survey_ids=list(
-            Survey.objects.filter(
-                audience__in=audiences.values(), name__in=[spec.name for spec in DEMO_SURVEYS]
-            ).values_list("id", flat=True)
-        )
-    )
+    totals["contacts"] = _ledger_seed(survey_ids=demo_ids)
     if stdout is not None:
         stdout.write(
             "Surveys: {surveys} created, {invitations} invitations, {responses} responses, "
             "{answers} answers, {contacts} contact-ledger entries.".format(**totals)
         )
     return totals
+
+
+# How long after midnight the beat's first release run publishes a period that has ended.
+PUBLISH_AFTER = datetime.timedelta(minutes=5)
+
+
+def published_on_time(*, ends_on: datetime.date, now: datetime.datetime) -> datetime.datetime:
+    """When the beat would have published a period that ended on `ends_on` (never after now)."""
+    return min(now, period_start_moment(ends_on + DAY) + PUBLISH_AFTER)
+
+
+def _published_backdate(*, survey_ids: Sequence[int], now: datetime.datetime) -> int:
+    """The demo periods `periods_release` just published (at `now`) are dated when the beat
+    would have published them, the night after they ended; returns how many (one statement
+    per period: a demo survey has a handful)."""
+    periods = ReportingPeriod.objects.filter(survey_id__in=survey_ids, published_at=now)
+    dated = 0
+    for pk, ends_on in periods.values_list("pk", "ends_on"):
+        at = published_on_time(ends_on=ends_on, now=now)
+        dated += ReportingPeriod.objects.filter(pk=pk).update(published_at=at)
+    return dated
 
 
 # The states the sending path leaves an invitation's ledger entry on (surveys.sending).

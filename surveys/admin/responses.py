@@ -23,6 +23,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
@@ -31,9 +32,17 @@ from django.utils.translation import gettext_lazy as _
 from audiences.access import AudienceScopedAdmin, scope
 from audiences.models import AuditAction, Role
 from audiences.services import audit_record
+from metrics import selectors as metric_selectors
 from surveys import exports
 from surveys.fatigue import reason_label
-from surveys.models import Invitation, InvitationState, QuestionType, Response, Survey
+from surveys.models import (
+    Invitation,
+    InvitationState,
+    QuestionType,
+    ReportingPeriod,
+    Response,
+    Survey,
+)
 from surveys.periods import anonymity_threshold
 from surveys.services import answer_value
 from xmplatform.paging import EstimatedCountPaginator
@@ -203,7 +212,11 @@ class ResponseAdmin(AudienceScopedAdmin):
         return response
 
     def summary_view(self, request: HttpRequest, survey_id: int) -> HttpResponse:
-        """An anonymous survey's released results per reporting period (groups of k or more)."""
+        """An anonymous survey's released results per reporting period (groups of k or more),
+        as of now, with each period's state (open until its end, or published when).
+
+        An NPS question is named as the dashboard names the audience's metric (eNPS for
+        employees)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         survey = get_object_or_404(
@@ -213,7 +226,12 @@ class ResponseAdmin(AudienceScopedAdmin):
         if not survey.anonymous:
             query = urlencode({"survey__id__exact": survey.pk})
             return HttpResponseRedirect(reverse("admin:surveys_response_changelist") + f"?{query}")
+        as_of = timezone.now()
         summaries = exports.period_summaries(survey=survey)
+        published_at = dict(
+            ReportingPeriod.objects.filter(survey=survey).values_list("starts_on", "published_at")
+        )
+        nps = metric_selectors.headline_metric(survey.audience, {QuestionType.NPS})
         audit_record(
             actor=request.user,
             action=AuditAction.RESPONSES_VIEWED,
@@ -225,9 +243,15 @@ class ResponseAdmin(AudienceScopedAdmin):
             "title": gettext("Results of %(survey)s by period") % {"survey": survey.name},
             "survey": survey,
             "summaries": [
-                (summary, [(exports.question_label(r.question), r) for r in summary.results])
+                (
+                    summary,
+                    published_at.get(summary.starts_on),
+                    [(exports.question_label(r.question), r) for r in summary.results],
+                )
                 for summary in reversed(summaries)
             ],
+            "as_of": as_of,
+            "nps_label": metric_selectors.METRIC_LABELS[nps or "nps"],
             "threshold": anonymity_threshold(survey.audience.anonymity_threshold),
             "opts": self.model._meta,
             "survey_url": reverse("admin:surveys_survey_change", args=[survey.pk]),

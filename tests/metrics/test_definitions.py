@@ -113,3 +113,21 @@ def test_change_is_flagged_only_beyond_the_combined_margin() -> None:
     assert d.change_is_significant(a, d.Score(value=None, n=0)) is False
     hidden = d.Score(value=None, n=2, suppressed=True)
     assert d.change_is_significant(hidden, b) is False
+
+
+def test_a_change_needs_a_real_margin_on_both_sides() -> None:
+    many = d.Score(value=20.0, n=20, margin=30.0)
+    # One answer's NPS has a margin of 0: no certainty, however large the change.
+    one = d.nps(promoters=0, passives=1, detractors=0)
+    assert (one.value, one.n, one.margin) == (0.0, 1, 0.0)
+    assert d.has_real_margin(one) is False
+    assert d.change_is_significant(d.Score(value=90.0, n=50, margin=5.0), one) is False
+    assert d.change_is_significant(one, d.Score(value=-90.0, n=50, margin=5.0)) is False
+    # Two answers or more with a margin: a real margin, even a zero one.
+    two = d.nps(promoters=2, passives=0, detractors=0)
+    assert d.has_real_margin(two) is True
+    assert d.change_is_significant(two, d.Score(value=-90.0, n=50, margin=5.0)) is True
+    # No margin (a mean of one answer) or withheld: never.
+    assert d.has_real_margin(d.Score(value=4.0, n=2, margin=None)) is False
+    assert d.has_real_margin(d.Score(value=None, n=0, suppressed=True)) is False
+    assert d.change_is_significant(many, d.Score(value=-90.0, n=9, suppressed=True)) is False

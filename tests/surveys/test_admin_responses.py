@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 from audiences.models import AudienceKind, AuditAction, AuditLog, Channel, Role
 from surveys import exports, tokens
 from surveys.admin.responses import InvitationAdmin
-from surveys.models import Invitation, InvitationState
+from surveys.models import Invitation, InvitationState, ReportingPeriod
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_audience, make_person
-from tests.surveys.anonymous_support import staff_pulse
+from tests.surveys.anonymous_support import OCTOBER, staff_pulse
 from tests.surveys.test_admin_support import PLAIN_STATIC, add_response, survey_with_questions
 
 pytestmark = pytest.mark.django_db
@@ -348,11 +348,11 @@ def test_summary_shows_released_periods_of_k_and_per_question_results_once_publi
 
     html = page.content.decode()
     assert page.status_code == 200
-    summaries = [s for s, _results in page.context["summaries"]]
+    summaries = [s for s, _published_at, _results in page.context["summaries"]]
     assert [(s.starts_on.month, s.n) for s in summaries] == [(12, None), (11, 5), (10, 6)]
     october = html[html.index('id="period-2026-10-01"') :]
     assert "6 responses" in october
-    assert "NPS 0.0 · 6 answers" in october  # 3 promoters, 3 detractors
+    assert "eNPS 0 · 6 answers" in october  # 3 promoters, 3 detractors
     assert "<li>Price: 3</li><li>Speed: 2</li>" in october
     assert "<li>Daha çok eğitim</li>" in october
     assert "&quot;http://x&quot;" in html  # escaped, never markup
@@ -363,6 +363,43 @@ def test_summary_shows_released_periods_of_k_and_per_question_results_once_publi
     assert AuditLog.objects.filter(
         action=AuditAction.RESPONSES_VIEWED, target=f"survey {pulse.survey.pk} summary"
     ).exists()
+
+
+def test_summary_says_as_of_when_each_periods_state_and_names_the_metric_as_the_dashboard(
+    hr, pulse, monkeypatch
+):
+    from django.utils import timezone
+
+    ReportingPeriod.objects.filter(survey=pulse.survey, starts_on=OCTOBER[0]).update(
+        published_at=datetime.datetime(2026, 11, 1, 0, 5, tzinfo=datetime.UTC)
+    )
+    monkeypatch.setattr(
+        timezone, "now", lambda: datetime.datetime(2026, 12, 7, 10, 14, tzinfo=datetime.UTC)
+    )
+    url = f"{RESPONSES}summary/{pulse.survey.pk}/"
+
+    html = hr.get(url).content.decode()
+    turkish = hr.get(url, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+
+    assert '<p class="xm-as-of" id="xm-as-of">As of Dec. 7, 2026, 10:14 a.m. UTC</p>' in html
+    assert "07 Aralık 2026 10:14 UTC" in turkish
+    october = html[html.index('id="period-2026-10-01"') :]
+    november = html[html.index('id="period-2026-11-01"') : html.index('id="period-2026-10-01"')]
+    december = html[html.index('id="period-2026-12-01"') : html.index('id="period-2026-11-01"')]
+    assert '<span class="xm-published">Published on Nov. 1, 2026: final.</span>' in october
+    assert '<span class="xm-open">Open until Nov. 30, 2026.</span>' in november
+    assert '<span class="xm-open">Open until Dec. 31, 2026.</span>' in december
+    # An employee audience's NPS is its eNPS, rounded as the dashboard rounds it.
+    assert "eNPS 0 · 6 answers" in october and "NPS 0.0" not in october
+
+
+def test_summary_of_a_customer_audience_says_nps(admin_client, monkeypatch):
+    monkeypatch.setattr(exports, "_shuffle", lambda items: items.sort())
+    pulse = staff_pulse(make_audience("shoppers", AudienceKind.CUSTOMER, name="Shoppers"))
+
+    html = admin_client.get(f"{RESPONSES}summary/{pulse.survey.pk}/").content.decode()
+
+    assert "NPS 0 · 6 answers" in html and "eNPS" not in html
 
 
 def test_summary_of_another_audiences_survey_is_404_and_a_viewer_gets_403(
@@ -466,3 +503,38 @@ def test_distribution_panel_of_an_anonymous_survey_counts_ended_periods_in_group
         {"group": "sales", "suppressed": True},
     ]
     assert "counted over ended reporting periods only" in page.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_summary_on_a_phone_shows_the_figures_under_each_question(
+    phone_page, desktop_page, live_server, django_user_model
+):
+    django_user_model.objects.create_superuser(
+        username="xm", email="xm@example.com", password="correct-horse-battery"
+    )
+    pulse = staff_pulse()
+    url = f"{live_server.url}{RESPONSES}summary/{pulse.survey.pk}/"
+
+    def boxes(page) -> list[tuple[dict, dict]]:
+        page.goto(f"{live_server.url}/admin/login/?next={RESPONSES}summary/{pulse.survey.pk}/")
+        page.fill("#id_username", "xm")
+        page.fill("#id_password", "correct-horse-battery")
+        page.click("input[type=submit]")
+        page.wait_for_url(url)
+        rows = page.locator("#period-2026-10-01 .xm-answers tr")
+        return [
+            (rows.nth(i).locator("th").bounding_box(), rows.nth(i).locator("td").bounding_box())
+            for i in range(rows.count())
+        ]
+
+    phone = boxes(phone_page)
+    desktop = boxes(desktop_page)
+
+    assert len(phone) == len(desktop) == 3  # NPS, reason, comments
+    for question, figures in phone:  # under the question, as wide as it
+        assert figures["y"] >= question["y"] + question["height"] - 1
+        assert figures["width"] >= question["width"] - 1
+    for question, figures in desktop:  # beside it
+        assert figures["x"] >= question["x"] + question["width"] - 1
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390

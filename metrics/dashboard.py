@@ -65,19 +65,23 @@ def bucket(metric: str, value: float | None, scale: int | None = None) -> int | 
     return max(0, min(4, int(share * 5)))
 
 
-def polyline(values: list[float | None], *, low: float, high: float, w: int, h: int) -> str:
-    """SVG polyline points for values on [low, high]; gaps (None) are skipped."""
-    if not values:
-        return ""
+def chart_points(
+    values: list[float | None], *, low: float, high: float, w: int, h: int
+) -> list[tuple[int, float, float]]:
+    """(index, x, y) of each value on [low, high] in a w × h chart; gaps (None) are skipped."""
     step = w / max(len(values) - 1, 1)
     span = (high - low) or 1.0
-    points = []
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        y = h - (v - low) / span * h
-        points.append(f"{i * step:.1f},{y:.1f}")
-    return " ".join(points)
+    return [
+        (i, round(i * step, 1), round(h - (v - low) / span * h, 1))
+        for i, v in enumerate(values)
+        if v is not None
+    ]
+
+
+def polyline(values: list[float | None], *, low: float, high: float, w: int, h: int) -> str:
+    """SVG polyline points for values on [low, high]; gaps (None) are skipped."""
+    points = chart_points(values, low=low, high=high, w=w, h=h)
+    return " ".join(f"{x:.1f},{y:.1f}" for _i, x, y in points)
 
 
 def _month_start(day: dt.date, months_back: int) -> dt.date:
@@ -280,6 +284,11 @@ def audience_page(
     page["trend"] = {
         "rows": trend_rows,
         "points": polyline(values, low=low, high=high, w=CHART_W, h=CHART_H),
+        # A dot per shown point: a lone period (or one between gaps) draws no line.
+        "dots": [
+            {"x": x, "y": y, "row": trend_rows[i]}
+            for i, x, y in chart_points(values, low=low, high=high, w=CHART_W, h=CHART_H)
+        ],
         "low": low,
         "high": high,
         "mid_y": CHART_H / 2,

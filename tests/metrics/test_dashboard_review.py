@@ -95,6 +95,9 @@ def test_an_anonymous_trend_is_one_point_per_period_named_in_the_language_shown(
     assert "(eNPS, per reporting period)" in html
     assert "<td>Apr 2026</td><td>May 2026</td>" in html
     assert "<td>Nis 2026</td><td>May 2026</td>" in turkish.content.decode()
+    # A dot per period (a lone period draws no line), at coordinates no locale rewrites.
+    assert html.count('class="xm-dot"') == 2
+    assert '<circle cx="640.0" cy="0.0" r="4" class="xm-dot">' in turkish.content.decode()
 
 
 def test_named_answers_beside_an_anonymous_survey_keep_the_weeks(client, xm_manager) -> None:  # noqa: ANN001

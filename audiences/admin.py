@@ -48,7 +48,9 @@ from audiences.services import (
     person_erase,
 )
 from surveys.fatigue import reason_label
-from surveys.models import Invitation, Response
+from surveys.models import Invitation, InvitationState, Response
+from surveys.selectors import invitations_shown
+from xmplatform.admin_guard import unrestricted
 from xmplatform.counts import CappedCount, capped_display
 from xmplatform.paging import EstimatedCountPaginator, IndexedValuesListFilter
 
@@ -180,7 +182,7 @@ class InvitationInline(ScopedInline, admin.TabularInline):
     """The person's invitations in the user's audiences (latest first)."""
 
     model = Invitation
-    fields = ("survey", "channel", "state", "reason", "sent_at", "responded")
+    fields = ("survey", "channel", "shown_state", "reason", "sent_at", "responded")
     readonly_fields = fields
     ordering = ("-id",)
     extra = 0
@@ -189,7 +191,17 @@ class InvitationInline(ScopedInline, admin.TabularInline):
     verbose_name_plural = _("invitations (your audiences only)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
-        return super().get_queryset(request).select_related("survey")
+        # The state each user is shown: below superuser an anonymous survey's answer shows
+        # once its period is published, never as it happens (surveys.selectors).
+        return invitations_shown(
+            super().get_queryset(request).select_related("survey"),
+            real=unrestricted(request.user),
+        )
+
+    @admin.display(description=_("state"))
+    def shown_state(self, obj: Invitation) -> str:
+        state = getattr(obj, "shown_state", obj.state)
+        return str(InvitationState(state).label) if state in InvitationState.values else state
 
     @admin.display(description=_("suppression reason"))
     def reason(self, obj: Invitation) -> str:
@@ -202,6 +214,8 @@ class InvitationInline(ScopedInline, admin.TabularInline):
         if obj.responded_at is None:
             return "-"
         if obj.survey.anonymous:
+            if getattr(obj, "shown_state", obj.state) != InvitationState.RESPONDED:
+                return "-"  # as if unanswered until its period is published
             return gettext("Yes (an anonymous survey keeps no time of answering)")
         return str(display_for_value(obj.responded_at, "-"))
 
@@ -350,7 +364,7 @@ class PersonAdmin(AudienceScopedAdmin):
     def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Everything held about the person, as a JSON download (audited)."""
         person = self._target(request, object_id, Role.ANALYST)
-        data = person_export(person=person)
+        data = person_export(person=person, real_states=unrestricted(request.user))
         audiences = list(
             Membership.objects.filter(person=person).values_list("audience_id", flat=True)
         )

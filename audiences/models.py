@@ -259,6 +259,10 @@ class AuditAction(models.TextChoices):
     GRANT_CHANGED = "grant_changed", _("Changed access")
     GRANT_REMOVED = "grant_removed", _("Removed access")
     CONSENT_CHANGED = "consent_changed", _("Changed consent")
+    INVITATION_REQUESTED = (
+        "invitation_requested",
+        _("Requested an invitation to an anonymous survey"),
+    )
 
 
 class AuditLog(models.Model):

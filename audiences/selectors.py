@@ -14,15 +14,19 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
 
 
-def person_export(*, person: Person) -> dict[str, Any]:
+def person_export(*, person: Person, real_states: bool = False) -> dict[str, Any]:
     """Everything held about `person`, as JSON-ready data (a GDPR access/portability request).
 
     Anonymous responses are not included: they keep no link to anyone, so they cannot be found
-    from the person (and are not theirs to export). Queries: memberships, consents, events,
-    invitations, responses, answers — six, whatever the person's history.
+    from the person (and are not theirs to export). Invitations carry the state the reader is
+    shown (surveys.selectors.invitations_shown): the stored one only with `real_states`
+    (superusers), else an anonymous survey's answer shows once its period is published.
+    Queries: memberships, consents, events, invitations, responses, answers — six, whatever
+    the person's history.
     """
     from journeys.models import TouchpointEvent
     from surveys.models import Answer, Invitation, Response
+    from surveys.selectors import invitations_shown
 
     memberships = [
         {
@@ -66,27 +70,28 @@ def person_export(*, person: Person) -> dict[str, Any]:
         .order_by("occurred_at", "id")
         .values("touchpoint__slug", "occurred_at", "recorded_at", "attributes")
     ]
-    # An invitation of an anonymous survey says that it was answered (its state), never when:
-    # its opened and responded times would date the answer beside the period it is reported in.
+    # An invitation of an anonymous survey says that it was answered (its state, once its period
+    # is published), never when: its opened and responded times would date the answer beside
+    # the period it is reported in.
     invitations = [
         {
             "id": i["id"],
             "survey": i["survey__name"],
             "channel": i["channel"],
-            "state": i["state"],
+            "state": i["shown_state"],
             "planned_at": _iso(i["planned_at"]),
             "sent_at": _iso(i["sent_at"]),
             "opened_at": None if i["survey__anonymous"] else _iso(i["opened_at"]),
             "responded_at": None if i["survey__anonymous"] else _iso(i["responded_at"]),
         }
-        for i in Invitation.objects.filter(person=person)
+        for i in invitations_shown(Invitation.objects.filter(person=person), real=real_states)
         .order_by("id")
         .values(
             "id",
             "survey__name",
             "survey__anonymous",
             "channel",
-            "state",
+            "shown_state",
             "planned_at",
             "sent_at",
             "opened_at",

@@ -1,13 +1,38 @@
-"""Reads for the survey admin: estimated completion time and changelist figures."""
+"""Reads for the survey admin: estimated completion time, changelist figures, and the state
+an invitation is shown in."""
 
+import datetime
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
 
-from surveys.models import Question, QuestionType, ReportingPeriod, Response, Survey
+from surveys.models import (
+    Invitation,
+    InvitationState,
+    Question,
+    QuestionType,
+    ReportingPeriod,
+    Response,
+    Survey,
+)
 from surveys.periods import anonymity_threshold
 from xmplatform.counts import CappedCount
 
@@ -144,3 +169,81 @@ def survey_response_slices(*, survey: Survey) -> list[dict[str, Any]]:
 def format_duration(seconds: int) -> str:
     """`m:ss` for a duration in seconds."""
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# --- The state an invitation is shown in --------------------------------------------------
+#
+# Privacy (README, "Privacy model"): an anonymous survey's invitation that turned `opened` or
+# `responded` would, polled, give each person's time of answering to the polling interval, and
+# so tell who is in the next released batch. Below superuser (and to every API key) such an
+# invitation is shown as `sent` until the reporting period it was answered in is published,
+# then as `responded`; `opened` is never shown for an anonymous survey. Only what is shown
+# changes: reminders, the fatigue guard and dispatch read the stored state.
+
+# The stored states an invitation shown in a state can have (an index-friendly prefilter).
+_STORED_FOR_SHOWN: dict[str, tuple[str, ...]] = {
+    InvitationState.SENT: (InvitationState.SENT, InvitationState.OPENED, InvitationState.RESPONDED),
+}
+
+
+def answer_published() -> Exists:
+    """Whether the outer invitation was answered in a published period of its survey.
+
+    An anonymous answer's `responded_at` is midnight UTC of its period's first day; the range
+    also covers invitations answered before periods existed (their period is the one holding
+    the day).
+    """
+    responded_at = ExpressionWrapper(OuterRef("responded_at"), output_field=DateTimeField())
+    day = TruncDate(responded_at, tzinfo=datetime.UTC)
+    return Exists(
+        ReportingPeriod.objects.filter(
+            survey_id=OuterRef("survey_id"),
+            published_at__isnull=False,
+            starts_on__lte=day,
+            ends_on__gte=day,
+        )
+    )
+
+
+def shown_state() -> Case:
+    """The state an invitation is shown in below superuser, as an SQL expression."""
+    return Case(
+        When(
+            Q(survey__anonymous=True, state=InvitationState.RESPONDED) & answer_published(),
+            then=Value(InvitationState.RESPONDED),
+        ),
+        When(
+            survey__anonymous=True,
+            state__in=[InvitationState.OPENED, InvitationState.RESPONDED],
+            then=Value(InvitationState.SENT),
+        ),
+        default=F("state"),
+        output_field=CharField(),
+    )
+
+
+def invitations_shown(
+    queryset: QuerySet[Invitation], *, real: bool = False
+) -> QuerySet[Invitation]:
+    """`queryset` annotated with `shown_state`: the stored state when `real` (superusers),
+    else the state shown below superuser and to API keys (see above). No extra query."""
+    if real:
+        return queryset.annotate(shown_state=F("state"))
+    return queryset.annotate(shown_state=shown_state())
+
+
+def invitations_in_shown_state(
+    queryset: QuerySet[Invitation], *, state: str, real: bool = False
+) -> QuerySet[Invitation]:
+    """The invitations of `queryset` shown in `state` (annotated with `shown_state`).
+
+    A filter on what is shown, never on the stored state: below superuser `state=responded`
+    gives only answers of published periods, and `state=sent` also the masked ones. The stored
+    states that can show as `state` are filtered first, so the state index still serves.
+    """
+    if "shown_state" not in queryset.query.annotations:
+        queryset = invitations_shown(queryset, real=real)
+    if real:
+        return queryset.filter(state=state)
+    stored = _STORED_FOR_SHOWN.get(state, (state,))
+    return queryset.filter(state__in=stored, shown_state=state)

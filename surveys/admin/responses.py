@@ -4,7 +4,8 @@ Privacy (see surveys.exports): below superuser, a response of an anonymous surve
 listed or opened one by one. The response list leaves them out, their pages answer 404, and
 each anonymous survey has a summary page instead: its released results per reporting period,
 only for groups of at least the audience's anonymity threshold. The invitations of an
-anonymous survey say that they were answered, never when (no opened or responded time).
+anonymous survey say that they were answered, never when (no opened or responded time), and
+below superuser only once the period they were answered in is published (surveys.selectors).
 """
 
 from typing import Any
@@ -44,6 +45,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.periods import anonymity_threshold
+from surveys.selectors import invitations_in_shown_state, invitations_shown
 from surveys.services import answer_value
 from xmplatform.paging import EstimatedCountPaginator
 
@@ -341,22 +343,58 @@ class ResponseAdmin(AudienceScopedAdmin):
         return format_html('<table class="xm-answers">{}</table>', body)
 
 
+class ShownStateFilter(admin.SimpleListFilter):
+    """The state filter, on the state the user is shown (see surveys.selectors).
+
+    Below superuser an anonymous survey's opened or answered invitation is shown as sent until
+    the period it was answered in is published: filtering on the stored state would tell them
+    apart again. Same parameter as Django's field filter, so links keep working.
+    """
+
+    title = _("state")
+    parameter_name = "state__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return list(InvitationState.choices)
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Invitation]
+    ) -> QuerySet[Invitation]:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in InvitationState.values:
+            return queryset.none()  # as the field filter answers an unknown state
+        return invitations_in_shown_state(queryset, state=value, real=sees_anonymous_rows(request))
+
+
+ANONYMOUS_ANSWER_HIDDEN = _(
+    "No, or not shown yet: an anonymous survey's answers show once their reporting period is "
+    "published"
+)
+
+
 @admin.register(Invitation)
 class InvitationAdmin(AudienceScopedAdmin):
-    """Invitations as sent (or suppressed); the token's nonce and hash are never shown."""
+    """Invitations as sent (or suppressed); the token's nonce and hash are never shown.
+
+    The state column, filter and page show the state the user may see (see surveys.selectors):
+    below superuser an anonymous survey's invitation never shows opened, and shows responded
+    only once the period it was answered in is published.
+    """
 
     list_display = (
         "id",
         "survey",
         "person",
         "channel",
-        "state",
+        "shown_state",
         "reason",
         "due_at",
         "sent_at",
     )
     # Only indexed columns: a page of a rare channel would read every invitation.
-    list_filter = ("state", "survey")
+    list_filter = (ShownStateFilter, "survey")
     list_select_related = ("survey", "person")
     raw_id_fields = ("person", "event")
     show_full_result_count = False
@@ -370,7 +408,7 @@ class InvitationAdmin(AudienceScopedAdmin):
         "event",
         "channel",
         "language",
-        "state",
+        "shown_state",
         "reason",
         "planned_at",
         "due_at",
@@ -379,21 +417,37 @@ class InvitationAdmin(AudienceScopedAdmin):
         "opened_at",
         "responded_at",
     )
-    readonly_fields = ("planned_at", "reason", "answered")
+    readonly_fields = ("planned_at", "reason", "shown_state", "answered", "answered_shown")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
+        return invitations_shown(super().get_queryset(request), real=sees_anonymous_rows(request))
 
     def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> Any:
         fields = list(super().get_fields(request, obj))
         if obj is not None and obj.survey.anonymous:
-            # Kept as the period's first midnight: still, show only that it was answered.
+            # Kept as the period's first midnight: still, show only that it was answered (and,
+            # below superuser, only once its period is published).
             at = fields.index("opened_at")
-            fields[at : at + 2] = ["answered"]
+            fields[at : at + 2] = ["answered" if sees_anonymous_rows(request) else "answered_shown"]
         return fields
+
+    @admin.display(description=_("state"), ordering="shown_state")
+    def shown_state(self, obj: Invitation) -> str:
+        state = getattr(obj, "shown_state", obj.state)
+        return str(InvitationState(state).label) if state in InvitationState.values else state
 
     @admin.display(description=_("answered"))
     def answered(self, obj: Invitation) -> str:
         if obj.state == InvitationState.RESPONDED or obj.responded_at is not None:
             return gettext("Yes (an anonymous survey keeps no time of answering)")
         return gettext("No")
+
+    @admin.display(description=_("answered"))
+    def answered_shown(self, obj: Invitation) -> str:
+        # The same text for a masked answer and for no answer: only publication tells them apart.
+        if getattr(obj, "shown_state", None) == InvitationState.RESPONDED:
+            return gettext("Yes (an anonymous survey keeps no time of answering)")
+        return str(ANONYMOUS_ANSWER_HIDDEN)
 
     @admin.display(description=_("suppression reason"), ordering="suppression_reason")
     def reason(self, obj: Invitation) -> str:

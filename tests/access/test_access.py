@@ -16,7 +16,7 @@ from audiences.access import AudienceRoleBackend, audience_ids, scope
 from audiences.models import AudienceGrant, AuditAction, AuditLog, Person, Role
 from audiences.services import grant_remove, grant_set
 from metrics.services import rollups_rebuild
-from surveys.models import Invitation, Response, Survey
+from surveys.models import Invitation, ReportingPeriod, Response, Survey
 from tests.access.conftest import CUSTOMER_MARK, EMPLOYEE_MARK, staff_with_grant
 from tests.factories import make_membership, make_person
 from tests.surveys.distribution_factories import make_invitation
@@ -307,6 +307,12 @@ def test_an_anonymous_surveys_invitation_says_answered_never_when(both, hr_analy
     employees, customers = both
     when = dt.datetime(2026, 3, 17, 13, 45, tzinfo=dt.UTC)
     Invitation.objects.update(opened_at=when, responded_at=when)
+    ReportingPeriod.objects.create(  # shown as answered once its period is published
+        survey=employees["survey"],
+        starts_on=dt.date(2026, 3, 1),
+        ends_on=dt.date(2026, 3, 31),
+        published_at=timezone.now(),
+    )
     shown = str(display_for_value(when, "-"))  # a time as the admin renders it
     times = [("responded", when.isoformat(), when.isoformat())]
     pages = {}

@@ -8,12 +8,14 @@ import io
 import pytest
 from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import escape
 from openpyxl import load_workbook
 
 from audiences.models import AudienceKind, AuditAction, AuditLog, Channel, Role
 from surveys import exports, tokens
-from surveys.admin.responses import InvitationAdmin
+from surveys.admin.responses import InvitationAdmin, ShownStateFilter
 from surveys.models import Invitation, InvitationState, ReportingPeriod
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_audience, make_person
@@ -164,7 +166,7 @@ def test_invitation_list_shows_state_and_suppression(admin_client):
 
     html = admin_client.get(INVITATIONS, {"state__exact": "suppressed"}).content.decode()
 
-    assert '<td class="field-state">Suppressed</td>' in html
+    assert '<td class="field-shown_state">Suppressed</td>' in html
     assert '<td class="field-reason">frequency cap</td>' in html
     assert '<td class="field-person nowrap">Ayşe</td>' in html
 
@@ -455,23 +457,24 @@ def test_superuser_downloads_the_anonymous_rows(admin_client, pulse):
     assert len(rows) == 1 + 16
 
 
-def test_an_anonymous_surveys_invitation_says_answered_never_when(
-    admin_client, client, pulse, xm_manager
-):
+def test_an_anonymous_surveys_invitation_says_answered_never_when(admin_client, pulse, xm_manager):
     invitation = make_invitation(
         pulse.survey,
         make_person("emp-1", name="Deniz"),
         state=InvitationState.RESPONDED,
         opened_at=WHEN,
-        responded_at=WHEN,
+        responded_at=WHEN,  # in October, a published period
     )
     analyst = staff_with_grant("hr.analyst", pulse.survey.audience, Role.ANALYST, xm_manager)
 
-    for user_client in (admin_client, logged_in(client, analyst)):
+    for user_client, field in (
+        (admin_client, "answered"),
+        (logged_in(Client(), analyst), "answered_shown"),
+    ):
         page = user_client.get(f"{INVITATIONS}{invitation.pk}/change/")
         fields = [f for fs in page.context["adminform"] for line in fs for f in line.fields]
         html = page.content.decode()
-        assert "answered" in fields
+        assert field in fields
         assert "opened_at" not in fields and "responded_at" not in fields
         assert "Yes (an anonymous survey keeps no time of answering)" in html
         assert "Oct. 5, 2026" not in html and "14:30" not in html
@@ -490,8 +493,128 @@ def test_a_named_surveys_invitation_keeps_its_times(admin_client, named):
 
 
 def test_the_invitation_list_filters_only_by_state_and_survey(admin_client):
-    assert InvitationAdmin.list_filter == ("state", "survey")
-    assert not {"responded_at", "opened_at"} & set(InvitationAdmin.list_display)
+    assert InvitationAdmin.list_filter == (ShownStateFilter, "survey")
+    assert ShownStateFilter.parameter_name == "state__exact"
+    assert not {"responded_at", "opened_at", "state"} & set(InvitationAdmin.list_display)
+
+
+# --- The state an anonymous survey's invitation is shown in ---------------------------------
+
+PERIOD_START = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def states(pulse):
+    """Invitations of the pulse: answered in October (published) and in November (open),
+    opened, and only sent; stored as surveys.services stores them (period's first midnight)."""
+    october = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
+    rows = {
+        "october": dict(state=InvitationState.RESPONDED, opened_at=october, responded_at=october),
+        "november": dict(
+            state=InvitationState.RESPONDED, opened_at=PERIOD_START, responded_at=PERIOD_START
+        ),
+        "opened": dict(state=InvitationState.OPENED, opened_at=PERIOD_START),
+        "sent": dict(state=InvitationState.SENT),
+    }
+    return {
+        name: make_invitation(pulse.survey, make_person(f"emp-{name}"), sent_at=WHEN, **fields).pk
+        for name, fields in rows.items()
+    }
+
+
+def shown(page) -> list[tuple[int, str]]:
+    return [(i.pk, i.shown_state) for i in page.context["cl"].result_list]
+
+
+def test_below_superuser_an_anonymous_answer_shows_only_once_its_period_is_published(hr, states):
+    ids = states
+    everything = hr.get(INVITATIONS)
+
+    assert shown(everything) == [
+        (ids["sent"], "sent"),
+        (ids["opened"], "sent"),
+        (ids["november"], "sent"),
+        (ids["october"], "responded"),
+    ]
+    html = everything.content.decode()
+    assert html.count('<td class="field-shown_state">Sent</td>') == 3
+    assert html.count('<td class="field-shown_state">Responded</td>') == 1
+    assert "Opened" not in html.split('id="changelist-filter"')[0]
+    by_state = {
+        state: [pk for pk, _state in shown(hr.get(INVITATIONS, {"state__exact": state}))]
+        for state in ("sent", "opened", "responded")
+    }
+    assert by_state == {
+        "sent": [ids["sent"], ids["opened"], ids["november"]],
+        "opened": [],
+        "responded": [ids["october"]],
+    }
+    assert Invitation.objects.get(pk=ids["november"]).state == InvitationState.RESPONDED
+
+
+def test_superusers_see_the_stored_state(admin_client, states):
+    ids = states
+
+    assert shown(admin_client.get(INVITATIONS)) == [
+        (ids["sent"], "sent"),
+        (ids["opened"], "opened"),
+        (ids["november"], "responded"),
+        (ids["october"], "responded"),
+    ]
+    responded = admin_client.get(INVITATIONS, {"state__exact": "responded"})
+    assert [pk for pk, _s in shown(responded)] == [ids["november"], ids["october"]]
+    page = admin_client.get(f"{INVITATIONS}{ids['november']}/change/").content.decode()
+    assert "Yes (an anonymous survey keeps no time of answering)" in page
+
+
+def test_sorting_by_state_sorts_by_the_state_shown(hr, states):
+    ids = states
+
+    column = hr.get(INVITATIONS).context["cl"].list_display.index("shown_state")
+
+    page = hr.get(INVITATIONS, {"o": str(column)})
+
+    assert shown(page) == [
+        (ids["october"], "responded"),
+        (ids["sent"], "sent"),
+        (ids["opened"], "sent"),
+        (ids["november"], "sent"),
+    ]
+
+
+def test_a_masked_answer_reads_like_no_answer_on_its_page(hr, states):
+    def readonly(pk: int) -> list[tuple[str, str]]:
+        page = hr.get(f"{INVITATIONS}{pk}/change/")
+        return [
+            (field.field["name"], str(field.contents()))
+            for fieldset in page.context["adminform"]
+            for line in fieldset
+            for field in line
+            if field.field["name"] in ("shown_state", "answered_shown")
+        ]
+
+    answered, unanswered = readonly(states["november"]), readonly(states["sent"])
+
+    assert (
+        answered
+        == unanswered
+        == [
+            ("shown_state", "Sent"),
+            (
+                "answered_shown",
+                escape(
+                    "No, or not shown yet: an anonymous survey's answers show once their "
+                    "reporting period is published"
+                ),
+            ),
+        ]
+    )
+
+
+def test_an_unknown_state_filter_lists_nothing(hr, states):
+    page = hr.get(INVITATIONS, {"state__exact": "lost"})
+
+    assert (page.status_code, shown(page)) == (200, [])
 
 
 def test_distribution_panel_of_an_anonymous_survey_counts_ended_periods_in_groups_of_k(hr, pulse):

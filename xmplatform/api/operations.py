@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
-from audiences.models import Person
-from audiences.services import PERSON_FIELDS, UpsertResult, people_upsert
+from audiences.models import AuditAction, Channel, Person
+from audiences.services import PERSON_FIELDS, UpsertResult, audit_record, people_upsert
 from journeys.models import Touchpoint, TouchpointEvent
 from journeys.services import events_record_bulk
 from surveys import ondemand
@@ -42,6 +42,8 @@ from xmplatform.api.selectors import Scope
 from xmplatform.api.serializers import PersonItemSerializer
 
 MAX_ID = 2**63 - 1
+# The channels the platform delivers itself: the only ones an anonymous survey's link takes.
+PLATFORM_CHANNELS = [c for c in Channel.values if c not in ondemand.CALLER_CHANNELS]
 EVENT_KEY_MAX_LENGTH = TouchpointEvent._meta.get_field("idempotency_key").max_length or 128
 
 
@@ -336,20 +338,43 @@ def events_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
 
 
 def invitation_submit(
-    *, scope: Scope, survey: int, person: str, channel: str
+    *, scope: Scope, actor_name: str, survey: int, person: str, channel: str
 ) -> tuple[dict[str, Any], int]:
-    """Ask surveys.ondemand for one invitation; (body, HTTP status)."""
+    """Ask surveys.ondemand for one invitation; (body, HTTP status).
+
+    Privacy: an anonymous survey's link never leaves the platform. Whoever holds a token can
+    answer in that person's place, so a key could invite people it made up and answer for
+    them right after the person it watches, and isolate that person's answer in a batch of k.
+    Such an invitation is delivered by the platform on its own channel (channels the caller
+    delivers are refused), the reply withholds url and token, and every request is audited
+    with the key's name, so a burst of invitations is visible.
+    """
     found = selectors.surveys_visible(scope=scope).filter(pk=survey).first()
     if found is None:
         raise ValidationError({"survey": [_("Unknown survey %(id)s.") % {"id": survey}]})
     who = selectors.people_visible(scope=scope).filter(external_id=person).first()
     if who is None:
         raise ValidationError({"person": [_("Unknown person %(id)s.") % {"id": person}]})
-    try:
-        requested = ondemand.invitation_request(survey=found, person=who, channel=channel)
-    except DjangoValidationError as exc:
-        raise ValidationError({exc.code or "detail": exc.messages}) from exc
-    invitation = requested.invitation
+    if found.anonymous and channel in ondemand.CALLER_CHANNELS:
+        raise ValidationError(
+            {
+                "channel": [
+                    _(
+                        "An anonymous survey's link goes only to the person, on a channel the "
+                        "platform delivers: use one of %(channels)s."
+                    )
+                    % {"channels": ", ".join(PLATFORM_CHANNELS)}
+                ]
+            }
+        )
+    with transaction.atomic():
+        try:
+            requested = ondemand.invitation_request(survey=found, person=who, channel=channel)
+        except DjangoValidationError as exc:
+            raise ValidationError({exc.code or "detail": exc.messages}) from exc
+        invitation = requested.invitation
+        if found.anonymous:
+            _audit_anonymous_request(actor_name=actor_name, invitation=invitation)
     if requested.suppressed:
         body = {
             "id": invitation.pk,
@@ -357,13 +382,45 @@ def invitation_submit(
             "reason": invitation.suppression_reason,
         }
         return body, status.HTTP_200_OK
+    if found.anonymous:
+        body = {
+            "id": invitation.pk,
+            "state": invitation.state,
+            "url": None,
+            "token": None,
+            "link_withheld": True,
+            "detail": _(
+                "The platform delivers this anonymous survey's invitation to the person; its "
+                "link is never returned, so nobody else can answer in their place."
+            ),
+        }
+        return body, status.HTTP_201_CREATED
     body = {
         "id": invitation.pk,
         "state": invitation.state,
         "url": requested.url,
         "token": requested.token,
+        "link_withheld": False,
     }
     return body, status.HTTP_201_CREATED
+
+
+def _audit_anonymous_request(*, actor_name: str, invitation: Invitation) -> None:
+    """One audit entry for an API request of an invitation to an anonymous survey: who asked
+    (the key), for whom (by id), on which channel, and what came of it (planned, suppressed)."""
+    audit_record(
+        actor=None,
+        actor_name=actor_name,
+        action=AuditAction.INVITATION_REQUESTED,
+        audiences=[invitation.survey.audience_id],
+        target=f"person {invitation.person_id}",
+        detail={
+            "survey": invitation.survey_id,
+            "invitation": invitation.pk,
+            "channel": invitation.channel,
+            "state": invitation.state,
+        },
+    )
 
 
 # --- Responses ---------------------------------------------------------------------------

@@ -220,8 +220,22 @@ class InvitationRequestSerializer(serializers.Serializer):
 class InvitationCreatedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=[InvitationState.PLANNED, InvitationState.SENT])
-    url = serializers.URLField()
-    token = serializers.CharField()
+    url = serializers.URLField(
+        allow_null=True,
+        help_text=_("The answer page; null for an anonymous survey (the platform delivers it)."),
+    )
+    token = serializers.CharField(
+        allow_null=True, help_text=_("Null for an anonymous survey (the platform delivers it).")
+    )
+    link_withheld = serializers.BooleanField(
+        help_text=_(
+            "True for an anonymous survey: its link goes only to the person, on the platform's "
+            "channel, so nobody else can answer in their place."
+        )
+    )
+    detail = serializers.CharField(
+        required=False, help_text=_("Why the link was withheld, when it was.")
+    )
 
 
 class InvitationSuppressedSerializer(serializers.Serializer):
@@ -235,7 +249,14 @@ class InvitationSerializer(serializers.Serializer):
     survey = serializers.IntegerField(source="survey_id")
     person = serializers.CharField(allow_null=True, source="person.external_id", default=None)
     channel = serializers.CharField()
-    state = serializers.ChoiceField(choices=InvitationState.choices)
+    state = serializers.ChoiceField(
+        choices=InvitationState.choices,
+        source="shown_state",
+        help_text=_(
+            "For an anonymous survey, sent until the period it was answered in is published, "
+            "then responded; never opened."
+        ),
+    )
     suppression_reason = serializers.CharField(allow_blank=True)
     planned_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField(allow_null=True)
@@ -256,7 +277,8 @@ class InvitationSerializer(serializers.Serializer):
         data = super().to_representation(instance)
         if instance.survey.anonymous:
             # Beside the day a response was stored on, the day of answering would tell whose
-            # it is; the state still says "responded" (reminders and the fatigue rest need it).
+            # it is; the state (shown_state, see surveys.selectors) says "responded" only once
+            # the period it was answered in is published.
             data["opened_at"] = data["responded_at"] = None
         return data
 

@@ -32,6 +32,7 @@ from audiences.models import AuditAction, Membership, Person
 from audiences.selectors import person_export
 from audiences.services import audit_record, person_erase
 from metrics import selectors as metrics_selectors
+from surveys import selectors as survey_selectors
 from surveys.models import InvitationState, Question, Survey
 from xmplatform.api import operations, selectors, services
 from xmplatform.api import serializers as s
@@ -409,6 +410,14 @@ class InvitationPagination(Pagination):
     ordering = "-id"
 
 
+ANONYMOUS_STATE = (
+    "An anonymous survey's invitation that was opened or answered shows as `sent` until the "
+    "reporting period it was answered in is published, then as `responded` (never `opened`): "
+    "its state never tells when someone answered. The `state` filter filters on this shown "
+    "state."
+)
+
+
 class InvitationListView(ApiListView):
     serializer_class = s.InvitationSerializer
     pagination_class = InvitationPagination
@@ -427,7 +436,10 @@ class InvitationListView(ApiListView):
                 raise ValidationError(
                     {"state": _("Use one of: %(v)s.") % {"v": ", ".join(InvitationState.values)}}
                 )
-            qs = qs.filter(state=state)
+            # On the state shown, never the stored one (see surveys.selectors).
+            qs = survey_selectors.invitations_in_shown_state(qs, state=state)
+        else:
+            qs = survey_selectors.invitations_shown(qs)
         person = params.get("person")
         if person not in (None, ""):
             qs = qs.filter(person__external_id=person)
@@ -436,10 +448,17 @@ class InvitationListView(ApiListView):
     @extend_schema(
         parameters=[
             OpenApiParameter("survey", OpenApiTypes.INT, description="Survey id."),
-            OpenApiParameter("state", OpenApiTypes.STR, enum=InvitationState.values),
+            OpenApiParameter(
+                "state",
+                OpenApiTypes.STR,
+                enum=InvitationState.values,
+                description=ANONYMOUS_STATE,
+            ),
             OpenApiParameter("person", OpenApiTypes.STR, description="External id."),
         ],
         responses={200: s.InvitationSerializer(many=True), **errors(400, 401, 429)},
+        description="Invitations, newest first, cursor-paged; filter by survey, state or "
+        "person. " + ANONYMOUS_STATE,
     )
     def get(self, request: Request) -> Response:
         """Invitations, newest first, cursor-paged; filter by survey, state or person."""
@@ -453,12 +472,20 @@ class InvitationListView(ApiListView):
             200: s.InvitationSuppressedSerializer,
             **errors(400, 401, 403, 413, 415, 429),
         },
-        description="Ask for one invitation through the fatigue guard.",
+        description="Ask for one invitation through the fatigue guard. Channels the caller "
+        "delivers itself (api, app, web) are sent at once; the others are planned for the "
+        "platform's dispatcher. The reply carries the invitation's url and token, except for "
+        "an ANONYMOUS survey: its link is never handed to anyone but the person, so the "
+        "platform delivers it on its own channel (e-mail, SMS, WhatsApp: caller channels are "
+        "refused with a 400), the reply has `url` and `token` null and `link_withheld` true, "
+        "and the request is recorded in the audit log with the key's name.",
     )
     def post(self, request: Request) -> Response:
         serializer = s.InvitationRequestSerializer(data=_body(request))
         serializer.is_valid(raise_exception=True)
-        body, code = operations.invitation_submit(scope=self.scope, **serializer.validated_data)
+        body, code = operations.invitation_submit(
+            scope=self.scope, actor_name=self.actor_name, **serializer.validated_data
+        )
         return Response(body, status=code)
 
 

@@ -15,9 +15,11 @@ evaluation and marks them, so a detractor's case is opened late rather than neve
 Privacy: responses to anonymous surveys are never evaluated one by one: their answers (and so
 their free text) never reach a rule, an alert, a case or an e-mail, and they are marked checked
 with their stored day (the first day of their reporting period), never the time or day of
-checking, which would date the answer. Score rules see them only in aggregate: released
-responses (surveys.periods), above the anonymity threshold. A respondent who answered "no" to
-the survey's `may_contact` question gets a case marked "do not contact".
+checking, which would date the answer. Score rules see them only in aggregate: answers of
+published (ended) reporting periods (metrics.privacy), above the anonymity threshold; response
+rate rules count an anonymous survey's invitations as the dashboard does (published periods).
+A respondent who answered "no" to the survey's `may_contact` question gets a case marked "do
+not contact".
 """
 
 import datetime as dt
@@ -444,9 +446,9 @@ def _period_scores(
     )
     question_type = s.METRIC_QUESTION_TYPE[metric]
     rows = (
-        s.answers_scored(question_type=question_type, filters=filters)
-        # Anonymous responses count once released in their batch of at least k (surveys.periods).
-        .filter(response__released=True)
+        # Anonymous answers count only once their period is published (metrics.privacy): a
+        # score of an open period could be subtracted from the one published after it.
+        s.answers_counted(s.answers_scored(question_type=question_type, filters=filters))
         .annotate(
             p=SqlCase(
                 When(response__completed_on__gte=date_from, then=Value("current")),
@@ -471,7 +473,9 @@ def _period_scores(
 def _response_rate(
     rule: AlertRule, *, date_from: dt.date, date_to: dt.date
 ) -> tuple[float | None, int]:
+    sent, answered = s.invitations_counted()
     qs = Invitation.objects.filter(
+        sent,
         survey__audience_id=rule.audience_id,
         sent_at__date__gte=date_from,
         sent_at__date__lte=date_to,
@@ -482,9 +486,7 @@ def _response_rate(
         qs = qs.filter(
             Q(event__touchpoint_id=rule.touchpoint_id) | Q(survey__touchpoint_id=rule.touchpoint_id)
         )
-    row = qs.aggregate(
-        sent=Count("id"), responded=Count("id", filter=Q(responded_at__isnull=False))
-    )
+    row = qs.aggregate(sent=Count("id"), responded=Count("id", filter=answered))
     return d.response_rate(responses=row["responded"], sent=row["sent"]), row["sent"]
 
 

@@ -453,8 +453,10 @@ def _verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, Any]]:
 
 
 def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, Any]]:
-    """Comments of anonymous surveys, per group of one survey × one published period (× the
-    segment filter's segment) holding at least k comments (metrics.privacy, point 5).
+    """Comments of anonymous surveys, per group of one survey × one published period × one
+    question (× the segment filter's segment) where at least k people commented
+    (metrics.privacy, point 5): a question with fewer than k answers shows nothing, as on the
+    survey's summary page.
 
     Newest period first, each group in a keyed shuffle, with the period and question only (no
     day, segment, channel or touchpoint). Three queries at most: the groups' sizes, the ids of
@@ -475,9 +477,12 @@ def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, A
         survey_id__in=sorted({survey_id for survey_id, _ in published}),
         day__in=sorted({day for _, day in published}),
     ).exclude(answer__text="")
+    # People, not comment rows: distinct responses per group and segment.
     counts = {
-        (r["survey_id"], r["day"], r["segment"]): r["n"]
-        for r in comments.values("survey_id", "day", "segment").annotate(n=Count("id")).order_by()
+        (r["survey_id"], r["day"], r["answer__question_id"], r["segment"]): r["n"]
+        for r in comments.values("survey_id", "day", "answer__question_id", "segment")
+        .annotate(n=Count("answer__response_id", distinct=True))
+        .order_by()
         if (r["survey_id"], r["day"]) in published
     }
     shown = privacy.comment_groups(
@@ -488,11 +493,12 @@ def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, A
     if not shown:
         return []
     # Newest period first; take the groups that fill a page.
-    order = sorted(shown, key=lambda g: (g[1], g[0]), reverse=True)
-    sizes: dict[tuple[int, dt.date], int] = {}
-    for (survey_id, day, segment), n in counts.items():
+    order = sorted(shown, key=lambda g: (g[1], g[0], g[2]), reverse=True)
+    sizes: dict[tuple[int, dt.date, int], int] = {}
+    for (survey_id, day, question_id, segment), n in counts.items():
         if filters.segment is None or segment == filters.segment:
-            sizes[(survey_id, day)] = sizes.get((survey_id, day), 0) + n
+            group = (survey_id, day, question_id)
+            sizes[group] = sizes.get(group, 0) + n
     groups, room = [], VERBATIMS
     for group in order:
         if room <= 0:
@@ -500,15 +506,15 @@ def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, A
         groups.append(group)
         room -= sizes[group]
     picked = Q(pk__in=[])
-    for survey_id, day in groups:
-        picked |= Q(survey_id=survey_id, day=day)
+    for survey_id, day, question_id in groups:
+        picked |= Q(survey_id=survey_id, day=day, answer__question_id=question_id)
     if filters.segment is not None:
         picked &= Q(segment=filters.segment)
-    ids: dict[tuple[int, dt.date], list[int]] = {}
-    for survey_id, day, answer_id in comments.filter(picked).values_list(
-        "survey_id", "day", "answer_id"
+    ids: dict[tuple[int, dt.date, int], list[int]] = {}
+    for survey_id, day, question_id, answer_id in comments.filter(picked).values_list(
+        "survey_id", "day", "answer__question_id", "answer_id"
     ):
-        ids.setdefault((survey_id, day), []).append(answer_id)
+        ids.setdefault((survey_id, day, question_id), []).append(answer_id)
     page = [(group, a) for group in groups for a in privacy.shuffled(ids.get(group, []))]
     page = page[:VERBATIMS]
     texts = {
@@ -520,8 +526,10 @@ def _anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, A
             "text": texts[a].text,
             "question": texts[a].question.key,
             "survey": scope.surveys[group[0]].name,
-            "period": published[group],
-            "period_label": period_label(published[group].starts_on, published[group].ends_on),
+            "period": published[group[:2]],
+            "period_label": period_label(
+                published[group[:2]].starts_on, published[group[:2]].ends_on
+            ),
         }
         for group, a in page
         if a in texts

@@ -4,32 +4,37 @@ What is promised. An anonymous survey (`Survey.anonymous`) promises each respond
 nobody below superuser, and no API key whatever its audiences, can learn what they answered —
 from one view or from any combination of views: the scores API (every `by`, filter and
 `from`/`to`), the dashboard (headline, distribution, comparison, trend, heatmap, touchpoint
-ranking, segment filter, comments, index cards), and polling any of them over time.
-k is the audience's `anonymity_threshold`, never below 3 (`threshold`).
+ranking, segment filter, comments, index cards, response rate), score alerts, and polling any
+of them over time. k is the audience's `anonymity_threshold`, never below 3 (`threshold`).
 
 What the storage guarantees (surveys.periods). Every anonymous response belongs to one
 reporting period of its survey and is stored on the period's first day; it counts nowhere
-until it is released, and a period's responses are released in batches of at least k. Once
-the period has ended its last batch (if it holds k) is released and the period is published:
-frozen. The rollups hold released responses only; an anonymous survey's rows sit on the
+until it is released. Once the period has ended, everything it holds is released if that is
+at least k in all (else nothing ever is) and the period is published: frozen. (While it is
+open its responses are released in batches of at least k, which only a count of responses
+follows.) The rollups hold released responses only; an anonymous survey's rows sit on the
 period's first day with the survey's touchpoint.
 
 What the reads add (this module, called by metrics.selectors and metrics.dashboard):
 
-1. Blocks. The unit of anonymous data is a *block*: one survey × one reporting period × one
-   question. Rows of an anonymous survey that do not sit on one of its periods' first days are
-   ignored, and a block with fewer than k answers shows nothing.
+1. Blocks. The unit of anonymous data is a *block*: one survey × one published reporting
+   period × one question. Rows of an anonymous survey that do not sit on one of its periods'
+   first days are ignored, and a block with fewer than k answers shows nothing.
 2. Windows snap to whole periods. A block belongs to a window when its period starts inside
    it (its rows sit on that day), so two windows that differ by a day give the same figure
    unless a whole period starts on that day. The API reports the window the figures cover.
-3. Survey-level figures. Audience, survey, question, touchpoint, stage, journey and the time
-   buckets (day, week, month, quarter of the period start) are constant within a block —
-   the touchpoint of an anonymous response is its survey's — so their figures are sums of
-   whole blocks. These include the open period's released total, which moves in steps of
-   at least k.
-4. Person slices (segment, channel, language: one of them at a time). Only published
-   blocks are sliced. Within a block `shown_values` decides, over all three dimensions at
-   once so every query sees the same decision:
+3. Published periods only. An open period shows no figure at all, not even its released
+   total, until it is published: every figure (scores, dashboard, trend, heatmap, index
+   cards, comparisons, score alerts, response rates) counts the answers of published periods
+   only, so no figure read while a period is open can be subtracted from one read after it
+   is published (a total of "the target and nine engineers" against the engineering cell
+   of nine). Survey-level figures — audience, survey, question, touchpoint, stage, journey
+   and the time buckets (day, week, month, quarter of the period start) — are constant
+   within a block (the touchpoint of an anonymous response is its survey's), so their
+   figures are sums of whole blocks.
+4. Person slices (segment, channel, language: one of them at a time). Within a (published)
+   block `shown_values` decides, over all three dimensions at once so every query sees the
+   same decision:
    - a cell under k is hidden (small cells);
    - the hidden cells of one dimension are none, or at least two holding k together, so
      "the block minus the shown cells" never isolates fewer than k (complements);
@@ -40,14 +45,22 @@ What the reads add (this module, called by metrics.selectors and metrics.dashboa
    A window's figure is the sum of its blocks' shown cells. A slicing filter (segment)
    together with a different slicing `by` gives no anonymous figure; membership attributes
    have no value on anonymous responses and slice nothing.
-   Why sums stay safe: for any two figures a scoped user can get, each block contributes
-   to their difference a set of answers that is empty or holds at least k, and all with the
-   same sign when one figure's group lies inside the other's — so no difference of two
-   results isolates 1 to k-1 answers, whatever the windows.
+   Why sums stay safe: every figure ever shown is a sum over published blocks, and a
+   published block is frozen — it never gains or loses an answer, and its shown cells never
+   change. So two figures, read at any two moments, are sums over the same frozen blocks
+   (a later one may add whole blocks, each 0 or at least k answers), and each block
+   contributes to their difference a set of answers that is empty or holds at least k (a
+   whole block; a shown cell of at least k; a block minus its shown cells, the hidden ones,
+   none or at least k; the overlap rules between dimensions), all with the same sign when
+   one figure's group lies inside the other's — so no difference of two results isolates 1
+   to k-1 answers, whatever the windows and whenever they were read. An open period takes
+   no part: it is in no figure until it is published.
 5. Comments (`comment_groups`). Free text of an anonymous survey is shown per group of one
-   survey × one published period (× the segment filter's segment), only when the group holds
-   at least k comments (and, under a segment filter, the rest of the period holds none or at
-   least k), in a keyed shuffle, with no day, segment, channel or touchpoint.
+   survey × one published period × one question (× the segment filter's segment), only when
+   at least k people (distinct responses, not comment rows) commented in the group (and,
+   under a segment filter, the rest of the period's commenters on that question are none or
+   at least k), in a keyed shuffle, with no day, segment, channel or touchpoint. A question
+   with fewer than k answers shows nothing, as on the survey's summary page.
 6. Mixed figures. A figure over named and anonymous data is the exact named part plus the
    guarded anonymous part. Named (non-anonymous) data are never suppressed: their responses
    are visible one by one to analysts anyway.
@@ -183,23 +196,24 @@ def shown_values(rows: Rows, *, k: int) -> dict[str, frozenset[str]]:
 
 
 def comment_groups(
-    counts: Mapping[tuple[Any, Any, str], int],
+    counts: Mapping[tuple[Any, Any, Any, str], int],
     *,
     k_of: Mapping[Any, int],
     segment: str | None,
-) -> set[tuple[Any, Any]]:
-    """The (survey, period start) groups whose comments may be shown.
+) -> set[tuple[Any, Any, Any]]:
+    """The (survey, period start, question) groups whose comments may be shown.
 
-    `counts` holds the comments of published periods per (survey, period start, segment);
-    `k_of` each survey's k. Without a segment filter a group needs at least k comments; with
-    one, the segment's comments in the group need k and the rest of the group none or k.
+    `counts` holds, per (survey, period start, question, segment), how many people (distinct
+    responses) commented in published periods; `k_of` each survey's k. Without a segment
+    filter a group needs at least k people; with one, the segment's people in the group need
+    k and the rest of the group none or k.
     """
-    totals: Counter[tuple[Any, Any]] = Counter()
-    of_segment: Counter[tuple[Any, Any]] = Counter()
-    for (survey_id, day, seg), n in counts.items():
-        totals[(survey_id, day)] += n
+    totals: Counter[tuple[Any, Any, Any]] = Counter()
+    of_segment: Counter[tuple[Any, Any, Any]] = Counter()
+    for (survey_id, day, question_id, seg), n in counts.items():
+        totals[(survey_id, day, question_id)] += n
         if segment is not None and seg == segment:
-            of_segment[(survey_id, day)] += n
+            of_segment[(survey_id, day, question_id)] += n
     shown = set()
     for group, n in totals.items():
         k = k_of[group[0]]

@@ -6,8 +6,9 @@
   rollups' watermark (`RollupState.complete_through`) come from the daily rollups, later days
   (today) from the answers themselves, and the two are summed (`Agg` is additive), so a
   response counts as soon as it is completed, without waiting for a rollup.
-- Anonymous data go through `metrics.privacy`: whole reporting periods, blocks of at least k,
-  person slices over published periods only, small cells, complements and overlaps hidden.
+- Anonymous data go through `metrics.privacy`: published (ended) reporting periods only, whole,
+  blocks of at least k, small cells, complements and overlaps hidden; an open period shows
+  nothing, not even its total.
 - Only released responses count, on both paths. Reads never write.
 
 Every source is one aggregate query: category counts with `Count(filter=Q(...))`, Σx and Σx²
@@ -25,6 +26,7 @@ from django.db.models import (
     CharField,
     Count,
     DateField,
+    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -39,7 +41,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Trunc
+from django.db.models.functions import Cast, Coalesce, Trunc, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -578,7 +580,8 @@ def _anonymous(
     scope: Scope,
     side_from: dt.date | None,
 ) -> tuple[dict[tuple[Any, ...], Agg], set[tuple[Any, ...]]]:
-    """Anonymous surveys' shown figures and withheld groups (metrics.privacy, points 1–4)."""
+    """Anonymous surveys' shown figures and withheld groups (metrics.privacy, points 1–4), of
+    their published periods only."""
     persons = {k for k in keys if k in privacy.PERSON_DIMENSIONS}
     if filters.segment is not None:
         persons.add("segment")
@@ -591,11 +594,9 @@ def _anonymous(
         if s.anonymous
         and (filters.touchpoint_id is None or s.touchpoint_id == filters.touchpoint_id)
     }
-    periods = {
-        key: p
-        for key, p in scope.periods.items()
-        if key[0] in surveys and (person is None or p.published)
-    }
+    # Published periods only, totals included (metrics.privacy, point 3): an open period shows
+    # nothing, so no figure taken while it is open can be subtracted from one taken after.
+    periods = {key: p for key, p in scope.periods.items() if key[0] in surveys and p.published}
     if not periods:
         return {}, set()
     columns = [*BLOCK, *(privacy.PERSON_DIMENSIONS if person else ())]
@@ -955,15 +956,54 @@ def trend(
 # --- Response rate, operations, Return on Experience -----------------------------------------
 
 
+def _published_period(survey: str, **lookups: Any) -> Exists:
+    """Whether the outer row's survey has a published reporting period matching `lookups`."""
+    return Exists(
+        ReportingPeriod.objects.filter(
+            survey_id=OuterRef(survey), published_at__isnull=False, **lookups
+        )
+    )
+
+
+def answers_counted(qs: QuerySet[Answer]) -> QuerySet[Answer]:
+    """The answers of named surveys, and of anonymous surveys' published periods only (an
+    anonymous response sits on its period's first day): what any figure may count."""
+    return qs.filter(
+        Q(response__survey__anonymous=False)
+        | _published_period("response__survey_id", starts_on=OuterRef("response__completed_on"))
+    )
+
+
+def invitations_counted() -> tuple[Any, Any]:
+    """(which sent invitations a response rate counts, which of them count as answered).
+
+    Every invitation of a named survey. Of an anonymous survey, only those sent by the end of
+    a published period, answered in a published period (its invitation says it was answered
+    at midnight UTC of the period's first day): no rate moves while a period is open.
+    """
+    named = Q(survey__anonymous=False)
+    sent_on = TruncDate(ExpressionWrapper(OuterRef("sent_at"), output_field=DateTimeField()))
+    answered_on = TruncDate(
+        ExpressionWrapper(OuterRef("responded_at"), output_field=DateTimeField()), tzinfo=dt.UTC
+    )
+    sent = named | _published_period("survey_id", ends_on__gte=sent_on)
+    answered = named | _published_period("survey_id", starts_on=answered_on)
+    return sent, Q(responded_at__isnull=False) & answered
+
+
 def response_rates(
     *, audience_ids: list[int], date_from: dt.date | None = None
 ) -> dict[int, float | None]:
-    """Responses / invitations sent per audience, in one grouped query."""
-    qs = Invitation.objects.filter(survey__audience_id__in=audience_ids, sent_at__isnull=False)
+    """Responses / invitations sent per audience, in one grouped query (anonymous surveys:
+    their published periods only, `invitations_counted`)."""
+    sent, answered = invitations_counted()
+    qs = Invitation.objects.filter(
+        sent, survey__audience_id__in=audience_ids, sent_at__isnull=False
+    )
     if date_from is not None:
         qs = qs.filter(sent_at__gte=day_start(date_from))
     rows = qs.values("survey__audience_id").annotate(
-        sent=Count("id"), responded=Count("id", filter=Q(responded_at__isnull=False))
+        sent=Count("id"), responded=Count("id", filter=answered)
     )
     return {
         r["survey__audience_id"]: d.response_rate(responses=r["responded"], sent=r["sent"])

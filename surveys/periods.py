@@ -2,10 +2,12 @@
 
 An anonymous response keeps no time finer than its reporting period: it is stored on the
 period's first day (`completed_on = period.starts_on`, no `completed_at` or `started_at`), and
-its invitation says it was answered at midnight UTC of that day. Nothing counts or shows it
-until it is released, and responses are released in batches of at least k (the audience's
-`anonymity_threshold`, never below 3), so every figure of a period moves in steps of at least
-k responses and polling cannot see single answers arrive.
+its invitation says it was answered at midnight UTC of that day. No figure of its answers is
+shown until its period is published (ended and released): metrics.privacy counts published
+periods only, totals included, so nothing seen while a period is open can be subtracted from
+what is seen after it ends. While the period is open its responses are released in batches of
+at least k (the audience's `anonymity_threshold`, never below 3): only a count of responses
+(the summary page's "so far") follows them, in steps of at least k.
 
 Which period (`Survey.reporting_period`):
 - week (Monday to Sunday), month (calendar), quarter (calendar): the one holding the day;
@@ -24,11 +26,13 @@ ends.
 Release (`periods_release`, run every few minutes by the metrics task that then rebuilds the
 rollups of the periods it returns): for each unpublished period, when at least k completed
 responses wait, all of them are released at once (`released=True`), and `period.released`
-counts the period's released responses. Once the period has ended (today > ends_on), its last
-batch is released (only if at least k wait: a remainder under k is never shown) and
-`published_at` is set: the period is then frozen. A response that arrives for a period already
-published (a submit straddling midnight, a clock moved back) is never released. Named
-responses are released when they complete and have nothing to do with periods.
+counts the period's released responses. Once the period has ended (today > ends_on), all that
+waits is released if the period holds at least k responses in all (released + waiting: nothing
+of it was shown while it was open, so its last batch needs no k of its own); a period under k
+in all is never shown. Then `published_at` is set: the period is frozen. A response that
+arrives for a period already published (a submit straddling midnight, a clock moved back) is
+never released. Named responses are released when they complete and have nothing to do with
+periods.
 """
 
 import datetime
@@ -171,13 +175,14 @@ def _per_period(*, released: bool) -> Coalesce:
 @transaction.atomic
 def periods_release(*, now: datetime.datetime) -> list[tuple[int, datetime.date]]:
     """Release the waiting responses of every open period in batches of at least k, and
-    publish the periods that ended; returns the (survey_id, starts_on) of the periods whose
-    released responses changed or that were published, for the rollups to rebuild.
+    publish the periods that ended with all they hold (when that is at least k in all);
+    returns the (survey_id, starts_on) of the periods whose released responses changed or
+    that were published, for the rollups to rebuild.
 
     Four queries whatever the number of periods and responses: lock the open periods (one run
     at a time: a second one waits, then counts afresh, so two runs never split a batch),
-    count what waits in each, release (one UPDATE), then record the counts and publications
-    (one UPDATE).
+    count what waits and what was released in each, release (one UPDATE), then record the
+    counts and publications (one UPDATE).
     """
     today = timezone.localdate(now)
     open_periods = ReportingPeriod.objects.filter(published_at__isnull=True, survey__anonymous=True)
@@ -189,18 +194,25 @@ def periods_release(*, now: datetime.datetime) -> list[tuple[int, datetime.date]
     # Counted after the lock is held: this statement sees what the previous run committed.
     rows = (
         ReportingPeriod.objects.filter(pk__in=locked)
-        .annotate(waiting=_per_period(released=False), k=F("survey__audience__anonymity_threshold"))
+        .annotate(
+            waiting=_per_period(released=False),
+            already=_per_period(released=True),
+            k=F("survey__audience__anonymity_threshold"),
+        )
         .order_by("pk")
-        .values_list("pk", "survey_id", "starts_on", "ends_on", "waiting", "k")
+        .values_list("pk", "survey_id", "starts_on", "ends_on", "waiting", "already", "k")
     )
     release, publish, changed = [], [], []
-    for pk, survey_id, starts_on, ends_on, waiting, k in rows:
+    for pk, survey_id, starts_on, ends_on, waiting, already, k in rows:
+        k = anonymity_threshold(k)
         ended = today > ends_on
-        if waiting >= anonymity_threshold(k):
+        # Open: a batch of k. Ended: everything, when the period holds k in all.
+        due = waiting >= k or (ended and waiting > 0 and already + waiting >= k)
+        if due:
             release.append(pk)
         if ended:
             publish.append(pk)
-        if waiting >= anonymity_threshold(k) or ended:
+        if due or ended:
             changed.append((survey_id, starts_on))
     if release:
         batch = ReportingPeriod.objects.filter(

@@ -176,6 +176,38 @@ def test_response_rate_counts_sent_invitations(api, world):
     assert body["results"] == [{"group": None, "score": 50.0, "n": 6, "margin": None}]
 
 
+def _invitations(survey, person, *, sent: int, responded: int, prefix: str) -> None:  # noqa: ANN001
+    now = timezone.now()
+    for i in range(sent):
+        Invitation.objects.create(
+            survey=survey,
+            person=person,
+            channel="email",
+            nonce=f"{prefix}{i}",
+            token_hash=f"{prefix}h{i}",
+            state="sent",
+            sent_at=now,
+            responded_at=now if i < responded else None,
+        )
+
+
+def test_response_rate_by_survey_names_each_survey_by_its_id(api, world):
+    _invitations(world.customer_survey, world.ayse, sent=8, responded=2, prefix="c")
+    _invitations(world.employee_survey, world.emre, sent=2, responded=1, prefix="e")
+
+    customers = api.get("/api/v1/scores/?audience=customers&metric=response_rate&by=survey")
+    employees = api.get("/api/v1/scores/?audience=employees&metric=response_rate&by=survey")
+
+    assert customers.status_code == 200, customers.content
+    assert customers.json()["results"] == [
+        {"group": world.customer_survey.pk, "score": 25.0, "n": 8, "margin": None}
+    ]
+    # The anonymous pulse's group of two is under the threshold (or not yet published).
+    assert employees.status_code == 200, employees.content
+    assert {r["group"] for r in employees.json()["results"]} <= {world.employee_survey.pk}
+    assert all(r.get("suppressed") for r in employees.json()["results"])
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -16,7 +16,14 @@ from metrics.models import (
     RuleCondition,
 )
 from surveys.models import Invitation, InvitationState, Response
-from tests.metrics.conftest import TODAY, add_responses, build_world, make_people, nps_specs
+from tests.metrics.conftest import (
+    TODAY,
+    add_period,
+    add_responses,
+    build_world,
+    make_people,
+    nps_specs,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,18 +119,21 @@ def test_score_under_the_anonymity_threshold_never_alerts(world) -> None:  # noq
     assert alerts.score_rules_evaluate(now=NOON) == []
 
 
-def test_anonymous_answers_waiting_for_their_batch_never_reach_a_score_rule(world) -> None:  # noqa: ANN001
+def test_anonymous_answers_reach_a_score_rule_only_once_their_period_is_published(world) -> None:  # noqa: ANN001
     world.survey.anonymous = True
     world.survey.save()
     _rule(world, condition=RuleCondition.SCORE_BELOW, threshold=50)
-    add_responses(world, nps_specs([10] * 5, day=CURRENT))
-    add_responses(world, nps_specs([0] * 4, day=CURRENT))
-    # The four detractors wait for their batch: nothing may count them yet.
-    Response.objects.filter(answers__number=0).update(released=False)
+    period = add_period(world.survey, CURRENT, CURRENT + dt.timedelta(days=1), published=False)
+    add_responses(world, nps_specs([10] * 5, day=CURRENT))  # a released batch of the open period
+    add_responses(world, nps_specs([0] * 4, day=CURRENT, released=False))  # waiting
 
+    # The period is open: not even its released batch counts.
     assert alerts.score_rules_evaluate(now=NOON) == []
 
+    # It ended: everything it holds is released and it is published.
     Response.objects.update(released=True)
+    period.published_at = NOON
+    period.save()
     [alert_id] = alerts.score_rules_evaluate(now=NOON)
     alert = Alert.objects.get(pk=alert_id)
     assert (alert.n, alert.summary) == (9, "NPS 11.1 over 7 days: Checkout NPS")  # 5 − 4 of 9

@@ -229,7 +229,9 @@ def test_scores_filter_by_survey_and_refuse_a_bad_one(api_key_for: Any) -> None:
 # --- The release task --------------------------------------------------------------------------
 
 
-def test_the_release_task_releases_batches_of_k_and_rolls_them_up() -> None:
+def test_the_release_task_releases_batches_of_k_rolls_them_up_and_shows_them_once_published() -> (
+    None
+):
     pytest.importorskip("surveys.periods")
     from metrics.tasks import anonymous_periods_release_task
 
@@ -245,9 +247,15 @@ def test_the_release_task_releases_batches_of_k_and_rolls_them_up() -> None:
     add_responses(world, [{"nps": 0, "day": october, "released": False}])
     assert anonymous_periods_release_task(now="2026-10-20T12:01:00+00:00") == 1
     assert not Response.objects.filter(released=False).exists()
-    [row] = s.scores(audience=world.audience, metric="enps", by=None).rows
-    assert (row["n"], row["score"]) == (5, 60.0)
     assert DailyRollup.objects.get(day=october, anonymous=True).n == 5
+    # Released, rolled up, but the period is open: no figure shows it yet.
+    assert s.scores(audience=world.audience, metric="enps", by=None).rows == []
+    # Two more wait when October ends: released with the period, which holds k in all.
+    add_responses(world, [{"nps": 10, "day": october, "released": False}] * 2)
+    assert anonymous_periods_release_task(now="2026-11-01T00:05:00+00:00") == 1
+    [row] = s.scores(audience=world.audience, metric="enps", by=None).rows
+    assert (row["n"], row["score"]) == (7, 100 * (6 - 1) / 7)
+    assert DailyRollup.objects.get(day=october, anonymous=True).n == 7
 
 
 def test_named_scores_cost_three_queries_and_two_when_the_window_is_rolled_up(

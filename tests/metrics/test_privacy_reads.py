@@ -5,6 +5,7 @@ overlapping dimensions, polling the open period, comments.
 The staff pulse is anonymous (k = 5) with monthly periods: September and October are
 published, November is open. Responses are stored as surveys.periods stores them (on their
 period's first day, released in batches); the release itself is tested in test_exact_scores.
+Only published periods are counted anywhere: November shows nothing, not even its total.
 """
 
 import datetime as dt
@@ -22,7 +23,7 @@ from audiences.models import Membership
 from metrics import privacy
 from metrics import selectors as s
 from metrics.services import rollups_rebuild
-from surveys.models import Response, Survey
+from surveys.models import ReportingPeriod, Response, Survey
 from tests.metrics.conftest import (
     World,
     add_period,
@@ -127,21 +128,40 @@ def test_the_api_reports_the_window_the_figures_cover(api_key_for: Any) -> None:
 # --- The open period ---------------------------------------------------------------------------
 
 
-def test_the_open_period_shows_its_released_total_only_and_moves_in_steps_of_k() -> None:
+def test_the_open_period_shows_nothing_until_it_is_published() -> None:
     world = _pulse()
-    _answers(world, NOV, 5, segment="sales")
+    _answers(world, NOV, 5, segment="sales")  # a released batch
     _answers(world, NOV, 3, segment="ops", released=False)  # waiting for their batch
     _roll()
-    assert _n(world) == {None: 5}
-    assert _n(world, "month") == {NOV: 5}
-    # Nothing of an open period is sliced by a person dimension.
-    assert _n(world, "segment") == {}
-    # Two more wait, then the five are released together: the figure moves by five.
+    # Not its total, not its month, not a slice, not even a withheld group.
+    for by in privacy.SCORE_BYS:
+        assert _n(world, by) == {}, by
+    # Two more wait, then the five are released together: still nothing while it is open.
     _answers(world, NOV, 2, segment="ops", released=False)
-    assert _n(world) == {None: 5}
     Response.objects.filter(released=False).update(released=True)
     _roll()
+    assert _n(world) == {}
+    assert privacy.visible_groups(audience=world.audience, metric="enps") == {}
+    # Nor the dashboard's index card or comparison of the month with the one before.
+    from metrics.dashboard import index_cards
+
+    [card] = index_cards(today=dt.date(2026, 11, 20), audience_ids=[world.audience.pk])
+    assert (card["metric"], card.get("row")) == (None, None)  # nothing to head the card
+    compared = s.compare_periods(
+        audience=world.audience,
+        metric="enps",
+        date_from=NOV,
+        date_to=dt.date(2026, 11, 30),
+        filters=s.Filters(),
+    )
+    assert (compared["current"].n, compared["previous"].n, compared["delta"]) == (0, 0, None)
+    # November ends and is published: everything it holds shows at once.
+    ReportingPeriod.objects.filter(survey=world.survey, starts_on=NOV).update(
+        published_at=dt.datetime(2026, 12, 1, 0, 5, tzinfo=dt.UTC)
+    )
     assert _n(world) == {None: 10}
+    assert _n(world, "month") == {NOV: 10}
+    assert _n(world, "segment") == {"ops": 5, "sales": 5}
 
 
 def test_a_period_under_k_shows_nothing_in_any_view() -> None:
@@ -172,7 +192,7 @@ def test_person_slices_come_from_published_periods_and_windows_add_whole_periods
         _answers(world, day, 6, segment="sales", channel="email")
         _answers(world, day, 7, segment="ops", channel="sms")
     _roll()
-    assert _n(world) == {None: 39}
+    assert _n(world) == {None: 26}  # November is open: in no figure
     assert _n(world, "segment") == {"ops": 14, "sales": 12}
     assert _n(world, "segment", date_from=OCT) == {"ops": 7, "sales": 6}
     assert _n(world, "channel", date_to=dt.date(2026, 9, 30)) == {"email": 6, "sms": 7}
@@ -268,12 +288,12 @@ def test_an_anonymous_surveys_answers_count_at_its_own_touchpoint() -> None:
     _answers(world, NOV, 5, touchpoint="canteen")
     _roll()
     payroll, canteen = world.touchpoints["payroll"], world.touchpoints["canteen"]
-    assert _n(world, "touchpoint") == {payroll.pk: 11}
-    assert _n(world, "stage") == {payroll.stage_id: 11}
+    assert _n(world, "touchpoint") == {payroll.pk: 6}  # September; November is open
+    assert _n(world, "stage") == {payroll.stage_id: 6}
     only_canteen = s.scores(
         audience=world.audience, metric="enps", by=None, date_from=None, date_to=None
     )
-    assert [r["n"] for r in only_canteen.rows] == [11]
+    assert [r["n"] for r in only_canteen.rows] == [6]
     filtered = s.figures(
         metric="enps",
         by=None,
@@ -427,6 +447,50 @@ def test_comments_under_a_segment_filter_need_k_there_and_none_or_k_beside(
     assert texts(segment="ops") == set()
 
 
+def _second_comment_question(world: World) -> None:
+    world.survey.questions.create(key="idea", type="text", order=6, required=False)
+
+
+def test_comments_need_k_people_not_k_comment_rows(analyst_client) -> None:
+    # Three people wrote on both comment questions: six comments, three people (k = 5).
+    world = _pulse()
+    _second_comment_question(world)
+    add_responses(
+        world,
+        [{"nps": 8, "comment": f"c{i}", "idea": f"i{i}", "day": SEP} for i in range(3)],
+    )
+    _answers(world, SEP, 6, segment="sales")
+    _roll()
+    page = analyst_client.get(reverse("metrics:audience", args=["staff"]), {"period": "all"})
+    assert page.context["anonymous_verbatims"] == []
+
+
+def test_a_question_with_fewer_than_k_comments_is_hidden_on_the_dashboard_as_on_the_summary(
+    analyst_client,
+) -> None:
+    from surveys.exports import period_summaries
+
+    world = _pulse()
+    _second_comment_question(world)
+    add_responses(
+        world,
+        [
+            {"nps": 8, "comment": f"note {i}", **({"idea": f"idea {i}"} if i < 2 else {})}
+            | {"day": SEP}
+            for i in range(6)
+        ],
+    )
+    _roll()
+    page = analyst_client.get(reverse("metrics:audience", args=["staff"]), {"period": "all"})
+    shown = page.context["anonymous_verbatims"]
+    assert sorted(v["text"] for v in shown) == [f"note {i}" for i in range(6)]
+    assert {v["question"] for v in shown} == {"comment"}
+    [september, _october, _november] = period_summaries(survey=world.survey)
+    results = {r.question.key: (r.n, r.shown, sorted(r.comments)) for r in september.results}
+    assert results["comment"] == (6, True, [f"note {i}" for i in range(6)])
+    assert results["idea"] == (2, False, [])
+
+
 def test_a_viewer_sees_no_comments_and_nothing_is_written(client, django_user_model) -> None:  # noqa: ANN001
     from audiences.models import AuditLog, Role
     from tests.access.conftest import staff_with_grant
@@ -510,17 +574,16 @@ def test_an_anonymous_audiences_page_shows_whole_periods_in_bounded_queries(
     with django_assert_num_queries(15):
         page = analyst_client.get(url, {"from": "2026-09-01", "to": "2026-11-29"})
     context = page.context
-    assert context["headline"]["n"] == 45  # 19 in September (6 commented), 13, 13
+    assert context["headline"]["n"] == 32  # 19 in September (6 commented), 13; November open
     # Every survey read is anonymous: one point per reporting period, named as the period.
     assert context["trend"]["period"] == "day"
     assert [(r["group"], r["label"], r["n"]) for r in context["trend"]["rows"]] == [
         (SEP, "Sep 2026", 19),
         (OCT, "Oct 2026", 13),
-        (NOV, "Nov 2026", 13),
     ]
     payroll = world.touchpoints["payroll"]
     cells = [c for row in context["heatmap"] for c in row["cells"]]
-    assert [(c["group"], c["n"]) for c in cells] == [(payroll.pk, 45)]
+    assert [(c["group"], c["n"]) for c in cells] == [(payroll.pk, 32)]
     assert len(context["anonymous_verbatims"]) == 6
     # The segment filter: the segment's published cells only.
     sales = analyst_client.get(url, {"from": "2026-09-01", "to": "2026-11-29", "segment": "sales"})
@@ -538,6 +601,37 @@ def test_the_segment_list_names_no_segment_of_an_open_period_only(analyst_client
     _roll()
     page = analyst_client.get(reverse("metrics:audience", args=["staff"]), {"period": "all"})
     assert page.context["segments"] == ["sales"]
+
+
+def test_an_anonymous_surveys_response_rate_counts_published_periods_only() -> None:
+    from surveys.periods import period_start_moment
+    from tests.surveys.distribution_factories import make_invitation
+
+    world = _pulse()
+    people = iter(make_people("rate", 10))
+
+    def invite(sent: dt.date, answered: dt.date | None) -> None:
+        make_invitation(
+            world.survey,
+            next(people),
+            state="responded" if answered else "sent",
+            sent_at=dt.datetime.combine(sent, dt.time(9), tzinfo=dt.UTC),
+            # An anonymous answer is dated at midnight UTC of its period's first day.
+            responded_at=period_start_moment(answered) if answered else None,
+        )
+
+    for i in range(4):
+        invite(dt.date(2026, 10, 5), OCT if i < 3 else None)
+    invite(dt.date(2026, 10, 20), NOV)  # sent in October, answered in the open November
+    for i in range(5):
+        invite(dt.date(2026, 11, 3), NOV if i < 4 else None)
+
+    # October's five invitations, three answered in October; nothing of November.
+    assert s.response_rates(audience_ids=[world.audience.pk]) == {world.audience.pk: 60.0}
+    ReportingPeriod.objects.filter(survey=world.survey, starts_on=NOV).update(
+        published_at=dt.datetime(2026, 12, 1, 0, 5, tzinfo=dt.UTC)
+    )
+    assert s.response_rates(audience_ids=[world.audience.pk]) == {world.audience.pk: 80.0}
 
 
 # --- Query counts of the scores read -----------------------------------------------------------
@@ -564,23 +658,20 @@ def test_visible_groups_lists_every_figure_a_scoped_reader_can_get() -> None:
     _roll()
     found = privacy.visible_groups(audience=world.audience, metric="enps")
     payroll = world.touchpoints["payroll"]
+    # September only: November's five are released but the period is open.
     assert found == {
-        (None, None): 18,
-        ("touchpoint", payroll.pk): 18,
-        ("stage", payroll.stage_id): 18,
-        ("journey", payroll.stage.journey_id): 18,
-        ("survey", world.survey.pk): 18,
+        (None, None): 13,
+        ("touchpoint", payroll.pk): 13,
+        ("stage", payroll.stage_id): 13,
+        ("journey", payroll.stage.journey_id): 13,
+        ("survey", world.survey.pk): 13,
         ("segment", "ops"): 7,
         ("segment", "sales"): 6,
         ("channel", "email"): 6,
         ("channel", "sms"): 7,
         ("language", "en"): 13,
         ("day", SEP): 13,
-        ("day", NOV): 5,
         ("week", dt.date(2026, 8, 31)): 13,
-        ("week", dt.date(2026, 10, 26)): 5,
         ("month", SEP): 13,
-        ("month", NOV): 5,
         ("quarter", dt.date(2026, 7, 1)): 13,
-        ("quarter", dt.date(2026, 10, 1)): 5,
     }

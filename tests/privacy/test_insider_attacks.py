@@ -6,6 +6,7 @@ individual's answer or the day they answered.
 """
 
 import datetime as dt
+import itertools
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from surveys.models import Response
+from tests.factories import make_membership, make_person
 from tests.privacy.conftest import K, Pulse, clock
 from xmplatform.api.models import Webhook, WebhookDelivery
 
@@ -172,10 +174,136 @@ def test_polling_the_open_period_never_sees_fewer_than_k_answers_arrive(pulse, h
         pulse.submit(person, at=now, enps=(3 * i) % 11)
         seen.append(poll())
 
-    sizes = [s[0][0] if s else 0 for s in seen]
-    steps = [b - a for a, b in zip(sizes, sizes[1:], strict=False) if b != a]
-    assert sizes[-1] >= K
-    assert all(step >= K for step in steps), sizes
+    # Two batches of five were released while November was open: nothing of them shows.
+    assert Response.objects.filter(released=True).count() == 10
+    assert seen == [()] * 11
+    # November ends and is published: everything at once, at least k.
+    now = dt.datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
+    [(n, _score)] = poll()
+    assert n == 10 >= K
+
+
+# --- Red team, attack 2: a batch total against the published cells -----------------------------
+
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+NOVEMBER_ENDS = dt.datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
+
+
+def key_figures(client: Any) -> dict[tuple[Any, ...], tuple[int, Any]]:
+    """Every scores figure the employees key reads: {(metric, window, by, group): (n, score)}."""
+    from metrics.privacy import SCORE_BYS
+
+    found = {}
+    for metric, window, by in itertools.product(("enps", "rating"), (None, "nov"), SCORE_BYS):
+        query = {"audience": "employees", "metric": metric, **({"by": by} if by else {})}
+        body = client.get("/api/v1/scores/", {**query, **(NOVEMBER if window else {})}).json()
+        for row in body["results"]:
+            if not row.get("suppressed"):
+                found[(metric, window, by, row["group"], row.get("scale"))] = (
+                    row["n"],
+                    row["score"],
+                )
+    return found
+
+
+def analyst_figures(client: Any, survey_id: int) -> dict[tuple[Any, ...], tuple[int, Any]]:
+    """Every figure of answers on the HR analyst's pages: the dashboard (headline, trend,
+    heatmap, under each segment filter), the index card and the survey's summary page."""
+    found: dict[tuple[Any, ...], tuple[int, Any]] = {}
+    for segment in (None, "legal", "engineering", "sales", "ops"):
+        query = {**NOVEMBER, **({"segment": segment} if segment else {})}
+        page = client.get("/admin/metrics/employees/", query).context
+        head = page["headline"]
+        if head.get("n"):
+            found[("headline", segment)] = (head["n"], head["score"])
+        for row in page.get("trend", {}).get("rows", []):
+            if row.get("n"):
+                found[("trend", segment, row["group"])] = (row["n"], row["score"])
+        for stage in page.get("heatmap", []):
+            for cell in stage["cells"]:
+                if cell.get("n"):
+                    found[("heatmap", segment, cell["group"])] = (cell["n"], cell["score"])
+        if page.get("anonymous_verbatims"):  # texts, not a figure: kept apart below
+            found[("comments", segment)] = (len(page["anonymous_verbatims"]), None)
+    for card in client.get("/admin/metrics/").context["cards"]:
+        row = card.get("row") or {}
+        if row.get("n"):
+            found[("card", card["audience"].slug)] = (row["n"], row["score"])
+    summary = client.get(f"/admin/surveys/response/summary/{survey_id}/").context
+    for period, _published, results in summary["summaries"]:
+        for _label, result in results:
+            if result.shown and result.score is not None:
+                found[("summary", period.starts_on, result.question.key)] = (
+                    result.n,
+                    result.score,
+                )
+    return found
+
+
+def read_everything(key: Any, analyst: Any, survey_id: int) -> dict[tuple[Any, ...], Any]:
+    found = {("key", *k): v for k, v in key_figures(key).items()}
+    return found | {("analyst", *k): v for k, v in analyst_figures(analyst, survey_id).items()}
+
+
+def test_a_batch_total_minus_a_published_cell_no_longer_gives_one_persons_answer(
+    pulse, hr_key, hr_analyst
+):
+    """The red team's attack 2: the open period's released total moved one batch at a time,
+    the invitation list told who was in each batch, and the ended period's segment cells were
+    published. "Total after B2 (the target + 9 engineers)" minus "engineering at the end (9)"
+    was the target's rating and NPS group. Now nothing of a period shows until it is published,
+    and what shows then is the published period's figures only."""
+    engineers = []
+    for i in range(9):
+        person = make_person(f"emp-engineering-{i}", name=f"Engineer {i}")
+        make_membership(person, pulse.audience, segment="engineering")
+        engineers.append(person)
+    target = pulse.people["legal"][0]
+    batches = [
+        [target, *engineers[:4]],  # B1: the target and four engineers
+        engineers[4:],  # B2: five engineers
+        pulse.people["sales"][:5],  # B3: five from sales
+    ]
+    before: dict[tuple[Any, ...], tuple[int, Any]] = {}
+    now = dt.datetime(2026, 11, 2, 9, tzinfo=UTC)
+    for number, batch in enumerate(batches, start=1):
+        for person in batch:
+            now += dt.timedelta(minutes=7)
+            rating = 1 if person == target else 4
+            pulse.submit(person, at=now, enps=2 if person == target else 9, rating=rating)
+        now += dt.timedelta(hours=1)
+        pulse.release(at=now)  # the batch is released
+        assert Response.objects.filter(released=True).count() == 5 * number
+        with clock(now + dt.timedelta(minutes=1)):
+            seen = {("key", *k): v for k, v in key_figures(hr_key).items()}
+            seen |= {
+                ("analyst", *k): v for k, v in analyst_figures(hr_analyst, pulse.survey.pk).items()
+            }
+        before |= {(number, *k): v for k, v in seen.items()}
+
+    # While November was open, neither the key nor the analyst could read one figure of it.
+    assert before == {}
+
+    pulse.release(at=NOVEMBER_ENDS)  # November ends: published
+    with clock(NOVEMBER_ENDS + dt.timedelta(minutes=1)):
+        after = {("key", *k): v for k, v in key_figures(hr_key).items()}
+        after |= {
+            ("analyst", *k): v for k, v in analyst_figures(hr_analyst, pulse.survey.pk).items()
+        }
+
+    # Every figure read before the end, against every figure read after: never 1 to k-1 apart.
+    for early, late in itertools.product(before.values(), after.values()):
+        assert not 0 < abs(early[0] - late[0]) < K
+    # After: the published period's figures, legal hidden (with sales, its complement).
+    sizes = {n for key, (n, _score) in after.items() if key[1] != "comments"}
+    assert sizes == {15, 9}  # the period (15) and the engineering cell (9); nothing else
+    assert after[("key", "enps", None, "segment", "engineering", None)][0] == 9
+    assert ("key", "enps", None, "segment", "legal", None) not in after
+    assert ("key", "enps", None, "segment", "sales", None) not in after
+    # Among the figures after, no two differ by fewer than k respondents either: 15 - 9 = 6
+    # holds legal and sales together, and the target's rating is in no difference of one.
+    for a, b in itertools.combinations(sizes, 2):
+        assert abs(a - b) >= K
 
 
 def test_named_scores_match_their_own_responses_to_the_digit_and_count_today(

@@ -302,7 +302,8 @@ def test_an_ended_period_is_published_with_its_last_batch_of_at_least_k(survey, 
     )
 
 
-def test_an_ended_periods_remainder_under_k_is_never_shown(survey, december):
+def test_an_ended_period_releases_a_last_batch_under_k_when_it_holds_k_in_all(survey, december):
+    # Nothing of the period was shown while it was open: its last three need no k of their own.
     waiting(survey, DECEMBER, 5)
     periods_release(now=IN_DECEMBER)
     waiting(survey, DECEMBER, 3)
@@ -311,11 +312,28 @@ def test_an_ended_periods_remainder_under_k_is_never_shown(survey, december):
 
     december.refresh_from_db()
     assert (released(survey), december.released, december.published_at) == (
-        5,
-        5,
+        8,
+        8,
         AFTER_DECEMBER,
     )
-    assert Response.objects.filter(survey=survey, released=False).count() == 3
+    assert not Response.objects.filter(survey=survey, released=False).exists()
+
+
+def test_an_ended_period_under_k_in_all_is_published_with_nothing_shown(survey, december):
+    waiting(survey, DECEMBER, 4)
+
+    assert periods_release(now=AFTER_DECEMBER) == [(survey.pk, DECEMBER)]
+
+    december.refresh_from_db()
+    assert (released(survey), december.released, december.published_at) == (
+        0,
+        0,
+        AFTER_DECEMBER,
+    )
+    assert Response.objects.filter(survey=survey, released=False).count() == 4
+    # Frozen: later runs release nothing of it.
+    assert periods_release(now=AFTER_DECEMBER + DAY) == []
+    assert released(survey) == 0
 
 
 def test_nothing_is_released_into_a_published_period(survey, december):
@@ -374,7 +392,8 @@ def test_release_takes_a_fixed_number_of_queries_whatever_the_periods_and_respon
     waiting(survey, november.starts_on, 3)
     waiting(other, DECEMBER, 12)
 
-    # 1 SAVEPOINT  2 lock the open periods  3 count what waits in each  4 release (one UPDATE)
+    # 1 SAVEPOINT  2 lock the open periods  3 count what waits and what was released in each
+    # 4 release (one UPDATE)
     # 5 the periods' released counts and publication (one UPDATE)  6 RELEASE SAVEPOINT
     with django_assert_num_queries(6):
         changed = periods_release(now=IN_DECEMBER)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, DateField, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, DateField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Trunc
 
@@ -236,7 +236,7 @@ def response_rate_rows(
         groups = [{"g": None, **row}] if row["sent"] else []
     else:
         if by == "survey":
-            key: Any = "survey_id"
+            key: Any = F("survey_id")
         elif by == "touchpoint":
             key = Coalesce("event__touchpoint__slug", "survey__touchpoint__slug")
         else:

@@ -234,3 +234,31 @@ def test_bad_score_queries_are_400(api, world, query, expected):
 
 def test_unknown_audience_scores_are_404(api, world):
     assert api.get("/api/v1/scores/?audience=nobody&metric=nps").status_code == 404
+
+
+def test_an_anonymous_response_rate_moves_only_when_its_period_is_published(api, world):
+    start = dt.date(2026, 9, 1)
+    midnight = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+    period = ReportingPeriod.objects.create(
+        survey=world.employee_survey, starts_on=start, ends_on=dt.date(2026, 9, 30)
+    )
+    for i in range(10):
+        Invitation.objects.create(
+            survey=world.employee_survey,
+            person=world.emre,
+            channel="email",
+            nonce=f"a{i}",
+            token_hash=f"ah{i}",
+            state="responded" if i < 6 else "sent",
+            sent_at=midnight + dt.timedelta(days=2, hours=i),
+            responded_at=midnight if i < 6 else None,  # an anonymous answer's period start
+        )
+    query = "/api/v1/scores/?audience=employees&metric=response_rate"
+
+    while_open = api.get(query).json()["results"]
+    period.published_at = timezone.now()
+    period.save(update_fields=["published_at"])
+    published = api.get(query).json()["results"]
+
+    assert while_open == []
+    assert published == [{"group": None, "score": 60.0, "n": 10, "margin": None}]

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, Trunc
 from audiences.models import Audience, Membership, Person
 from journeys.models import Touchpoint
 from metrics import definitions
+from metrics import selectors as metrics_selectors
 from surveys.models import SCORED_TYPES, Answer, Invitation, QuestionType, Response, Survey
 
 
@@ -220,16 +221,19 @@ def response_rate_rows(
     """Responses / invitations sent per group, in one grouped query; small groups suppressed.
 
     `n` is the number of invitations sent; a group under the audience's anonymity threshold
-    shows neither rate nor n. Periods group by the day the invitation was sent.
+    shows neither rate nor n. Periods group by the day the invitation was sent. An anonymous
+    survey counts its published periods only (`metrics.selectors.invitations_counted`): no rate
+    moves while answers of an open period arrive.
     """
-    qs = Invitation.objects.filter(survey__audience=audience, sent_at__isnull=False)
+    sent, answered = metrics_selectors.invitations_counted()
+    qs = Invitation.objects.filter(sent, survey__audience=audience, sent_at__isnull=False)
     if date_from is not None:
         qs = qs.filter(sent_at__date__gte=date_from)
     if date_to is not None:
         qs = qs.filter(sent_at__date__lte=date_to)
     aggs = {
         "sent": Count("id"),
-        "responded": Count("id", filter=Q(responded_at__isnull=False)),
+        "responded": Count("id", filter=answered),
     }
     if by is None:
         row = qs.aggregate(**aggs)

@@ -634,10 +634,10 @@ class ScoresView(ApiView):
         description="Scores with n and margin of error, as of the moment in `as_of`. Named "
         "surveys' scores are exact and count every completed response (within a minute). "
         "Anonymous surveys count per whole reporting period (a window holds the periods that "
-        "start in it, and `from`/`to` say the days the figures cover), released in batches "
-        "of at least the audience's anonymity threshold; their segment, channel and language "
-        "slices only for ended periods, with small groups and groups that would reveal one "
-        "by subtraction suppressed (no score and no n).",
+        "start in it, and `from`/`to` say the days the figures cover), shown only once the "
+        "period has ended (published) and holds at least the audience's anonymity threshold: "
+        "nothing of an open period; their segment, channel and language slices with small "
+        "groups and groups that would reveal one by subtraction suppressed (no score and no n).",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from audiences.models import Membership
@@ -27,8 +27,10 @@ from surveys.models import (
     Invitation,
     InvitationState,
     RuleKind,
+    Survey,
     SurveyStatus,
 )
+from surveys.selectors import answer_published
 
 if TYPE_CHECKING:
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -390,7 +392,11 @@ def wave_forecast(*, rule: DistributionRule, now: datetime.datetime | None = Non
 
 @dataclass
 class Funnel:
-    """A survey's distribution funnel: invitations by state and suppressions by rule."""
+    """A survey's distribution funnel: invitations by state and suppressions by rule.
+
+    `masked`: an anonymous survey's funnel as shown below superuser (see survey_funnel), where
+    nothing is ever counted as opened and responded counts published periods only.
+    """
 
     planned: int = 0
     sending: int = 0
@@ -400,6 +406,7 @@ class Funnel:
     responded: int = 0
     failed: int = 0
     suppressed: dict = field(default_factory=dict)
+    masked: bool = False
 
     @property
     def delivered(self) -> int:
@@ -415,18 +422,55 @@ class Funnel:
         return sum(self.suppressed.values())
 
 
-def survey_funnel(*, survey_id: int) -> Funnel:
-    """The funnel of one survey in ONE grouped query (state × suppression reason)."""
-    funnel = Funnel()
+def funnel_state() -> Case:
+    """The state an anonymous survey's invitation is counted in below superuser (SQL).
+
+    Privacy (README, "Privacy model"): opening or answering an invitation must move no count
+    an analyst can watch. surveys.selectors.shown_state shows an opened or answered invitation
+    as `sent` until the period it was answered in is published; an invitation whose delivery was
+    never recorded (no `sent_at`: it was delivery unknown, or planned again after one, when its
+    first message did arrive) would then jump from that state to `sent` when opened, so it keeps
+    counting as it stood: delivery unknown if a worker had claimed it, else planned. Written for
+    one anonymous survey's invitations (no condition on the survey).
+    """
+    hidden = Q(state__in=[InvitationState.OPENED, InvitationState.RESPONDED])
+    return Case(
+        When(
+            Q(state=InvitationState.RESPONDED) & answer_published(),
+            then=Value(InvitationState.RESPONDED),
+        ),
+        When(
+            hidden & Q(sent_at__isnull=True, claimed_at__isnull=False),
+            then=Value(InvitationState.DELIVERY_UNKNOWN),
+        ),
+        When(hidden & Q(sent_at__isnull=True), then=Value(InvitationState.PLANNED)),
+        When(hidden, then=Value(InvitationState.SENT)),
+        default=F("state"),
+        output_field=CharField(),
+    )
+
+
+def survey_funnel(*, survey: Survey, real: bool = False) -> Funnel:
+    """The funnel of one survey in ONE grouped query (state × suppression reason).
+
+    `real` (superusers only) counts the stored states. Otherwise an anonymous survey's
+    invitations are counted by `funnel_state`, so an answer moves nothing until its period is
+    published, and then all the period's answers at once (as `responded`); `opened` stays 0.
+    """
+    masked = survey.anonymous and not real
+    invitations = Invitation.objects.filter(survey_id=survey.pk)
+    if masked:
+        invitations = invitations.annotate(counted_state=funnel_state())
     rows = (
-        Invitation.objects.filter(survey_id=survey_id)
-        .values_list("state", "suppression_reason")
+        invitations.values_list("counted_state" if masked else "state", "suppression_reason")
         .annotate(n=Count("id"))
         .order_by()
     )
+    funnel = Funnel(masked=masked)
     for state, reason, n in rows:
         if state == InvitationState.SUPPRESSED:
-            funnel.suppressed[reason or "unknown"] = funnel.suppressed.get(reason, 0) + n
+            key = reason or "unknown"
+            funnel.suppressed[key] = funnel.suppressed.get(key, 0) + n
         elif state in (InvitationState.BOUNCED, InvitationState.FAILED):
             funnel.failed += n
         elif state == InvitationState.EXPIRED:

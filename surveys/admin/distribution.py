@@ -1,5 +1,15 @@
 """Admin for distribution: rules, fatigue policies, a per-survey panel, the fatigue report and
-the delivery-unknown list with its reconcile actions."""
+the delivery-unknown list with its reconcile actions.
+
+Privacy (README, "Privacy model"): below superuser nothing here moves when a person opens or
+answers an anonymous survey's invitation. The panel counts such invitations by the state they
+are shown in (surveys.distribution.funnel_state). The delivery-unknown list leaves anonymous
+surveys out below superuser, and its reconcile ignores their invitations: a delivery-unknown
+invitation that is opened is no longer delivery unknown, so listing it (or resolving it, or
+failing to) would tell when it was opened; and no decision could be carried out on one that
+was opened or answered without making its stored state false. Superusers, who see the stored
+states, reconcile them.
+"""
 
 from typing import Any
 
@@ -167,7 +177,7 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             if not self.has_change_permission(request):
                 raise PermissionDenied
             return self._send_test(request, survey)
-        funnel = distribution.survey_funnel(survey_id=survey.pk)
+        funnel = distribution.survey_funnel(survey=survey, real=request.user.is_superuser)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Distribution of %(survey)s") % {"survey": survey.name},
@@ -228,11 +238,11 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             if not self.has_change_permission(request):
                 raise PermissionDenied
             ids = list(
-                scope(
+                _reconcilable(
+                    request,
                     Invitation.objects.filter(
                         pk__in=[int(i) for i in request.POST.getlist("ids") if i.isdigit()]
                     ),
-                    user=request.user,
                     role=self.change_role,
                 ).values_list("pk", flat=True)
             )
@@ -249,19 +259,39 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
                 )
             return HttpResponseRedirect(request.path)
         rows = (
-            scope(Invitation.objects.all(), user=request.user, role=self.view_role)
+            _reconcilable(request, Invitation.objects.all(), role=self.view_role)
             .filter(state=InvitationState.DELIVERY_UNKNOWN)
             .select_related("survey", "person")
             .order_by("-claimed_at", "-id")[:200]
+        )
+        anonymous_left_out = (
+            not request.user.is_superuser
+            and scope(
+                Survey.objects.filter(anonymous=True), user=request.user, role=self.view_role
+            ).exists()
         )
         context = {
             **self.admin_site.each_context(request),
             "title": _("Delivery unknown"),
             "rows": rows,
+            "anonymous_left_out": anonymous_left_out,
             "decisions": sending.RECONCILE_DECISIONS.items(),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/surveys/distribution/unknown.html", context)
+
+
+def _reconcilable(request: HttpRequest, invitations: Any, *, role: int) -> Any:
+    """The invitations of `invitations` the user may list and reconcile as delivery unknown.
+
+    Below superuser: those of the user's audiences, anonymous surveys left out (module
+    docstring), whatever their state, so neither the list nor a resolve tells which of them
+    were opened.
+    """
+    invitations = scope(invitations, user=request.user, role=role)
+    if request.user.is_superuser:
+        return invitations
+    return invitations.filter(survey__anonymous=False)
 
 
 def _granted(request: HttpRequest, rows: list[Any]) -> list[Any]:

@@ -9,12 +9,14 @@ from django.db import transaction
 from journeys.hooks import event_listeners
 from journeys.models import TouchpointEvent
 from surveys import distribution, tokens
-from surveys.models import FatiguePolicy, Invitation, RuleKind
+from surveys.models import FatiguePolicy, Invitation, ReportingPeriod, RuleKind
+from surveys.models import InvitationState as S
 from tests.factories import make_audience, make_membership, make_touchpoint
 from tests.surveys.distribution_factories import (
     DAY,
     NOW,
     customers,
+    make_invitation,
     make_rule,
     make_survey,
     member,
@@ -235,3 +237,60 @@ def test_issued_tokens_are_fresh_and_hash_as_their_nonces_derive():
     for nonce, token_hash in pairs:
         assert len(nonce) == 32
         assert token_hash == tokens.token_hash(tokens.token_for(nonce))
+
+
+# --- The funnel of an anonymous survey below superuser ----------------------------------
+
+
+def test_anonymous_funnel_counts_each_invitation_as_it_stood_before_it_was_opened():
+    """Stored state (and whether its delivery was recorded) → the stage it is counted in."""
+    survey = make_survey(customers(), name="Pulse", anonymous=True)
+    august, september = (datetime.datetime(2026, month, 1, tzinfo=datetime.UTC) for month in (8, 9))
+    ReportingPeriod.objects.create(
+        survey=survey,
+        starts_on=august.date(),
+        ends_on=datetime.date(2026, 8, 31),
+        published_at=september,
+    )
+    ReportingPeriod.objects.create(
+        survey=survey, starts_on=september.date(), ends_on=datetime.date(2026, 9, 30)
+    )
+    sent = {"sent_at": august, "claimed_at": august}
+    unknown = {"claimed_at": august}
+    for i, fields in enumerate(
+        [
+            {"state": S.SENT, **sent},  # sent
+            {"state": S.OPENED, "opened_at": september, **sent},  # sent
+            {"state": S.RESPONDED, "responded_at": september, **sent},  # sent: open period
+            {"state": S.RESPONDED, "responded_at": august, **sent},  # responded: published
+            {"state": S.DELIVERY_UNKNOWN, **unknown},  # delivery unknown
+            {"state": S.OPENED, "opened_at": september, **unknown},  # delivery unknown
+            {"state": S.RESPONDED, "responded_at": september, **unknown},  # delivery unknown
+            {"state": S.RESPONDED, "responded_at": august, **unknown},  # responded: published
+            {"state": S.RESPONDED, "responded_at": september},  # planned (again, after resend)
+            {"state": S.FAILED, **unknown},  # failed
+            {"state": S.SUPPRESSED, "suppression_reason": "frequency_cap"},  # suppressed
+        ]
+    ):
+        make_invitation(survey, member(customers(), f"p{i}"), **fields)
+    shown = distribution.survey_funnel(survey=survey)
+    assert (
+        shown.planned,
+        shown.delivery_unknown,
+        shown.sent,
+        shown.opened,
+        shown.responded,
+        shown.failed,
+        shown.suppressed,
+    ) == (1, 3, 3, 0, 2, 1, {"frequency_cap": 1})
+    real = distribution.survey_funnel(survey=survey, real=True)
+    assert (real.planned, real.delivery_unknown, real.sent, real.opened, real.responded) == (
+        0,
+        1,
+        1,
+        2,
+        5,
+    )
+    named = make_survey(customers(), name="Named")
+    make_invitation(named, None, state=S.OPENED, opened_at=september)
+    assert distribution.survey_funnel(survey=named).opened == 1  # named: as stored

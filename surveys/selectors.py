@@ -181,8 +181,11 @@ def format_duration(seconds: int) -> str:
 # changes: reminders, the fatigue guard and dispatch read the stored state.
 
 # The stored states an invitation shown in a state can have (an index-friendly prefilter).
+_MASKED = (InvitationState.OPENED, InvitationState.RESPONDED)
 _STORED_FOR_SHOWN: dict[str, tuple[str, ...]] = {
-    InvitationState.SENT: (InvitationState.SENT, InvitationState.OPENED, InvitationState.RESPONDED),
+    InvitationState.SENT: (InvitationState.SENT, *_MASKED),
+    InvitationState.DELIVERY_UNKNOWN: (InvitationState.DELIVERY_UNKNOWN, *_MASKED),
+    InvitationState.PLANNED: (InvitationState.PLANNED, *_MASKED),
 }
 
 
@@ -207,16 +210,23 @@ def answer_published() -> Exists:
 
 def shown_state() -> Case:
     """The state an invitation is shown in below superuser, as an SQL expression."""
+    # An invitation whose delivery was never recorded (no sent_at: delivery unknown, or planned
+    # again after one) keeps showing as it stood when it is opened or answered: jumping to
+    # `sent` would date the opening.
+    hidden = Q(
+        survey__anonymous=True, state__in=[InvitationState.OPENED, InvitationState.RESPONDED]
+    )
     return Case(
         When(
             Q(survey__anonymous=True, state=InvitationState.RESPONDED) & answer_published(),
             then=Value(InvitationState.RESPONDED),
         ),
         When(
-            survey__anonymous=True,
-            state__in=[InvitationState.OPENED, InvitationState.RESPONDED],
-            then=Value(InvitationState.SENT),
+            hidden & Q(sent_at__isnull=True, claimed_at__isnull=False),
+            then=Value(InvitationState.DELIVERY_UNKNOWN),
         ),
+        When(hidden & Q(sent_at__isnull=True), then=Value(InvitationState.PLANNED)),
+        When(hidden, then=Value(InvitationState.SENT)),
         default=F("state"),
         output_field=CharField(),
     )

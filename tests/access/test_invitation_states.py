@@ -42,6 +42,8 @@ def newcomer(both):  # noqa: ANN001, ANN201
     invitation, token = invitation_create(
         survey=employees["survey"], person=person, channel="email", state=InvitationState.SENT
     )
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())  # as a send does
+    invitation.refresh_from_db()
     return person, invitation, token
 
 

@@ -424,12 +424,38 @@ def test_an_opened_anonymous_invitation_shows_as_sent(hr, world):
     invitation = invitation_create(
         survey=world.employee_survey, person=world.emre, channel="email"
     )[0]
-    Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.OPENED, opened_at=WHEN)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        state=InvitationState.OPENED, sent_at=WHEN, opened_at=WHEN
+    )
 
     shown = hr.get("/api/v1/invitations/?state=sent").json()["results"]
 
     assert [(r["id"], r["state"], r["opened_at"]) for r in shown] == [(invitation.pk, "sent", None)]
     assert hr.get("/api/v1/invitations/?state=opened").json()["results"] == []
+
+
+@pytest.mark.parametrize(("claimed", "shown"), [(True, "delivery_unknown"), (False, "planned")])
+def test_an_undelivered_anonymous_invitation_keeps_its_state_when_answered(
+    hr, world, claimed, shown
+):
+    # Its message did arrive after all: the person answers. Jumping to `sent` would date it.
+    invitation = invitation_create(
+        survey=world.employee_survey, person=world.emre, channel="email"
+    )[0]
+    stored = InvitationState.DELIVERY_UNKNOWN if claimed else InvitationState.PLANNED
+    Invitation.objects.filter(pk=invitation.pk).update(
+        state=stored, claimed_at=WHEN if claimed else None
+    )
+    before = hr.get(f"/api/v1/invitations/?state={shown}").json()["results"]
+    Invitation.objects.filter(pk=invitation.pk).update(
+        state=InvitationState.RESPONDED, opened_at=WHEN, responded_at=WHEN
+    )
+
+    after = hr.get(f"/api/v1/invitations/?state={shown}").json()["results"]
+
+    assert [(r["id"], r["state"]) for r in before] == [(invitation.pk, shown)]
+    assert after == before
+    assert hr.get("/api/v1/invitations/?state=sent").json()["results"] == []
 
 
 def test_the_shown_state_costs_no_query(api, world, django_assert_num_queries):

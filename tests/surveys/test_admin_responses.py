@@ -357,6 +357,8 @@ def test_summary_shows_released_periods_of_k_and_per_question_results_once_publi
     assert "eNPS 0 · 6 answers" in october  # 3 promoters, 3 detractors
     assert "<li>Price: 3</li><li>Speed: 2</li>" in october
     assert "<li>Daha çok eğitim</li>" in october
+    # A short list of comments stands open; a long one folds behind its count.
+    assert '<details class="xm-comments-box" open><summary>' in october
     assert "&quot;http://x&quot;" in html  # escaped, never markup
     assert "5 responses · open: the results per question appear once the period is over" in html
     assert "Fewer than 5 responses released: nothing is shown." in html

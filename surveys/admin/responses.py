@@ -31,9 +31,8 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.access import AudienceScopedAdmin, scope
-from audiences.models import AuditAction, Role
+from audiences.models import AudienceKind, AuditAction, Role
 from audiences.services import audit_record
-from metrics import selectors as metric_selectors
 from surveys import exports
 from surveys.fatigue import reason_label
 from surveys.models import (
@@ -233,7 +232,6 @@ class ResponseAdmin(AudienceScopedAdmin):
         published_at = dict(
             ReportingPeriod.objects.filter(survey=survey).values_list("starts_on", "published_at")
         )
-        nps = metric_selectors.headline_metric(survey.audience, {QuestionType.NPS})
         audit_record(
             actor=request.user,
             action=AuditAction.RESPONSES_VIEWED,
@@ -253,7 +251,10 @@ class ResponseAdmin(AudienceScopedAdmin):
                 for summary in reversed(summaries)
             ],
             "as_of": as_of,
-            "nps_label": metric_selectors.METRIC_LABELS[nps or "nps"],
+            # Named as the dashboard names it: eNPS for an employee audience.
+            "nps_label": (
+                gettext("eNPS") if survey.audience.kind == AudienceKind.EMPLOYEE else gettext("NPS")
+            ),
             "threshold": anonymity_threshold(survey.audience.anonymity_threshold),
             "opts": self.model._meta,
             "survey_url": reverse("admin:surveys_survey_change", args=[survey.pk]),

@@ -10,7 +10,7 @@ the audiences they own. Superusers see all.
   group or per-user permission has to be kept in step with the grants.
 - `AudienceScopedAdmin` restricts a ModelAdmin's list, change pages, permissions, dropdowns,
   autocompletes (through the target admin's queryset), list filters and search; like every
-  admin below superuser it answers only its declared filters (xmplatform.admin_guard).
+  admin below superuser it answers only its declared filters (xmplatform.core.admin_guard).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from audiences.models import Audience, AudienceGrant, Membership, Role
-from xmplatform.admin_guard import LookupGuardMixin
+from xmplatform.core.admin_guard import LookupGuardMixin
 
 # From each scoped model, the path to its audience. PERSON means "through the person's
 # memberships": a person belongs to several audiences and is visible through any granted one.

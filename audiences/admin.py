@@ -47,12 +47,12 @@ from audiences.services import (
     grant_set,
     person_erase,
 )
-from surveys.fatigue import reason_label
+from surveys.distribution.fatigue import reason_label
 from surveys.models import Invitation, InvitationState, Response
 from surveys.selectors import invitations_shown
-from xmplatform.admin_guard import unrestricted
-from xmplatform.counts import CappedCount, capped_display
-from xmplatform.paging import EstimatedCountPaginator, IndexedValuesListFilter
+from xmplatform.core.admin_guard import unrestricted
+from xmplatform.core.counts import CappedCount, capped_display
+from xmplatform.core.paging import EstimatedCountPaginator, IndexedValuesListFilter
 
 
 @admin.register(Audience)

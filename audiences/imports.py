@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from audiences.models import Audience
 from audiences.services import UPSERT_CHUNK, UpsertResult, people_upsert
-from xmplatform.text import CONTROL_CHARACTERS
+from xmplatform.core.text import CONTROL_CHARACTERS
 
 CSV_COLUMNS = (
     "external_id",

@@ -127,7 +127,7 @@ def _run(n: int) -> tuple[int, list[dict[str, Any]]]:
     from django.contrib.auth import get_user_model
 
     from audiences.models import Audience
-    from surveys.distribution import wave_run
+    from surveys.distribution.planning import wave_run
     from surveys.models import DistributionRule, Survey, SurveyStatus
 
     owner = get_user_model().objects.create_user(username="bench")
@@ -291,7 +291,7 @@ def _no_quiet_hours() -> None:
 
 def _sends_per_second(count: int) -> dict[str, Any]:
     """E-mail sends per second from one process through dispatch batches to a local sink."""
-    from surveys import sending
+    from surveys.distribution import sending
 
     with _Sink() as sink:
         smtp = {
@@ -328,7 +328,7 @@ def _sends_with_workers(count: int, workers: int = 2) -> list[dict[str, Any]]:
     """
     from django.conf import settings
 
-    from surveys import sending
+    from surveys.distribution import sending
     from surveys.tasks import dispatch_batch_task
     from tests.support.workers import celery_workers
 

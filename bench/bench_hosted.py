@@ -324,7 +324,7 @@ def measure(transport: str | None = None) -> dict[str, Any]:
     old_config = setup_databases(verbosity=0, interactive=False, keepdb=False)
     server: Any = None
     try:
-        from xmplatform.ratelimit import parse_rate
+        from xmplatform.core.ratelimit import parse_rate
 
         limits = {**settings.HOSTED_RATE_LIMITS, "ip": parse_rate(BENCH_IP_RATE, setting="bench")}
         with override_settings(

@@ -11,7 +11,7 @@ from audiences.access import AudienceScopedAdmin
 from audiences.models import Person, Role
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
 from journeys.selectors import MAP_WINDOW_DAYS, journey_map
-from xmplatform.paging import EstimatedCountPaginator, RelatedChoicesListFilter
+from xmplatform.core.paging import EstimatedCountPaginator, RelatedChoicesListFilter
 
 
 class StageInline(admin.TabularInline):

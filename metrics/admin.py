@@ -24,7 +24,7 @@ from audiences.access import (
     has_role,
 )
 from audiences.models import Role
-from metrics.alerts import case_save
+from metrics.closedloop.alerts import case_save
 from metrics.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,

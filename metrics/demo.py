@@ -3,7 +3,7 @@
 The demo responses are written set-based (no completion hooks run), so the response rules are
 evaluated here over the recent named customer responses, each at the moment it was completed
 (which marks them checked). The older ones are history: the response-rule reconciler marks them
-checked without evaluation (metrics.alerts.RESPONSE_CHECK_HORIZON), so they open no cases.
+checked without evaluation (closedloop.alerts.RESPONSE_CHECK_HORIZON), so they open no cases.
 Older cases are closed deterministically (by response id), so a second run changes nothing.
 """
 
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audiences.models import Audience
-from metrics.alerts import response_alerts_open
+from metrics.closedloop.alerts import response_alerts_open
 from metrics.models import (
     CLOSED_STATUSES,
     AlertRule,

@@ -6,7 +6,8 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from metrics import alerts, services
+from metrics import services
+from metrics.closedloop import alerts
 
 
 @shared_task(name="metrics.rollup_day_task", acks_late=True)
@@ -29,7 +30,7 @@ def anonymous_periods_release_task(now: str | None = None) -> int:
     return len(services.anonymous_periods_release(now=at))
 
 
-# --- The closed loop (metrics.alerts) -------------------------------------------------------
+# --- The closed loop (metrics.closedloop) ----------------------------------------------------
 
 
 @shared_task(

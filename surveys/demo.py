@@ -40,8 +40,10 @@ from django_celery_beat.models import CrontabSchedule
 
 from audiences.models import Audience, Channel, Membership
 from journeys.models import Touchpoint, TouchpointRole
-from surveys import distribution, fatigue, tokens
+from surveys import tokens
 from surveys.catalog import survey_create_from_template
+from surveys.distribution import fatigue
+from surveys.distribution import planning as distribution
 from surveys.logic import visible_keys
 from surveys.models import (
     Answer,
@@ -964,7 +966,7 @@ def _published_backdate(*, survey_ids: Sequence[int], now: datetime.datetime) ->
     return dated
 
 
-# The states the sending path leaves an invitation's ledger entry on (surveys.sending).
+# The states the sending path leaves an invitation's ledger entry on (surveys.distribution.sending).
 REACHED = (
     InvitationState.SENT,
     InvitationState.DELIVERY_UNKNOWN,
@@ -977,7 +979,7 @@ def _ledger_seed(*, survey_ids: Sequence[int]) -> int:
     """One `invitation` ledger entry, at its sent time, per invitation of `survey_ids` that
     reached its person and has none yet; returns how many (one INSERT … SELECT).
 
-    The row is the one surveys.sending writes when it admits an invitation: the person, the
+    The row is the one distribution.sending writes when it admits an invitation: the person, the
     invitation, its survey and channel.
     """
     if not survey_ids:
@@ -1158,7 +1160,7 @@ def seed_distribution(
     Run after `seed_surveys`, whose ledger entries the guard reads. The pulse's wave takes the
     runs seeded for it (their invitations, its run count and last run), so its survey's
     automatic reporting period is the wave's. The relationship wave is planned through
-    `surveys.distribution.wave_run`, as the admin's "Plan the wave now" does, only if it never
+    `distribution.planning.wave_run`, as the admin's "Plan the wave now" does, only if it never
     ran; nothing is sent. Running it again creates nothing.
     """
     now = now or timezone.now()

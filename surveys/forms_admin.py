@@ -21,9 +21,10 @@ from django_celery_beat.validators import crontab_validator
 
 from audiences.models import Audience, AudienceKind, Channel
 from journeys.models import Touchpoint
-from surveys import distribution, fatigue
 from surveys.catalog import template_choices
-from surveys.channels import DEFAULT_BACKENDS
+from surveys.distribution import fatigue
+from surveys.distribution import planning as distribution
+from surveys.distribution.channels import DEFAULT_BACKENDS
 from surveys.logic import QuestionSpec, logic_errors
 from surveys.models import (
     DistributionRule,
@@ -558,7 +559,7 @@ class DistributionRuleForm(forms.ModelForm):
     """A rule with checked channels and filters, and its wave schedule set in the same form.
 
     The schedule is kept in django-celery-beat's tables (editable there too); this form only
-    writes it through `surveys.distribution.wave_schedule` after the rule is saved.
+    writes it through `surveys.distribution.planning.wave_schedule` after the rule is saved.
     """
 
     channels = ChannelOrderField(

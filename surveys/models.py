@@ -217,7 +217,7 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
-    # Distribution (surveys.distribution / surveys.sending).
+    # Distribution (surveys.distribution / surveys.distribution.sending).
     rule = models.ForeignKey(
         "DistributionRule",
         on_delete=models.SET_NULL,
@@ -357,7 +357,7 @@ class Response(models.Model):
     # Named responses are released when they complete.
     released = models.BooleanField(_("released"), default=True, db_default=True, editable=False)
     # Empty until the alert rules were evaluated on the completed response (the day only, for
-    # anonymous surveys): the hosted submit never writes it, and metrics.alerts' reconciler
+    # anonymous surveys): the hosted submit never writes it, and the closed loop's reconciler
     # finds the completed rows still empty.
     alerts_checked_at = models.DateTimeField(
         _("alert rules checked"), null=True, blank=True, editable=False

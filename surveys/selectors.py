@@ -34,7 +34,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.periods import anonymity_threshold
-from xmplatform.counts import CappedCount
+from xmplatform.core.counts import CappedCount
 
 # Seconds a typical respondent spends per question type, and per page turn.
 TYPE_SECONDS: dict[str, int] = {

@@ -1,4 +1,4 @@
-"""Celery tasks for distribution (thin wrappers over surveys.distribution and surveys.sending)
+"""Celery tasks for distribution (thin wrappers over surveys.distribution)
 and the one that announces completed responses to their listeners (surveys.hooks).
 
 Delays never wait in the broker: invitations carry `due_at` and the beat task picks up what
@@ -13,7 +13,9 @@ import math
 from celery import shared_task
 from django.utils import timezone
 
-from surveys import distribution, hooks, sending
+from surveys import hooks
+from surveys.distribution import planning as distribution
+from surveys.distribution import sending
 from surveys.models import DistributionRule
 
 FAN_OUT_MAX = 200

@@ -31,7 +31,7 @@ from surveys.logic import visible_keys
 from surveys.models import SCORED_TYPES, PublicLink, Question, QuestionType, Survey
 from surveys.services import AlreadyResponded, Respondent, SurveyFull, Unavailable
 from surveys.validation import AnswerValue, clean_page, field_name, scale_of
-from xmplatform import ratelimit
+from xmplatform.core import ratelimit
 
 BROWSER_COOKIE = "xm_browser"
 BROWSER_COOKIE_SALT = "surveys.public-link.browser"

@@ -6,7 +6,7 @@ refused with the lockout page (HTTP 429). Other users on the same address, and t
 from another address, are not affected. A successful log-in clears the pair's failures.
 
 The client address is the one the rate limits and the DRF throttles see
-(`xmplatform.ratelimit.client_ip`, trusting NUM_PROXIES proxies). API keys do not go through
+(`xmplatform.core.ratelimit.client_ip`, trusting NUM_PROXIES proxies). API keys do not go through
 Django's authentication and are not counted here.
 """
 
@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
-from xmplatform.ratelimit import client_ip
+from xmplatform.core.ratelimit import client_ip
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from xmplatform.checks import secret_key_checked
-from xmplatform.ratelimit import parse_rate
+from xmplatform.core.ratelimit import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

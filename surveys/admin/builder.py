@@ -27,7 +27,7 @@ from surveys.forms_admin import (
     SurveyAdminForm,
 )
 from surveys.models import Question, Survey
-from xmplatform.counts import capped_display
+from xmplatform.core.counts import capped_display
 
 
 def preview_url(survey_id: int) -> str:

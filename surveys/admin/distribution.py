@@ -3,7 +3,7 @@ the delivery-unknown list with its reconcile actions.
 
 Privacy (README, "Privacy model"): below superuser nothing here moves when a person opens or
 answers an anonymous survey's invitation. The panel counts such invitations by the state they
-are shown in (surveys.distribution.funnel_state). The delivery-unknown list leaves anonymous
+are shown in (distribution.planning.funnel_state). The delivery-unknown list leaves anonymous
 surveys out below superuser, and its reconcile ignores their invitations: a delivery-unknown
 invitation that is opened is no longer delivery unknown, so listing it (or resolving it, or
 failing to) would tell when it was opened; and no decision could be carried out on one that
@@ -28,8 +28,10 @@ from django.utils.translation import ngettext
 
 from audiences.access import AudienceScopedAdmin, audience_ids, scope
 from audiences.models import Person, Role
-from surveys import distribution, fatigue, sending, tokens
-from surveys.channels.email import build
+from surveys import tokens
+from surveys.distribution import fatigue, sending
+from surveys.distribution import planning as distribution
+from surveys.distribution.channels.email import build
 from surveys.forms_admin import DistributionRuleForm, recontact_warning
 from surveys.models import (
     DistributionRule,

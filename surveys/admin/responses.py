@@ -34,7 +34,7 @@ from audiences.access import AudienceScopedAdmin, scope
 from audiences.models import AudienceKind, AuditAction, Role
 from audiences.services import audit_record
 from surveys import exports
-from surveys.fatigue import reason_label
+from surveys.distribution.fatigue import reason_label
 from surveys.models import (
     Invitation,
     InvitationState,
@@ -46,7 +46,7 @@ from surveys.models import (
 from surveys.periods import anonymity_threshold
 from surveys.selectors import invitations_in_shown_state, invitations_shown
 from surveys.services import answer_value
-from xmplatform.paging import EstimatedCountPaginator
+from xmplatform.core.paging import EstimatedCountPaginator
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -2,7 +2,7 @@
 
 from django.template import Library
 
-from surveys.fatigue import reason_label
+from surveys.distribution.fatigue import reason_label
 
 register = Library()
 

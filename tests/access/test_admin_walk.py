@@ -118,7 +118,7 @@ def walk(user, other, other_data, forbidden: str) -> list[str]:  # noqa: ANN001
         response = client.get(url)
         if os.environ.get("ACCESS_WALK_TRACE"):
             print(response.status_code, url)  # noqa: T201
-        # 400: a lookup the list does not declare (xmplatform.admin_guard), refused outright.
+        # 400: a lookup the list does not declare (xmplatform.core.admin_guard), refused outright.
         assert response.status_code in (200, 302, 400, 403, 404, 405), (url, response.status_code)
         text = body(response)
         for values in parse_qs(urlsplit(url).query).values():

@@ -8,10 +8,10 @@ from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
 from tests.api.conftest import client_for
-from xmplatform import ratelimit
 from xmplatform.api import keys
 from xmplatform.api.models import ApiKey
 from xmplatform.api.services import api_key_create, api_key_revoke
+from xmplatform.core import ratelimit
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import secrets
 
 import pytest
 
-from xmplatform import ratelimit
-from xmplatform.ratelimit import Rate
+from xmplatform.core import ratelimit
+from xmplatform.core.ratelimit import Rate
 
 # One fixed instant, in the middle of an hour window: a test never straddles two windows.
 FIXED_NOW = 1_800_001_800.0

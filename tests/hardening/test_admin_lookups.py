@@ -37,7 +37,7 @@ from tests.access.conftest import (
     staff_with_grant,
 )
 from tests.factories import make_audience
-from xmplatform.admin_guard import (
+from xmplatform.core.admin_guard import (
     LookupGuardMixin,
     admins_answer_declared_filters_only,
     lock_down,

@@ -20,8 +20,8 @@ from journeys.models import TouchpointEvent
 from surveys.models import Invitation, InvitationState
 from tests.factories import make_audience, make_membership, make_person, make_touchpoint
 from tests.surveys.test_admin_support import add_response, survey_with_questions
-from xmplatform import paging
-from xmplatform.paging import EstimatedCountPaginator
+from xmplatform.core import paging
+from xmplatform.core.paging import EstimatedCountPaginator
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,7 @@ def test_every_list_filter_of_a_large_table_is_on_an_index() -> None:
 
     from audiences.models import Consent as ConsentModel
     from surveys.models import Response
-    from xmplatform.paging import RelatedChoicesListFilter
+    from xmplatform.core.paging import RelatedChoicesListFilter
 
     for model in (Person, Membership, ConsentModel, TouchpointEvent, Invitation, Response):
         leading = {index.fields[0] for index in model._meta.indexes}
@@ -229,7 +229,7 @@ def test_unfiltered_count_is_the_planner_estimate(needs_postgres) -> None:  # no
 
 
 def test_member_and_response_counts_stop_at_the_cap(client, xm_manager, world, monkeypatch) -> None:  # noqa: ANN001
-    from xmplatform import counts
+    from xmplatform.core import counts
 
     add_people(world, 3)
     client.force_login(xm_manager)

@@ -27,7 +27,7 @@ from django.views.defaults import server_error
 from audiences.models import AudienceKind, Role
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_audience
-from xmplatform.admin_guard import UndeclaredParameter
+from xmplatform.core.admin_guard import UndeclaredParameter
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from tests.surveys.test_hosted_support import (  # noqa: F401 - plain_static_fil
     three_page_survey,
     url,
 )
-from xmplatform import ratelimit
-from xmplatform.ratelimit import Limit, Rate
+from xmplatform.core import ratelimit
+from xmplatform.core.ratelimit import Limit, Rate
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from audiences.models import Channel
 from metrics.services import rollups_rebuild
-from surveys.channels.email import build
+from surveys.distribution.channels.email import build
 from surveys.exports import export_csv_lines, export_xlsx
 from surveys.models import Invitation, PublicLink, Question, QuestionType, Response
 from tests.factories import make_membership, make_person

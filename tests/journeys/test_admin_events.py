@@ -2,7 +2,7 @@
 
 The pilot audience's 180 events come first (the lowest ids), then 120 customer events. On
 PostgreSQL the analyst's page reads its ids in one statement that walks only the newest ids
-before it sorts the pilot's rows (`xmplatform.paging.bounded_walk_ids`); the `walk` fixture
+before it sorts the pilot's rows (`xmplatform.core.paging.bounded_walk_ids`); the `walk` fixture
 runs each list test twice, once with that walk too short to reach the pilot's events.
 """
 
@@ -20,7 +20,7 @@ from audiences.models import Role
 from audiences.services import grant_set
 from journeys.models import TouchpointEvent
 from tests.factories import make_audience, make_person, make_touchpoint, make_user
-from xmplatform import paging
+from xmplatform.core import paging
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from metrics import alerts
+from metrics.closedloop import alerts
 from metrics.models import Alert, AlertRule, Case, CaseStatus, NotifyMode, RuleCondition
 from metrics.tasks import response_alerts_task
 from surveys.models import QuestionType, Response

@@ -12,8 +12,8 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from metrics import alerts
-from metrics.alerts import RESPONSE_CHECK_GRACE, RESPONSE_CHECK_HORIZON
+from metrics.closedloop import alerts
+from metrics.closedloop.alerts import RESPONSE_CHECK_GRACE, RESPONSE_CHECK_HORIZON
 from metrics.models import Alert, AlertRule, Case, NotifyMode, RuleCondition
 from metrics.tasks import response_alerts_reconcile_task
 from surveys.models import Answer, Response

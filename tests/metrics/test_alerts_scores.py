@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 
-from metrics import alerts
+from metrics.closedloop import alerts
 from metrics.models import (
     Alert,
     AlertDigest,

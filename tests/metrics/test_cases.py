@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.urls import resolve, reverse
 from django.utils import timezone
 
-from metrics import alerts
+from metrics.closedloop import alerts
 from metrics.models import AlertRule, Case, CaseNote, CaseStatus, RootCause, RuleCondition
 from tests.factories import make_user
 from tests.metrics.closed_loop_support import open_case

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from surveys import channels, sending
-from surveys.channels import email
-from surveys.channels.sms import SmsChannel
+from surveys.distribution import channels, sending
+from surveys.distribution.channels import email
+from surveys.distribution.channels.sms import SmsChannel
 from surveys.models import ContactLedger, Invitation, Question
 from tests.surveys.distribution_factories import (
     NOW,

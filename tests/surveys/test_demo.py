@@ -17,8 +17,9 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from audiences.models import AudienceKind, Membership, Person
 from journeys.models import TouchpointRole
 from metrics.privacy import shown_values
-from surveys import demo, fatigue, tokens
+from surveys import demo, tokens
 from surveys.demo import seed_distribution, seed_surveys, wave_runs
+from surveys.distribution import fatigue
 from surveys.logic import logic_errors, visible_keys
 from surveys.models import (
     Answer,

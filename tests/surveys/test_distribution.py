@@ -8,7 +8,8 @@ from django.db import transaction
 
 from journeys.hooks import event_listeners
 from journeys.models import TouchpointEvent
-from surveys import distribution, tokens
+from surveys import tokens
+from surveys.distribution import planning as distribution
 from surveys.models import FatiguePolicy, Invitation, ReportingPeriod, RuleKind
 from surveys.models import InvitationState as S
 from tests.factories import make_audience, make_membership, make_touchpoint

@@ -14,7 +14,7 @@ from django.utils import timezone
 from audiences.models import Audience, AudienceKind, Role
 from metrics.tasks import anonymous_periods_release_task
 from surveys import services, tokens
-from surveys.distribution import survey_funnel
+from surveys.distribution.planning import survey_funnel
 from surveys.models import (
     Answer,
     ContactLedger,
@@ -363,7 +363,7 @@ def test_rule_form_refuses_a_schedule_on_a_trigger(client, xm_manager):
 
 
 def test_reconcile_decision_resend_plans_it_again_through_the_guard(client, xm_manager, survey):
-    from surveys import sending
+    from surveys.distribution import sending
 
     # Quiet hours off: the resend is sent whatever the hour of the run.
     FatiguePolicy.objects.create(

@@ -5,7 +5,8 @@ import datetime
 import pytest
 
 from audiences.models import Consent
-from surveys import fatigue
+from surveys.distribution import fatigue
+from surveys.distribution.sending import invitations_admit
 from surveys.models import (
     ContactLedger,
     FatiguePolicy,
@@ -14,7 +15,6 @@ from surveys.models import (
     PriorityClass,
     Response,
 )
-from surveys.sending import invitations_admit
 from tests.factories import make_audience
 from tests.surveys.distribution_factories import (
     DAY,

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audiences.models import Audience
-from surveys import fatigue
+from surveys.distribution import fatigue
+from surveys.distribution.sending import invitations_admit
 from surveys.models import ContactLedger, FatiguePolicy, Invitation, InvitationState
-from surveys.sending import invitations_admit
 from tests.surveys.distribution_factories import (
     DAY,
     NOW,

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audiences.models import Person
-from surveys import sending
+from surveys.distribution import sending
 from surveys.models import ContactLedger, Invitation, InvitationState, RuleKind
 from tests.surveys.distribution_factories import (
     DAY,

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audiences.models import Audience, Membership, Person
 from journeys.models import TouchpointEvent
-from surveys import fatigue, sending
+from surveys.distribution import fatigue, sending
 from surveys.models import (
     ContactKind,
     ContactLedger,

@@ -10,10 +10,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from xmplatform.admin_guard import LookupGuardMixin
 from xmplatform.api import keys, services
 from xmplatform.api.models import ApiKey, Webhook, WebhookDelivery, WebhookEvent
-from xmplatform.paging import EstimatedCountPaginator
+from xmplatform.core.admin_guard import LookupGuardMixin
+from xmplatform.core.paging import EstimatedCountPaginator
 
 
 @admin.register(ApiKey)

@@ -13,7 +13,7 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from xmplatform.admin_guard import lock_down
+        from xmplatform.core.admin_guard import lock_down
 
         # Every app's admin module has registered by now, third-party ones included: admin
         # autodiscovery runs in django.contrib.admin's ready(), which comes first.

@@ -23,7 +23,7 @@ from audiences.models import AuditAction, Channel, Person
 from audiences.services import PERSON_FIELDS, UpsertResult, audit_record, people_upsert
 from journeys.models import Touchpoint, TouchpointEvent
 from journeys.services import events_record_bulk
-from surveys import ondemand
+from surveys.distribution import ondemand
 from surveys.logic import visible_keys
 from surveys.models import Invitation, Question, Response
 from surveys.services import (
@@ -340,7 +340,7 @@ def events_submit(*, items: Sequence[Any], scope: Scope) -> dict[str, Any]:
 def invitation_submit(
     *, scope: Scope, actor_name: str, survey: int, person: str, channel: str
 ) -> tuple[dict[str, Any], int]:
-    """Ask surveys.ondemand for one invitation; (body, HTTP status).
+    """Ask surveys.distribution.ondemand for one invitation; (body, HTTP status).
 
     Privacy: an anonymous survey's link never leaves the platform. Whoever holds a token can
     answer in that person's place, so a key could invite people it made up and answer for

@@ -7,7 +7,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
-from xmplatform.text import has_nul
+from xmplatform.core.text import has_nul
 
 MAX_DEPTH = 32
 

@@ -5,8 +5,8 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from xmplatform import ratelimit
 from xmplatform.api.auth import ApiClient
+from xmplatform.core import ratelimit
 
 WINDOW_SECONDS = 60
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys import sending
+from surveys.distribution import sending
 
 
 class Command(BaseCommand):

@@ -321,9 +321,9 @@ def admins_answer_declared_filters_only(
                 checks.Error(
                     f"{type(model_admin).__qualname__} lets staff users filter "
                     f"{model._meta.label} on any of its fields.",
-                    hint="Derive it from xmplatform.admin_guard.LookupGuardMixin (the base "
+                    hint="Derive it from xmplatform.core.admin_guard.LookupGuardMixin (the base "
                     "admins of audiences.access do), or register it before "
-                    "xmplatform.admin_guard.lock_down() runs.",
+                    "xmplatform.core.admin_guard.lock_down() runs.",
                     obj=model_admin,
                     id="admin_guard.E001",
                 )
@@ -332,7 +332,7 @@ def admins_answer_declared_filters_only(
         errors.append(
             checks.Error(
                 "The admin autocomplete accepts parameters that are not its own.",
-                hint="Call xmplatform.admin_guard.lock_down(admin.site) from an AppConfig.ready().",
+                hint="Call xmplatform.core.admin_guard.lock_down(admin.site) in AppConfig.ready.",
                 obj=admin.site,
                 id="admin_guard.E002",
             )

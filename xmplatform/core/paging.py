@@ -26,7 +26,7 @@ from django.db.models.sql.where import AND, WhereNode
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-from xmplatform.counts import BOUNDED_COUNT_CAP
+from xmplatform.core.counts import BOUNDED_COUNT_CAP
 
 BOUNDED_COUNT_TIMEOUT_MS = 150
 # How far newest-first a page filtered on a `bounded_walk_keys` key walks the primary key

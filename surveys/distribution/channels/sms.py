@@ -16,8 +16,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from surveys.channels import ChannelUnavailable, Outcome, Result, message_id
-from surveys.channels.email import _text, links
+from surveys.distribution.channels import ChannelUnavailable, Outcome, Result, message_id
+from surveys.distribution.channels.email import _text, links
 from surveys.models import Invitation
 
 TIMEOUT = 10

@@ -1,7 +1,7 @@
 """Planning invitations: from touchpoint events (triggers) and for scheduled waves, with forecasts.
 
 Planning writes `planned` rows carrying `due_at`; nothing waits in the broker. The fatigue guard
-runs again, authoritatively, when an invitation is due (surveys.sending), because the person's
+runs again, authoritatively, when an invitation is due (distribution.sending), because the person's
 history can change between planning and sending. A wave's plan (and its dry-run forecast) uses
 the same guard against the history known at planning time.
 """
@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from audiences.models import Membership
 from journeys.models import TouchpointEvent
-from surveys import fatigue, tokens
+from surveys import tokens
+from surveys.distribution import fatigue
 from surveys.models import (
     DistributionRule,
     Invitation,

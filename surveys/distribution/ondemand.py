@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import Channel, Consent, ConsentStatus, Membership, Person
-from surveys import fatigue
-from surveys.distribution import invitation_row
+from surveys.distribution import fatigue
+from surveys.distribution.planning import invitation_row
 from surveys.models import (
     ContactKind,
     ContactLedger,

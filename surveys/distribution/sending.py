@@ -31,7 +31,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from surveys import channels, fatigue
+from surveys.distribution import channels, fatigue
 from surveys.models import (
     ContactKind,
     ContactLedger,

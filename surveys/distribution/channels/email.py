@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from surveys import tokens
-from surveys.channels import ChannelUnavailable, Outcome, Result, message_id
+from surveys.distribution.channels import ChannelUnavailable, Outcome, Result, message_id
 from surveys.models import Invitation, Survey
 
 logger = logging.getLogger(__name__)

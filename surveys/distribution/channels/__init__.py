@@ -35,8 +35,8 @@ class ChannelUnavailable(Exception):
 
 
 DEFAULT_BACKENDS = {
-    "email": "surveys.channels.email.EmailChannel",
-    "sms": "surveys.channels.sms.SmsChannel",
+    "email": "surveys.distribution.channels.email.EmailChannel",
+    "sms": "surveys.distribution.channels.sms.SmsChannel",
 }
 
 

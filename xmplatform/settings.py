@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",
     "axes",
+    "xmplatform.core",
     "audiences",
     "journeys",
     "surveys",
     "metrics",
     "xmplatform.api",
+    "xmplatform.ops",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +145,8 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Cross-app side effects: event name -> handlers (xmplatform/flows.py, read by the outbox relay).
+OUTBOX_HANDLERS = "xmplatform.flows.HANDLERS"
 
 # --- E-mail ------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

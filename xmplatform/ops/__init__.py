@@ -1,0 +1,1 @@
+"""Running the platform: health, metrics for Prometheus, demo data. The top layer."""

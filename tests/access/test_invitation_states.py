@@ -17,7 +17,7 @@ from surveys.models import Invitation, InvitationState, ReportingPeriod
 from surveys.services import invitation_create
 from tests.access.conftest import EMPLOYEE_MARK
 from tests.factories import make_membership, make_person
-from xmplatform.api.operations import response_post
+from xmplatform.api.operations.responses import response_post
 from xmplatform.api.selectors import Scope
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,14 @@ Each entry says why it runs and carries an `expires` so a backlog never piles up
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict] = {
+    # The outbox (xmplatform.core.outbox): every side effect between apps is a row written with
+    # the change; the relay is woken after each commit, and this relays whatever a lost wake
+    # (broker down) or a worker that died left, and prunes rows done a week ago.
+    "core-outbox-sweep": {
+        "task": "core.outbox_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Scores read the days up to the rollups' watermark from the rollups (later ones from the
     # answers): re-roll today and yesterday so the watermark reaches yesterday soon after
     # midnight, and catch up on days a stopped beat missed.

@@ -18,14 +18,14 @@ from audiences.access import AudienceScopedAdmin, audience_ids, has_role, scope
 from audiences.models import AuditAction, Role
 from audiences.services import audit_record
 from surveys import selectors
-from surveys.admin.responses import csv_download, sees_anonymous_rows, xlsx_download
-from surveys.catalog import TEMPLATES, survey_create_from_template
-from surveys.forms_admin import (
+from surveys.admin.forms_builder import (
     FromTemplateForm,
     QuestionInlineForm,
     QuestionInlineFormSet,
     SurveyAdminForm,
 )
+from surveys.admin.responses import csv_download, sees_anonymous_rows, xlsx_download
+from surveys.catalog import TEMPLATES, survey_create_from_template
 from surveys.models import Question, Survey
 from xmplatform.core.counts import capped_display
 

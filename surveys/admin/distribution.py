@@ -29,10 +29,10 @@ from django.utils.translation import ngettext
 from audiences.access import AudienceScopedAdmin, audience_ids, scope
 from audiences.models import Person, Role
 from surveys import tokens
+from surveys.admin.forms_distribution import DistributionRuleForm, recontact_warning
 from surveys.distribution import fatigue, sending
 from surveys.distribution import planning as distribution
 from surveys.distribution.channels.email import build
-from surveys.forms_admin import DistributionRuleForm, recontact_warning
 from surveys.models import (
     DistributionRule,
     FatiguePolicy,

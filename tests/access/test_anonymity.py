@@ -219,8 +219,8 @@ def test_anonymous_response_page_hides_free_text_of_a_small_department(
 
 
 def test_employee_surveys_are_always_anonymous(db):
+    from surveys.admin.forms_builder import SurveyAdminForm
     from surveys.catalog import TEMPLATES, survey_create_from_template
-    from surveys.forms_admin import SurveyAdminForm
     from tests.factories import make_audience
 
     staff = make_audience("staff", kind=AudienceKind.EMPLOYEE)

@@ -70,14 +70,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
-    # Response rules run in a task per completed response; a response still unchecked five
-    # minutes after completion lost that task, and this checks it (a bounded batch per run).
-    # One alert per rule and response, so meeting a late task is harmless.
-    "metrics-response-alerts-reconcile": {
-        "task": "metrics.response_alerts_reconcile_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
     # One digest of score alerts per user per day (the digest row is the claim), in the morning.
     "metrics-alert-digests": {
         "task": "metrics.alert_digests_task",

@@ -20,8 +20,3 @@ def local_day_start(day: dt.date) -> dt.datetime:
 def utc_day_start(moment: dt.datetime) -> dt.datetime:
     """Midnight UTC of the UTC day `moment` falls on (`moment` must be aware)."""
     return moment.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def utc_midnight(day: dt.date) -> dt.datetime:
-    """Midnight UTC at the start of `day`."""
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)

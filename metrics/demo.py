@@ -1,11 +1,9 @@
 """Demo closed loop: alert rules for the demo customers, their alerts and follow-up cases.
 
-The demo responses are written set-based (no completion hooks run), so the response rules are
-evaluated here over the recent named customer responses, each at the moment it was completed
-(which marks them checked). The older ones are history: the response-rule reconciler marks them
-checked without evaluation (closedloop.alerts.RESPONSE_CHECK_HORIZON), so they open no cases.
-Older cases are closed deterministically (by response id), so a second run changes nothing.
-"""
+The demo responses are written set-based (no outbox rows, so no handler evaluates them), so
+the response rules are evaluated here over the recent named customer responses, each at the
+moment it was completed. The older ones are history and open no cases.
+Older cases are closed deterministically (by response id), so a second run changes nothing."""
 
 import datetime as dt
 from typing import Any

@@ -45,12 +45,6 @@ def response_alerts_task(response_id: int) -> list[int]:
     return alerts.response_alerts_open(response_id=response_id)
 
 
-@shared_task(name="metrics.response_alerts_reconcile_task", acks_late=True)
-def response_alerts_reconcile_task(now: str | None = None) -> int:
-    """Check the completed responses whose rules task was lost (a bounded batch per run)."""
-    return alerts.response_alerts_reconcile(now=dt.datetime.fromisoformat(now) if now else None)
-
-
 @shared_task(
     name="metrics.alert_notify_task",
     acks_late=True,

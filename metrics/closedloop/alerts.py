@@ -7,17 +7,11 @@ conditional UPDATE (immediate alerts) or by inserting the user's digest row for 
 claim commits before the mail server is contacted: a crash costs a visible "claimed, not sent"
 state, never a second e-mail.
 
-A completed response records when its rules were checked (`Response.alerts_checked_at`). A
-response still unchecked a few minutes after completion lost its task (a failed publish, a
-killed worker, Redis down): the beat reconciler claims such responses in batches, runs the same
-evaluation and marks them, so a detractor's case is opened late rather than never.
-
 Privacy: responses to anonymous surveys are never evaluated one by one: their answers (and so
-their free text) never reach a rule, an alert, a case or an e-mail, and they are marked checked
-with their stored day (the first day of their reporting period), never the time or day of
-checking, which would date the answer. Score rules see them only in aggregate: answers of
-published (ended) reporting periods (metrics.privacy), above the anonymity threshold; response
-rate rules count an anonymous survey's invitations as the dashboard does (published periods).
+their free text) never reach a rule, an alert, a case or an e-mail. Score rules see them only
+in aggregate: answers of published (ended) reporting periods (metrics.privacy), above the
+anonymity threshold; response rate rules count an anonymous survey's invitations as the
+dashboard does (published periods).
 A respondent who answered "no" to the survey's `may_contact` question gets a case marked "do
 not contact".
 """
@@ -35,8 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, Count, DateTimeField, F, Q, QuerySet, Value, When
-from django.db.models.functions import Cast
+from django.db.models import CharField, Count, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -58,7 +51,6 @@ from metrics.models import (
     RuleKind,
 )
 from surveys.models import SCORED_TYPES, Answer, Invitation, QuestionType, Response
-from surveys.services import day_start
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +63,6 @@ CONTACT_YES = "yes"
 WINDOW_EPOCH = dt.datetime(2000, 1, 3, tzinfo=dt.UTC)
 # An immediate alert not claimed after this long lost its on_commit dispatch: send it again.
 DISPATCH_GRACE = dt.timedelta(minutes=2)
-# A completed response still unchecked this long after completion lost its rules task: the
-# reconciler checks it. Longer than the normal path takes, so the two rarely meet (and a meeting
-# is harmless: one alert per rule and response).
-RESPONSE_CHECK_GRACE = dt.timedelta(minutes=5)
-# Unchecked responses completed longer ago than this are history, bulk-inserted (imports, the
-# demo's seed): marked checked without evaluation, so they never flood the loop with old cases.
-RESPONSE_CHECK_HORIZON = dt.timedelta(days=2)
-# Per reconciler run: batches of responses evaluated, and rows marked without evaluation.
-RESPONSE_CHECK_BATCH = 500
-RESPONSE_CHECK_BATCHES = 4
-RESPONSE_MARK_LIMIT = 10_000
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
 
 
@@ -324,10 +305,7 @@ def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) ->
 
     Idempotent: a second call (a resubmit, a retried task) opens nothing. A response to an
     anonymous survey is not evaluated (no rule reads its answers), so no case can identify its
-    respondent, and is marked checked with its stored day (its period's first day: the day of
-    checking would date it). The response is marked after the alerts
-    committed (outside a transaction, as the task calls it): a crash in between costs a
-    second, harmless evaluation by the reconciler.
+    respondent.
     """
     now = now or timezone.now()
     response = (
@@ -335,96 +313,9 @@ def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) ->
         .filter(pk=response_id, completed_on__isnull=False)
         .first()
     )
-    if response is None:
+    if response is None or response.survey.anonymous:
         return []
-    if response.survey.anonymous:
-        # Never evaluated; marked with its period's first day, which it is stored with.
-        Response.objects.filter(pk=response_id, alerts_checked_at__isnull=True).update(
-            alerts_checked_at=_stored_day()
-        )
-        return []
-    opened = _rules_apply(responses=[response], now=now)
-    Response.objects.filter(pk=response_id, alerts_checked_at__isnull=True).update(
-        alerts_checked_at=timezone.now()
-    )
-    return opened
-
-
-def response_alerts_reconcile(
-    *,
-    now: dt.datetime | None = None,
-    batch_size: int = RESPONSE_CHECK_BATCH,
-    batches: int = RESPONSE_CHECK_BATCHES,
-) -> int:
-    """Check the completed responses whose rules task was lost; returns how many were marked.
-
-    Unchecked responses completed between RESPONSE_CHECK_HORIZON and RESPONSE_CHECK_GRACE ago
-    are claimed (SKIP LOCKED), evaluated like the task does and marked, in at most `batches`
-    batches of `batch_size`. First, up to RESPONSE_MARK_LIMIT unchecked responses no rule is
-    to see are marked without evaluation: those of anonymous surveys and those without a
-    completion time (unlinked from their person by retention or erasure) with their stored day
-    (an anonymous response's period start), those older than the horizon with today.
-    """
-    now = now or timezone.now()
-    marked = _responses_mark_without_rules(now=now)
-    for _batch in range(batches):
-        checked = _responses_check_batch(now=now, limit=batch_size)
-        marked += checked
-        if checked < batch_size:
-            break
-    return marked
-
-
-def _unchecked() -> QuerySet[Response]:
-    return Response.objects.filter(alerts_checked_at__isnull=True, completed_on__isnull=False)
-
-
-@transaction.atomic
-def _responses_mark_without_rules(*, now: dt.datetime) -> int:
-    """One UPDATE: mark the unchecked responses no rule may see (see the reconciler)."""
-    rows = (
-        _unchecked()
-        .filter(
-            Q(survey__anonymous=True)
-            | Q(completed_at__isnull=True)
-            | Q(completed_at__lt=now - RESPONSE_CHECK_HORIZON)
-        )
-        .select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .order_by()
-        .values("pk")[:RESPONSE_MARK_LIMIT]
-    )
-    return Response.objects.filter(pk__in=rows).update(
-        alerts_checked_at=SqlCase(
-            When(completed_at__isnull=True, then=_stored_day()),
-            default=Value(day_start(now)),
-        )
-    )
-
-
-def _stored_day() -> Cast:
-    """Midnight (UTC) of a response's `completed_on`: for an anonymous response, its period's
-    first day, the only day it keeps."""
-    return Cast("completed_on", DateTimeField())
-
-
-@transaction.atomic
-def _responses_check_batch(*, now: dt.datetime, limit: int) -> int:
-    """Claim up to `limit` unchecked responses past the grace, evaluate and mark them."""
-    responses = list(
-        _unchecked()
-        .filter(
-            survey__anonymous=False,
-            completed_at__gte=now - RESPONSE_CHECK_HORIZON,
-            completed_at__lt=now - RESPONSE_CHECK_GRACE,
-        )
-        .select_related("survey", "audience")
-        .select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .order_by("completed_at", "pk")[:limit]
-    )
-    if not responses:
-        return 0
-    _rules_apply(responses=responses, now=now)
-    return Response.objects.filter(pk__in=[r.pk for r in responses]).update(alerts_checked_at=now)
+    return _rules_apply(responses=[response], now=now)
 
 
 # --- Score rules ----------------------------------------------------------------------------

@@ -244,6 +244,15 @@ class Invitation(models.Model):
             # survey's due invitations in order however large another survey's backlog is.
             models.Index(fields=["survey", "state", "due_at", "id"], name="invitation_survey_due"),
         ]
+        constraints = [
+            # A trigger rule invites once per event, however often its planning runs (a relayed
+            # outbox row may run again after a crash): partial, so waves' rows cost nothing.
+            models.UniqueConstraint(
+                fields=["rule", "event"],
+                condition=Q(event__isnull=False),
+                name="invitation_once_per_rule_event",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.person or '—'} ({self.state})"
@@ -525,6 +534,37 @@ class DistributionRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WaveRun(models.Model):
+    """One run of a wave for one scheduled time; the row is the run's claim.
+
+    Unique per rule and scheduled time, so however many beat processes fire the schedule, a
+    time is planned once (the others find the row and plan nothing). The sample is drawn from
+    (rule, scheduled time, person), so a repeated run would have drawn the same people anyway.
+    """
+
+    rule = models.ForeignKey(
+        DistributionRule,
+        on_delete=models.CASCADE,
+        related_name="wave_runs",
+        verbose_name=_("distribution rule"),
+    )
+    scheduled_for = models.DateTimeField(_("scheduled for"))
+    started_at = models.DateTimeField(_("started"))
+    candidates = models.PositiveIntegerField(_("sampled"), default=0)
+    planned = models.PositiveIntegerField(_("planned"), default=0)
+    suppressed = models.PositiveIntegerField(_("suppressed"), default=0)
+
+    class Meta:
+        verbose_name = _("wave run")
+        verbose_name_plural = _("wave runs")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "scheduled_for"], name="wave_run_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
 
 
 class FatiguePolicy(models.Model):

@@ -76,18 +76,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=6, minute=0),
         "options": {"expires": 3 * 3600},
     },
-    # Webhook deliveries carry next_attempt_at (first attempts whose task was lost, backoff
-    # retries, leases of workers that died mid-post): this enqueues whatever is due.
+    # The backoff schedule of webhook posts: a delivery whose post failed waits for its
+    # next_attempt_at, as does one whose worker died mid-post (until its lease ends); this
+    # enqueues those that are due. First attempts are owed by the outbox (webhook.due).
     "api-webhooks-retry-due": {
         "task": "api.webhooks_retry_due_task",
         "schedule": 15.0,
         "options": {"expires": 14},
-    },
-    # alert.opened deliveries are logged by a task enqueued after the alert's commit; this
-    # logs those of the last two days that such a lost task left out (idempotent).
-    "api-webhooks-alerts-reconcile": {
-        "task": "api.webhooks_alerts_reconcile_task",
-        "schedule": 300.0,
-        "options": {"expires": 290},
     },
 }

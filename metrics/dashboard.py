@@ -18,6 +18,7 @@ from journeys.models import Touchpoint
 from metrics import definitions as d
 from metrics import privacy
 from metrics import selectors as s
+from metrics.closedloop.selectors import closed_loop
 from metrics.models import DailyRollup, OperationsSnapshot, Verbatim
 from surveys.models import SCORED_TYPES, Answer, Question, QuestionType
 
@@ -223,7 +224,7 @@ def audience_page(
             periods={k: v for k, v in scope.periods.items() if k[0] == survey_id},
         )
     # Cases of every survey and segment in the period: the closed loop is the team's work.
-    page["closed_loop"] = s.closed_loop(
+    page["closed_loop"] = closed_loop(
         audience=audience, date_from=window.date_from, date_to=window.date_to
     )
     if metric is None:

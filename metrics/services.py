@@ -21,6 +21,7 @@ from metrics.models import (
     Verbatim,
 )
 from surveys.models import SCORED_TYPES, Answer, QuestionType
+from xmplatform.core.time import local_day_start
 
 # (rollup column, path from Answer): the columns a day's rows are grouped by.
 ROLLUP_GROUP = (
@@ -87,8 +88,6 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
     before this run (with `ROLLUP_GRACE`) and join the complete days move the watermark
     (`RollupState.complete_through`) on: reads take those days from the rollups.
     """
-    from metrics.selectors import day_start
-
     started = timezone.now()
     state = _state_locked()
     days = Q(day__gte=date_from, day__lte=date_to)
@@ -98,8 +97,8 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
     _event_days_rebuild(
         days=days,
         events=Q(
-            occurred_at__gte=day_start(date_from),
-            occurred_at__lt=day_start(date_to + dt.timedelta(days=1)),
+            occurred_at__gte=local_day_start(date_from),
+            occurred_at__lt=local_day_start(date_to + dt.timedelta(days=1)),
         ),
     )
     written = _rollups_insert(days=days, answers=answers)
@@ -109,7 +108,7 @@ def rollups_rebuild(*, date_from: dt.date, date_to: dt.date) -> int:
 
 def _rollups_insert(*, days: Q, answers: Q) -> int:
     """Replace the rollup rows `days` picks with those of the answers `answers` picks."""
-    from metrics.selectors import _raw_aggregates
+    from metrics.selectors import raw_aggregates
 
     DailyRollup.objects.filter(days).delete()
     source = (
@@ -122,7 +121,7 @@ def _rollups_insert(*, days: Q, answers: Q) -> int:
         )
         # Fields first, then the computed columns, then the sums: the SELECT's column order.
         .values(*(path for _, path in ROLLUP_GROUP), **_survey_columns())
-        .annotate(**_raw_aggregates())
+        .annotate(**raw_aggregates())
         .order_by("response__completed_on")  # a day's rows sit together on disk
     )
     names = [*(name for name, _ in ROLLUP_GROUP), *SURVEY_COLUMNS, *ROLLUP_SUMS]

@@ -118,7 +118,7 @@ def anonymous_guard(*, survey: Survey) -> tuple[bool, set[str]]:
     shown: whoever sees the invitations knows who responded. The hidden segments are those too
     small to show, with their complement.
     """
-    from metrics.selectors import suppress_siblings
+    from xmplatform.core.suppression import suppress_siblings
 
     threshold = survey.audience.anonymity_threshold
     rows = [

@@ -131,7 +131,7 @@ def survey_response_slices(*, survey: Survey) -> list[dict[str, Any]]:
     segment shows the sum of the periods where it was shown (suppressed when it was shown in
     none). So no two periods' figures subtract to fewer than k respondents.
     """
-    from metrics.selectors import suppress_siblings
+    from xmplatform.core.suppression import suppress_siblings
 
     k = anonymity_threshold(survey.audience.anonymity_threshold)
     completed = Response.objects.filter(survey=survey, completed_on__isnull=False, released=True)

@@ -348,7 +348,7 @@ def _period_scores(
             )
         )
         .values("p")
-        .annotate(**s._raw_aggregates(s.METRIC_FIELDS[metric]))
+        .annotate(**s.raw_aggregates(s.METRIC_FIELDS[metric]))
         .order_by()
     )
     found = {

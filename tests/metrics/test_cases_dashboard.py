@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from metrics import selectors
+from metrics.closedloop import selectors
 from metrics.models import Alert, AlertRule, Case, CaseStatus, NotifyMode, RootCause, RuleCondition
 from tests.metrics.conftest import TODAY, add_responses, build_world, make_people
 

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /healthz and /metrics, ahead of host validation (probes address a process by its IP).
+    "xmplatform.ops.middleware.OpsEndpointsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -249,7 +251,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "surveys.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe over plain HTTP; a redirect cannot protect the metrics token, already
+# sent with the request it would redirect (scrape over HTTPS or a private network).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 # Proxies in front of the web processes that append to X-Forwarded-For (1 behind one nginx or
 # load balancer). Rate limits and DRF throttles key on the address they report.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
@@ -323,6 +327,36 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Operating: /healthz and /metrics (xmplatform/ops) ------------------------------------
+# /healthz answers 503 when the longest-due outbox row has waited longer than this for the
+# relay, or beat has sent no periodic task for longer than that (seconds; 0 reports the check
+# without ever failing on it).
+HEALTH_OUTBOX_MAX_AGE = env.int("HEALTH_OUTBOX_MAX_AGE", default=600)
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=600)
+if HEALTH_OUTBOX_MAX_AGE < 0 or HEALTH_BEAT_MAX_AGE < 0:
+    raise ImproperlyConfigured(
+        "HEALTH_OUTBOX_MAX_AGE and HEALTH_BEAT_MAX_AGE are seconds, 0 or more "
+        "(0: the check is reported but never fails)."
+    )
+# Prometheus metrics at /metrics for `Authorization: Bearer <METRICS_TOKEN>`. Unset: no
+# /metrics (404) and no request or query metrics are measured.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN has {len(METRICS_TOKEN)} characters; use at least 32 random ones: "
+        'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    )
+if METRICS_TOKEN:
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+    # The same database backend, counting queries, errors and their durations.
+    DATABASES["default"]["ENGINE"] = _engine.replace(
+        "django.db.backends.", "django_prometheus.db.backends."
+    )
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,5 @@
 """Webhooks: signed JSON deliveries to a local receiver, retried with exponential backoff."""
 
-import datetime as dt
 import http.server
 import importlib
 import json
@@ -12,15 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
+from django.db import transaction
 from django.utils import timezone
 
-from metrics import hooks as metrics_hooks
 from metrics.models import Alert, AlertRule, NotifyMode, RuleCondition
 from surveys.models import Response
 from surveys.services import invitation_create
-from xmplatform.api import listeners, services, tasks, webhooks
+from xmplatform.api import handlers, tasks, webhooks
 from xmplatform.api.models import DeliveryState, Webhook, WebhookDelivery
-from xmplatform.beat import BEAT_SCHEDULE
+from xmplatform.core.outbox import outbox_emit
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +92,12 @@ def _run_due_until_settled(timeout: float = 10.0) -> None:
         if not WebhookDelivery.objects.filter(state=DeliveryState.PENDING).exists():
             return
         time.sleep(0.05)
+
+
+def announce(event: str, **payload: int) -> None:
+    """What the domain does: owe `event` in the transaction of its change (relayed after it)."""
+    with transaction.atomic():
+        outbox_emit(event, **payload)
 
 
 def test_completed_response_is_delivered_signed_and_retried_after_two_failures(
@@ -175,7 +180,7 @@ def test_receiver_that_never_answers_2xx_ends_failed_after_the_last_attempt(
         Webhook.objects.create(name="down", url=r.url, secret=SECRET)
         alert = _alert(world)
         with django_capture_on_commit_callbacks(execute=True):
-            metrics_hooks.alert_opened(alert.pk)
+            announce("alert.opened", alert_id=alert.pk)
         _run_due_until_settled()
         assert len(r.requests) == 3
     delivery = WebhookDelivery.objects.get()
@@ -214,7 +219,7 @@ def test_opened_alert_is_delivered_with_its_summary(
     Webhook.objects.create(name="Ops", url=receiver.url, secret=SECRET, events=["alert.opened"])
     alert = _alert(world)
     with django_capture_on_commit_callbacks(execute=True):
-        metrics_hooks.alert_opened(alert.pk)
+        announce("alert.opened", alert_id=alert.pk)
     body = json.loads(receiver.requests[0]["body"])
     assert body["event"] == "alert.opened"
     assert {k: body["data"][k] for k in ("id", "audience", "summary", "value", "rule")} == {
@@ -234,7 +239,7 @@ def test_webhook_not_subscribed_to_an_event_gets_nothing(
     )
     alert = _alert(world)
     with django_capture_on_commit_callbacks(execute=True):
-        metrics_hooks.alert_opened(alert.pk)
+        announce("alert.opened", alert_id=alert.pk)
     assert receiver.requests == []
 
 
@@ -245,78 +250,10 @@ def test_an_event_is_logged_once_per_webhook_even_when_announced_twice(
     Webhook.objects.create(name="Ops", url=receiver.url, secret=SECRET)
     alert = _alert(world)
     with django_capture_on_commit_callbacks(execute=True):
-        metrics_hooks.alert_opened(alert.pk)
-        metrics_hooks.alert_opened(alert.pk)
+        announce("alert.opened", alert_id=alert.pk)
+        announce("alert.opened", alert_id=alert.pk)
     assert WebhookDelivery.objects.count() == 1
     assert len(receiver.requests) == 1
-
-
-GRACE = services.ALERT_WEBHOOKS_GRACE + dt.timedelta(seconds=1)
-
-
-def test_an_alert_whose_webhook_task_was_lost_is_logged_by_the_reconciler(
-    world, django_capture_on_commit_callbacks
-):
-    webhook = Webhook.objects.create(
-        name="Ops", url="http://127.0.0.1:9/", secret=SECRET, events=["alert.opened"]
-    )
-    Webhook.objects.filter(pk=webhook.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
-    alert = _alert(world)  # opened, and its after-commit call never happened
-
-    assert services.webhook_alerts_reconcile(now=alert.opened_at) == 0  # inside the grace
-    with django_capture_on_commit_callbacks(execute=False):
-        assert services.webhook_alerts_reconcile(now=alert.opened_at + GRACE) == 1
-
-    delivery = WebhookDelivery.objects.get()
-    assert (delivery.webhook, delivery.event, delivery.object_id) == (
-        webhook,
-        "alert.opened",
-        alert.pk,
-    )
-    assert delivery.payload["data"]["summary"] == "NPS 3 at checkout"
-    # Logged once: the next run, and the lost task turning up after all, add nothing.
-    assert services.webhook_alerts_reconcile(now=alert.opened_at + 2 * GRACE) == 0
-    with django_capture_on_commit_callbacks(execute=False):
-        tasks.webhooks_alert_opened_task(alert.pk)
-    assert WebhookDelivery.objects.count() == 1
-    # Past the horizon nothing is looked for.
-    far = alert.opened_at + services.ALERT_WEBHOOKS_HORIZON + GRACE
-    WebhookDelivery.objects.all().delete()
-    assert services.webhook_alerts_reconcile(now=far) == 0
-
-
-def test_the_alert_reconciler_backfills_no_webhook_and_keeps_to_its_audience(
-    world, django_assert_num_queries
-):
-    alert = _alert(world)
-    Alert.objects.filter(pk=alert.pk).update(opened_at=timezone.now() - dt.timedelta(hours=1))
-    later = Webhook.objects.create(
-        name="New", url="http://127.0.0.1:9/", secret=SECRET, events=["alert.opened"]
-    )
-    staff_only = Webhook.objects.create(
-        name="HR",
-        url="http://127.0.0.1:9/",
-        secret=SECRET,
-        events=["alert.opened"],
-        audience=world.employees,
-    )
-    Webhook.objects.filter(pk=staff_only.pk).update(
-        created_at=timezone.now() - dt.timedelta(days=1)
-    )
-
-    assert services.webhook_alerts_reconcile() == 0
-    assert WebhookDelivery.objects.count() == 0
-    # Nothing subscribed to alerts: one query, for the webhook list.
-    Webhook.objects.filter(pk__in=[later.pk, staff_only.pk]).update(active=False)
-    with django_assert_num_queries(1):
-        assert services.webhook_alerts_reconcile() == 0
-
-
-def test_the_alert_webhook_reconciler_runs_from_beat_every_five_minutes():
-    entry = BEAT_SCHEDULE["api-webhooks-alerts-reconcile"]
-    assert (entry["task"], entry["schedule"]) == ("api.webhooks_alerts_reconcile_task", 300.0)
-    assert entry["options"]["expires"] == 290
-    assert tasks.webhooks_alerts_reconcile_task.delay().get() == 0
 
 
 # --- Anonymous surveys send no per-response event -----------------------------------------
@@ -365,8 +302,8 @@ def test_no_path_logs_an_anonymous_response_completed(world, django_capture_on_c
     response = _anonymous_response(world)
 
     with django_capture_on_commit_callbacks(execute=False):
-        listeners.response_completed(response.pk)  # the completion task and the reconciler
-        logged_by_old_task = tasks.webhooks_response_completed_task(response.pk)
+        handlers.response_completed_handler(message_id=1, response_id=response.pk)
+        logged_by_old_task = tasks.webhooks_response_completed_task(response.pk)  # queued before
 
     assert logged_by_old_task == 0
     assert webhooks.response_completed_payload(response.pk) is None

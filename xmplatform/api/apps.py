@@ -3,7 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ApiConfig(AppConfig):
-    """The REST API, its keys and its webhooks: a layer over the domain apps."""
+    """The REST API, its keys and its webhooks: a layer over the domain apps.
+
+    What it does when the domain changes (webhook deliveries) is wired in xmplatform/flows.py
+    and run by the outbox (xmplatform.api.handlers), not registered here.
+    """
 
     name = "xmplatform.api"
     label = "api"
@@ -19,11 +23,5 @@ class ApiConfig(AppConfig):
         # autodiscovery runs in django.contrib.admin's ready(), which comes first.
         lock_down(admin.site)
 
-        from metrics.hooks import register_alert_listener
-        from surveys.hooks import register_response_listener
-        from xmplatform.api import listeners
-
-        register_response_listener(listeners.response_completed)
-        register_alert_listener(listeners.alert_opened)
         # Registers the Bearer scheme with drf-spectacular.
         from xmplatform.api import schema  # noqa: F401

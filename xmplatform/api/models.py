@@ -43,6 +43,7 @@ class ApiKey(models.Model):
 class WebhookEvent(models.TextChoices):
     RESPONSE_COMPLETED = "response.completed", _("Response completed")
     ALERT_OPENED = "alert.opened", _("Alert opened")
+    CASE_CHANGED = "case.changed", _("Case changed")
 
 
 def default_events() -> list[str]:
@@ -96,6 +97,10 @@ class DeliveryState(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One event for one webhook, with every attempt's outcome; retried with backoff.
 
+    Its first attempt is owed through the outbox (`webhook.due`, written with the row); a
+    failed attempt sets `next_attempt_at` for the retry beat, as does the lease of an attempt
+    in progress (a worker that dies mid-post).
+
     `error` keeps our own description of the last failure: the status line for an HTTP status
     (standard reason phrase), never the receiver's reply body.
     """
@@ -105,6 +110,10 @@ class WebhookDelivery(models.Model):
     )
     event = models.CharField(_("event"), max_length=64, choices=WebhookEvent.choices)
     object_id = models.BigIntegerField(_("object id"))
+    # Which change of the object: 0 for what happens once to an object (a response completed,
+    # an alert opened); for `case.changed`, the outbox message of that change, so every change
+    # of a case is logged once per webhook.
+    change = models.BigIntegerField(_("change"), default=0, editable=False)
     payload = models.JSONField(_("payload"))
     # Erasing the person deletes the deliveries that carry their data.
     person = models.ForeignKey(
@@ -132,7 +141,7 @@ class WebhookDelivery(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["webhook", "event", "object_id"], name="webhook_delivery_once"
+                fields=["webhook", "event", "object_id", "change"], name="webhook_delivery_once"
             ),
         ]
         indexes = [

@@ -1,9 +1,11 @@
 """Writes of the API layer: keys, and webhook deliveries (created, attempted, retried).
 
-A delivery is claimed with a conditional UPDATE that also pushes `next_attempt_at` out by a
-lease, so two workers never post the same attempt, and a worker that dies mid-post leaves a
-row the retry beat picks up once the lease ends. Delays live in the database
-(`next_attempt_at`), never as broker ETAs (see ENGINEERING-NOTES on visibility timeouts).
+Logging deliveries owes their first attempt through the outbox (`webhook.due`, in the same
+transaction). An attempt claims its delivery with a conditional UPDATE that also pushes
+`next_attempt_at` out by a lease, so two workers never post the same attempt, and a worker
+that dies mid-post leaves a row the retry beat picks up once the lease ends. Delays live in
+the database (`next_attempt_at`), never as broker ETAs (see ENGINEERING-NOTES on visibility
+timeouts).
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from http import HTTPStatus
 from typing import Any
 
 import requests
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone, translation
 
 from audiences.models import Audience
-from xmplatform.api import destinations, keys, signing, webhooks
-from xmplatform.api.models import ApiKey, DeliveryState, Webhook, WebhookDelivery, WebhookEvent
+from xmplatform.api import destinations, keys, signing
+from xmplatform.api.models import ApiKey, DeliveryState, Webhook, WebhookDelivery
+from xmplatform.core.outbox import outbox_emit
 
 LEASE = dt.timedelta(minutes=5)
 POST_TIMEOUT_SECONDS = 10
@@ -126,11 +128,15 @@ def webhooks_subscribed(*, event: str) -> list[Webhook]:
     ]
 
 
-def webhook_event_publish(*, event: str, object_id: int, build: Callable[[int], Any]) -> int:
+def webhook_event_publish(
+    *, event: str, object_id: int, build: Callable[[int], Any], change: int = 0
+) -> int:
     """Log one delivery of `event` per subscribed webhook; returns how many were logged.
 
     `build(object_id)` returns the payload (a `webhooks.Built`), or None when the object is
     gone; it is called only when some webhook is subscribed, so the usual case costs one query.
+    `change` tells apart the changes of an object that changes more than once (see
+    `WebhookDelivery.change`).
     """
     subscribed = webhooks_subscribed(event=event)
     if not subscribed:
@@ -142,59 +148,12 @@ def webhook_event_publish(*, event: str, object_id: int, build: Callable[[int], 
         webhook_deliveries_create(
             event=event,
             object_id=object_id,
+            change=change,
             payload=built.payload,
             person_id=built.person_id,
             webhooks=[w for w in subscribed if w.audience_id in (None, built.audience_id)],
         )
     )
-
-
-# An alert's `alert.opened` deliveries are logged by a task enqueued after the commit that
-# opened it; a publish lost there (Redis down, a worker killed) would lose them. Beat looks
-# back for alerts opened between the horizon and the grace that a subscribed webhook has no
-# delivery of, and logs them (idempotent: one delivery per webhook and event).
-ALERT_WEBHOOKS_GRACE = dt.timedelta(minutes=5)
-ALERT_WEBHOOKS_HORIZON = dt.timedelta(days=2)
-ALERT_WEBHOOKS_LIMIT = 500
-
-
-def webhook_alerts_reconcile(*, now: dt.datetime | None = None) -> int:
-    """Log the `alert.opened` deliveries that a lost task left out; returns how many alerts.
-
-    Per subscribed webhook, only alerts opened since the webhook was created (no backfill),
-    of its audience, at most ALERT_WEBHOOKS_LIMIT per run. Nothing subscribed: one query.
-    """
-    now = now or timezone.now()
-    subscribed = webhooks_subscribed(event=WebhookEvent.ALERT_OPENED)
-    if not subscribed:
-        return 0
-    try:
-        alert_model = apps.get_model("metrics", "Alert")
-    except LookupError:
-        return 0
-    missed: set[int] = set()
-    for webhook in subscribed:
-        alerts = alert_model._default_manager.filter(
-            opened_at__gte=max(webhook.created_at, now - ALERT_WEBHOOKS_HORIZON),
-            opened_at__lt=now - ALERT_WEBHOOKS_GRACE,
-        )
-        if webhook.audience_id is not None:
-            alerts = alerts.filter(audience_id=webhook.audience_id)
-        logged = WebhookDelivery.objects.filter(
-            webhook=webhook, event=WebhookEvent.ALERT_OPENED, object_id=OuterRef("pk")
-        )
-        missed.update(
-            alerts.filter(~Exists(logged))
-            .order_by("opened_at", "pk")
-            .values_list("pk", flat=True)[:ALERT_WEBHOOKS_LIMIT]
-        )
-    for alert_id in sorted(missed):
-        webhook_event_publish(
-            event=WebhookEvent.ALERT_OPENED,
-            object_id=alert_id,
-            build=webhooks.alert_opened_payload,
-        )
-    return len(missed)
 
 
 @transaction.atomic
@@ -205,11 +164,13 @@ def webhook_deliveries_create(
     payload: dict[str, Any],
     webhooks: Sequence[Webhook],
     person_id: int | None = None,
+    change: int = 0,
 ) -> list[int]:
     """One pending delivery per webhook (idempotent: an event is logged once per webhook).
 
     `person_id` names the person the payload is about: erasing them deletes the delivery.
-    The new ids are enqueued for a first attempt after commit.
+    The first attempt is owed in the same transaction: an outbox `webhook.due` naming the
+    new ids, so a broker that is down when this commits delays the post, never loses it.
     """
     if not webhooks:
         return []
@@ -220,6 +181,7 @@ def webhook_deliveries_create(
                 webhook=w,
                 event=event,
                 object_id=object_id,
+                change=change,
                 payload=payload,
                 person_id=person_id,
                 next_attempt_at=now,
@@ -230,17 +192,11 @@ def webhook_deliveries_create(
     )
     ids = list(
         WebhookDelivery.objects.filter(
-            webhook__in=webhooks, event=event, object_id=object_id, attempts=0
+            webhook__in=webhooks, event=event, object_id=object_id, change=change, attempts=0
         ).values_list("id", flat=True)
     )
-
-    def enqueue() -> None:
-        from xmplatform.api.tasks import webhook_deliver_task
-
-        for delivery_id in ids:
-            webhook_deliver_task.delay(delivery_id)
-
-    transaction.on_commit(enqueue)
+    if ids:
+        outbox_emit("webhook.due", delivery_ids=ids)
     return ids
 
 
@@ -249,17 +205,32 @@ def body_bytes(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
-def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> str:
-    """Post one due delivery and record the outcome; returns the delivery's state or "skipped".
+def webhook_delivery_claim(*, delivery_id: int, now: dt.datetime) -> bool:
+    """Take a due delivery for one attempt: False when it is not pending, not due, or another
+    worker holds it. The claim counts the attempt and leases the row for LEASE: a worker that
+    dies mid-post leaves it to the retry beat once the lease ends."""
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1, last_attempt_at=now)
+    )
 
-    Skipped: not pending, not due, or claimed by another worker (lease not over).
-    """
-    now = now or timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1, last_attempt_at=now)
-    if not claimed:
+
+def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> str:
+    """Claim one due delivery, post it and record the outcome; returns the delivery's state,
+    or "skipped" when it could not be claimed (see `webhook_delivery_claim`)."""
+    if not webhook_delivery_claim(delivery_id=delivery_id, now=now or timezone.now()):
         return "skipped"
+    return webhook_delivery_post(delivery_id=delivery_id)
+
+
+def webhook_delivery_post(*, delivery_id: int) -> str:
+    """Post a delivery claimed by this worker and record the outcome; returns its state.
+
+    A failure (no 2xx, no answer, a refused address) is the webhook's own: recorded on the
+    delivery with the next attempt after a backoff, or the delivery given up after the last.
+    """
+    now = timezone.now()
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
     body = body_bytes(delivery.payload)
     headers = {
@@ -334,9 +305,13 @@ def webhook_secret_rotate(*, webhook: Webhook) -> str:
 
 
 def webhook_deliveries_due(*, now: dt.datetime, limit: int = 200) -> list[int]:
-    """Pending deliveries whose next attempt is due (first attempts lost, retries, leases)."""
+    """Deliveries attempted before whose next attempt is due: a failed post's backoff is over,
+    or the lease of a worker that died mid-post ended. A delivery never attempted is not here:
+    its first attempt is owed by the outbox (`webhook.due`), whatever happened to the broker."""
     return list(
-        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        WebhookDelivery.objects.filter(
+            state=DeliveryState.PENDING, next_attempt_at__lte=now, attempts__gte=1
+        )
         .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )

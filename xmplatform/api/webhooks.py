@@ -5,9 +5,9 @@ follows that model as it grows; an alert that cannot be found yields no delivery
 
 Anonymous surveys send no per-response event: a receiver's log of when each event arrived
 would date every answer (the privacy model, README). `response.completed` builds nothing for
-them, so it is never logged or delivered, whoever asks (the completion task, the surveys
-reconciler, a queued task of an earlier version); an alert about one of their responses names
-no response and no person.
+them, so it is never logged or delivered, whoever asks; an alert about one of their responses
+names no response and no person, and a case's `case.changed` names neither its response nor its
+person at all.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from audiences.models import Audience
+from metrics.models import Case
 from surveys.models import Response
 from xmplatform.api import selectors
 from xmplatform.api.models import WebhookEvent
@@ -112,3 +113,25 @@ def alert_opened_payload(alert_id: int) -> Built | None:
         else None
     )
     return Built(_envelope(WebhookEvent.ALERT_OPENED, data), audience_id, person_id)
+
+
+def case_changed_payload(case_id: int, *, changed_at: dt.datetime) -> Built | None:
+    """The payload of a changed case, or None when there is no such case.
+
+    The case as it stands when the delivery is logged (moments after the change: two quick
+    changes may both show the later state) and `changed_at`, when the change was made. It
+    carries ids and the state only, nothing about the respondent: no response, no person, no
+    title (an alert's summary is in its own `alert.opened`).
+    """
+    case = Case.objects.select_related("audience").filter(pk=case_id).first()
+    if case is None:
+        return None
+    data = {
+        "id": case.pk,
+        "state": case.status,
+        "assignee": case.assignee_id,
+        "alert": case.alert_id,
+        "audience": case.audience.slug,
+        "updated_at": changed_at.isoformat(),
+    }
+    return Built(_envelope(WebhookEvent.CASE_CHANGED, data), case.audience_id, None)

@@ -25,6 +25,7 @@ class OpsEndpointsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        view: Callable[[HttpRequest], HttpResponse]
         if request.path == "/healthz":
             view = healthz
         elif request.path == "/metrics" and settings.METRICS_TOKEN:

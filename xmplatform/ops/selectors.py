@@ -30,11 +30,20 @@ STATEMENT_TIMEOUT_MS = 500
 
 @contextmanager
 def bounded_reads(timeout_ms: int = STATEMENT_TIMEOUT_MS) -> Iterator[None]:
-    """A transaction whose statements PostgreSQL cancels after `timeout_ms` (QueryCanceled)."""
+    """A transaction whose statements PostgreSQL cancels after `timeout_ms` (QueryCanceled).
+
+    It also plans without parallel workers: a range whose bound is only known when the
+    statement runs (the send count's) is otherwise planned as a third of the table, and
+    starting workers costs more than reading the few rows it holds.
+    """
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true),"
+                    " set_config('max_parallel_workers_per_gather', '0', true)",
+                    [str(int(timeout_ms))],
+                )
         yield
 
 

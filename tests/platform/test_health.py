@@ -4,7 +4,7 @@ import datetime as dt
 import socket
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -224,10 +224,8 @@ def test_it_refuses_writes(client) -> None:  # noqa: ANN001
 def test_its_reads_are_bounded(django_assert_num_queries, settings) -> None:  # noqa: ANN001
     settings.REDIS_URL = ""
     # database: SELECT 1; outbox: the first pending row on the partial index (due order).
-    # Each runs in a transaction of its own (savepoints here), with SET LOCAL statement_timeout
-    # on PostgreSQL.
-    from django.db import connection
-
+    # Each runs in a transaction of its own (a savepoint and its release here), after one
+    # set_config of the statement timeout on PostgreSQL.
     per_check = 4 if connection.vendor == "postgresql" else 3
     with django_assert_num_queries(2 * per_check):
         healthy, _ = health.health()

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from surveys import hooks
 from surveys.distribution import planning as distribution
-from surveys.distribution import sending
-from surveys.models import DistributionRule
+from surveys.distribution import reminders, sending
 
 FAN_OUT_MAX = 200
 
@@ -40,35 +39,30 @@ def dispatch_batch_task(now: str | None = None) -> dict:
     return sending.dispatch_batch(now=moment)
 
 
+@shared_task(name="surveys.dispatch_now_task", acks_late=True, ignore_result=True)
+def dispatch_now_task() -> dict:
+    """Send what is due now, a few batches at most (invitations planned due now: on demand or
+    by a trigger without delay); the beat's dispatch_due_task sends the rest."""
+    return sending.dispatch_now(now=timezone.now())
+
+
 @shared_task(name="surveys.reconcile_sending_task")
 def reconcile_sending_task() -> int:
     """Beat: invitations stuck in `sending` become delivery unknown (never re-sent)."""
     return sending.invitations_reconcile(now=timezone.now())
 
 
-@shared_task(name="surveys.plan_events_task", acks_late=True)
-def plan_events_task(event_ids: list[int]) -> int:
-    """Plan triggered invitations for newly recorded touchpoint events."""
-    return distribution.invitations_plan_for_events(event_ids=event_ids)
-
-
 @shared_task(name="surveys.wave_run_task", acks_late=True)
 def wave_run_task(rule_id: int) -> int:
-    """django-celery-beat runs this for a wave's schedule; plans the wave (no sending)."""
-    rule = (
-        DistributionRule.objects.select_related("survey__audience")
-        .filter(pk=rule_id, active=True)
-        .first()
-    )
-    if rule is None:
-        return 0
-    return distribution.wave_run(rule=rule).planned
+    """django-celery-beat runs this for a wave's schedule; plans the wave (no sending), once
+    per scheduled time however many beat processes fire it."""
+    return distribution.wave_run_scheduled(rule_id=rule_id).planned
 
 
 @shared_task(name="surveys.send_reminders_task", acks_late=True)
 def send_reminders_task() -> int:
     """Beat: one batch of reminders per tick (reminders are claimed before sending)."""
-    return sending.reminders_send(now=timezone.now())
+    return reminders.reminders_send(now=timezone.now())
 
 
 # No result: nothing waits for it, so the publishing request subscribes to none.

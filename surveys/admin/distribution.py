@@ -3,7 +3,7 @@ the delivery-unknown list with its reconcile actions.
 
 Privacy (README, "Privacy model"): below superuser nothing here moves when a person opens or
 answers an anonymous survey's invitation. The panel counts such invitations by the state they
-are shown in (distribution.planning.funnel_state). The delivery-unknown list leaves anonymous
+are shown in (distribution.funnel.funnel_state). The delivery-unknown list leaves anonymous
 surveys out below superuser, and its reconcile ignores their invitations: a delivery-unknown
 invitation that is opened is no longer delivery unknown, so listing it (or resolving it, or
 failing to) would tell when it was opened; and no decision could be carried out on one that
@@ -33,6 +33,7 @@ from surveys.admin.forms_distribution import DistributionRuleForm, recontact_war
 from surveys.distribution import fatigue, sending
 from surveys.distribution import planning as distribution
 from surveys.distribution.channels.email import build
+from surveys.distribution.funnel import survey_funnel
 from surveys.models import (
     DistributionRule,
     FatiguePolicy,
@@ -129,7 +130,13 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
 
     @admin.action(description=_("Forecast the next wave run (dry run)"))
     def forecast(self, request: HttpRequest, queryset: Any) -> None:
-        for rule in queryset.filter(kind=RuleKind.WAVE).select_related("survey__audience"):
+        waves = queryset.filter(kind=RuleKind.WAVE).select_related(
+            "survey__audience",
+            "periodic_task__clocked",
+            "periodic_task__crontab",
+            "periodic_task__interval",
+        )
+        for rule in waves:
             plan = distribution.wave_forecast(rule=rule)
             self.message_user(request, _describe(rule, plan, dry_run=True), messages.INFO)
 
@@ -179,7 +186,7 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
             if not self.has_change_permission(request):
                 raise PermissionDenied
             return self._send_test(request, survey)
-        funnel = distribution.survey_funnel(survey=survey, real=request.user.is_superuser)
+        funnel = survey_funnel(survey=survey, real=request.user.is_superuser)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Distribution of %(survey)s") % {"survey": survey.name},

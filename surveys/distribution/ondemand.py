@@ -3,8 +3,10 @@
 The same fatigue guard as planned distribution decides, under the person's row lock, so a
 burst of requests for one person cannot overrun the budget. Channels the platform delivers
 (e-mail, SMS, WhatsApp) give a `planned` invitation that the dispatcher sends, re-checking the
-guard as it does for every invitation; channels the caller delivers itself (api, app, web) are
-admitted here and recorded as `sent`, with their entry in the contact ledger.
+guard as it does for every invitation, at once: the request owes an `invitation.due` outbox row
+in its transaction, whose handler sends what is due without waiting for the beat's minute.
+Channels the caller delivers itself (api, app, web) are admitted here and recorded as `sent`,
+with their entry in the contact ledger.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from surveys.models import (
     SurveyStatus,
 )
 from surveys.services import invitation_url
+from xmplatform.core.outbox import outbox_emit
 
 CALLER_CHANNELS = frozenset({Channel.API, Channel.APP, Channel.WEB})
 DEFAULT_EXPIRY = datetime.timedelta(days=14)
@@ -134,6 +137,8 @@ def invitation_request(
     else:
         invitation.state = InvitationState.PLANNED
     invitation.save(force_insert=True)
+    if invitation.state == InvitationState.PLANNED:
+        outbox_emit("invitation.due")
     if invitation.state == InvitationState.SENT:
         ContactLedger.objects.create(
             person=person,

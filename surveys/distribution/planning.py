@@ -4,6 +4,10 @@ Planning writes `planned` rows carrying `due_at`; nothing waits in the broker. T
 runs again, authoritatively, when an invitation is due (distribution.sending), because the person's
 history can change between planning and sending. A wave's plan (and its dry-run forecast) uses
 the same guard against the history known at planning time.
+
+Planning that writes invitations due now owes an `invitation.due` outbox row in the same
+transaction, whose handler (distribution.sending) sends them without waiting for the beat's
+minute; the beat's sweep (`surveys-dispatch-due`) sends what falls due later.
 """
 
 import datetime
@@ -15,23 +19,24 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from django.db import connection, models, transaction
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audiences.models import Membership
 from journeys.models import TouchpointEvent
 from surveys import tokens
-from surveys.distribution import fatigue
+from surveys.distribution import fatigue, ticks
+from surveys.distribution.wave_guard import wave_guard
 from surveys.models import (
     DistributionRule,
     Invitation,
     InvitationState,
     RuleKind,
-    Survey,
     SurveyStatus,
+    WaveRun,
 )
-from surveys.selectors import answer_published
+from xmplatform.core.outbox import outbox_emit
 
 if TYPE_CHECKING:
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -141,14 +146,24 @@ def _prepared(field: models.Field, value: object) -> object:
 # --- Triggers ----------------------------------------------------------------------------
 
 
+def events_recorded_handler(*, message_id: int, event_ids: list[int]) -> None:
+    """Outbox handler of `event.recorded`: plan the invitations the new events' triggers ask for."""
+    invitations_plan_for_events(event_ids=event_ids)
+
+
 @transaction.atomic
-def invitations_plan_for_events(*, event_ids: Sequence[int]) -> int:
+def invitations_plan_for_events(
+    *, event_ids: Sequence[int], now: datetime.datetime | None = None
+) -> int:
     """Plan one invitation per (active trigger rule, matching event); returns how many.
 
-    Idempotent: the rules are locked and (rule, event) pairs already planned are skipped, so a
-    redelivered listener call plans nothing twice. Queries: events, rules (locked), existing
-    pairs, reach (2), audience flags, one bulk insert.
+    Idempotent: the rules are locked (FOR UPDATE) and the (rule, event) pairs already planned
+    are skipped, so planning the same events again, even at the same time, plans nothing
+    twice; the database enforces it too (one invitation per rule and event). If any of them is
+    due by `now`, owes an `invitation.due` outbox row. Queries: events, rules (locked),
+    existing pairs, reach (2), one bulk insert, and the outbox row when one is due.
     """
+    now = now or timezone.now()
     events = list(
         TouchpointEvent.objects.filter(id__in=event_ids).values(
             "id", "person_id", "touchpoint_id", "occurred_at", "attributes"
@@ -205,6 +220,8 @@ def invitations_plan_for_events(*, event_ids: Sequence[int]) -> int:
                 )
             )
     Invitation.objects.bulk_create(rows, batch_size=1000)
+    if any(i.state == InvitationState.PLANNED and i.due_at <= now for i in rows):
+        outbox_emit("invitation.due")
     return len(rows)
 
 
@@ -221,6 +238,7 @@ class WavePlan:
     spread_hours: int = 0
     deferred: int = 0  # planned for a later hour by the hourly cap (counted in `planned`)
     survey_not_live: bool = False  # a real run of a draft or closed survey plans nothing
+    already_ran: bool = False  # another run planned this scheduled time: this one plans nothing
 
     @property
     def suppressed_total(self) -> int:
@@ -238,34 +256,75 @@ def wave_members(rule: DistributionRule) -> QuerySet:
 
 
 def wave_run(
-    *, rule: DistributionRule, now: datetime.datetime | None = None, dry_run: bool = False
+    *,
+    rule: DistributionRule,
+    now: datetime.datetime | None = None,
+    dry_run: bool = False,
+    scheduled_for: datetime.datetime | None = None,
 ) -> WavePlan:
     """Plan (or forecast, with `dry_run`) one run of a wave, streaming the audience in chunks.
 
-    Each chunk costs two statements: the guard (fatigue.wave_guard: members, their facts and
-    the verdict, in one query) and one insert (COPY on PostgreSQL), so a wave of a million
-    members never holds everyone in memory. Admitted invitations are spread
-    over hours so no hour exceeds the wave's cap (the rule's or the strictest policy's); those
-    that would fall after expiry are suppressed as `wave_cap`. Sampling is a stable hash of
-    (rule, run, person), so a dry run forecasts exactly what the real run will do. A real run
-    of a survey that is not live plans nothing (a forecast still shows what it would do).
+    A run is the run of one scheduled time (`scheduled_for`, default `now`: a run by hand): a
+    WaveRun row unique per rule and time is its claim, so a second run for the same time, from
+    a second beat process, plans nothing (`already_ran`). Runs of one rule take turns on the
+    rule's row lock. Each chunk costs two statements: the guard (wave_guard: members, their
+    facts and the verdict, in one query) and one insert (COPY on PostgreSQL), so a wave of a
+    million members never holds everyone in memory. Admitted invitations are spread over hours
+    so no hour exceeds the wave's cap (the rule's or the strictest policy's); those that would
+    fall after expiry are suppressed as `wave_cap`. Sampling is a stable hash of (rule,
+    scheduled time, person), so a dry run for that time forecasts exactly whom the real run
+    draws, and every run for it draws the same people. A real run of a survey that is not live
+    plans nothing (a forecast still shows what it would do).
     """
     now = now or timezone.now()
+    scheduled_for = scheduled_for or now
     with transaction.atomic():
         if dry_run:
-            return _wave_run(rule, now, dry_run)
-        # One run at a time per rule: a second beat firing waits here, then plans anew.
+            return _wave_run(rule, now, scheduled_for=scheduled_for)
         locked = DistributionRule.objects.select_for_update().select_related("survey__audience")
         current = locked.get(pk=rule.pk)
         if current.survey.status != SurveyStatus.LIVE:
             return WavePlan(survey_not_live=True)  # a draft or closed survey plans nothing
-        plan = _wave_run(current, now, dry_run)
+        try:
+            with transaction.atomic():
+                claim = WaveRun.objects.create(
+                    rule=current, scheduled_for=scheduled_for, started_at=now
+                )
+        except IntegrityError:
+            return WavePlan(already_ran=True)
+        plan = _wave_run(current, now, scheduled_for=scheduled_for, claim=claim)
         rule.runs += 1
         rule.last_run_at = now
         return plan
 
 
-def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> WavePlan:
+def wave_run_scheduled(*, rule_id: int, now: datetime.datetime | None = None) -> WavePlan:
+    """The beat's run of an active wave: for the scheduled time its schedule fired for."""
+    rule = (
+        DistributionRule.objects.select_related(
+            "survey__audience",
+            "periodic_task__clocked",
+            "periodic_task__crontab",
+            "periodic_task__interval",
+        )
+        .filter(pk=rule_id, active=True)
+        .first()
+    )
+    if rule is None:
+        return WavePlan()
+    now = now or timezone.now()
+    return wave_run(rule=rule, now=now, scheduled_for=ticks.fired_for(rule.periodic_task, now=now))
+
+
+def _wave_run(
+    rule: DistributionRule,
+    now: datetime.datetime,
+    *,
+    scheduled_for: datetime.datetime,
+    claim: WaveRun | None = None,
+) -> WavePlan:
+    """Plan the run `claim` (None: forecast it, writing nothing)."""
+    dry_run = claim is None
     survey = rule.survey
     policies = fatigue.policies_load()
     caps = [c for c in [rule.hourly_cap, *(p.wave_hourly_cap for p in policies)] if c]
@@ -273,12 +332,13 @@ def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> 
     expiry = rule.expiry_days * fatigue.DAY
     plan = WavePlan()
     run = rule.runs + 1
+    drawn = f"{rule.id}:{scheduled_for.astimezone(datetime.UTC).isoformat()}:"
     admitted = 0
     members = wave_members(rule)
     after = 0
     while True:
         # Keyset pagination over person ids keeps memory flat for a million members.
-        chunk = fatigue.wave_guard(
+        chunk = wave_guard(
             members.filter(person_id__gt=after).order_by("person_id").values("person_id")[:CHUNK],
             after=after,
             policies=policies,
@@ -292,7 +352,7 @@ def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> 
         after = chunk[-1][0]
         rows = []
         for pid, language, channel, guarded in chunk:
-            if not sampled(key=f"{rule.id}:{run}:{pid}", rate=rule.sample_share):
+            if rule.sample_share < 1 and not sampled(key=f"{drawn}{pid}", rate=rule.sample_share):
                 continue
             plan.candidates += 1
             reason = guarded
@@ -312,8 +372,11 @@ def _wave_run(rule: DistributionRule, now: datetime.datetime, dry_run: bool) -> 
         if rows:
             _wave_insert(rows, rule=rule, now=now, expiry=expiry)
     plan.spread_hours = (admitted - 1) // cap + 1 if cap and admitted else (1 if admitted else 0)
-    if not dry_run:
+    if claim is not None:
         DistributionRule.objects.filter(pk=rule.pk).update(runs=run, last_run_at=now)
+        WaveRun.objects.filter(pk=claim.pk).update(
+            candidates=plan.candidates, planned=plan.planned, suppressed=plan.suppressed_total
+        )
         if plan.candidates >= ANALYZE_AFTER and connection.vendor == "postgresql":
             # Fresh statistics before the dispatcher claims the new backlog: planned on stale
             # ones (this survey "has no planned rows"), each claim would sort all of it, and
@@ -384,101 +447,11 @@ def _wave_insert(
 
 
 def wave_forecast(*, rule: DistributionRule, now: datetime.datetime | None = None) -> WavePlan:
-    """What the next run of `rule` would plan and suppress (by rule), writing nothing."""
-    return wave_run(rule=rule, now=now, dry_run=True)
-
-
-# --- Reads for the admin -----------------------------------------------------------------
-
-
-@dataclass
-class Funnel:
-    """A survey's distribution funnel: invitations by state and suppressions by rule.
-
-    `masked`: an anonymous survey's funnel as shown below superuser (see survey_funnel), where
-    nothing is ever counted as opened and responded counts published periods only.
-    """
-
-    planned: int = 0
-    sending: int = 0
-    delivery_unknown: int = 0
-    sent: int = 0
-    opened: int = 0
-    responded: int = 0
-    failed: int = 0
-    suppressed: dict = field(default_factory=dict)
-    masked: bool = False
-
-    @property
-    def delivered(self) -> int:
-        """Invitations that reached people (sent, opened or responded)."""
-        return self.sent + self.opened + self.responded
-
-    @property
-    def response_rate(self) -> float | None:
-        return self.responded / self.delivered if self.delivered else None
-
-    @property
-    def suppressed_total(self) -> int:
-        return sum(self.suppressed.values())
-
-
-def funnel_state() -> Case:
-    """The state an anonymous survey's invitation is counted in below superuser (SQL).
-
-    Privacy (README, "Privacy model"): opening or answering an invitation must move no count
-    an analyst can watch. surveys.selectors.shown_state shows an opened or answered invitation
-    as `sent` until the period it was answered in is published; an invitation whose delivery was
-    never recorded (no `sent_at`: it was delivery unknown, or planned again after one, when its
-    first message did arrive) would then jump from that state to `sent` when opened, so it keeps
-    counting as it stood: delivery unknown if a worker had claimed it, else planned. Written for
-    one anonymous survey's invitations (no condition on the survey).
-    """
-    hidden = Q(state__in=[InvitationState.OPENED, InvitationState.RESPONDED])
-    return Case(
-        When(
-            Q(state=InvitationState.RESPONDED) & answer_published(),
-            then=Value(InvitationState.RESPONDED),
-        ),
-        When(
-            hidden & Q(sent_at__isnull=True, claimed_at__isnull=False),
-            then=Value(InvitationState.DELIVERY_UNKNOWN),
-        ),
-        When(hidden & Q(sent_at__isnull=True), then=Value(InvitationState.PLANNED)),
-        When(hidden, then=Value(InvitationState.SENT)),
-        default=F("state"),
-        output_field=CharField(),
-    )
-
-
-def survey_funnel(*, survey: Survey, real: bool = False) -> Funnel:
-    """The funnel of one survey in ONE grouped query (state × suppression reason).
-
-    `real` (superusers only) counts the stored states. Otherwise an anonymous survey's
-    invitations are counted by `funnel_state`, so an answer moves nothing until its period is
-    published, and then all the period's answers at once (as `responded`); `opened` stays 0.
-    """
-    masked = survey.anonymous and not real
-    invitations = Invitation.objects.filter(survey_id=survey.pk)
-    if masked:
-        invitations = invitations.annotate(counted_state=funnel_state())
-    rows = (
-        invitations.values_list("counted_state" if masked else "state", "suppression_reason")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    funnel = Funnel(masked=masked)
-    for state, reason, n in rows:
-        if state == InvitationState.SUPPRESSED:
-            key = reason or "unknown"
-            funnel.suppressed[key] = funnel.suppressed.get(key, 0) + n
-        elif state in (InvitationState.BOUNCED, InvitationState.FAILED):
-            funnel.failed += n
-        elif state == InvitationState.EXPIRED:
-            funnel.sent += n  # it was sent; only its link has expired
-        elif hasattr(funnel, state):
-            setattr(funnel, state, getattr(funnel, state) + n)
-    return funnel
+    """What the next run of `rule` would plan and suppress (by rule), writing nothing: whom the
+    run of its schedule's next time draws (a run by hand now, without a schedule)."""
+    now = now or timezone.now()
+    scheduled_for = ticks.next_time(rule.periodic_task if rule.periodic_task_id else None, now=now)
+    return wave_run(rule=rule, now=now, dry_run=True, scheduled_for=scheduled_for)
 
 
 @transaction.atomic

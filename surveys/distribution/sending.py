@@ -15,19 +15,27 @@ An operator resolves it on the admin's "Delivery unknown" page after checking th
 logs: sent (it arrived), failed (it did not; the budget is freed) or resend (it did not; it is
 planned again through the guard). An opened or answered one moves on by itself (the hosted
 page marks it opened).
+
+Outcomes are recorded as the provider accepts the messages, at most FLUSH_EVERY apart, and each
+write is retried with a fresh connection when the database connection was lost (a restart of
+a few seconds): what the provider accepted stays `sent`, never "delivery unknown" for want of
+a write. Invitations planned due now owe an `invitation.due` outbox row; its handler sends them
+at once (`dispatch_now`), and the beat's minute (`dispatch_due_task`) sends the rest.
 """
 
 import datetime
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import CharField, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import CharField, F, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,19 +43,29 @@ from surveys.distribution import channels, fatigue
 from surveys.models import (
     ContactKind,
     ContactLedger,
-    DistributionRule,
     Invitation,
     InvitationState,
     Survey,
     SurveyStatus,
 )
+from xmplatform.core.outbox import outbox_emit
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 200
 SENDING_TIMEOUT = datetime.timedelta(minutes=15)
 RETRY_AFTER = datetime.timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+# What the provider accepted is written at least this often (seconds) while a batch is sent.
+FLUSH_EVERY = 1.0
+# A write that lost its connection is retried this many times, after 0.25, 0.5, 1, 2 and 4 s:
+# a database restart of a few seconds costs a pause, not a batch of "delivery unknown".
+WRITE_RETRIES = 5
+WRITE_FIRST_WAIT = 0.25
+# A dispatch for invitations due now (the invitation.due handler) sends this many batches at
+# most; the beat's minute fans out the rest.
+NOW_BATCHES = 5
 # Contacts this recent were made by the same dispatch cycle (this batch or a parallel one):
 # an invitation they block competed with them and is deferred, not suppressed.
 COMPETITION_WINDOW = datetime.timedelta(minutes=10)
@@ -241,27 +259,111 @@ def invitations_deliver(*, ids: Sequence[int], now: datetime.datetime | None = N
     """
     now = now or timezone.now()
     counts: dict[str, int] = defaultdict(int)
+    invitations = with_retries(lambda: _claimed(ids))
+    by_channel: dict[str, list[Invitation]] = defaultdict(list)
+    for inv in invitations:
+        by_channel[inv.channel].append(inv)
+    for channel, group in by_channel.items():
+        recorder = _Recorder(now=now)
+        try:
+            results = channels.send(channel, group, on_result=recorder.accepted)
+        except channels.ChannelUnavailable as exc:
+            logger.warning("channel %s unavailable: %s", channel, exc)
+            handed_back = [i.id for i in group]
+            with_retries(lambda ids=handed_back: invitations_release(ids=ids, now=now))
+            counts["released"] += len(group)
+            continue
+        recorder.finish(results)
+        for r in results:
+            counts[r.outcome.value] += 1
+    return dict(counts)
+
+
+def _claimed(ids: Sequence[int]) -> list[Invitation]:
+    """The invitations of `ids` still `sending` (ours to send), with person and survey."""
     invitations = list(
         Invitation.objects.select_related("person")
         .filter(id__in=ids, state=InvitationState.SENDING)
         .order_by("id")
     )
     _attach_surveys(invitations)
-    by_channel: dict[str, list[Invitation]] = defaultdict(list)
-    for inv in invitations:
-        by_channel[inv.channel].append(inv)
-    for channel, group in by_channel.items():
+    return invitations
+
+
+def with_retries(work: Callable[[], T], *, retries: int = WRITE_RETRIES) -> T:
+    """`work()` (its own transaction), run again on a fresh connection if the database
+    connection was lost, after WRITE_FIRST_WAIT, then twice as long each time.
+
+    For the steps after a claim has committed, when a lost write would leave rows `sending`
+    (and so "delivery unknown" to the reconciler). A caller's open transaction cannot survive
+    a lost connection: inside one, the connection is kept and the savepoint retried.
+    """
+    wait = WRITE_FIRST_WAIT
+    for attempt in range(retries + 1):
         try:
-            results = channels.send(channel, group)
-        except channels.ChannelUnavailable as exc:
-            logger.warning("channel %s unavailable: %s", channel, exc)
-            invitations_release(ids=[i.id for i in group], now=now)
-            counts["released"] += len(group)
-            continue
-        invitations_record(results=results, now=now)
-        for r in results:
-            counts[r.outcome.value] += 1
-    return dict(counts)
+            return work()
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == retries:
+                raise
+            logger.warning(
+                "Database connection lost (%s); retrying in %.2f s (%d of %d).",
+                exc,
+                wait,
+                attempt + 1,
+                retries,
+            )
+            if not connection.in_atomic_block:
+                connection.close()
+            time.sleep(wait)
+            wait *= 2
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+class _Recorder:
+    """Records one channel group's outcomes as the channel reports them, FLUSH_EVERY apart.
+
+    A write that still fails after its retries leaves its outcomes for the next one; what no
+    write could store stays `sending`, for the reconciler (delivery unknown) and the operator.
+    """
+
+    def __init__(self, *, now: datetime.datetime) -> None:
+        self.now = now
+        self.pending: list[channels.Result] = []
+        self.recorded: set[int] = set()
+        self.last = time.monotonic()
+        self.reachable = True
+
+    def accepted(self, result: channels.Result) -> None:
+        """The channel's report of one message (channels.send's on_result)."""
+        self.pending.append(result)
+        if self.reachable and time.monotonic() - self.last >= FLUSH_EVERY:
+            self.reachable = self._flush(raising=False)
+
+    def finish(self, results: Sequence[channels.Result]) -> None:
+        """Record every outcome of `results` not recorded yet; raises if the database is gone."""
+        self.pending = [r for r in results if r.invitation_id not in self.recorded]
+        self._flush(raising=True)
+
+    def _flush(self, *, raising: bool) -> bool:
+        if not self.pending:
+            return True
+        pending = list(self.pending)
+        try:
+            with_retries(lambda: invitations_record(results=pending, now=self.now))
+        except DatabaseError:
+            logger.exception(
+                "Outcomes of %d messages handed to the provider not recorded; they stay"
+                " 'sending' and become delivery unknown after %s.",
+                len(pending),
+                SENDING_TIMEOUT,
+            )
+            if raising:
+                raise
+            return False
+        self.recorded.update(r.invitation_id for r in pending)
+        self.pending = []
+        self.last = time.monotonic()
+        return True
 
 
 @transaction.atomic
@@ -340,9 +442,12 @@ def invitations_resolve_unknown(*, ids: Sequence[int], decision: str) -> int:
     if decision in ("failed", "resend"):
         ContactLedger.objects.filter(invitation__in=rows, kind=ContactKind.INVITATION).delete()
         if decision == "resend":
-            return rows.update(
+            planned = rows.update(
                 state=InvitationState.PLANNED, due_at=timezone.now(), claimed_at=None
             )
+            if planned:
+                outbox_emit("invitation.due")
+            return planned
         return rows.update(state=InvitationState.FAILED)
     raise ValueError(f"Unknown decision {decision!r}; use one of {sorted(RECONCILE_DECISIONS)}.")
 
@@ -370,6 +475,49 @@ def dispatch_batch(*, now: datetime.datetime | None = None, limit: int = BATCH) 
     return counts
 
 
+def dispatch_now(
+    *,
+    now: datetime.datetime | None = None,
+    max_batches: int = NOW_BATCHES,
+    limit: int = BATCH,
+) -> dict:
+    """Send what is due at `now`, batch after batch while they come back full, `max_batches`
+    at most (what the invitation.due handler runs); returns counts."""
+    now = now or timezone.now()
+    totals: dict[str, int] = defaultdict(int)
+    for _batch in range(max_batches):
+        counts = dispatch_batch(now=now, limit=limit)
+        for key, n in counts.items():
+            totals[key] += n
+        # Claimed, suppressed and deferred invitations all left the due backlog.
+        taken = sum(n for key, n in counts.items() if key == "claimed" or ":" in key)
+        if counts.get("throttled") or taken < limit:
+            break
+    return dict(totals)
+
+
+def invitations_due_handler(*, message_id: int) -> None:
+    """Outbox handler of `invitation.due`: send what is due now, once this transaction commits.
+
+    The relay runs a handler inside its transaction, and a batch must commit its claim before
+    it talks to a provider, so the dispatch is a task enqueued after the commit (run in-process
+    when tasks run eagerly). A wake the broker refuses is logged: the beat's minute sends them.
+    """
+    transaction.on_commit(_dispatch_now_wake, robust=True)
+
+
+def _dispatch_now_wake() -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import RedisError
+
+    from surveys.tasks import dispatch_now_task  # the tasks import this module
+
+    try:
+        dispatch_now_task.apply_async(queue="bulk", retry=False)
+    except (BrokerError, RedisError, OSError):
+        logger.warning("Invitations due now wait for the beat's dispatch: the broker is away.")
+
+
 def due_count(*, now: datetime.datetime) -> int:
     """How many planned invitations are due (sizes the fan-out of one beat tick)."""
     return Invitation.objects.filter(state=InvitationState.PLANNED, due_at__lte=now).count()
@@ -390,106 +538,3 @@ def dispatch_cycle(*, now: datetime.datetime | None = None, max_batches: int = 1
         ):
             break
     return dict(totals)
-
-
-@transaction.atomic
-def reminders_claim(*, now: datetime.datetime, limit: int = BATCH) -> list[int]:
-    """Claim invitations owed a reminder: counted and written to the ledger before sending.
-
-    Owed: sent or opened, not responded, not expired, fewer reminders than the rule allows,
-    and the rule's interval passed since the invitation or the last reminder. Reminders do not
-    spend the frequency budget, someone who opted out of the channel gets none, and nobody
-    gets one in their quiet hours (it waits for a later tick). Counting first means a crash
-    costs a reminder, never a duplicate.
-    """
-    intervals = (
-        DistributionRule.objects.filter(reminder_count__gt=0)
-        .values_list("reminder_after_days", flat=True)
-        .distinct()
-    )
-    owed_now = Q(pk__in=[])
-    for days in intervals:
-        owed_now |= Q(rule__reminder_after_days=days, last_contact__lte=now - days * fatigue.DAY)
-    candidates = list(
-        Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("rule", "survey__audience")
-        .filter(
-            state__in=[InvitationState.SENT, InvitationState.OPENED],
-            responded_at__isnull=True,
-            person__isnull=False,
-            rule__isnull=False,
-            rule__reminder_count__gt=F("reminders_sent"),
-            expires_at__gt=now,
-            sent_at__isnull=False,
-            survey__status=SurveyStatus.LIVE,
-        )
-        # Only what is owed now, so not-yet-owed rows never crowd the batch out (one term per
-        # distinct interval: portable, where integer × interval is not).
-        .alias(last_contact=Coalesce("last_reminder_at", "sent_at"))
-        .filter(owed_now)
-        .order_by("id")[:limit]
-    )
-    person_ids = sorted({i.person_id for i in candidates if i.person_id})
-    reach = fatigue.reach_load(person_ids)
-    policies = fatigue.policies_load()
-    facts = fatigue.facts_load(person_ids, policies=policies, now=now) if candidates else {}
-    owed = []
-    for inv in candidates:
-        if fatigue.channel_reason(
-            reach.get(inv.person_id or 0, {}).get(inv.channel, fatigue.Reach(False, False, False)),
-            requires_opt_in=inv.survey.audience.requires_opt_in,
-        ):
-            continue
-        person = facts.get(inv.person_id or 0)
-        if person is not None and fatigue.quiet_until(person, policies, now=now) is not None:
-            continue  # quiet hours in the person's zone: owed still, sent on a later tick
-        owed.append(inv)
-    ids = [i.id for i in owed]
-    Invitation.objects.filter(id__in=ids).update(
-        reminders_sent=F("reminders_sent") + 1, last_reminder_at=now
-    )
-    ContactLedger.objects.bulk_create(
-        ContactLedger(
-            person_id=i.person_id,
-            invitation_id=i.id,
-            survey_id=i.survey_id,
-            kind=ContactKind.REMINDER,
-            channel=i.channel,
-            at=now,
-        )
-        for i in owed
-    )
-    return ids
-
-
-def reminders_send(*, now: datetime.datetime | None = None, limit: int = BATCH) -> int:
-    """Claim and send one batch of reminders; returns how many were handed to a channel."""
-    now = now or timezone.now()
-    ids = reminders_claim(now=now, limit=limit)
-    invitations = list(Invitation.objects.select_related("survey", "person").filter(id__in=ids))
-    by_channel: dict[str, list[Invitation]] = defaultdict(list)
-    for inv in invitations:
-        # The claim already counted this reminder; the message numbers itself accordingly.
-        inv.reminders_sent -= 1
-        by_channel[inv.channel].append(inv)
-    handed = 0
-    for channel, group in by_channel.items():
-        try:
-            results = channels.send(channel, group, reminder=True)
-        except channels.ChannelUnavailable as exc:
-            logger.warning("channel %s unavailable for reminders: %s", channel, exc)
-            continue
-        handed += sum(1 for r in results if r.outcome is channels.Outcome.SENT)
-    return handed
-
-
-def reminders_cycle(*, now: datetime.datetime | None = None, max_batches: int = 10_000) -> int:
-    """Send every reminder owed at `now`, batch after batch, in this process; returns how many."""
-    now = now or timezone.now()
-    total = 0
-    for _batch in range(max_batches):
-        handed = reminders_send(now=now)
-        if not handed:
-            break
-        total += handed
-    return total

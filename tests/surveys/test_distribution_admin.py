@@ -14,7 +14,7 @@ from django.utils import timezone
 from audiences.models import Audience, AudienceKind, Role
 from metrics.tasks import anonymous_periods_release_task
 from surveys import services, tokens
-from surveys.distribution.planning import survey_funnel
+from surveys.distribution.funnel import survey_funnel
 from surveys.models import (
     Answer,
     ContactLedger,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from audiences.models import Audience
 from surveys.distribution import fatigue
 from surveys.distribution.sending import invitations_admit
+from surveys.distribution.wave_guard import wave_guard
 from surveys.models import ContactLedger, FatiguePolicy, Invitation, InvitationState
 from tests.surveys.distribution_factories import (
     DAY,
@@ -276,7 +277,7 @@ def _compare_wave_guard(policies, channels, requires_opt_in, histories) -> None:
             _history(person, h, surveys, cust, hour)
     policies = fatigue.policies_load()
     members = Membership.objects.filter(audience=cust, left_on__isnull=True)
-    got = fatigue.wave_guard(
+    got = wave_guard(
         members.order_by("person_id").values("person_id")[:100],
         after=0,
         policies=policies,

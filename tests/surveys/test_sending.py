@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audiences.models import Person
-from surveys.distribution import sending
+from surveys.distribution import reminders, sending
 from surveys.models import ContactLedger, Invitation, InvitationState, RuleKind
 from tests.surveys.distribution_factories import (
     DAY,
@@ -195,7 +195,7 @@ def reminded(survey, audience):
 
 
 def test_reminder_goes_only_to_who_has_not_answered_opted_out_or_expired(reminded):
-    assert sending.reminders_send(now=NOW) == 1
+    assert reminders.reminders_send(now=NOW) == 1
     ayse = Invitation.objects.get(pk=reminded["ayse"].pk)
     assert (ayse.reminders_sent, ayse.last_reminder_at) == (1, NOW)
     assert [m.to for m in mail.outbox] == [["ayse@example.com"]]
@@ -207,7 +207,7 @@ def test_reminder_goes_only_to_who_has_not_answered_opted_out_or_expired(reminde
 
 def test_reminders_stop_at_the_rules_count(reminded):
     for day in (0, 3, 6, 9):
-        sending.reminders_send(now=NOW + day * DAY)
+        reminders.reminders_send(now=NOW + day * DAY)
     ayse = Invitation.objects.get(pk=reminded["ayse"].pk)
     assert ayse.reminders_sent == 2
     assert sum(1 for m in mail.outbox if m.to == ["ayse@example.com"]) == 2
@@ -224,16 +224,16 @@ def test_dispatch_due_also_sends_the_reminders_owed_at_its_moment(reminded):
 def test_reminders_wait_for_the_end_of_quiet_hours_in_the_persons_zone(reminded):
     Person.objects.filter(pk=reminded["ayse"].person_id).update(time_zone="Europe/Istanbul")
     late_evening = NOW.replace(hour=20)  # 23:00 in Istanbul
-    assert sending.reminders_send(now=late_evening) == 0
+    assert reminders.reminders_send(now=late_evening) == 0
     assert ContactLedger.objects.filter(kind="reminder").count() == 0
     morning = NOW.replace(hour=6, minute=15) + DAY  # 09:15 in Istanbul
-    assert sending.reminders_send(now=morning) == 1
+    assert reminders.reminders_send(now=morning) == 1
     assert [m.to for m in mail.outbox] == [["ayse@example.com"]]
 
 
 def test_reminders_do_not_spend_the_frequency_budget(reminded, survey, audience):
-    sending.reminders_send(now=NOW)
-    sending.reminders_send(now=NOW + 3 * DAY)
+    reminders.reminders_send(now=NOW)
+    reminders.reminders_send(now=NOW + 3 * DAY)
     other = make_survey(audience, name="Other")
     # A reminder on day 3 would break the 7-day gap if reminders counted; only invitations do.
     inv = make_invitation(other, reminded["ayse"].person, due_at=NOW + 4 * DAY)

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from audiences.models import Audience, Membership, Person
@@ -26,10 +27,11 @@ from surveys.models import (
     PriorityClass,
     RuleKind,
 )
-from surveys.tasks import dispatch_due_task, plan_events_task, wave_run_task
+from surveys.tasks import dispatch_due_task, wave_run_task
 from tests.factories import make_audience, make_touchpoint
 from tests.support.workers import celery_workers, wait_until
 from tests.surveys.distribution_factories import SmtpSink, make_rule, make_survey
+from xmplatform.core.outbox import outbox_emit
 
 PEOPLE = int(os.environ.get("DISTRIBUTION_TEST_PEOPLE", "10000"))
 
@@ -137,7 +139,10 @@ def test_three_workers_send_overlapping_waves_and_triggers_exactly_once(needs_po
             wave_run_task.delay(rule.id)
         events = list(TouchpointEvent.objects.values_list("id", flat=True))
         for i in range(0, len(events), 500):
-            plan_events_task.delay(events[i : i + 500])
+            # As journeys stores events: the workers' relay plans their invitations, then
+            # sends those due now (invitation.due) alongside the beat's batches.
+            with transaction.atomic():
+                outbox_emit("event.recorded", event_ids=events[i : i + 500])
         expected = PEOPLE + (PEOPLE + 2) // 3 + (PEOPLE + 3) // 4
         assert wait_until(lambda: Invitation.objects.count() == expected, timeout=60)
         planned_in = time.monotonic() - started

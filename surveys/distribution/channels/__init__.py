@@ -3,11 +3,13 @@
 A backend gets a batch of invitations it may send (already claimed as `sending`) and returns,
 per invitation, what happened. It opens its connection before the first message so a refused
 connection can hand the whole batch back unsent; after a message has been handed over, an
-error means "unknown", never "retry".
+error means "unknown", never "retry". A backend whose `send` takes `on_result` also reports
+each outcome as soon as it is known, so the sender records them as the batch goes.
 """
 
 import enum
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -56,7 +58,15 @@ def message_id(invitation_id: int, reminder: int = 0) -> str:
 
 
 def send(
-    channel: str, invitations: Sequence[Invitation], *, reminder: bool = False
+    channel: str,
+    invitations: Sequence[Invitation],
+    *,
+    reminder: bool = False,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Deliver `invitations` (all on `channel`) and report each outcome."""
-    return backend_for(channel).send(invitations, reminder=reminder)
+    """Deliver `invitations` (all on `channel`) and report each outcome; `on_result` hears of
+    each one as it is known when the backend can tell (else only the returned list does)."""
+    backend = backend_for(channel)
+    if on_result is not None and "on_result" in inspect.signature(backend.send).parameters:
+        return backend.send(invitations, reminder=reminder, on_result=on_result)
+    return backend.send(invitations, reminder=reminder)

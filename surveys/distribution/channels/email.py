@@ -4,7 +4,7 @@ import logging
 import re
 import secrets
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import requests
@@ -234,14 +234,26 @@ class Composer:
 class EmailChannel:
     """Sends a batch over one connection (connection reuse is what makes bulk fast)."""
 
-    def send(self, invitations: Sequence[Invitation], *, reminder: bool = False) -> list[Result]:
+    def send(
+        self,
+        invitations: Sequence[Invitation],
+        *,
+        reminder: bool = False,
+        on_result: Callable[[Result], None] | None = None,
+    ) -> list[Result]:
         connection = get_connection(fail_silently=False)
         try:
             connection.open()
         except (OSError, smtplib.SMTPException) as exc:
             raise ChannelUnavailable(str(exc)) from exc
         composer = Composer()
-        results = []
+        results: list[Result] = []
+
+        def report(result: Result) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
         try:
             for i, inv in enumerate(invitations):
                 number = inv.reminders_sent + 1 if reminder else 0
@@ -249,20 +261,20 @@ class EmailChannel:
                 try:
                     connection.send_messages([message])
                 except REFUSED as exc:
-                    results.append(Result(inv.id, Outcome.FAILED, detail=describe(exc)))
+                    report(Result(inv.id, Outcome.FAILED, detail=describe(exc)))
                 except Exception as exc:
                     if i == 0 and not_handed_over(exc):
                         raise ChannelUnavailable(describe(exc)) from exc
                     # Handed over or not, we cannot tell: never send it again automatically.
                     logger.warning("Invitation %s: delivery unknown: %s", inv.id, describe(exc))
-                    results.append(Result(inv.id, Outcome.UNKNOWN, detail=describe(exc)))
+                    report(Result(inv.id, Outcome.UNKNOWN, detail=describe(exc)))
                 else:
                     # An e-mail service's own id (anymail) finds the message in its logs.
                     status = getattr(message, "anymail_status", None)
                     sent_id = getattr(status, "message_id", None)
                     if sent_id is None:
                         sent_id = message_id(inv.id, number)
-                    results.append(Result(inv.id, Outcome.SENT, str(sent_id)[:200]))
+                    report(Result(inv.id, Outcome.SENT, str(sent_id)[:200]))
         finally:
             try:
                 connection.close()

@@ -110,7 +110,13 @@ def body_for(invitation: Invitation, *, reminder: int = 0) -> str:
 class SmsChannel:
     """Sends each invitation as one SMS through the configured provider."""
 
-    def send(self, invitations: Sequence[Invitation], *, reminder: bool = False) -> list[Result]:
+    def send(
+        self,
+        invitations: Sequence[Invitation],
+        *,
+        reminder: bool = False,
+        on_result: Callable[[Result], None] | None = None,
+    ) -> list[Result]:
         name = getattr(settings, "SURVEY_SMS_PROVIDER", "console")
         if name not in PROVIDERS:
             raise ChannelUnavailable(
@@ -118,6 +124,12 @@ class SmsChannel:
             )
         provider = PROVIDERS[name]()
         results: list[Result] = []
+
+        def report(result: Result) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
         for i, inv in enumerate(invitations):
             number = inv.reminders_sent + 1 if reminder else 0
             key = message_id(inv.id, number)
@@ -130,11 +142,11 @@ class SmsChannel:
             except ChannelUnavailable:
                 if i == 0:
                     raise  # nothing handed over yet: the whole batch can go back
-                results.append(Result(inv.id, Outcome.UNKNOWN, detail="provider unreachable"))
+                report(Result(inv.id, Outcome.UNKNOWN, detail="provider unreachable"))
             except ProviderRefused as exc:
-                results.append(Result(inv.id, Outcome.FAILED, detail=str(exc)))
+                report(Result(inv.id, Outcome.FAILED, detail=str(exc)))
             except ProviderError as exc:
-                results.append(Result(inv.id, Outcome.UNKNOWN, detail=str(exc)))
+                report(Result(inv.id, Outcome.UNKNOWN, detail=str(exc)))
             else:
-                results.append(Result(inv.id, Outcome.SENT, message_id=provider_id))
+                report(Result(inv.id, Outcome.SENT, message_id=provider_id))
         return results

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.distribution import sending
+from surveys.distribution import reminders, sending
 
 
 class Command(BaseCommand):
@@ -34,6 +34,6 @@ class Command(BaseCommand):
             if timezone.is_naive(now):
                 raise CommandError(_("--now needs a UTC offset, e.g. 2026-05-01T09:30:00+00:00."))
         totals = sending.dispatch_cycle(now=now)
-        totals["reminders"] = sending.reminders_cycle(now=now)
+        totals["reminders"] = reminders.reminders_cycle(now=now)
         for key in sorted(totals):
             self.stdout.write(f"{key}: {totals[key]}")

@@ -365,16 +365,6 @@ class Response(models.Model):
     # or shows it until at least the anonymity threshold of responses are released together.
     # Named responses are released when they complete.
     released = models.BooleanField(_("released"), default=True, db_default=True, editable=False)
-    # Empty until the alert rules were evaluated on the completed response (the day only, for
-    # anonymous surveys): the hosted submit never writes it, and the closed loop's reconciler
-    # finds the completed rows still empty.
-    alerts_checked_at = models.DateTimeField(
-        _("alert rules checked"), null=True, blank=True, editable=False
-    )
-    # Empty until the completion was announced to every listener (surveys.hooks): a completed
-    # response still empty a few minutes later lost its task, and the reconciler announces it.
-    # The day only, like completed_on: it says nothing of when an anonymous respondent answered.
-    announced_on = models.DateField(_("announced"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("response")
@@ -389,18 +379,6 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["survey", "completed_on"], name="response_survey_day"),
             models.Index(fields=["audience", "completed_on"], name="response_audience_day"),
-            # Only the completed responses whose rules are still unchecked: a few minutes' worth.
-            models.Index(
-                fields=["completed_at"],
-                condition=Q(alerts_checked_at__isnull=True, completed_on__isnull=False),
-                name="response_alerts_unchecked",
-            ),
-            # Only the completed responses not yet announced: a few minutes' worth.
-            models.Index(
-                fields=["completed_on"],
-                condition=Q(announced_on__isnull=True, completed_on__isnull=False),
-                name="response_unannounced",
-            ),
             # Only the anonymous responses waiting for their batch: at most k-1 per period.
             models.Index(
                 fields=["survey", "completed_on"],

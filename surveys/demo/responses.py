@@ -39,7 +39,8 @@ from surveys.models import (
     SurveyStatus,
 )
 from surveys.periods import CALENDAR_KINDS, period_bounds, period_start_moment, periods_release
-from surveys.services import anonymous_response_id, day_start
+from surveys.services import anonymous_response_id
+from xmplatform.core.time import utc_day_start
 
 
 def _pick_state(rng: random.Random, participation: float = 0.55) -> str:
@@ -98,12 +99,12 @@ def _invitations_spread(
         opened_at = min(now, sent_at + datetime.timedelta(minutes=rng.randint(2, 600)))
         responded_at = min(now, opened_at + datetime.timedelta(minutes=3))
         if state in (InvitationState.OPENED, InvitationState.RESPONDED):
-            # Anonymous surveys keep the day only, as the hosted pages do (response_submit).
-            invitation.opened_at = day_start(opened_at) if survey.anonymous else opened_at
+            # Anonymous surveys keep the day only, as the hosted pages do (response_answer).
+            invitation.opened_at = utc_day_start(opened_at) if survey.anonymous else opened_at
         if state == InvitationState.RESPONDED:
             day = timezone.localdate(responded_at)
             if survey.anonymous:
-                # Answered in which period, never when (as response_submit records it).
+                # Answered in which period, never when (as response_answer records it).
                 day, end = period_bounds(kind=kind, day=day)
                 periods[day] = end
                 invitation.responded_at = period_start_moment(day)
@@ -156,7 +157,7 @@ def _invitations_waves(
             if at > now or roll >= participation + 0.12:
                 continue  # not opened (yet)
             # Anonymous: the day it was opened, and that it was answered in this period.
-            invitation.opened_at = day_start(at) if survey.anonymous else at
+            invitation.opened_at = utc_day_start(at) if survey.anonymous else at
             invitation.state = InvitationState.OPENED
             if roll < participation:
                 invitation.state = InvitationState.RESPONDED
@@ -259,11 +260,9 @@ def _seed_one(
         )
         if survey.anonymous:
             # A random id (ids in invitation order would pair them), unreleased until
-            # periods_release; announced and checked on the period's first day.
+            # periods_release.
             response.pk = anonymous_response_id()
             response.released = False
-            response.announced_on = day
-            response.alerts_checked_at = period_start_moment(day)
         else:
             response.invitation = invitation
             response.person_id = invitation.person_id

@@ -13,7 +13,7 @@ from surveys import tokens
 from surveys.exports import SUMMARY_HEADER, export_rows
 from surveys.models import Answer, Invitation, InvitationState, Response
 from surveys.periods import period_for, periods_release
-from surveys.services import Respondent, response_submit
+from surveys.services import Respondent, response_answer
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_membership, make_person
 from tests.metrics.conftest import TODAY, add_responses, build_world, nps_specs
@@ -31,9 +31,8 @@ def submit_anonymously(world, person, segment: str, text: str) -> Invitation:  #
         world.survey, person, state=InvitationState.SENT, sent_at=dt.datetime.now(dt.UTC)
     )
     token = tokens.token_for(invitation.nonce)
-    response_submit(
+    response_answer(
         respondent=Respondent(survey=world.survey, invitation=invitation, token=token),
-        response=None,
         questions=list(world.survey.questions.all()),
         values={"nps": 3, "comment": text},
         language="en",

@@ -2,7 +2,7 @@
 
 Fourteen employees in three segments (legal holds one person), one named customer survey, an
 HR analyst who sees employees only and an employees-only API key. Answers are submitted by
-`surveys.services.response_submit` at chosen moments (the clock is moved, nothing is written
+`surveys.services.response_answer` at chosen moments (the clock is moved, nothing is written
 around the service), then the beat's own release and rollup run.
 """
 
@@ -21,7 +21,7 @@ from audiences.models import Audience, AudienceKind, Person, Role
 from metrics.tasks import anonymous_periods_release_task
 from surveys import tokens
 from surveys.models import InvitationState, Question, QuestionType, Survey, SurveyStatus
-from surveys.services import Respondent, response_submit
+from surveys.services import Respondent, response_answer
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_audience, make_membership, make_person
 from tests.surveys.distribution_factories import make_invitation
@@ -53,13 +53,12 @@ class Pulse:
             )
             comment = f"Comment of {person.external_id} mentioning Quokka{person.pk}"
             self.comments[person.pk] = comment
-            response_submit(
+            response_answer(
                 respondent=Respondent(
                     survey=self.survey,
                     invitation=invitation,
                     token=tokens.token_for(invitation.nonce),
                 ),
-                response=None,
                 questions=list(self.survey.questions.all()),
                 values={"enps": enps, "rating": rating, "comment": comment},
                 language="en",

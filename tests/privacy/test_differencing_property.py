@@ -67,7 +67,7 @@ answer = st.fixed_dictionaries(
 def submit(pulse: Any, answers: list[dict[str, Any]], first_id: int) -> list[dict[str, Any]]:
     """Each answer submitted through the service; one record per respondent of what it was."""
     from surveys import tokens
-    from surveys.services import Respondent, response_submit
+    from surveys.services import Respondent, response_answer
 
     known = []
     questions = list(pulse.survey.questions.all())
@@ -80,13 +80,12 @@ def submit(pulse: Any, answers: list[dict[str, Any]], first_id: int) -> list[dic
             pulse.survey, person, channel=a["channel"], state=InvitationState.SENT, sent_at=at
         )
         with clock(at):
-            response_submit(
+            response_answer(
                 respondent=Respondent(
                     survey=pulse.survey,
                     invitation=invitation,
                     token=tokens.token_for(invitation.nonce),
                 ),
-                response=None,
                 questions=questions,
                 values={"enps": a["enps"], "rating": 3},
                 language=a["language"],

@@ -311,7 +311,7 @@ def test_named_scores_match_their_own_responses_to_the_digit_and_count_today(
 ):
     from surveys import tokens
     from surveys.models import InvitationState
-    from surveys.services import Respondent, response_submit
+    from surveys.services import Respondent, response_answer
     from tests.api.conftest import client_for
     from tests.factories import make_membership, make_person
     from tests.metrics.conftest import build_world
@@ -326,13 +326,12 @@ def test_named_scores_match_their_own_responses_to_the_digit_and_count_today(
         make_membership(person, world.audience, segment="gold" if i % 3 else "silver")
         invitation = make_invitation(world.survey, person, state=InvitationState.SENT, sent_at=at)
         with clock(at):
-            response_submit(
+            response_answer(
                 respondent=Respondent(
                     survey=world.survey,
                     invitation=invitation,
                     token=tokens.token_for(invitation.nonce),
                 ),
-                response=None,
                 questions=list(world.survey.questions.all()),
                 values={"nps": (7 * i) % 11, "csat": 1 + i % 5, "ces": 1 + i % 5, "rating": 3},
                 language="en",

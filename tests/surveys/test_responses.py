@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from audiences.models import Channel
 from journeys.models import TouchpointEvent
-from surveys import services, tasks
-from surveys.hooks import register_response_listener, unregister_response_listener
+from surveys import services, tokens
 from surveys.models import Answer, Invitation, InvitationState, Question, QuestionType, Response
-from surveys.services import Respondent
+from surveys.services import Progress, Respondent, named_submit
 from tests.factories import make_person
 from tests.surveys.test_hosted_support import (
     add_question,
@@ -135,7 +134,7 @@ def test_public_link_second_completion_from_the_same_browser_is_refused(client):
     assert response.public_link == link
     assert response.channel == Channel.WEB
     browser_id = client.cookies["xm_browser"].value.split(":")[0]
-    assert response.browser_key == services.tokens.keyed_hash("browser", browser_id)
+    assert response.browser_key == tokens.keyed_hash("browser", browser_id)
     assert browser_id not in response.browser_key
 
 
@@ -217,27 +216,29 @@ def test_submit_past_the_response_limit_is_refused(client):
     assert Response.objects.filter(completed_on__isnull=False).count() == 1
 
 
-def test_response_submit_raises_for_an_already_completed_response():
+def test_response_answer_raises_for_an_already_completed_response():
     survey = three_page_survey()
     invitation, token = invite(survey)
     respondent = Respondent(survey=survey, invitation=invitation, token=token)
     response = services.response_start(respondent=respondent, language="tr")
     questions = list(survey.questions.all())
-    services.response_submit(
+    unfinished = Progress(response=response, answers={})
+    services.response_answer(
         respondent=respondent,
-        response=response,
         questions=questions,
         values={"nps": 8},
         language="tr",
+        progress=unfinished,
     )
 
+    # A stale request: its invitation was read before the first completion committed.
     with pytest.raises(services.AlreadyResponded):
-        services.response_submit(
+        services.response_answer(
             respondent=respondent,
-            response=response,
             questions=questions,
             values={"nps": 1},
             language="tr",
+            progress=unfinished,
         )
 
     assert Answer.objects.get().number == 8
@@ -255,13 +256,12 @@ def test_an_answer_emptied_on_the_last_page_is_deleted():
         response=response, questions=questions, values={"nps": 3, "comment": "Slow."}
     )
 
-    services.response_submit(
+    services.response_answer(
         respondent=respondent,
-        response=response,
         questions=questions,
         values={"nps": 4, "comment": None},
-        earlier={"nps": 3, "comment": "Slow."},
         language="tr",
+        progress=Progress(response=response, answers={"nps": 3, "comment": "Slow."}),
     )
 
     assert list(Answer.objects.values_list("question__key", "number")) == [("nps", 4)]
@@ -269,10 +269,9 @@ def test_an_answer_emptied_on_the_last_page_is_deleted():
 
 
 def test_the_one_statement_submit_sets_every_column_of_a_named_response():
-    # services._SUBMIT_NAMED_SQL lists its columns: a new field of Response or Answer needs a
-    # place there (a named response has no public link, browser or resume key, and its alert
-    # rules are checked and its completion announced later, by tasks: empty until then).
-    sql = services._SUBMIT_NAMED_SQL
+    # named_submit._SUBMIT_NAMED_SQL lists its columns: a new field of Response or Answer needs
+    # a place there (a named response has no public link, browser or resume key).
+    sql = named_submit._SUBMIT_NAMED_SQL
     inserted = {
         table: {
             c.strip()
@@ -281,14 +280,7 @@ def test_the_one_statement_submit_sets_every_column_of_a_named_response():
         for table in ("response", "answer")
     }
 
-    left_empty = {
-        "id",
-        "public_link_id",
-        "browser_key",
-        "resume_key",
-        "alerts_checked_at",
-        "announced_on",
-    }
+    left_empty = {"id", "public_link_id", "browser_key", "resume_key"}
     assert inserted["response"] | left_empty == {f.column for f in Response._meta.concrete_fields}
     assert inserted["answer"] | {"id"} == {f.column for f in Answer._meta.concrete_fields}
 
@@ -413,13 +405,16 @@ def test_one_page_submission_takes_a_fixed_number_of_queries(client, django_asse
     # 2 the survey's questions
     if connection.vendor == "postgresql":
         # 3 the submit in one statement: claim the invitation, INSERT … ON CONFLICT the
-        #   response (segment and touchpoint read by subqueries), upsert the answers
+        #   response (segment and touchpoint read by subqueries), upsert the answers, INSERT
+        #   the response.completed outbox rows
         queries = 3
     else:
         # 3 SAVEPOINT (BEGIN outside a test)  4 UPDATE the invitation: the claim
         # 5 INSERT … ON CONFLICT the response (segment and touchpoint read by subqueries in it)
-        # 6 INSERT the answers  7 RELEASE SAVEPOINT (COMMIT)
-        queries = 7
+        # 6 INSERT the answers  7 INSERT the response.completed outbox rows (one statement for
+        # all its handlers; it replaces the task published after the commit)
+        # 8 RELEASE SAVEPOINT (COMMIT)
+        queries = 8
     with django_assert_num_queries(queries):
         reply = client.post(url(token), {"page": "1", "q-nps": "9", "q-comment": "Quick."})
 
@@ -479,45 +474,3 @@ def test_the_event_touchpoint_wins_over_the_survey_touchpoint(client):
 
     response = Response.objects.get()
     assert (response.touchpoint, response.segment) == (support, "")
-
-
-def test_a_completion_reaches_every_listener_after_commit(
-    client, django_capture_on_commit_callbacks
-):
-    survey = make_survey()
-    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
-    _, token = invite(survey)
-    seen: list[int] = []
-    register_response_listener(seen.append)
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            client.post(url(token), {"page": "1", "q-nps": "3"})
-        assert seen == []  # nothing before the commit
-        for callback in callbacks:
-            callback()
-    finally:
-        unregister_response_listener(seen.append)
-
-    assert seen == [Response.objects.get().pk]
-
-
-def test_a_completion_publishes_one_task_whatever_the_number_of_listeners(
-    client, monkeypatch, django_capture_on_commit_callbacks
-):
-    survey = make_survey()
-    add_question(survey, "nps", QuestionType.NPS, page=1, order=1)
-    _, token = invite(survey)
-    published: list[int] = []
-    monkeypatch.setattr(tasks.response_completed_task, "delay", published.append)
-    called: list[int] = []
-    register_response_listener(called.append)
-    try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            client.post(url(token), {"page": "1", "q-nps": "3"})
-    finally:
-        unregister_response_listener(called.append)
-
-    # The listeners (alerts, webhooks and this one) are called by the task, in a worker.
-    assert len(callbacks) == 1
-    assert published == [Response.objects.get().pk]
-    assert called == []

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from surveys import services
 from surveys.models import Answer, Invitation, InvitationState, Response
+from surveys.services import responses
 from tests.surveys.test_hosted_support import (  # noqa: F401 - plain_static_files is autouse
     invite,
     plain_static_files,
@@ -74,7 +74,7 @@ def test_second_submit_waits_for_the_first_and_then_sees_it_answered(
     _, token = invite(survey)
     Client().post(url(token), {"page": "1", "q-nps": "8"})
     entered, release = threading.Event(), threading.Event()
-    write, statement = services._answers_write, services._submit_named
+    write, statement = responses.answers_write, responses.submit_named
 
     def pause_if_first() -> None:
         # The first submit pauses inside its transaction, holding the invitation's row lock.
@@ -94,8 +94,8 @@ def test_second_submit_waits_for_the_first_and_then_sees_it_answered(
             pause_if_first()
         return completed
 
-    monkeypatch.setattr(services, "_answers_write", held_write)
-    monkeypatch.setattr(services, "_submit_named", held_statement)
+    monkeypatch.setattr(responses, "answers_write", held_write)
+    monkeypatch.setattr(responses, "submit_named", held_statement)
     statuses: dict[str, int] = {}
 
     def submit() -> None:

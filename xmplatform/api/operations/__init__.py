@@ -1,4 +1,4 @@
 """What the API views do with a request body, by resource: validate per item, apply the key's
 scope, and call the domain services (people_upsert, events_record_bulk, invitation_request,
-response_submit). Nothing here writes except through those services.
+response_answer). Nothing here writes except through those services.
 """

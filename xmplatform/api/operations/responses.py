@@ -1,5 +1,5 @@
 """A response collected on another channel, for the API: validated like the hosted page
-and stored with surveys.services.response_submit.
+and answered with surveys.services.response_answer, as the hosted page's last page is.
 """
 
 from __future__ import annotations
@@ -7,22 +7,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
+from surveys.hosted.languages import survey_languages
 from surveys.logic import visible_keys
 from surveys.models import Question, Response
 from surveys.services import (
     AlreadyResponded,
     Respondent,
     SurveyFull,
-    answers_load,
+    SurveyUnavailable,
     invitation_for_token,
-    response_find,
-    response_submit,
-    survey_unavailable_reason,
+    response_answer,
+    response_check,
+    survey_questions,
 )
 from surveys.validation import Invalid, clean_answer
 from xmplatform.api import selectors
@@ -50,55 +50,43 @@ def _raw(value: Any) -> list[str]:
     raise Invalid(_("Send a number, a text or a list of choice values."))
 
 
-def _languages(survey: Any) -> list[str]:
-    known = {code for code, _name in settings.LANGUAGES}
-    offered = [code for code in (survey.languages or []) if code in known]
-    return offered or [survey.default_language if survey.default_language in known else "en"]
-
-
 def response_post(
     *, scope: Scope, token: str, answers: dict[str, Any], language: str | None = None
 ) -> tuple[dict[str, Any], int]:
-    """Record a response for an invitation token; validated like the hosted page."""
+    """Record a response for an invitation token; validated like the hosted page and answered
+    by the same service (surveys.services.response_answer)."""
     invitation = invitation_for_token(token)
     if invitation is None or not scope.allows(invitation.survey.audience_id):
         raise ValidationError({"token": [_("Unknown token.")]})
     survey = invitation.survey
-    if invitation.responded_at is not None:
-        return _already(), status.HTTP_409_CONFLICT
-    reason = survey_unavailable_reason(survey=survey, invitation=invitation)
-    if reason is not None:
-        return {
-            "detail": _("This survey cannot be answered now (%(reason)s).") % {"reason": reason},
-            "code": reason,
-        }, status.HTTP_410_GONE
-    offered = _languages(survey)
-    if language is not None and language not in offered:
-        raise ValidationError({"language": [_("Use one of: %(v)s.") % {"v": ", ".join(offered)}]})
-    preferred = [language, invitation.language, getattr(invitation, "person_language", None)]
-    chosen = next((code for code in preferred if code in offered), None)
-    if chosen is None:
-        chosen = survey.default_language if survey.default_language in offered else offered[0]
-    questions = sorted(
-        Question.objects.filter(survey_id=survey.pk).order_by(),
-        key=lambda q: (q.page, q.order, q.pk),
-    )
-    values = _clean_answers(questions, answers)
     respondent = Respondent(survey=survey, invitation=invitation, token=token)
-    existing = response_find(respondent=respondent)
-    earlier = answers_load(response=existing, questions=questions) if existing else None
     try:
-        response = response_submit(
+        response_check(respondent=respondent)  # refusals come before validation errors
+        offered = survey_languages(survey)
+        if language is not None and language not in offered:
+            raise ValidationError(
+                {"language": [_("Use one of: %(v)s.") % {"v": ", ".join(offered)}]}
+            )
+        preferred = [language, invitation.language, getattr(invitation, "person_language", None)]
+        chosen = next((code for code in preferred if code in offered), None)
+        if chosen is None:
+            chosen = survey.default_language if survey.default_language in offered else offered[0]
+        questions = survey_questions(survey=survey)
+        response = response_answer(
             respondent=respondent,
-            response=existing,
             questions=questions,
-            values=values,
-            earlier=earlier,
+            values=_clean_answers(questions, answers),
             language=chosen,
             user_agent="api",
         )
     except AlreadyResponded:
         return _already(), status.HTTP_409_CONFLICT
+    except SurveyUnavailable as refusal:
+        return {
+            "detail": _("This survey cannot be answered now (%(reason)s).")
+            % {"reason": refusal.reason},
+            "code": refusal.reason,
+        }, status.HTTP_410_GONE
     except SurveyFull:
         return {
             "detail": _("The survey has received all the answers it needs."),

@@ -1,5 +1,4 @@
-"""Celery tasks for distribution (thin wrappers over surveys.distribution)
-and the one that announces completed responses to their listeners (surveys.hooks).
+"""Celery tasks for distribution (thin wrappers over surveys.distribution).
 
 Delays never wait in the broker: invitations carry `due_at` and the beat task picks up what
 is due. Each task does one short piece (one batch of a few hundred), so a redelivery
@@ -13,7 +12,6 @@ import math
 from celery import shared_task
 from django.utils import timezone
 
-from surveys import hooks
 from surveys.distribution import planning as distribution
 from surveys.distribution import reminders, sending
 
@@ -63,16 +61,3 @@ def wave_run_task(rule_id: int) -> int:
 def send_reminders_task() -> int:
     """Beat: one batch of reminders per tick (reminders are claimed before sending)."""
     return reminders.reminders_send(now=timezone.now())
-
-
-# No result: nothing waits for it, so the publishing request subscribes to none.
-@shared_task(name="surveys.response_completed_task", acks_late=True, ignore_result=True)
-def response_completed_task(response_id: int) -> None:
-    """Tell the response listeners (alerts, webhooks) about one completed response."""
-    hooks.response_listeners_call(response_id)
-
-
-@shared_task(name="surveys.completions_reconcile_task", acks_late=True)
-def completions_reconcile_task(now: str | None = None) -> int:
-    """Beat: announce again the completed responses whose completion task was lost."""
-    return hooks.completions_reconcile(now=datetime.datetime.fromisoformat(now) if now else None)

@@ -32,7 +32,6 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from openpyxl import Workbook
 
-from metrics import definitions
 from surveys.models import (
     SCORED_TYPES,
     Answer,
@@ -43,6 +42,8 @@ from surveys.models import (
     Survey,
 )
 from surveys.periods import anonymity_threshold
+from xmplatform.core import scores
+from xmplatform.core.suppression import suppress_siblings
 
 CHUNK_SIZE = 1000
 # A cell whose first printable character is one of these starts a formula in Excel,
@@ -118,8 +119,6 @@ def anonymous_guard(*, survey: Survey) -> tuple[bool, set[str]]:
     shown: whoever sees the invitations knows who responded. The hidden segments are those too
     small to show, with their complement.
     """
-    from xmplatform.core.suppression import suppress_siblings
-
     threshold = survey.audience.anonymity_threshold
     rows = [
         {"group": r["segment"], "n": r["n"]}
@@ -262,14 +261,14 @@ def question_label(question: Question) -> str:
 
 def _score(question: Question, sums: _Sums) -> tuple[float | None, float | None]:
     """(headline score, mean) of a scored question: NPS, CSAT top-2 % and mean, else the mean."""
-    mean = definitions.mean(n=sums.n, total=sums.total, sumsq=sums.sumsq).value
+    mean = scores.mean(n=sums.n, total=sums.total, sumsq=sums.sumsq).value
     if question.type == QuestionType.NPS:
-        nps = definitions.nps(
+        nps = scores.nps(
             promoters=sums.promoters, passives=sums.passives, detractors=sums.detractors
         )
         return nps.value, mean
     if question.type == QuestionType.CSAT:
-        return definitions.csat(top2=sums.top2, n=sums.n).value, mean
+        return scores.csat(top2=sums.top2, n=sums.n).value, mean
     return mean, mean
 
 
@@ -348,15 +347,13 @@ def period_summaries(*, survey: Survey) -> list[PeriodSummary]:
                 n=Count("number"),
                 total=Coalesce(Sum("number", output_field=BigIntegerField()), 0),
                 sumsq=Coalesce(Sum(number * number, output_field=BigIntegerField()), 0),
-                promoters=Count("pk", filter=Q(number__gte=definitions.PROMOTER_MIN)),
+                promoters=Count("pk", filter=Q(number__gte=scores.PROMOTER_MIN)),
                 passives=Count(
                     "pk",
-                    filter=Q(
-                        number__gte=definitions.PASSIVE_MIN, number__lt=definitions.PROMOTER_MIN
-                    ),
+                    filter=Q(number__gte=scores.PASSIVE_MIN, number__lt=scores.PROMOTER_MIN),
                 ),
-                detractors=Count("pk", filter=Q(number__lt=definitions.PASSIVE_MIN)),
-                top2=Count("pk", filter=Q(number__gte=definitions.CSAT_TOP2_MIN)),
+                detractors=Count("pk", filter=Q(number__lt=scores.PASSIVE_MIN)),
+                top2=Count("pk", filter=Q(number__gte=scores.CSAT_TOP2_MIN)),
             )
             .order_by()
         )

@@ -35,6 +35,7 @@ from surveys.models import (
 )
 from surveys.periods import anonymity_threshold
 from xmplatform.core.counts import CappedCount
+from xmplatform.core.suppression import suppress_siblings
 
 # Seconds a typical respondent spends per question type, and per page turn.
 TYPE_SECONDS: dict[str, int] = {
@@ -131,8 +132,6 @@ def survey_response_slices(*, survey: Survey) -> list[dict[str, Any]]:
     segment shows the sum of the periods where it was shown (suppressed when it was shown in
     none). So no two periods' figures subtract to fewer than k respondents.
     """
-    from xmplatform.core.suppression import suppress_siblings
-
     k = anonymity_threshold(survey.audience.anonymity_threshold)
     completed = Response.objects.filter(survey=survey, completed_on__isnull=False, released=True)
     if not survey.anonymous:

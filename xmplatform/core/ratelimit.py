@@ -3,7 +3,8 @@
 Each counter is one cache key per window, bumped with the cache's `incr` (Redis INCR: atomic
 across web processes and machines). The embedded local-memory cache counts per process only,
 which is enough for a single development server. If the cache is down, requests are let
-through and the outage is logged: a broken Redis must not take the survey pages with it.
+through (fail open) and the outage is logged in one line, at most once a minute per process
+while it lasts: a broken Redis must not take the survey pages with it, nor flood the log.
 
 `hit_all` applies several limits to one request; on Redis it is one server-side script, so a
 hosted page pays one round trip for all its limits instead of two to three per limit.
@@ -12,6 +13,7 @@ hosted page pays one round trip for all its limits instead of two to three per l
 import hashlib
 import logging
 import re
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -80,6 +82,43 @@ def _now() -> float:
     return time.time()
 
 
+class _OutageLog:
+    """One warning line when the cache fails, then at most one a minute while it stays down."""
+
+    EVERY = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._skipped = 0
+
+    def failed(self, scopes: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._last is not None and now - self._last < self.EVERY:
+                self._skipped += 1
+                return
+            skipped, self._skipped, self._last = self._skipped, 0, now
+        more = f" ({skipped} more since the last line)" if skipped else ""
+        logger.warning(
+            "Rate limits %s not counted: the cache is unavailable (%s: %s); requests are let "
+            "through%s.",
+            scopes,
+            type(exc).__name__,
+            str(exc).splitlines()[0] if str(exc) else "",
+            more,
+        )
+
+    def recovered(self) -> None:
+        """A counter worked: the next failure is a new outage and logs at once."""
+        if self._last is not None:
+            with self._lock:
+                self._last, self._skipped = None, 0
+
+
+_outage = _OutageLog()
+
+
 def _key(scope: str, ident: str, rate: Rate, now: float) -> str:
     # Identifiers may be secrets (invitation tokens): only their hash reaches the cache.
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
@@ -101,9 +140,10 @@ def hit(scope: str, ident: str, rate: Rate | None) -> int | None:
             count = cache.incr(key)
         except ValueError:  # first request of the window
             count = 1 if cache.add(key, 1, timeout=rate.seconds + 1) else cache.incr(key)
-    except (RedisError, OSError):
-        logger.warning("Rate limit %s not counted: the cache is unavailable.", scope, exc_info=True)
+    except (RedisError, OSError) as exc:
+        _outage.failed(scope, exc)
         return None
+    _outage.recovered()
     return _retry_after(rate, now) if count > rate.count else None
 
 
@@ -114,9 +154,10 @@ def exceeded(scope: str, ident: str, rate: Rate | None) -> int | None:
     now = _now()
     try:
         count = cache.get(_key(scope, ident, rate, now), 0)
-    except (RedisError, OSError):
-        logger.warning("Rate limit %s not read: the cache is unavailable.", scope, exc_info=True)
+    except (RedisError, OSError) as exc:
+        _outage.failed(scope, exc)
         return None
+    _outage.recovered()
     return _retry_after(rate, now) if count >= rate.count else None
 
 
@@ -177,11 +218,8 @@ def hit_all(*limits: Limit) -> int | None:
     args = [value for li, r in active for value in (r.count, r.seconds, int(li.counts))]
     try:
         reached = int(_hit_all_script(backend)(keys=keys, args=args))
-    except (RedisError, OSError):
-        logger.warning(
-            "Rate limits %s not counted: the cache is unavailable.",
-            ", ".join(limit.scope for limit, _rate in active),
-            exc_info=True,
-        )
+    except (RedisError, OSError) as exc:
+        _outage.failed(", ".join(limit.scope for limit, _rate in active), exc)
         return None
+    _outage.recovered()
     return _retry_after(active[reached - 1][1], now) if reached else None

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a database that cannot be reached answers a translated 503 page with Retry-After
+    # (xmplatform/core/unavailable.py), whichever layer inside met it.
+    "xmplatform.core.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # /healthz and /metrics, ahead of host validation (probes address a process by its IP).
     "xmplatform.ops.middleware.OpsEndpointsMiddleware",
@@ -144,6 +147,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+# Publishing from a web request must not block on a broker that is down: a short connect
+# timeout and one quick retry, then the caller's fallback (the outbox sweep) takes over.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -366,4 +378,24 @@ LOGGING = {
 }
 
 # --- Periodic tasks: one schedule, see xmplatform/beat.py ---------------------------------
-from xmplatform.beat import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401
+from xmplatform.beat import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402
+
+# Fault drills only (tests/integration): BEAT_INTERVAL_SCALE=0.0167 runs every interval entry
+# 60 times as often (at least every second, expiring no sooner), so that seconds of a drill
+# stand for minutes of beat. Crontab entries keep their times.
+BEAT_INTERVAL_SCALE = env.float("BEAT_INTERVAL_SCALE", default=1.0)
+if not 0 < BEAT_INTERVAL_SCALE <= 1:
+    raise ImproperlyConfigured("BEAT_INTERVAL_SCALE must be above 0 and at most 1 (1: as written).")
+if BEAT_INTERVAL_SCALE != 1:
+
+    def _scaled(entry: dict) -> dict:
+        every = max(1.0, round(entry["schedule"] * BEAT_INTERVAL_SCALE))
+        options = dict(entry.get("options", {}))
+        if "expires" in options:
+            options["expires"] = max(every, round(options["expires"] * BEAT_INTERVAL_SCALE))
+        return {**entry, "schedule": every, "options": options}
+
+    CELERY_BEAT_SCHEDULE = {
+        name: _scaled(entry) if isinstance(entry["schedule"], float) else entry
+        for name, entry in CELERY_BEAT_SCHEDULE.items()
+    }

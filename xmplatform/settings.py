@@ -147,6 +147,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+# No task keeps a result unless asked (`apply_async(ignore_result=False)`): publishing then
+# never touches the result backend, whose reconnects (20 retries) would hold a web request
+# for as long as Redis is down.
+CELERY_TASK_IGNORE_RESULT = True
 # Publishing from a web request must not block on a broker that is down: a short connect
 # timeout and one quick retry, then the caller's fallback (the outbox sweep) takes over.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}

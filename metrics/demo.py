@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audiences.models import Audience
-from metrics.closedloop.alerts import response_alerts_open
+from metrics.closedloop.response_rules import response_alerts_open
 from metrics.models import (
     CLOSED_STATUSES,
     AlertRule,

@@ -264,10 +264,13 @@ def late_events_refresh(*, since: dt.datetime) -> int:
     Events arrive after the answers they follow (a purchase weeks later) and may be recorded
     long after they happened, so the days being rebuilt do not cover them: the days they
     happened on are summed again, and the answer outcomes of their people recomputed (with
-    the daily outcomes of the days those people answered). Idempotent.
+    the daily outcomes of the days those people answered). Idempotent. Takes the rollup
+    state's lock first, like every rebuild: two runs at once (two beats) would each delete the
+    same rows and insert their own.
     """
     from metrics.selectors import outcomes_after
 
+    _state_locked()
     # The days the late events happened on are summed again for the operational metrics.
     late_days = list(
         TouchpointEvent.objects.filter(recorded_at__gte=since)

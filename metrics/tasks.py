@@ -1,13 +1,12 @@
-"""Celery tasks for metrics: thin callers of metrics.services."""
+"""Celery tasks for metrics: thin callers of metrics.services and the closed loop."""
 
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
 from metrics import services
-from metrics.closedloop import alerts
+from metrics.closedloop import notifications, score_rules
 
 
 @shared_task(name="metrics.rollup_day_task", acks_late=True)
@@ -30,43 +29,16 @@ def anonymous_periods_release_task(now: str | None = None) -> int:
     return len(services.anonymous_periods_release(now=at))
 
 
-# --- The closed loop (metrics.closedloop) ----------------------------------------------------
-
-
-@shared_task(
-    name="metrics.response_alerts_task",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=5,
-)
-def response_alerts_task(response_id: int) -> list[int]:
-    """Evaluate the response rules on one completed response; retrying opens nothing twice."""
-    return alerts.response_alerts_open(response_id=response_id)
-
-
-@shared_task(
-    name="metrics.alert_notify_task",
-    acks_late=True,
-    autoretry_for=(alerts.MailFailed, OperationalError),
-    retry_backoff=30,
-    max_retries=5,
-)
-def alert_notify_task(alert_id: int) -> bool:
-    """E-mail the assignee of one immediate alert (claimed first, so sent at most once)."""
-    return alerts.alert_notify(alert_id=alert_id)
+# --- The closed loop (metrics.closedloop); response rules and alert e-mails run from the outbox
 
 
 @shared_task(name="metrics.score_rules_evaluate_task", acks_late=True)
 def score_rules_evaluate_task(now: str | None = None) -> list[int]:
-    """Check the score rules (one alert per rule and cooldown window), then lost dispatches."""
-    at = dt.datetime.fromisoformat(now) if now else None
-    opened = alerts.score_rules_evaluate(now=at)
-    alerts.alerts_redispatch(now=at)
-    return opened
+    """Check the score rules (one alert per rule and cooldown window)."""
+    return score_rules.score_rules_evaluate(now=dt.datetime.fromisoformat(now) if now else None)
 
 
 @shared_task(name="metrics.alert_digests_task", acks_late=True)
 def alert_digests_task(now: str | None = None) -> int:
     """Send the daily digests of score alerts (one per user per day)."""
-    return alerts.alert_digests_send(now=dt.datetime.fromisoformat(now) if now else None)
+    return notifications.alert_digests_send(now=dt.datetime.fromisoformat(now) if now else None)

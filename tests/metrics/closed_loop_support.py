@@ -78,4 +78,32 @@ def open_case(rule: AlertRule, *, title: str, due_in: dt.timedelta, assignee: An
     )
 
 
-__all__ = ["contact_survey", "detractor_rule", "invite", "open_case", "submit"]
+def completed_response(survey: Survey, nps: int = 2) -> Any:
+    """A completed named response with one NPS answer, written without the hosted pages (so
+    nothing is owed to the outbox for it)."""
+    from django.utils import timezone
+
+    from surveys.models import Answer, Response
+
+    invitation, _token = invite(survey, external_id=f"r-{survey.invitations.count()}")
+    response = Response.objects.create(
+        survey=survey,
+        audience=survey.audience,
+        person=invitation.person,
+        channel="email",
+        language="en",
+        completed_on=timezone.localdate(),
+        completed_at=timezone.now(),
+    )
+    Answer.objects.create(response=response, question=survey.questions.get(key="nps"), number=nps)
+    return response
+
+
+__all__ = [
+    "completed_response",
+    "contact_survey",
+    "detractor_rule",
+    "invite",
+    "open_case",
+    "submit",
+]

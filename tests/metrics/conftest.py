@@ -1,7 +1,6 @@
 """Builders for metrics tests: an audience with a mapped journey, a survey and responses."""
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +9,6 @@ from django.utils import timezone
 
 from audiences.models import Audience, AudienceKind, Person
 from journeys.models import Touchpoint
-from metrics import hooks
 from metrics.models import AlertRule
 from surveys.models import (
     Answer,
@@ -182,13 +180,19 @@ def rule(survey: Survey) -> AlertRule:
     return detractor_rule(survey)
 
 
-@pytest.fixture
-def opened_alerts() -> Iterator[list[int]]:
-    """The ids metrics.hooks announces (what the webhook listener would receive)."""
+def opened_alerts() -> list[int]:
+    """The alerts announced to the outbox (`alert.opened`), oldest first, once each."""
+    from xmplatform.core.models import OutboxMessage
+
     seen: list[int] = []
-    hooks.register_alert_listener(seen.append)
-    yield seen
-    hooks.unregister_alert_listener(seen.append)
+    for payload in (
+        OutboxMessage.objects.filter(event="alert.opened")
+        .order_by("pk")
+        .values_list("payload", flat=True)
+    ):
+        if payload["alert_id"] not in seen:
+            seen.append(payload["alert_id"])
+    return seen
 
 
 @pytest.fixture

@@ -9,13 +9,21 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from metrics.closedloop import alerts
+from metrics.closedloop import handlers, notifications, response_rules
 from metrics.models import Alert, AlertRule, Case, CaseStatus, NotifyMode, RuleCondition
-from metrics.tasks import response_alerts_task
 from surveys.models import QuestionType, Response
 from tests.factories import make_user
-from tests.metrics.closed_loop_support import contact_survey, detractor_rule, invite, submit
+from tests.metrics.closed_loop_support import (
+    completed_response,
+    contact_survey,
+    detractor_rule,
+    invite,
+    submit,
+)
+from tests.metrics.conftest import opened_alerts
 from tests.surveys.test_hosted_support import plain_static_files  # noqa: F401 - autouse
+from xmplatform.core.models import OutboxMessage, OutboxState
+from xmplatform.core.outbox import outbox_relay
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +37,10 @@ def _submit(client, django_capture_on_commit_callbacks, **kwargs) -> Response:  
 
 
 def test_detractor_response_opens_one_case_for_the_owner_due_in_the_sla(
-    client, django_capture_on_commit_callbacks, survey, rule, opened_alerts
+    client,
+    django_capture_on_commit_callbacks,
+    survey,
+    rule,
 ) -> None:  # noqa: ANN001
     before = timezone.now()
     response = _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="3")
@@ -48,7 +59,7 @@ def test_detractor_response_opens_one_case_for_the_owner_due_in_the_sla(
     assert case.due_at == case.opened_at + dt.timedelta(hours=24)
     assert case.opened_at >= before
     assert case.title == "NPS (0–10) answer 3: Detractor callback"
-    assert opened_alerts == [alert.pk]
+    assert opened_alerts() == [alert.pk]
     [message] = mail.outbox
     assert message.to == ["customers-owner@example.com"]
     assert message.subject == "New case for Customers: NPS (0–10) answer 3: Detractor callback"
@@ -60,38 +71,45 @@ def test_detractor_response_opens_one_case_for_the_owner_due_in_the_sla(
     assert alert.notify_attempts == 1
 
 
-def test_second_submit_and_retried_task_keep_one_case_and_one_email(
-    client, django_capture_on_commit_callbacks, survey, rule, opened_alerts
+def test_second_submit_and_rerun_handler_keep_one_case_and_one_email(
+    client, django_capture_on_commit_callbacks, survey, rule
 ) -> None:  # noqa: ANN001
     _, token = invite(survey)
     with django_capture_on_commit_callbacks(execute=True):
         submit(client, token, nps="2")
         submit(client, token, nps="2")  # a second tab posts the same answers
     response = Response.objects.get()
+    [alert] = Alert.objects.all()
     with django_capture_on_commit_callbacks(execute=True):
-        response_alerts_task.delay(response.pk)  # a retry, or a redelivered message
-        assert alerts.response_alerts_open(response_id=response.pk) == []
+        # The outbox runs a row again after a crash: neither handler does anything twice.
+        handlers.response_completed_handler(message_id=0, response_id=response.pk)
+        handlers.alert_opened_handler(message_id=0, alert_id=alert.pk)
+        assert response_rules.response_alerts_open(response_id=response.pk) == []
 
     assert Alert.objects.count() == 1
     assert Case.objects.count() == 1
-    assert len(opened_alerts) == 1
+    assert len(opened_alerts()) == 1
     assert len(mail.outbox) == 1
 
 
 def test_passive_and_promoter_open_nothing_and_send_nothing(
-    client, django_capture_on_commit_callbacks, survey, rule, opened_alerts
+    client,
+    django_capture_on_commit_callbacks,
+    survey,
+    rule,
 ) -> None:  # noqa: ANN001
     _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="7")
     _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="10", external_id="p-2")
 
     assert Alert.objects.count() == 0
     assert Case.objects.count() == 0
-    assert opened_alerts == []
+    assert opened_alerts() == []
     assert mail.outbox == []
 
 
 def test_anonymous_detractor_opens_no_alert_and_no_case(
-    client, django_capture_on_commit_callbacks, opened_alerts
+    client,
+    django_capture_on_commit_callbacks,
 ) -> None:  # noqa: ANN001
     survey = contact_survey(anonymous=True)
     detractor_rule(survey)
@@ -100,7 +118,7 @@ def test_anonymous_detractor_opens_no_alert_and_no_case(
     assert response.person_id is None
     assert Alert.objects.count() == 0
     assert Case.objects.count() == 0
-    assert opened_alerts == []
+    assert opened_alerts() == []
     assert mail.outbox == []
 
 
@@ -182,7 +200,7 @@ def test_rule_of_another_survey_or_an_inactive_rule_does_not_fire(
 
 
 def test_evaluating_a_response_costs_bounded_queries(
-    client, django_capture_on_commit_callbacks, django_assert_num_queries, survey, rule
+    django_assert_num_queries, survey, rule
 ) -> None:  # noqa: ANN001
     AlertRule.objects.create(
         audience=survey.audience,
@@ -190,13 +208,13 @@ def test_evaluating_a_response_costs_bounded_queries(
         condition=RuleCondition.KEYWORD,
         keywords="nothing-matches",
     )
-    with mock.patch.object(alerts, "response_alerts_open", return_value=[]):
-        response = _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="3")
+    response = completed_response(survey, nps=3)
     # 1 response with survey and audience, 2 rules, 3 answers with their questions,
-    # 4 insert the alerts (ON CONFLICT DO NOTHING), 5 the alerts inserted, 6 insert the cases.
-    # (No seventh: the response is no longer marked checked, the outbox row is the record.)
-    with django_assert_num_queries(6):
-        assert len(alerts.response_alerts_open(response_id=response.pk)) == 1
+    # 4 insert the alerts (ON CONFLICT DO NOTHING), 5 the alerts inserted, 6 insert the cases,
+    # 7 insert the alert's `alert.opened` outbox rows (one per handler, one INSERT).
+    # (Was 7 with "mark the response checked" in place of the outbox rows.)
+    with django_assert_num_queries(7):
+        assert len(response_rules.response_alerts_open(response_id=response.pk)) == 1
 
 
 def test_notification_is_claimed_once(
@@ -205,41 +223,34 @@ def test_notification_is_claimed_once(
     _submit(client, django_capture_on_commit_callbacks, survey=survey, nps="3")
     alert = Alert.objects.get()
 
-    assert alerts.alert_notify(alert_id=alert.pk) is False
+    assert notifications.alert_mail_claim(alert_id=alert.pk, now=timezone.now()) is False
+    assert notifications.alert_mail_send(alert_id=alert.pk) is False  # sent already
     assert len(mail.outbox) == 1
 
 
 def test_mail_error_releases_the_claim_for_a_retry(survey, rule) -> None:  # noqa: ANN001
-    _, token = invite(survey)
-    from surveys.models import Answer, Question
-
-    response = Response.objects.create(
-        survey=survey,
-        audience=survey.audience,
-        person=survey.invitations.get().person,
-        channel="email",
-        language="en",
-        completed_on=timezone.localdate(),
-        completed_at=timezone.now(),
-    )
-    Answer.objects.create(response=response, question=Question.objects.get(key="nps"), number=2)
+    response = completed_response(survey)
     with transaction.atomic():
-        [alert_id] = alerts.response_alerts_open(response_id=response.pk)
+        [alert_id] = response_rules.response_alerts_open(response_id=response.pk)
+    assert notifications.alert_mail_claim(alert_id=alert_id, now=timezone.now()) is True
     with (
         mock.patch(
             "django.core.mail.EmailMultiAlternatives.send",
             side_effect=smtplib.SMTPServerDisconnected("gone"),
         ),
-        pytest.raises(alerts.MailFailed),
+        pytest.raises(notifications.MailFailed),
     ):
-        alerts.alert_notify(alert_id=alert_id)
+        notifications.alert_mail_send(alert_id=alert_id)
 
     alert = Alert.objects.get()
     assert alert.notify_claimed_at is None
     assert alert.notified_at is None
+    assert alert.mail_window is None
     assert alert.notify_attempts == 1
-    assert alerts.alert_notify(alert_id=alert_id) is True
+    assert notifications.alert_mail_claim(alert_id=alert_id, now=timezone.now()) is True
+    assert notifications.alert_mail_send(alert_id=alert_id) is True
     assert len(mail.outbox) == 1
+    assert Alert.objects.get().notify_attempts == 2
 
 
 def test_database_refuses_a_second_alert_for_the_same_rule_and_response(
@@ -259,30 +270,27 @@ def test_database_refuses_a_second_alert_for_the_same_rule_and_response(
         )
 
 
-def test_lost_dispatch_is_picked_up_by_the_reconciler(survey, rule) -> None:  # noqa: ANN001
-    _, token = invite(survey)
-    from surveys.models import Answer, Question
-
-    response = Response.objects.create(
-        survey=survey,
-        audience=survey.audience,
-        person=survey.invitations.get().person,
-        channel="email",
-        language="en",
-        completed_on=timezone.localdate(),
-        completed_at=timezone.now(),
-    )
-    Answer.objects.create(response=response, question=Question.objects.get(key="nps"), number=2)
-    # Opened inside a transaction that never runs its on_commit callbacks: the task is lost.
+def test_alert_whose_relay_was_never_woken_is_mailed_by_the_sweep_once(
+    django_capture_on_commit_callbacks, survey, rule
+) -> None:  # noqa: ANN001
+    response = completed_response(survey)
+    # Opened inside a transaction that never runs its on_commit callbacks: no wake reached a
+    # worker; the rows wait for the minute's sweep.
     with transaction.atomic():
-        alerts.response_alerts_open(response_id=response.pk)
+        [alert_id] = response_rules.response_alerts_open(response_id=response.pk)
     assert mail.outbox == []
+    assert (
+        list(OutboxMessage.objects.filter(event="alert.opened").values_list("payload", "state"))
+        == [({"alert_id": alert_id}, OutboxState.PENDING)] * 2
+    )
 
-    assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=1)) == 0
-    assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=3)) == 1
-    assert alerts.alerts_redispatch(now=timezone.now() + dt.timedelta(minutes=4)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_relay() == 2  # the e-mail and the webhooks
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_relay() == 0
 
     assert len(mail.outbox) == 1
+    assert Alert.objects.get().notified_at is not None
 
 
 def test_rule_mails_once_per_cooldown_and_later_alerts_wait_for_the_digest(
@@ -298,7 +306,7 @@ def test_rule_mails_once_per_cooldown_and_later_alerts_wait_for_the_digest(
     assert first.mail_window is not None
     assert second.notify == NotifyMode.DIGEST
     assert second.notified_at is None
-    assert alerts.alert_digests_send() == 1
+    assert notifications.alert_digests_send() == 1
     assert mail.outbox[1].subject == "Your daily alerts: 1"
     assert "NPS (0–10) answer 2: Detractor callback" in mail.outbox[1].body
 

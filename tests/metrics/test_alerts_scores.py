@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 
-from metrics.closedloop import alerts
+from metrics.closedloop import handlers, notifications, score_rules
 from metrics.models import (
     Alert,
     AlertDigest,
@@ -24,6 +24,8 @@ from tests.metrics.conftest import (
     make_people,
     nps_specs,
 )
+from xmplatform.core.models import OutboxMessage
+from xmplatform.flows import HANDLERS
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +57,7 @@ def test_drop_beyond_the_margin_raises_one_alert_with_both_values(world) -> None
     rule = _rule(world)
     _drop(world)
 
-    [alert_id] = alerts.score_rules_evaluate(now=NOON)
+    [alert_id] = score_rules.score_rules_evaluate(now=NOON)
 
     alert = Alert.objects.get(pk=alert_id)
     assert alert.rule == rule
@@ -76,7 +78,7 @@ def test_drop_within_the_margin_raises_nothing(world) -> None:  # noqa: ANN001
     add_responses(world, nps_specs([10] * 12 + [8] * 8, day=PREVIOUS))  # NPS 60 ± 21.5
     add_responses(world, nps_specs([10] * 10 + [8] * 10, day=CURRENT))  # NPS 50 ± 21.9
 
-    assert alerts.score_rules_evaluate(now=NOON) == []
+    assert score_rules.score_rules_evaluate(now=NOON) == []
     assert Alert.objects.count() == 0
 
 
@@ -84,10 +86,10 @@ def test_one_alert_per_cooldown_window(world) -> None:  # noqa: ANN001
     _rule(world)
     _drop(world)
 
-    assert len(alerts.score_rules_evaluate(now=NOON)) == 1
-    assert alerts.score_rules_evaluate(now=NOON + dt.timedelta(hours=6)) == []
-    assert alerts.score_rules_evaluate(now=NOON + dt.timedelta(hours=11, minutes=59)) == []
-    assert len(alerts.score_rules_evaluate(now=NOON + dt.timedelta(hours=12, minutes=30))) == 1
+    assert len(score_rules.score_rules_evaluate(now=NOON)) == 1
+    assert score_rules.score_rules_evaluate(now=NOON + dt.timedelta(hours=6)) == []
+    assert score_rules.score_rules_evaluate(now=NOON + dt.timedelta(hours=11, minutes=59)) == []
+    assert len(score_rules.score_rules_evaluate(now=NOON + dt.timedelta(hours=12, minutes=30))) == 1
 
     assert list(Alert.objects.order_by("window_start").values_list("window_start", flat=True)) == [
         dt.datetime(2026, 6, 15, tzinfo=dt.UTC),
@@ -98,7 +100,7 @@ def test_one_alert_per_cooldown_window(world) -> None:  # noqa: ANN001
 def test_database_refuses_a_second_alert_in_the_same_window(world) -> None:  # noqa: ANN001
     rule = _rule(world)
     _drop(world)
-    [alert_id] = alerts.score_rules_evaluate(now=NOON)
+    [alert_id] = score_rules.score_rules_evaluate(now=NOON)
     window = Alert.objects.get(pk=alert_id).window_start
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -116,7 +118,7 @@ def test_score_under_the_anonymity_threshold_never_alerts(world) -> None:  # noq
     _rule(world, condition=RuleCondition.SCORE_BELOW, threshold=50)
     add_responses(world, nps_specs([0, 0, 0, 0], day=CURRENT))  # n=4 < 5
 
-    assert alerts.score_rules_evaluate(now=NOON) == []
+    assert score_rules.score_rules_evaluate(now=NOON) == []
 
 
 def test_anonymous_answers_reach_a_score_rule_only_once_their_period_is_published(world) -> None:  # noqa: ANN001
@@ -128,13 +130,13 @@ def test_anonymous_answers_reach_a_score_rule_only_once_their_period_is_publishe
     add_responses(world, nps_specs([0] * 4, day=CURRENT, released=False))  # waiting
 
     # The period is open: not even its released batch counts.
-    assert alerts.score_rules_evaluate(now=NOON) == []
+    assert score_rules.score_rules_evaluate(now=NOON) == []
 
     # It ended: everything it holds is released and it is published.
     Response.objects.update(released=True)
     period.published_at = NOON
     period.save()
-    [alert_id] = alerts.score_rules_evaluate(now=NOON)
+    [alert_id] = score_rules.score_rules_evaluate(now=NOON)
     alert = Alert.objects.get(pk=alert_id)
     assert (alert.n, alert.summary) == (9, "NPS 11.1 over 7 days: Checkout NPS")  # 5 − 4 of 9
     assert alert.response is None
@@ -151,7 +153,7 @@ def test_score_below_threshold_on_one_touchpoint(world) -> None:  # noqa: ANN001
     add_responses(world, nps_specs([0] * 5 + [10] * 5, day=CURRENT, touchpoint="checkout"))
     add_responses(world, nps_specs([10] * 30, day=CURRENT, touchpoint="delivery"))
 
-    [alert_id] = alerts.score_rules_evaluate(now=NOON)
+    [alert_id] = score_rules.score_rules_evaluate(now=NOON)
 
     assert Alert.objects.get(pk=alert_id).summary == "NPS 0.0 over 7 days: Checkout"
 
@@ -176,7 +178,7 @@ def test_response_rate_below_threshold(world) -> None:  # noqa: ANN001
         ]
     )
 
-    [alert_id] = alerts.score_rules_evaluate(now=NOON)
+    [alert_id] = score_rules.score_rules_evaluate(now=NOON)
 
     alert = Alert.objects.get(pk=alert_id)
     assert alert.value == 20.0
@@ -191,22 +193,22 @@ def test_evaluating_a_firing_score_rule_costs_bounded_queries(
     _drop(world)
     # 1 active score rules with audiences, 2 alert in this window?, 3 both periods' aggregate,
     # 4 savepoint (alert and case), 5 savepoint (alert insert), 6 insert alert, 7 release,
-    # 8 insert case, 9 release.
-    with django_assert_num_queries(9):
-        alerts.score_rules_evaluate(now=NOON)
+    # 8 insert case, 9 insert the `alert.opened` outbox rows (one INSERT), 10 release.
+    with django_assert_num_queries(10):
+        score_rules.score_rules_evaluate(now=NOON)
     # 1 rules, 2 "fired in this window already": no aggregate runs again.
     with django_assert_num_queries(2):
-        alerts.score_rules_evaluate(now=NOON)
+        score_rules.score_rules_evaluate(now=NOON)
 
 
 def test_one_digest_per_user_per_day_lists_every_pending_score_alert(world) -> None:  # noqa: ANN001
     _rule(world)
     _rule(world, condition=RuleCondition.SCORE_BELOW, threshold=20, name="NPS under 20")
     _drop(world)
-    assert len(alerts.score_rules_evaluate(now=NOON)) == 2
+    assert len(score_rules.score_rules_evaluate(now=NOON)) == 2
 
-    assert alerts.alert_digests_send(now=NOON) == 1
-    assert alerts.alert_digests_send(now=NOON + dt.timedelta(hours=1)) == 0
+    assert notifications.alert_digests_send(now=NOON) == 1
+    assert notifications.alert_digests_send(now=NOON + dt.timedelta(hours=1)) == 0
 
     [message] = mail.outbox
     assert message.to == ["customers-owner@example.com"]
@@ -223,13 +225,13 @@ def test_one_digest_per_user_per_day_lists_every_pending_score_alert(world) -> N
 def test_alert_after_todays_digest_waits_for_tomorrow(world) -> None:  # noqa: ANN001
     _rule(world)
     _drop(world)
-    alerts.score_rules_evaluate(now=NOON)
-    assert alerts.alert_digests_send(now=NOON) == 1
+    score_rules.score_rules_evaluate(now=NOON)
+    assert notifications.alert_digests_send(now=NOON) == 1
     _rule(world, condition=RuleCondition.SCORE_BELOW, threshold=20, name="NPS under 20")
-    assert len(alerts.score_rules_evaluate(now=NOON + dt.timedelta(hours=1))) == 1
+    assert len(score_rules.score_rules_evaluate(now=NOON + dt.timedelta(hours=1))) == 1
 
-    assert alerts.alert_digests_send(now=NOON + dt.timedelta(hours=2)) == 0
-    assert alerts.alert_digests_send(now=NOON + dt.timedelta(days=1)) == 1
+    assert notifications.alert_digests_send(now=NOON + dt.timedelta(hours=2)) == 0
+    assert notifications.alert_digests_send(now=NOON + dt.timedelta(days=1)) == 1
     assert len(mail.outbox) == 2
     assert mail.outbox[1].subject == "Your daily alerts: 1"
     assert "NPS under 20" in mail.outbox[1].body
@@ -238,8 +240,27 @@ def test_alert_after_todays_digest_waits_for_tomorrow(world) -> None:  # noqa: A
 def test_digest_skips_immediate_and_silent_alerts(world) -> None:  # noqa: ANN001
     _rule(world, notify=NotifyMode.NONE)
     _drop(world)
-    alerts.score_rules_evaluate(now=NOON)
+    score_rules.score_rules_evaluate(now=NOON)
 
-    assert alerts.alert_digests_send(now=NOON) == 0
+    assert notifications.alert_digests_send(now=NOON) == 0
     assert AlertDigest.objects.count() == 0
     assert mail.outbox == []
+
+
+def test_score_alert_is_announced_to_the_outbox_and_mailed_only_in_the_digest(
+    world, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    _rule(world)
+    _drop(world)
+
+    [alert_id] = score_rules.score_rules_evaluate(now=NOON)
+
+    rows = OutboxMessage.objects.filter(event="alert.opened").order_by("pk")
+    assert list(rows.values_list("handler", "payload")) == [
+        (handler, {"alert_id": alert_id}) for handler in HANDLERS["alert.opened"]
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        handlers.alert_opened_handler(message_id=rows[0].pk, alert_id=alert_id)
+    assert mail.outbox == []
+    assert Alert.objects.get().notify_claimed_at is None  # left for the digest
+    assert notifications.alert_digests_send(now=NOON) == 1

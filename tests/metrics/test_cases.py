@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.urls import resolve, reverse
 from django.utils import timezone
 
-from metrics.closedloop import alerts
+from metrics.closedloop import cases
 from metrics.models import AlertRule, Case, CaseNote, CaseStatus, RootCause, RuleCondition
 from tests.factories import make_user
 from tests.metrics.closed_loop_support import open_case
@@ -41,7 +41,7 @@ def test_closing_without_a_root_cause_is_refused(rule, xm_manager) -> None:  # n
     case.status = CaseStatus.RESOLVED
 
     with pytest.raises(ValidationError) as error:
-        alerts.case_save(case=case, by=xm_manager)
+        cases.case_save(case=case, by=xm_manager)
 
     assert error.value.message_dict == {
         "root_cause": ["Choose the root cause before closing the case."]
@@ -61,7 +61,7 @@ def test_database_refuses_a_closed_case_without_root_cause(rule) -> None:  # noq
 def test_close_stamps_the_time_and_reopening_clears_it(rule, xm_manager, shipping) -> None:  # noqa: ANN001
     case = open_case(rule, title="A", due_in=dt.timedelta(hours=4))
 
-    closed = alerts.case_close(
+    closed = cases.case_close(
         case_id=case.pk,
         status=CaseStatus.RESOLVED,
         root_cause_id=shipping.pk,
@@ -73,7 +73,7 @@ def test_close_stamps_the_time_and_reopening_clears_it(rule, xm_manager, shippin
     assert CaseNote.objects.get().text == "Called back, sent a voucher"
     assert CaseNote.objects.get().author == xm_manager
     closed.status = CaseStatus.IN_PROGRESS
-    alerts.case_save(case=closed, by=xm_manager)
+    cases.case_save(case=closed, by=xm_manager)
     closed.refresh_from_db()
     assert closed.closed_at is None
 
@@ -84,7 +84,7 @@ def test_my_open_cases_lists_mine_overdue_first(client, rule, xm_manager, shippi
     open_case(rule, title="Due in an hour", due_in=dt.timedelta(hours=1))
     open_case(rule, title="Someone else's", due_in=-dt.timedelta(days=3), assignee=make_user("ali"))
     done = open_case(rule, title="Closed already", due_in=-dt.timedelta(days=5))
-    alerts.case_close(
+    cases.case_close(
         case_id=done.pk, status=CaseStatus.WONT_FIX, root_cause_id=shipping.pk, by=xm_manager
     )
     client.force_login(xm_manager)

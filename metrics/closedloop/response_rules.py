@@ -1,0 +1,171 @@
+"""Response rules: a completed named response against its audience's rules, once.
+
+Runs from the outbox (`response.completed`, metrics.closedloop.handlers). A response to an
+anonymous survey is never evaluated: no rule reads its answers, so no case can identify its
+respondent.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from metrics.closedloop.alerts import Firing, response_alerts_insert
+from metrics.closedloop.models import Alert, AlertRule, Case, RuleCondition, RuleKind
+from surveys.models import SCORED_TYPES, Answer, QuestionType, Response
+
+# The survey question whose answer says whether the respondent may be contacted (see
+# surveys.catalog.may_contact); "no" marks the case "do not contact".
+CONTACT_QUESTION_KEY = "may_contact"
+CONTACT_NO = "no"
+CONTACT_YES = "yes"
+
+
+def _answer_label(question_type: str) -> str:
+    return str(QuestionType(question_type).label) if question_type else _("Answer")
+
+
+def _match(rule: AlertRule, answers: Sequence[Mapping[str, Any]]) -> Firing | None:
+    """Whether a response's answers meet a response rule (no queries)."""
+    for a in answers:
+        if rule.question_id is not None and a["question_id"] != rule.question_id:
+            continue
+        if rule.condition in (RuleCondition.ANSWER_AT_MOST, RuleCondition.ANSWER_AT_LEAST):
+            if a["number"] is None or a["type"] not in SCORED_TYPES:
+                continue
+            if rule.question_id is None and a["type"] != rule.question_type:
+                continue
+            if rule.scale_max is not None and a["scale_max"] != rule.scale_max:
+                continue
+            at_most = rule.condition == RuleCondition.ANSWER_AT_MOST
+            hit = a["number"] <= rule.threshold if at_most else a["number"] >= rule.threshold
+            if hit:
+                return Firing(
+                    summary=_("%(question)s answer %(value)s: %(rule)s")
+                    % {"question": _answer_label(a["type"]), "value": a["number"], "rule": rule},
+                    value=float(a["number"]),
+                )
+        elif rule.condition == RuleCondition.KEYWORD:
+            if a["type"] != QuestionType.TEXT or not a["text"]:
+                continue
+            text = a["text"].casefold()
+            found = [k for k in rule.keyword_list() if k in text]
+            if found:
+                return Firing(
+                    summary=_("Keyword “%(keyword)s” in a comment: %(rule)s")
+                    % {"keyword": found[0], "rule": rule}
+                )
+        elif rule.condition == RuleCondition.ANY_ANSWER:
+            if a["number"] is not None or a["text"] or a["choices"]:
+                return Firing(
+                    summary=_("Answered “%(key)s”: %(rule)s") % {"key": a["key"], "rule": rule}
+                )
+    return None
+
+
+def _may_contact(answers: Iterable[Mapping[str, Any]]) -> bool | None:
+    for a in answers:
+        if a["key"] == CONTACT_QUESTION_KEY:
+            value = (a["text"] or "").strip().casefold()
+            if value == CONTACT_NO:
+                return False
+            if value == CONTACT_YES:
+                return True
+    return None
+
+
+def _rules_apply(*, responses: Sequence[Response], now: dt.datetime) -> list[int]:
+    """Evaluate the response rules on completed responses; returns the alerts opened.
+
+    The responses come with their survey and audience loaded. Set-based: one query each for
+    the rules and the answers, however many responses, then `response_alerts_insert`.
+    """
+    named = sorted((r for r in responses if not r.survey.anonymous), key=lambda r: r.pk)
+    if not named:
+        return []
+    rules = list(
+        AlertRule.objects.filter(
+            audience_id__in={r.audience_id for r in named}, kind=RuleKind.RESPONSE, active=True
+        ).order_by("pk")
+    )
+    applicable = {
+        r.pk: found
+        for r in named
+        if (
+            found := [
+                rule
+                for rule in rules
+                if rule.audience_id == r.audience_id
+                and rule.survey_id in (None, r.survey_id)
+                and rule.touchpoint_id in (None, r.touchpoint_id)
+            ]
+        )
+    }
+    if not applicable:
+        return []
+    answers: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for a in (
+        Answer.objects.filter(response_id__in=list(applicable))
+        .values("response_id", "question_id", "number", "text", "choices")
+        .annotate(
+            key=F("question__key"), type=F("question__type"), scale_max=F("question__scale_max")
+        )
+        .order_by("response_id", "question__order", "question_id")
+    ):
+        answers[a["response_id"]].append(a)
+    alerts: list[Alert] = []
+    cases: dict[tuple[int, int], Case] = {}
+    for response in named:
+        if response.pk not in applicable:
+            continue
+        given = answers[response.pk]
+        may_contact = _may_contact(given)
+        for rule in applicable[response.pk]:
+            firing = _match(rule, given)
+            if firing is None:
+                continue
+            summary = firing.summary[:300]
+            alerts.append(
+                Alert(
+                    rule=rule,
+                    audience_id=rule.audience_id,
+                    response=response,
+                    value=firing.value,
+                    summary=summary,
+                    opened_at=now,
+                    notify=rule.notify,
+                )
+            )
+            cases[(rule.pk, response.pk)] = Case(
+                audience_id=rule.audience_id,
+                response=response,
+                person_id=response.person_id,
+                may_contact=may_contact,
+                title=summary,
+                assignee_id=rule.assignee_id or response.audience.owner_id,
+                opened_at=now,
+                due_at=now + rule.sla,
+            )
+    return response_alerts_insert(alerts=alerts, cases=cases, now=now)
+
+
+def response_alerts_open(*, response_id: int, now: dt.datetime | None = None) -> list[int]:
+    """Evaluate the response rules on one completed response; returns the alerts opened.
+
+    Idempotent: a second call (a rerun of the outbox row) opens nothing. A response to an
+    anonymous survey is not evaluated (no rule reads its answers), so no case can identify its
+    respondent.
+    """
+    now = now or timezone.now()
+    response = (
+        Response.objects.select_related("survey", "audience")
+        .filter(pk=response_id, completed_on__isnull=False)
+        .first()
+    )
+    if response is None or response.survey.anonymous:
+        return []
+    return _rules_apply(responses=[response], now=now)

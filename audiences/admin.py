@@ -1,12 +1,10 @@
 """Admin for audiences, people, memberships and consent, with the CSV import."""
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import display_for_value, unquote
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.db.models import OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,11 +21,9 @@ from audiences.access import (
     audience_ids,
 )
 from audiences.forms import ConsentForm, ConsentInlineFormSet, PeopleImportForm
-from audiences.imports import people_import_csv
 from audiences.models import (
     Audience,
     AudienceGrant,
-    AuditAction,
     AuditLog,
     Consent,
     ConsentOrigin,
@@ -36,10 +32,8 @@ from audiences.models import (
     Person,
     Role,
 )
-from audiences.selectors import person_export
 from audiences.services import (
     audience_save,
-    audit_record,
     consent_delete,
     consent_may_reverse,
     consent_set,
@@ -47,10 +41,7 @@ from audiences.services import (
     grant_set,
     person_erase,
 )
-from surveys.distribution.fatigue import reason_label
-from surveys.models import Invitation, InvitationState, Response
-from surveys.selectors import invitations_shown
-from xmplatform.core.admin_guard import unrestricted
+from audiences.services.csv_import import people_import_csv
 from xmplatform.core.counts import CappedCount, capped_display
 from xmplatform.core.paging import EstimatedCountPaginator, IndexedValuesListFilter
 
@@ -178,74 +169,6 @@ class MembershipInline(ScopedInline, admin.TabularInline):
         return False
 
 
-class InvitationInline(ScopedInline, admin.TabularInline):
-    """The person's invitations in the user's audiences (latest first)."""
-
-    model = Invitation
-    fields = ("survey", "channel", "shown_state", "reason", "sent_at", "responded")
-    readonly_fields = fields
-    ordering = ("-id",)
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    verbose_name_plural = _("invitations (your audiences only)")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
-        # The state each user is shown: below superuser an anonymous survey's answer shows
-        # once its period is published, never as it happens (surveys.selectors).
-        return invitations_shown(
-            super().get_queryset(request).select_related("survey"),
-            real=unrestricted(request.user),
-        )
-
-    @admin.display(description=_("state"))
-    def shown_state(self, obj: Invitation) -> str:
-        state = getattr(obj, "shown_state", obj.state)
-        return str(InvitationState(state).label) if state in InvitationState.values else state
-
-    @admin.display(description=_("suppression reason"))
-    def reason(self, obj: Invitation) -> str:
-        return reason_label(obj.suppression_reason) if obj.suppression_reason else "-"
-
-    @admin.display(description=_("responded"))
-    def responded(self, obj: Invitation) -> str:
-        # An anonymous survey's invitation says that it was answered, never when: the time
-        # kept (its period's first midnight) would date the answer beside its period.
-        if obj.responded_at is None:
-            return "-"
-        if obj.survey.anonymous:
-            if getattr(obj, "shown_state", obj.state) != InvitationState.RESPONDED:
-                return "-"  # as if unanswered until its period is published
-            return gettext("Yes (an anonymous survey keeps no time of answering)")
-        return str(display_for_value(obj.responded_at, "-"))
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ResponseInline(ScopedInline, admin.TabularInline):
-    """The person's named responses in the user's audiences; anonymous ones have no person."""
-
-    model = Response
-    fk_name = "person"
-    fields = ("survey", "channel", "language", "completed_on")
-    readonly_fields = fields
-    ordering = ("-id",)
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    verbose_name_plural = _("responses (your audiences only)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class ConsentInline(admin.TabularInline):
     """The person's consents; saved through the consent services (checked and audited)."""
 
@@ -264,7 +187,12 @@ class ConsentInline(admin.TabularInline):
 
 @admin.register(Person)
 class PersonAdmin(AudienceScopedAdmin):
-    """People are many: exact searches, no full counts. Export and erasure on each page."""
+    """People are many: exact searches, no full counts. Export and erasure on each page.
+
+    The apps above add their panels by registering a subclass (surveys: the person's
+    invitations and responses); the export is served from above (xmplatform.people), as it
+    reaches every app.
+    """
 
     list_display = ("external_id", "name", "email", "language", "time_zone")
     list_filter = ("language",)
@@ -277,7 +205,7 @@ class PersonAdmin(AudienceScopedAdmin):
     show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
     readonly_fields = ("created_at", "updated_at")
-    inlines = (MembershipInline, ConsentInline, InvitationInline, ResponseInline)
+    inlines: tuple[Any, ...] = (MembershipInline, ConsentInline)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Consent:
@@ -318,11 +246,6 @@ class PersonAdmin(AudienceScopedAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
-                "<path:object_id>/export/",
-                wrap(self.export_view),
-                name="audiences_person_export",
-            ),
-            path(
                 "<path:object_id>/erase/",
                 wrap(self.erase_view),
                 name="audiences_person_erase",
@@ -353,7 +276,12 @@ class PersonAdmin(AudienceScopedAdmin):
             Membership.objects.filter(person=person).exclude(audience_id__in=ids).exists()
         )
 
-    def _target(self, request: HttpRequest, object_id: str, role: int) -> Person:
+    def person_for(self, request: HttpRequest, object_id: str, role: int) -> Person:
+        """The person of the URL, if `request.user` may export (analyst) or erase (manager) them.
+
+        Raises Http404 for a person the user cannot see, PermissionDenied without the role on
+        every audience of the person.
+        """
         person = self.get_object(request, unquote(object_id))
         if person is None:
             raise Http404(gettext("No such person."))
@@ -361,53 +289,21 @@ class PersonAdmin(AudienceScopedAdmin):
             raise PermissionDenied
         return person
 
-    def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Everything held about the person, as a JSON download (audited)."""
-        person = self._target(request, object_id, Role.ANALYST)
-        data = person_export(person=person, real_states=unrestricted(request.user))
-        audiences = list(
-            Membership.objects.filter(person=person).values_list("audience_id", flat=True)
-        )
-        audit_record(
-            actor=request.user,
-            action=AuditAction.PERSON_EXPORTED,
-            audiences=audiences or [None],
-            target=f"person {person.pk}",
-        )
-        response = HttpResponse(
-            json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
-            content_type="application/json; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
-        return response
-
     def erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """A confirmation page; on POST the person is erased everywhere (audited)."""
-        person = self._target(request, object_id, Role.MANAGER)
+        person = self.person_for(request, object_id, Role.MANAGER)
         if request.method == "POST":
-            audiences = list(
-                Membership.objects.filter(person=person).values_list("audience_id", flat=True)
-            )
             pk = person.pk
-            report = person_erase(person=person)
-            audit_record(
-                actor=request.user,
-                action=AuditAction.PERSON_ERASED,
-                audiences=audiences or [None],
-                target=f"person {pk}",
-                detail={
-                    "memberships": report.memberships,
-                    "events": report.events,
-                    "invitations_unlinked": report.invitations_unlinked,
-                    "responses_unlinked": report.responses_unlinked,
-                    "admin_log_entries": report.admin_log_entries,
-                },
-            )
-            self.message_user(
-                request,
-                gettext("Person #%(id)s was erased.") % {"id": pk},
-                messages.SUCCESS,
-            )
+            person_erase(person_id=pk, actor=request.user)
+            if Person.objects.filter(pk=pk).exists():
+                # Workers finish it (eager mode has already, right after the commit).
+                message = gettext(
+                    "Person #%(id)s was erased: their details, memberships and consents are "
+                    "gone; their events, invitations, responses and cases follow within seconds."
+                )
+            else:
+                message = gettext("Person #%(id)s was erased.")
+            self.message_user(request, message % {"id": pk}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:audiences_person_changelist"))
         context = {
             **self.admin_site.each_context(request),

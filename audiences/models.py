@@ -119,6 +119,9 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # An erasure empties the row at once and deletes it once every app has erased what it
+    # holds (audiences.services.erasure); until then this says it is on its way out.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("person")
@@ -255,6 +258,7 @@ class AuditAction(models.TextChoices):
     RESPONSES_EXPORTED = "responses_exported", _("Exported responses")
     PERSON_EXPORTED = "person_exported", _("Exported a person's data")
     PERSON_ERASED = "person_erased", _("Erased a person")
+    PERSON_ERASURE_COMPLETED = "person_erasure_completed", _("Completed a person's erasure")
     GRANT_ADDED = "grant_added", _("Granted access")
     GRANT_CHANGED = "grant_changed", _("Changed access")
     GRANT_REMOVED = "grant_removed", _("Removed access")

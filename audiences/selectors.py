@@ -1,43 +1,35 @@
-"""Reads about people: everything the platform holds about one person (access requests)."""
+"""Reads about people: what audiences holds about one person (access requests)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
 from typing import Any
 
-from django.utils import timezone
-
-from audiences.models import Consent, Membership, Person
+from audiences.models import Audience, Consent, Membership, Person
 
 
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A date or time as ISO 8601 text for an export; any other value as it is."""
     return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
 
 
-def person_export(*, person: Person, real_states: bool = False) -> dict[str, Any]:
-    """Everything held about `person`, as JSON-ready data (a GDPR access/portability request).
+def audiences_person_export(*, person_id: int) -> dict[str, Any]:
+    """The person, their memberships and consents, as JSON-ready data.
 
-    Anonymous responses are not included: they keep no link to anyone, so they cannot be found
-    from the person (and are not theirs to export). Invitations carry the state the reader is
-    shown (surveys.selectors.invitations_shown): the stored one only with `real_states`
-    (superusers), else an anonymous survey's answer shows once its period is published.
-    Queries: memberships, consents, events, invitations, responses, answers — six, whatever
-    the person's history.
+    One part of a person's export (xmplatform.people.person_export). Three queries; raises
+    Person.DoesNotExist for an unknown id.
     """
-    from journeys.models import TouchpointEvent
-    from surveys.models import Answer, Invitation, Response
-    from surveys.selectors import invitations_shown
-
+    person = Person.objects.get(pk=person_id)
     memberships = [
         {
             "audience": m["audience__slug"],
             "audience_name": m["audience__name"],
             "segment": m["segment"],
             "attributes": m["attributes"],
-            "joined_on": _iso(m["joined_on"]),
-            "left_on": _iso(m["left_on"]),
+            "joined_on": iso(m["joined_on"]),
+            "left_on": iso(m["left_on"]),
         }
-        for m in Membership.objects.filter(person=person)
+        for m in Membership.objects.filter(person_id=person_id)
         .order_by("audience__priority", "audience__name")
         .values(
             "audience__slug",
@@ -53,87 +45,13 @@ def person_export(*, person: Person, real_states: bool = False) -> dict[str, Any
             "channel": c["channel"],
             "status": c["status"],
             "source": c["source"],
-            "changed_at": _iso(c["changed_at"]),
+            "changed_at": iso(c["changed_at"]),
         }
-        for c in Consent.objects.filter(person=person)
+        for c in Consent.objects.filter(person_id=person_id)
         .order_by("channel")
         .values("channel", "status", "source", "changed_at")
     ]
-    events = [
-        {
-            "touchpoint": e["touchpoint__slug"],
-            "occurred_at": _iso(e["occurred_at"]),
-            "recorded_at": _iso(e["recorded_at"]),
-            "attributes": e["attributes"],
-        }
-        for e in TouchpointEvent.objects.filter(person=person)
-        .order_by("occurred_at", "id")
-        .values("touchpoint__slug", "occurred_at", "recorded_at", "attributes")
-    ]
-    # An invitation of an anonymous survey says that it was answered (its state, once its period
-    # is published), never when: its opened and responded times would date the answer beside
-    # the period it is reported in.
-    invitations = [
-        {
-            "id": i["id"],
-            "survey": i["survey__name"],
-            "channel": i["channel"],
-            "state": i["shown_state"],
-            "planned_at": _iso(i["planned_at"]),
-            "sent_at": _iso(i["sent_at"]),
-            "opened_at": None if i["survey__anonymous"] else _iso(i["opened_at"]),
-            "responded_at": None if i["survey__anonymous"] else _iso(i["responded_at"]),
-        }
-        for i in invitations_shown(Invitation.objects.filter(person=person), real=real_states)
-        .order_by("id")
-        .values(
-            "id",
-            "survey__name",
-            "survey__anonymous",
-            "channel",
-            "shown_state",
-            "planned_at",
-            "sent_at",
-            "opened_at",
-            "responded_at",
-        )
-    ]
-    # Only named surveys' responses can carry a person; the filter on `anonymous` is a guard.
-    responses_qs = (
-        Response.objects.filter(person=person, survey__anonymous=False)
-        .order_by("id")
-        .values("id", "survey__name", "channel", "language", "completed_on", "completed_at")
-    )
-    responses = [
-        {
-            "id": r["id"],
-            "survey": r["survey__name"],
-            "channel": r["channel"],
-            "language": r["language"],
-            "completed_at": _iso(r["completed_at"] or r["completed_on"]),
-            "answers": [],
-        }
-        for r in responses_qs
-    ]
-    by_response: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if responses:
-        for a in (
-            Answer.objects.filter(response_id__in=[r["id"] for r in responses])
-            .order_by("response_id", "question__order", "question_id")
-            .values("response_id", "question__key", "number", "text", "choices")
-        ):
-            by_response[a["response_id"]].append(
-                {
-                    "question": a["question__key"],
-                    "number": a["number"],
-                    "text": a["text"],
-                    "choices": a["choices"],
-                }
-            )
-        for r in responses:
-            r["answers"] = by_response.get(r["id"], [])
     return {
-        "exported_at": timezone.now().isoformat(),
         "person": {
             "id": person.pk,
             "external_id": person.external_id,
@@ -142,12 +60,36 @@ def person_export(*, person: Person, real_states: bool = False) -> dict[str, Any
             "name": person.name,
             "language": person.language,
             "time_zone": person.time_zone,
-            "created_at": _iso(person.created_at),
-            "updated_at": _iso(person.updated_at),
+            "created_at": iso(person.created_at),
+            "updated_at": iso(person.updated_at),
         },
         "memberships": memberships,
         "consents": consents,
-        "events": events,
-        "invitations": invitations,
-        "responses": responses,
     }
+
+
+def retention_cutoffs(*, today: dt.date) -> list[tuple[int, dt.date]]:
+    """(audience id, cutoff) of each audience with a retention: links older than it go.
+
+    The cutoff is `retention_months` before `today`, on the same day of the month or that
+    month's last (31 March less one month is 28/29 February). One query; audiences are few.
+    """
+    return [
+        (audience_id, months_before(today, int(months or 0)))
+        for audience_id, months in Audience.objects.filter(
+            retention_months__isnull=False
+        ).values_list("pk", "retention_months")
+    ]
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """`day` less `months` calendar months, clamped to the month's last day."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    for candidate in range(day.day, 27, -1):
+        try:
+            return dt.date(year, month, candidate)
+        except ValueError:
+            continue
+    return dt.date(year, month, min(day.day, 28))

@@ -87,8 +87,8 @@ def _import(path: str, *, traced: bool) -> tuple[float, str]:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from audiences.imports import people_import_csv
     from audiences.models import Audience, AudienceKind
+    from audiences.services.csv_import import people_import_csv
 
     owner, _created = get_user_model().objects.get_or_create(username="bench-owner")
     audience, _created = Audience.objects.get_or_create(

@@ -1,17 +1,19 @@
 """Writes for touchpoint events: the single way events enter the platform.
 
 `record_event` stores one event, `events_record_bulk` many; both are idempotent on the caller's
-`idempotency_key` (enforced by the unique constraint, not by looking first) and both end in
-`_after_events`, the one place where what follows an event (survey triggers) attaches.
+`idempotency_key` (enforced by the unique constraint, not by looking first). Both emit
+`event.recorded` with the ids of the new events (never of duplicates) in the transaction that
+stores them: what follows an event (survey triggers) is owed exactly when the events commit
+(xmplatform/flows.py says who handles it). `event_item_check` is the one check of an event
+item's fields, for this module's bulk path and the API's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial, update_wrapper
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,27 +23,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from audiences.models import Person
-from journeys.hooks import event_listeners
 from journeys.models import Touchpoint, TouchpointEvent
+from xmplatform.core.outbox import outbox_emit
 
 KEY_MAX_LENGTH = TouchpointEvent._meta.get_field("idempotency_key").max_length or 128
-
-
-def _after_events(event_ids: list[int]) -> None:
-    """Hand newly stored events to the registered listeners once the transaction commits.
-
-    This is where distribution triggers attach: an app registers a listener with
-    `journeys.hooks.register_event_listener` in its AppConfig.ready(), and receives the ids of
-    new events (never of duplicates) after commit, so a rolled-back write triggers nothing.
-    `robust=True` keeps one failing listener from silencing the others (the error is logged).
-    """
-    if not event_ids:
-        return
-    ids = list(event_ids)
-    for listener in event_listeners():
-        # update_wrapper gives the partial the listener's __qualname__, which Django's robust
-        # on_commit names in its error log.
-        transaction.on_commit(update_wrapper(partial(listener, ids), listener), robust=True)
 
 
 def _aware(value: dt.datetime, *, label: str = "occurred_at") -> dt.datetime:
@@ -94,15 +79,120 @@ def record_event(
             if stored is None:  # the constraint that failed was not the key's: a real error
                 raise
             return stored, False
-    _after_events([event.pk])
+    outbox_emit("event.recorded", event_ids=[event.pk])
     return event, True
 
 
-@dataclass
+@dataclass(frozen=True)
+class EventItem:
+    """One event item whose fields are well-formed; its names are not looked up yet."""
+
+    person: str
+    touchpoint: str
+    occurred_at: dt.datetime
+    attributes: dict[str, Any]
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class EventItemProblem:
+    """What is wrong with one field of an event item (`field` None: the item as a whole)."""
+
+    field: str | None
+    message: str
+
+
+def _text(value: Any) -> str | None:
+    """A name sent as text, or as a whole number (as ids often are); else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _occurred_at(value: Any) -> tuple[dt.datetime | None, str | None]:
+    """(aware date-time, None), or (None, what is wrong with it)."""
+    if value is None:
+        return None, _("occurred_at is required (an ISO 8601 date-time).")
+    parsed = value if isinstance(value, dt.datetime) else None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            return None, _("occurred_at %(value)s is not a valid date-time.") % {"value": value}
+    if parsed is None:
+        return None, _("occurred_at %(value)s is not an ISO 8601 date-time.") % {"value": value}
+    if timezone.is_naive(parsed):
+        return None, _(
+            "%(label)s has no time zone; send an aware time such as 2025-05-01T09:30:00+03:00."
+        ) % {"label": "occurred_at"}
+    return parsed, None
+
+
+def event_item_check(item: Any) -> tuple[EventItem | None, list[EventItemProblem]]:
+    """Check one event item's fields: (the item, []) or (None, its problems, field by field).
+
+    An item is a mapping: `person` (external id) and `touchpoint` (slug) as text (a whole number
+    counts as text), `occurred_at` (an aware datetime, or ISO 8601 text with an offset), and
+    optionally `attributes` (a mapping of names to values) and `idempotency_key` (text of at
+    most KEY_MAX_LENGTH characters; empty means none). Whether the person and the touchpoint
+    exist is for the caller to say (`events_record_bulk`, within what the caller may see).
+    """
+    if not isinstance(item, Mapping):
+        return None, [EventItemProblem(None, _("Each item must be a JSON object."))]
+    problems: list[EventItemProblem] = []
+    person = _text(item.get("person"))
+    if not person:
+        problems.append(
+            EventItemProblem("person", _("Name the person by their external id (a text)."))
+        )
+    touchpoint = _text(item.get("touchpoint"))
+    if not touchpoint:
+        problems.append(
+            EventItemProblem("touchpoint", _("Name the touchpoint by its slug (a text)."))
+        )
+    occurred_at, problem = _occurred_at(item.get("occurred_at"))
+    if problem:
+        problems.append(EventItemProblem("occurred_at", problem))
+    attributes = item.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        problems.append(
+            EventItemProblem("attributes", _("attributes must be an object of names to values."))
+        )
+    key = item.get("idempotency_key")
+    if key is not None:
+        key = _text(key)
+        if key is None:
+            problems.append(
+                EventItemProblem("idempotency_key", _("The idempotency key must be a text."))
+            )
+        elif len(key) > KEY_MAX_LENGTH:
+            problems.append(
+                EventItemProblem(
+                    "idempotency_key",
+                    _("The idempotency key is longer than %(n)d characters.")
+                    % {"n": KEY_MAX_LENGTH},
+                )
+            )
+    if problems or not person or not touchpoint or occurred_at is None:
+        return None, problems
+    event = EventItem(
+        person=person,
+        touchpoint=touchpoint,
+        occurred_at=occurred_at,
+        attributes=attributes or {},
+        idempotency_key=key or None,
+    )
+    return event, []
+
+
+@dataclass(frozen=True)
 class BulkEventError:
-    """Why the item at `index` of a bulk call was not stored."""
+    """Why the item at `index` of a bulk call was not stored (one problem of one field)."""
 
     index: int
+    field: str | None
     message: str
 
 
@@ -114,19 +204,6 @@ class BulkEventResult:
     duplicates: int = 0
     errors: list[BulkEventError] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
-
-
-def _parse_time(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is None:
-            raise ValidationError(
-                _("occurred_at %(value)s is not an ISO 8601 date-time.") % {"value": value}
-            )
-        value = parsed
-    if not isinstance(value, dt.datetime):
-        raise ValidationError(_("occurred_at is required (an ISO 8601 date-time)."))
-    return _aware(value)
 
 
 # (person_id, touchpoint_id, occurred_at, attributes, idempotency_key)
@@ -145,55 +222,73 @@ _COLUMNS = (
 @transaction.atomic
 def events_record_bulk(
     *,
-    items: list[dict[str, Any]],
+    items: Sequence[Any],
     person_ids: Mapping[str, int] | None = None,
     touchpoint_ids: Mapping[str, int] | None = None,
 ) -> BulkEventResult:
     """Store many events at once; bad items are reported by index, good ones are stored.
 
-    Each item: `person` (external id), `touchpoint` (slug), `occurred_at` (aware datetime or
-    ISO 8601 string with offset), optional `attributes` (dict) and `idempotency_key`. A key
-    already stored, or repeated earlier in `items`, counts as a duplicate and is not stored again.
-    A caller that has already looked up the people and touchpoints (by external id and slug)
-    passes them as `person_ids` and `touchpoint_ids`; names missing from them are unknown.
+    Each item is checked by `event_item_check` (an `EventItem` it returned is taken as
+    checked). A key already stored, or repeated earlier in `items`, counts as a duplicate and is
+    not stored again. A caller that has already looked up the people and touchpoints (by
+    external id and slug, e.g. within an API key's audiences) passes them as `person_ids` and
+    `touchpoint_ids`; names missing from them are unknown. The new events' ids go out as
+    `event.recorded` in this transaction; duplicates emit nothing.
 
-    Queries: people by external id and touchpoints by slug (unless given), then one
-    INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id of all the good items: the
+    Queries: people by external id and touchpoints by slug (unless given); one
+    INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id of all the good items (the
     ids returned are exactly the new events, so a key stored before, or inserted concurrently
-    by another caller, is a duplicate without being looked up.
+    by another caller, is a duplicate without being looked up); the outbox row when any is new.
     """
     result = BulkEventResult()
+    checked: list[tuple[int, EventItem]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, EventItem):
+            checked.append((index, item))
+            continue
+        event, problems = event_item_check(item)
+        if event is None:
+            result.errors.extend(BulkEventError(index, p.field, p.message) for p in problems)
+        else:
+            checked.append((index, event))
     if person_ids is None:
         person_ids = dict(
-            Person.objects.filter(
-                external_id__in={str(i.get("person")) for i in items if i.get("person")}
-            ).values_list("external_id", "id")
+            Person.objects.filter(external_id__in={e.person for _i, e in checked}).values_list(
+                "external_id", "id"
+            )
         )
     if touchpoint_ids is None:
         touchpoint_ids = dict(
-            Touchpoint.objects.filter(
-                slug__in={str(i.get("touchpoint")) for i in items if i.get("touchpoint")}
-            ).values_list("slug", "id")
+            Touchpoint.objects.filter(slug__in={e.touchpoint for _i, e in checked}).values_list(
+                "slug", "id"
+            )
         )
     rows: list[_Row] = []
     seen: set[str] = set()
-    for index, item in enumerate(items):
-        try:
-            row = _bulk_item(item, person_ids, touchpoint_ids)
-        except ValidationError as exc:
-            result.errors.append(BulkEventError(index=index, message=" ".join(exc.messages)))
+    for index, event in checked:
+        person_id = person_ids.get(event.person)
+        touchpoint_id = touchpoint_ids.get(event.touchpoint)
+        if person_id is None:
+            message = _("Unknown person %(id)s.") % {"id": event.person}
+            result.errors.append(BulkEventError(index, "person", message))
+        if touchpoint_id is None:
+            message = _("Unknown touchpoint %(slug)s.") % {"slug": event.touchpoint}
+            result.errors.append(BulkEventError(index, "touchpoint", message))
+        if person_id is None or touchpoint_id is None:
             continue
-        key = row[4]
+        key = event.idempotency_key
         if key is not None:
             if key in seen:
                 result.duplicates += 1
                 continue
             seen.add(key)
-        rows.append(row)
+        rows.append((person_id, touchpoint_id, event.occurred_at, event.attributes, key))
+    result.errors.sort(key=lambda e: e.index)
     result.event_ids = _insert_new(rows) if rows else []
     result.accepted = len(result.event_ids)
     result.duplicates += len(rows) - result.accepted
-    _after_events(result.event_ids)
+    if result.event_ids:
+        outbox_emit("event.recorded", event_ids=result.event_ids)
     return result
 
 
@@ -234,32 +329,3 @@ def _insert_new(rows: list[_Row]) -> list[int]:
             params,
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def _bulk_item(
-    item: dict[str, Any], person_ids: Mapping[str, int], touchpoint_ids: Mapping[str, int]
-) -> _Row:
-    errors: list[str] = []
-    person_id = person_ids.get(str(item.get("person") or ""))
-    if person_id is None:
-        errors.append(_("Unknown person %(id)s.") % {"id": item.get("person")})
-    touchpoint_id = touchpoint_ids.get(str(item.get("touchpoint") or ""))
-    if touchpoint_id is None:
-        errors.append(_("Unknown touchpoint %(slug)s.") % {"slug": item.get("touchpoint")})
-    occurred_at = None
-    try:
-        occurred_at = _parse_time(item.get("occurred_at"))
-    except ValidationError as exc:
-        errors.extend(exc.messages)
-    attributes = item.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        errors.append(_("attributes must be an object of names to values."))
-    key = item.get("idempotency_key") or None
-    if key is not None and len(str(key)) > KEY_MAX_LENGTH:
-        errors.append(
-            _("The idempotency key is longer than %(n)d characters.") % {"n": KEY_MAX_LENGTH}
-        )
-    if errors or person_id is None or touchpoint_id is None or occurred_at is None:
-        raise ValidationError(errors)
-    key = str(key) if key is not None else None
-    return (person_id, touchpoint_id, occurred_at, attributes, key)

@@ -12,3 +12,11 @@ def ping_write_task(*, external_id: str) -> int:
         external_id=external_id, defaults={"name": "Celery worker"}
     )
     return person.pk
+
+
+@shared_task(name="xmplatform.people_retention_task", acks_late=True)
+def people_retention_task() -> dict[str, int]:
+    """Beat: unlink responses and cases older than their audience's retention from people."""
+    from xmplatform.people import people_retention_apply
+
+    return people_retention_apply()

@@ -1,3 +1,3 @@
 """Admin for surveys: the builder, responses and exports, distribution and fatigue."""
 
-from . import builder, distribution, responses  # noqa: F401
+from . import builder, distribution, people, responses  # noqa: F401

@@ -1,15 +1,21 @@
-"""Retention per audience: old responses lose their personal links, scores keep their answers."""
+"""Retention per audience: old responses lose their personal links, scores keep their answers.
+
+Surveys unlinks the responses and metrics their cases, each reading the audience's retention
+from below; xmplatform.people runs both, daily from beat.
+"""
 
 import datetime as dt
 
 import pytest
 
-from audiences.services import _months_before, responses_apply_retention
-from audiences.tasks import responses_retention_task
+from audiences.selectors import months_before
 from metrics.models import AlertRule, Case
 from surveys.models import Answer, Response
+from surveys.people import responses_apply_retention
 from tests.metrics.closed_loop_support import open_case
 from xmplatform.beat import BEAT_SCHEDULE
+from xmplatform.people import people_retention_apply
+from xmplatform.tasks import people_retention_task
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +60,31 @@ def test_the_cases_of_old_responses_lose_their_person_too(customers):
         case = open_case(rule, title=f"case {response.pk}", due_in=dt.timedelta(days=1))
         Case.objects.filter(pk=case.pk).update(response=response, person=response.person_id)
 
-    responses_apply_retention(today=TODAY)
+    assert people_retention_apply(today=TODAY) == {"responses": 1, "cases": 1}
 
     linked = dict(Case.objects.values_list("response_id", "person_id"))
     assert linked == {old.pk: None, recent.pk: recent.person_id}
+
+
+def test_an_old_unfinished_responses_case_loses_its_person_too(customers):
+    """Unfinished responses are aged by their start, which unlinking clears: cases go first."""
+    customers["audience"].retention_months = 6
+    customers["audience"].save()
+    rule = AlertRule.objects.create(
+        audience=customers["audience"], name="detractors", condition="answer_lte", threshold=6
+    )
+    started = Response.objects.filter(survey=customers["survey"]).order_by("pk").first()
+    day = TODAY - dt.timedelta(days=200)
+    Response.objects.filter(pk=started.pk).update(
+        completed_on=None,
+        completed_at=None,
+        started_at=dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC),
+    )
+    case = open_case(rule, title="unfinished", due_in=dt.timedelta(days=1))
+    Case.objects.filter(pk=case.pk).update(response=started, person=started.person_id)
+
+    assert people_retention_apply(today=TODAY) == {"responses": 1, "cases": 1}
+    assert Case.objects.get(pk=case.pk).person_id is None
 
 
 def test_a_second_run_changes_nothing(customers):
@@ -81,9 +108,9 @@ def test_the_beat_task_runs_the_service_daily_with_an_expiry(customers):
     customers["audience"].save()
     Response.objects.update(completed_on=dt.date(2000, 1, 1))
 
-    assert responses_retention_task.delay().get() == 6
-    entry = BEAT_SCHEDULE["audiences-responses-retention"]
-    assert (entry["task"], entry["schedule"]) == ("audiences.responses_retention_task", 86400.0)
+    assert people_retention_task.delay().get() == {"responses": 6, "cases": 0}
+    entry = BEAT_SCHEDULE["people-retention"]
+    assert (entry["task"], entry["schedule"]) == ("xmplatform.people_retention_task", 86400.0)
     assert entry["options"]["expires"] == 3600
 
 
@@ -97,4 +124,4 @@ def test_the_beat_task_runs_the_service_daily_with_an_expiry(customers):
     ],
 )
 def test_months_before_keeps_the_day_or_the_months_last(day, months, expected):
-    assert _months_before(day, months) == expected
+    assert months_before(day, months) == expected

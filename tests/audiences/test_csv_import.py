@@ -5,10 +5,10 @@ import io
 import pytest
 from django.core.management import CommandError, base, call_command
 
-from audiences.imports import READ_BYTES, people_import_csv
 from audiences.management.commands.import_people import Command as ImportPeople
 from audiences.models import Membership, Person
 from audiences.services import UpsertResult
+from audiences.services.csv_import import READ_BYTES, people_import_csv
 from tests.audiences.conftest import GOOD_ROWS, csv_bytes
 from tests.factories import make_person
 
@@ -311,7 +311,7 @@ class ChunkedUpload(io.BytesIO):
 
 @pytest.mark.django_db
 def test_the_file_is_read_in_chunks_and_written_in_batches(customers, monkeypatch):  # noqa: ANN001
-    monkeypatch.setattr("audiences.imports.UPSERT_CHUNK", 2)
+    monkeypatch.setattr("audiences.services.csv_import.UPSERT_CHUNK", 2)
     rows = [f"c-{i},,,Name {i},,,,," for i in range(5)]
     upload = ChunkedUpload(csv_bytes(*rows))
     written: list[int] = []
@@ -326,7 +326,7 @@ def test_the_file_is_read_in_chunks_and_written_in_batches(customers, monkeypatc
 
 @pytest.mark.django_db
 def test_an_error_after_written_batches_rolls_them_back(customers, monkeypatch):  # noqa: ANN001
-    monkeypatch.setattr("audiences.imports.UPSERT_CHUNK", 2)
+    monkeypatch.setattr("audiences.services.csv_import.UPSERT_CHUNK", 2)
     existing = make_person("c-0", name="Old Name")
     rows = [f"c-{i},,,Name {i},,,,," for i in range(5)]
 

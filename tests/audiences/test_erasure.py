@@ -1,4 +1,8 @@
-"""Erasure and Django's admin change history: nothing there names the erased person."""
+"""Erasure and Django's admin change history: nothing there names the erased person.
+
+The history is blanked when the erasure starts (audiences' part), while every row about the
+person can still be found.
+"""
 
 import datetime as dt
 
@@ -12,7 +16,9 @@ from django.urls import reverse
 from audiences.models import Channel, Consent, ConsentStatus, Membership, Person
 from audiences.services import person_erase
 from journeys.models import Journey, TouchpointEvent
+from surveys.models import Answer, Question, QuestionType, Response
 from tests.factories import make_membership, make_person, make_touchpoint
+from tests.surveys.distribution_factories import make_invitation, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +62,7 @@ def test_entries_about_the_persons_own_rows_are_blanked(customers, ayse, xm_mana
     _log(xm_manager, [consent])
     _log(xm_manager, [event])
 
-    report = person_erase(person=ayse)
+    report = person_erase(person_id=ayse.pk, actor=xm_manager)
 
     erased = f"erased #{ayse.pk}"
     assert report.admin_log_entries == 4
@@ -86,7 +92,7 @@ def test_entries_whose_text_mentions_the_person_are_blanked(customers, ayse, xm_
         [{"changed": {"name": "stage", "object": "Ayşe Yılmaz's visit", "fields": ["name"]}}],
     )
 
-    report = person_erase(person=ayse)
+    report = person_erase(person_id=ayse.pk, actor=xm_manager)
 
     erased = f"erased #{ayse.pk}"
     assert report.admin_log_entries == 5
@@ -103,7 +109,7 @@ def test_lookalike_names_and_addresses_are_left_alone(customers, ayse, xm_manage
     for journey in kept:
         _log(xm_manager, [journey])
 
-    report = person_erase(person=ayse)
+    report = person_erase(person_id=ayse.pk, actor=xm_manager)
 
     assert report.admin_log_entries == 0
     assert sorted(LogEntry.objects.values_list("object_repr", flat=True)) == sorted(
@@ -140,7 +146,7 @@ def test_entries_the_admin_wrote_for_the_person_page_are_blanked(client, ayse, x
     assert (logged.action_flag, logged.object_repr) == (CHANGE, "Ayşe Yılmaz Kaya")
     assert "Ay\\u015fe Y\\u0131lmaz Kaya sms: granted" in logged.change_message
 
-    person_erase(person=Person.objects.get(pk=ayse.pk))
+    person_erase(person_id=ayse.pk, actor=xm_manager)
 
     logged.refresh_from_db()
     assert (logged.object_repr, logged.change_message) == (f"erased #{ayse.pk}", "")
@@ -155,7 +161,7 @@ def test_the_scrub_is_one_update_however_long_the_history(customers, ayse, xm_ma
         _log(xm_manager, journeys)
         _log(xm_manager, [person])
         with CaptureQueriesContext(connection) as captured:
-            report = person_erase(person=person)
+            report = person_erase(person_id=person.pk, actor=xm_manager)
         assert report.admin_log_entries == entries + 1
         return sum("django_admin_log" in q["sql"] for q in captured.captured_queries)
 
@@ -173,7 +179,7 @@ def test_a_person_with_short_values_is_matched_by_their_rows_only(customers, xm_
     _log(xm_manager, [mentions_al])
     _log(xm_manager, [person])
 
-    report = person_erase(person=person)
+    report = person_erase(person_id=person.pk, actor=xm_manager)
 
     assert report.admin_log_entries == 1
     assert sorted(LogEntry.objects.values_list("object_repr", flat=True)) == [
@@ -191,6 +197,64 @@ def test_addition_entries_of_deleted_consents_are_blanked(customers, ayse, xm_ma
         change_message=[{"added": {}}],
     )
 
-    person_erase(person=ayse)
+    person_erase(person_id=ayse.pk, actor=xm_manager)
 
     assert _history() == [("consent", f"erased #{ayse.pk}", "")]
+
+
+def test_entries_about_rows_two_links_away_are_blanked(customers, ayse, xm_manager):  # noqa: ANN001
+    """Answers hang from the person's response, triggered invitations from their event: the
+    scrub finds them through the foreign keys, without naming the apps that hold them."""
+    touchpoint = make_touchpoint(customers)
+    event = TouchpointEvent.objects.create(
+        person=ayse, touchpoint=touchpoint, occurred_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    )
+    survey = make_survey(customers)
+    question = Question.objects.create(
+        survey=survey, order=1, key="nps", type=QuestionType.NPS, label={"en": "NPS"}
+    )
+    response = Response.objects.create(
+        survey=survey, audience=customers, person=ayse, channel="email", language="en"
+    )
+    answer = Answer.objects.create(response=response, question=question, number=9)
+    triggered = make_invitation(survey, None, event=event)
+    unrelated = make_invitation(survey, None)
+    _log(xm_manager, [answer])
+    _log(xm_manager, [triggered])
+    _log(xm_manager, [unrelated])
+
+    report = person_erase(person_id=ayse.pk, actor=xm_manager)
+
+    erased = f"erased #{ayse.pk}"
+    assert report.admin_log_entries == 2
+    assert _history() == sorted(
+        [("answer", erased, ""), ("invitation", erased, ""), ("invitation", str(unrelated), "")]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_says_when_the_erasure_is_complete(client, ayse, xm_manager):  # noqa: ANN001
+    """Eager mode (no workers): the rest is relayed right after the commit, before the page."""
+    client.force_login(xm_manager)
+    ayse_id = ayse.pk
+    url = reverse("admin:audiences_person_erase", args=[ayse_id])
+
+    done = client.post(url, follow=True)
+
+    assert [str(m) for m in done.context["messages"]] == [f"Person #{ayse_id} was erased."]
+    assert not Person.objects.filter(pk=ayse_id).exists()
+
+
+def test_the_admin_says_what_is_gone_and_what_follows_while_workers_finish(
+    client, customers, xm_manager
+):  # noqa: ANN001
+    person = make_person("cust-5", name="Mehmet Demir")
+    make_membership(person, customers)
+    client.force_login(xm_manager)
+
+    done = client.post(reverse("admin:audiences_person_erase", args=[person.pk]), follow=True)
+
+    assert [str(m) for m in done.context["messages"]] == [
+        f"Person #{person.pk} was erased: their details, memberships and consents are gone; "
+        "their events, invitations, responses and cases follow within seconds."
+    ]

@@ -76,37 +76,6 @@ def api_key_touch(*, api_key: ApiKey, now: dt.datetime) -> None:
         api_key.last_used_at = now
 
 
-# --- Audiences ---------------------------------------------------------------------------
-
-
-def audience_create(
-    *,
-    owner: Any,
-    slug: str,
-    name: str,
-    kind: str,
-    priority: int = 100,
-    description: str = "",
-    requires_opt_in: bool = False,
-    anonymity_threshold: int = 5,
-) -> Audience:
-    """Create an audience; IntegrityError when the slug is taken (checked by the constraint)."""
-    audience = Audience(
-        owner=owner,
-        slug=slug,
-        name=name,
-        kind=kind,
-        priority=priority,
-        description=description,
-        requires_opt_in=requires_opt_in,
-        anonymity_threshold=anonymity_threshold,
-    )
-    audience.clean()
-    with transaction.atomic():
-        audience.save(force_insert=True)
-    return audience
-
-
 # --- Webhooks --------------------------------------------------------------------------------
 
 

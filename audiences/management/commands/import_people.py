@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from audiences.imports import people_import_csv
 from audiences.models import Audience
+from audiences.services.csv_import import people_import_csv
 
 
 class Command(BaseCommand):

@@ -14,7 +14,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from xmplatform.api import selectors, services
+from audiences.services import audience_create
+from xmplatform.api import selectors
 from xmplatform.api import serializers as s
 from xmplatform.api.permissions import AllAudiencesKey, HasApiKey
 from xmplatform.api.views.base import (
@@ -46,7 +47,7 @@ class AudienceListView(ApiView):
         if owner is None:
             raise ValidationError({"owner": [_("No user has this username.")]})
         try:
-            audience = services.audience_create(owner=owner, **data)
+            audience = audience_create(owner=owner, actor=None, actor_name=self.actor_name, **data)
         except IntegrityError as exc:
             raise ValidationError(
                 {"slug": [_("An audience with this slug already exists.")]}

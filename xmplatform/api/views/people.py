@@ -11,7 +11,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audiences.models import AuditAction, Membership, Person
-from audiences.selectors import person_export
 from audiences.services import audit_record, person_erase
 from xmplatform.api import selectors
 from xmplatform.api import serializers as s
@@ -22,6 +21,7 @@ from xmplatform.api.views.base import (
     errors,
     list_body,
 )
+from xmplatform.people import person_export
 
 
 class PeopleView(ApiView):
@@ -67,7 +67,9 @@ class PersonDetailView(ApiView):
             ),
             **errors(401, 403, 404, 429),
         },
-        description="Erase the person and their personal data; anonymous aggregates stay.",
+        description="Erase the person and their personal data; anonymous aggregates stay. "
+        "Their details, memberships and consents are gone when this answers; their events, "
+        "invitations, responses, cases and webhook deliveries follow within seconds.",
     )
     def delete(self, request: Request, external_id: str) -> Response:
         person = _visible_person(self.scope, external_id)
@@ -85,24 +87,7 @@ class PersonDetailView(ApiView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        audiences = list(
-            Membership.objects.filter(person=person).values_list("audience_id", flat=True)
-        )
-        pk = person.pk
-        report = person_erase(person=person)
-        audit_record(
-            actor=None,
-            actor_name=self.actor_name,
-            action=AuditAction.PERSON_ERASED,
-            audiences=audiences or [None],
-            target=f"person {pk}",
-            detail={
-                "memberships": report.memberships,
-                "events": report.events,
-                "invitations_unlinked": report.invitations_unlinked,
-                "responses_unlinked": report.responses_unlinked,
-            },
-        )
+        person_erase(person_id=person.pk, actor=None, actor_name=self.actor_name)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -111,7 +96,7 @@ class PersonExportView(ApiView):
     def get(self, request: Request, external_id: str) -> Response:
         """Everything held about the person (within this key's audiences), as JSON."""
         person = _visible_person(self.scope, external_id)
-        data = person_export(person=person)
+        data = person_export(person_id=person.pk)
         if not self.scope.unrestricted:
             data = export_scoped(data=data, person=person, scope=self.scope)
         data = selectors.export_without_answer_times(data=data, person=person)

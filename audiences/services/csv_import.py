@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audiences.models import Audience
-from audiences.services import UPSERT_CHUNK, UpsertResult, people_upsert
+from audiences.services.people import UPSERT_CHUNK, UpsertResult, people_upsert
 from xmplatform.core.text import CONTROL_CHARACTERS
 
 CSV_COLUMNS = (

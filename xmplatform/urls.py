@@ -8,8 +8,16 @@ process by its IP, which ALLOWED_HOSTS does not list).
 from django.contrib import admin
 from django.urls import include, path
 
+from xmplatform import people
+
 urlpatterns = [
     path("admin/metrics/", include("metrics.urls")),
+    # The person page's export reaches every app, so it is served here, at the page's side.
+    path(
+        "admin/audiences/person/<path:object_id>/export/",
+        admin.site.admin_view(people.person_export_view),
+        name="person_export",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("xmplatform.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -49,10 +49,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    # Privacy: responses older than their audience's retention lose their personal links.
-    # Daily is enough (retention is counted in months); a missed day is caught up next time.
-    "audiences-responses-retention": {
-        "task": "audiences.responses_retention_task",
+    # Privacy: responses (and their cases) older than their audience's retention lose their
+    # personal links. Daily is enough (retention is counted in months); a missed day is caught
+    # up next time, and a doubled run changes nothing.
+    "people-retention": {
+        "task": "xmplatform.people_retention_task",
         "schedule": 86400.0,
         "options": {"expires": 3600, "queue": "bulk"},
     },

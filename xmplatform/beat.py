@@ -42,13 +42,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
-    # A completion is announced to its listeners (alerts, webhooks) by one task; a response
-    # still unannounced five minutes after completion lost it, and this announces it again.
-    "surveys-completions-reconcile": {
-        "task": "surveys.completions_reconcile_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
     # Privacy: responses (and their cases) older than their audience's retention lose their
     # personal links. Daily is enough (retention is counted in months); a missed day is caught
     # up next time, and a doubled run changes nothing.

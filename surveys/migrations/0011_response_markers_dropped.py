@@ -3,16 +3,24 @@
 from django.db import migrations
 
 # A completion's effects (alert rules, webhooks) are owed through the outbox, written in the
-# completing transaction: the markers their reconcilers looked for, and their indexes, go.
+# completing transaction: the markers their reconcilers looked for, their indexes, and the
+# completion reconciler's beat row (the schedule is synced into the database) go.
+
+
+def drop_completion_reconciler_entry(apps, schema_editor):  # noqa: ANN001, ANN201
+    task = apps.get_model("django_celery_beat", "PeriodicTask")
+    task.objects.filter(name="surveys-completions-reconcile").delete()
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('surveys', '0010_wave_runs_and_trigger_once'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
+        migrations.RunPython(drop_completion_reconciler_entry, migrations.RunPython.noop),
         migrations.RemoveIndex(
             model_name='response',
             name='response_alerts_unchecked',

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys import services
+from surveys import services, tasks
 from surveys.models import Answer, QuestionType, Response
 from surveys.services import Progress, Respondent, SurveyFull, responses
 from tests.surveys.test_hosted_support import (
@@ -20,6 +20,7 @@ from tests.surveys.test_hosted_support import (
     three_page_survey,
     url,
 )
+from xmplatform.beat import BEAT_SCHEDULE
 from xmplatform.core import outbox
 from xmplatform.core.models import OutboxMessage, OutboxState
 
@@ -228,6 +229,17 @@ def test_an_anonymous_public_link_completion_owes_nothing(client):
 
     assert Response.objects.get().completed_on is not None
     assert _owed() == []
+
+
+def test_no_completion_task_registry_or_reconciler_is_left():
+    with pytest.raises(ModuleNotFoundError):
+        __import__("surveys.hooks")
+    assert not hasattr(tasks, "response_completed_task")
+    assert not hasattr(tasks, "completions_reconcile_task")
+    assert "surveys-completions-reconcile" not in BEAT_SCHEDULE
+    assert {"announced_on", "alerts_checked_at"}.isdisjoint(
+        f.name for f in Response._meta.get_fields()
+    )
 
 
 def test_completing_costs_no_statement_after_the_response_on_postgresql(

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.test import Client
 from django.utils import timezone
 
 from surveys import services, tasks
@@ -176,6 +177,30 @@ def test_the_relay_hands_each_handler_the_completed_response_once(client, settin
 
     assert list(Group.objects.values_list("name", flat=True)) == [f"seen:{response.pk}"]
     assert list(OutboxMessage.objects.values_list("state", flat=True)) == [OutboxState.DONE]
+
+
+def test_a_detractors_completion_reaches_the_closed_loop_and_webhooks_once():
+    from metrics.models import Alert, Case
+    from tests.metrics.closed_loop_support import contact_survey, detractor_rule, submit
+    from xmplatform.api.models import Webhook, WebhookDelivery
+
+    survey = contact_survey()
+    detractor_rule(survey)
+    # Nothing listens on port 9: the deliveries' attempts are not what this test looks at.
+    Webhook.objects.create(
+        name="CRM", url="http://127.0.0.1:9/hook", secret="5e" * 32, events=["response.completed"]
+    )
+    _, token = invite(survey)
+    submit(Client(), token, nps="3")
+    response = Response.objects.get()
+
+    outbox.outbox_relay()
+    outbox.outbox_relay()  # a second sweep finds nothing left to do
+
+    assert Alert.objects.count() == Case.objects.count() == 1
+    assert list(WebhookDelivery.objects.values_list("event", "object_id")) == [(EVENT, response.pk)]
+    handled = OutboxMessage.objects.filter(event=EVENT).values_list("state", flat=True)
+    assert set(handled) == {OutboxState.DONE}
 
 
 def test_the_one_statement_owes_what_outbox_emit_owes(needs_postgres, client):

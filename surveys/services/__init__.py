@@ -25,7 +25,6 @@ from surveys.services.responses import (
     SurveyUnavailable,
     Unavailable,
     anonymous_response_id,
-    completed_count,
     new_browser_id,
     response_answer,
     response_check,
@@ -33,7 +32,6 @@ from surveys.services.responses import (
     response_progress,
     response_save_page,
     response_start,
-    survey_unavailable_reason,
 )
 
 __all__ = [
@@ -47,7 +45,6 @@ __all__ = [
     "anonymous_response_id",
     "answer_value",
     "answers_load",
-    "completed_count",
     "invitation_create",
     "invitation_for_token",
     "invitation_mark_opened",
@@ -60,5 +57,4 @@ __all__ = [
     "response_save_page",
     "response_start",
     "survey_questions",
-    "survey_unavailable_reason",
 ]

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from audiences.models import AuditAction, AuditLog, Consent, Membership, Person
 from audiences.services import person_erase
 from journeys.models import TouchpointEvent
+from journeys.services import record_event
 from metrics.models import AlertRule, Case, CaseNote
 from surveys.models import Answer, ContactLedger, Invitation, InvitationState, Response
 from tests.factories import make_membership
@@ -263,3 +264,19 @@ def test_a_failing_app_undoes_the_whole_rest_and_is_retried(customers, monkeypat
     OutboxMessage.objects.update(available_at=message.created_at)
     assert outbox_relay() == 1
     assert not Person.objects.filter(pk=person.pk).exists()
+
+
+def test_what_arrives_for_the_person_while_the_erasure_runs_goes_with_them(customers):
+    person = customers["people"][0]
+    touchpoint = TouchpointEvent.objects.filter(person=person).get().touchpoint
+    person_erase(person_id=person.pk, actor=None)
+    shell = Person.objects.get(pk=person.pk)
+    late, _created = record_event(
+        person=shell, touchpoint=touchpoint, occurred_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    )
+
+    outbox_relay()
+
+    assert not Person.objects.filter(pk=person.pk).exists()
+    assert not TouchpointEvent.objects.filter(pk=late.pk).exists()
+    assert OutboxMessage.objects.exclude(state="done").count() == 0

@@ -30,7 +30,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    # Invitations carry due_at; this picks up what is due and fans out short batch tasks.
+    # Invitations carry due_at; this picks up what is due and fans out short batch tasks
+    # (those planned due now are sent at once by the invitation.due outbox handler). Two beats
+    # are harmless: batches claim with SKIP LOCKED, so a doubled fan-out finds nothing left.
     "surveys-dispatch-due": {
         "task": "surveys.dispatch_due_task",
         "schedule": 60.0,
@@ -50,7 +52,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 86400.0,
         "options": {"expires": 3600, "queue": "bulk"},
     },
-    # Reminders to people who have not answered (never after a response, opt-out or expiry).
+    # Reminders to people who have not answered (never after a response, opt-out or expiry);
+    # each is claimed and counted before it is sent, so a doubled tick reminds nobody twice.
     "surveys-send-reminders": {
         "task": "surveys.send_reminders_task",
         "schedule": 900.0,

@@ -8,6 +8,7 @@ many workers evaluate it at once; an anonymous detractor opens nothing.
 import datetime as dt
 
 import pytest
+from celery.result import AsyncResult
 from django.db import transaction
 from django.test import Client
 
@@ -80,6 +81,12 @@ def test_anonymous_detractor_on_a_worker_opens_no_case() -> None:
     assert Case.objects.count() == 0
 
 
+def _evaluate(now: dt.datetime) -> AsyncResult:
+    """The beat's score rule check as of `now`, keeping its result (tasks keep none unless
+    asked)."""
+    return score_rules_evaluate_task.apply_async((now.isoformat(),), ignore_result=False)
+
+
 def test_score_drop_raises_one_alert_per_cooldown_window_across_workers() -> None:
     world = build_world()
     AlertRule.objects.create(
@@ -93,15 +100,9 @@ def test_score_drop_raises_one_alert_per_cooldown_window_across_workers() -> Non
     add_responses(world, nps_specs([10] * 20, day=TODAY - dt.timedelta(days=10)))
     add_responses(world, nps_specs([10] * 10 + [0] * 10, day=TODAY - dt.timedelta(days=2)))
     with celery_workers(2, concurrency=2):
-        first = [
-            score_rules_evaluate_task.delay((NOON + dt.timedelta(minutes=m)).isoformat())
-            for m in (0, 0, 15, 30, 59, 300)
-        ]
+        first = [_evaluate(NOON + dt.timedelta(minutes=m)) for m in (0, 0, 15, 30, 59, 300)]
         assert sorted(len(r.get(timeout=60)) for r in first) == [0, 0, 0, 0, 0, 1]
-        later = [
-            score_rules_evaluate_task.delay((NOON + dt.timedelta(hours=6, minutes=m)).isoformat())
-            for m in (0, 1, 2)
-        ]
+        later = [_evaluate(NOON + dt.timedelta(hours=6, minutes=m)) for m in (0, 1, 2)]
         assert sorted(len(r.get(timeout=60)) for r in later) == [0, 0, 1]
 
     assert list(Alert.objects.order_by("window_start").values_list("window_start", flat=True)) == [

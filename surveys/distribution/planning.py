@@ -191,6 +191,7 @@ def invitations_plan_for_events(
     )
     reach = fatigue.reach_load(list({e["person_id"] for e in events}))
     rows = []
+    due_now = False
     for rule in rules:
         tp = rule.touchpoint_id or rule.survey.touchpoint_id
         for e in events:
@@ -206,6 +207,7 @@ def invitations_plan_for_events(
                 requires_opt_in=rule.survey.audience.requires_opt_in,
             )
             due = e["occurred_at"] + rule.delay
+            due_now |= reason is None and due <= now
             rows.append(
                 invitation_row(
                     survey_id=rule.survey_id,
@@ -220,7 +222,7 @@ def invitations_plan_for_events(
                 )
             )
     Invitation.objects.bulk_create(rows, batch_size=1000)
-    if any(i.state == InvitationState.PLANNED and i.due_at <= now for i in rows):
+    if due_now:
         outbox_emit("invitation.due")
     return len(rows)
 

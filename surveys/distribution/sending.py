@@ -24,6 +24,7 @@ at once (`dispatch_now`), and the beat's minute (`dispatch_due_task`) sends the 
 """
 
 import datetime
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -270,7 +271,7 @@ def invitations_deliver(*, ids: Sequence[int], now: datetime.datetime | None = N
         except channels.ChannelUnavailable as exc:
             logger.warning("channel %s unavailable: %s", channel, exc)
             handed_back = [i.id for i in group]
-            with_retries(lambda ids=handed_back: invitations_release(ids=ids, now=now))
+            with_retries(functools.partial(invitations_release, ids=handed_back, now=now))
             counts["released"] += len(group)
             continue
         recorder.finish(results)

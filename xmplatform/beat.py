@@ -16,7 +16,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Scores read the days up to the rollups' watermark from the rollups (later ones from the
     # answers): re-roll today and yesterday so the watermark reaches yesterday soon after
-    # midnight, and catch up on days a stopped beat missed.
+    # midnight, and catch up on days a stopped beat missed. Every rebuild takes the rollup
+    # state's row lock, so two runs at once wait for each other and leave the same rows.
     "metrics-rollup-recent": {
         "task": "metrics.rollup_recent_task",
         "schedule": 600.0,
@@ -25,6 +26,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
     # Anonymous surveys: a period's waiting responses are released once at least k wait (so
     # every figure moves in steps of k) and an ended period is published; the periods that
     # changed are rolled up in the same transaction, so a released batch counts within a minute.
+    # It takes the rollup state's row lock first: a doubled run finds nothing left to release.
     "metrics-anonymous-periods-release": {
         "task": "metrics.anonymous_periods_release_task",
         "schedule": 60.0,
@@ -61,13 +63,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Score alert rules (a touchpoint's NPS below X, a drop beyond the margin, response rate);
     # the DB allows one alert per rule and cooldown window, so a late or doubled run is harmless.
-    # The same task re-enqueues immediate alert e-mails whose on_commit dispatch was lost.
+    # (Response rules and immediate alert e-mails run from the outbox, not from beat.)
     "metrics-score-rules": {
         "task": "metrics.score_rules_evaluate_task",
         "schedule": 900.0,
         "options": {"expires": 840},
     },
-    # One digest of score alerts per user per day (the digest row is the claim), in the morning.
+    # One digest of score alerts per user per day (the digest row is the claim, unique per user
+    # and day, so a doubled run sends nothing more), in the morning.
     "metrics-alert-digests": {
         "task": "metrics.alert_digests_task",
         "schedule": crontab(hour=6, minute=0),

@@ -209,12 +209,16 @@ def _named(
     through = scope.through
     every_day_raw = through is None or any(k.startswith(ATTRIBUTE_PREFIX) for k in keys)
     parts: list[tuple[QuerySet[Any], bool]] = []
-    if not every_day_raw and (filters.date_from is None or filters.date_from <= through):
+    if (
+        through is not None
+        and not every_day_raw
+        and (filters.date_from is None or filters.date_from <= through)
+    ):
         rolled = rollups(question_type=question_types, filters=filters).filter(
             anonymous=False, day__lte=through
         )
         parts.append((rolled, False))
-    if every_day_raw or filters.date_to is None or filters.date_to > through:
+    if through is None or every_day_raw or filters.date_to is None or filters.date_to > through:
         fresh = answers_scored(question_type=question_types, filters=filters).filter(
             response__survey__anonymous=False
         )

@@ -266,20 +266,21 @@ def wave_run(
 ) -> WavePlan:
     """Plan (or forecast, with `dry_run`) one run of a wave, streaming the audience in chunks.
 
-    A run is the run of one scheduled time (`scheduled_for`, default `now`: a run by hand): a
-    WaveRun row unique per rule and time is its claim, so a second run for the same time, from
-    a second beat process, plans nothing (`already_ran`). Runs of one rule take turns on the
-    rule's row lock. Each chunk costs two statements: the guard (wave_guard: members, their
-    facts and the verdict, in one query) and one insert (COPY on PostgreSQL), so a wave of a
-    million members never holds everyone in memory. Admitted invitations are spread over hours
-    so no hour exceeds the wave's cap (the rule's or the strictest policy's); those that would
-    fall after expiry are suppressed as `wave_cap`. Sampling is a stable hash of (rule,
-    scheduled time, person), so a dry run for that time forecasts exactly whom the real run
-    draws, and every run for it draws the same people. A real run of a survey that is not live
-    plans nothing (a forecast still shows what it would do).
+    A run of the beat is the run of one scheduled time (`scheduled_for`): a WaveRun row unique
+    per rule and time is its claim, so a second run for the same time, from a second beat
+    process, plans nothing (`already_ran`), and its sample is a stable hash of (rule, scheduled
+    time, person), so every run for that time draws the same people. A run by hand (no
+    `scheduled_for`) is claimed for `now` and draws by (rule, run number, person), so a
+    forecast followed by "Plan the wave now" draws alike. Runs of one rule take turns on the
+    rule's row lock; a dry run forecasts exactly whom the real run draws. Each chunk costs two
+    statements: the guard (wave_guard: members, their facts and the verdict, in one query) and
+    one insert (COPY on PostgreSQL), so a wave of a million members never holds everyone in
+    memory. Admitted invitations are spread over hours so no hour exceeds the wave's cap (the
+    rule's or the strictest policy's); those that would fall after expiry are suppressed as
+    `wave_cap`. A real run of a survey that is not live plans nothing (a forecast still shows
+    what it would do).
     """
     now = now or timezone.now()
-    scheduled_for = scheduled_for or now
     with transaction.atomic():
         if dry_run:
             return _wave_run(rule, now, scheduled_for=scheduled_for)
@@ -290,7 +291,7 @@ def wave_run(
         try:
             with transaction.atomic():
                 claim = WaveRun.objects.create(
-                    rule=current, scheduled_for=scheduled_for, started_at=now
+                    rule=current, scheduled_for=scheduled_for or now, started_at=now
                 )
         except IntegrityError:
             return WavePlan(already_ran=True)
@@ -322,7 +323,7 @@ def _wave_run(
     rule: DistributionRule,
     now: datetime.datetime,
     *,
-    scheduled_for: datetime.datetime,
+    scheduled_for: datetime.datetime | None,
     claim: WaveRun | None = None,
 ) -> WavePlan:
     """Plan the run `claim` (None: forecast it, writing nothing)."""
@@ -334,7 +335,11 @@ def _wave_run(
     expiry = rule.expiry_days * fatigue.DAY
     plan = WavePlan()
     run = rule.runs + 1
-    drawn = f"{rule.id}:{scheduled_for.astimezone(datetime.UTC).isoformat()}:"
+    drawn = (
+        f"{rule.id}:{run}:"
+        if scheduled_for is None
+        else f"{rule.id}:{scheduled_for.astimezone(datetime.UTC).isoformat()}:"
+    )
     admitted = 0
     members = wave_members(rule)
     after = 0
@@ -450,9 +455,10 @@ def _wave_insert(
 
 def wave_forecast(*, rule: DistributionRule, now: datetime.datetime | None = None) -> WavePlan:
     """What the next run of `rule` would plan and suppress (by rule), writing nothing: whom the
-    run of its schedule's next time draws (a run by hand now, without a schedule)."""
+    run of its schedule's next time draws (without a schedule, the next run by hand)."""
     now = now or timezone.now()
-    scheduled_for = ticks.next_time(rule.periodic_task if rule.periodic_task_id else None, now=now)
+    task = rule.periodic_task if rule.periodic_task_id else None
+    scheduled_for = ticks.next_time(task, now=now) if task is not None else None
     return wave_run(rule=rule, now=now, dry_run=True, scheduled_for=scheduled_for)
 
 

@@ -317,6 +317,14 @@ def test_the_sample_depends_on_the_scheduled_time_not_on_the_run(audience):
     assert drawn(rule) != first
 
 
+def test_a_run_by_hand_draws_whom_its_forecast_drew_and_is_claimed_for_its_moment(audience):
+    rule = wave(audience)
+    forecast = distribution.wave_forecast(rule=rule, now=NOW)
+    plan = distribution.wave_run(rule=rule, now=NOW + 10 * MINUTE)
+    assert (plan.candidates, plan.planned) == (forecast.candidates, forecast.planned)
+    assert list(WaveRun.objects.values_list("scheduled_for", flat=True)) == [NOW + 10 * MINUTE]
+
+
 def test_the_beats_run_is_keyed_by_the_crontab_tick_whenever_it_reaches_a_worker(audience):
     rule = wave(audience)
     distribution.wave_schedule(rule=rule, crontab=istanbul_quarterly())

@@ -518,8 +518,9 @@ class WaveRun(models.Model):
     """One run of a wave for one scheduled time; the row is the run's claim.
 
     Unique per rule and scheduled time, so however many beat processes fire the schedule, a
-    time is planned once (the others find the row and plan nothing). The sample is drawn from
-    (rule, scheduled time, person), so a repeated run would have drawn the same people anyway.
+    time is planned once (the others find the row and plan nothing). A beat's run draws its
+    sample from (rule, scheduled time, person), so any run for that time draws the same people.
+    A run by hand is claimed for the moment it ran.
     """
 
     rule = models.ForeignKey(

@@ -153,7 +153,16 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_IGNORE_RESULT = True
 # Publishing from a web request must not block on a broker that is down: a short connect
 # timeout and one quick retry, then the caller's fallback (the outbox sweep) takes over.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+# Without the retry limits kombu re-connects a pooled connection whose broker went away for
+# up to broker_connection_timeout, 2 s apart: 6 s per request. Workers and beat reconnect by
+# their own loops, which these options do not shorten.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,

@@ -38,10 +38,10 @@ def dispatch_batch_task(now: str | None = None) -> dict:
 
 
 @shared_task(name="surveys.dispatch_now_task", acks_late=True, ignore_result=True)
-def dispatch_now_task() -> dict:
+def dispatch_now_task() -> None:
     """Send what is due now, a few batches at most (invitations planned due now: on demand or
     by a trigger without delay); the beat's dispatch_due_task sends the rest."""
-    return sending.dispatch_now(now=timezone.now())
+    sending.dispatch_now_after_commit()
 
 
 @shared_task(name="surveys.reconcile_sending_task")

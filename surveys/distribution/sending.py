@@ -498,16 +498,12 @@ def dispatch_now(
 
 
 def invitations_due_handler(*, message_id: int) -> None:
-    """Outbox handler of `invitation.due`: send what is due now, once this transaction commits.
+    """Outbox handler of `invitation.due`: a worker sends what is due now (dispatch_now_task).
 
-    The relay runs a handler inside its transaction, and a batch must commit its claim before
-    it talks to a provider, so the dispatch is a task enqueued after the commit (run in-process
-    when tasks run eagerly). A wake the broker refuses is logged: the beat's minute sends them.
+    The invitations committed before their outbox row did, so the task may start before the
+    relay's own transaction commits. A task the broker refuses is logged, not retried: the
+    beat's minute sends what is due anyway.
     """
-    transaction.on_commit(_dispatch_now_wake, robust=True)
-
-
-def _dispatch_now_wake() -> None:
     from kombu.exceptions import OperationalError as BrokerError
     from redis.exceptions import RedisError
 
@@ -517,6 +513,15 @@ def _dispatch_now_wake() -> None:
         dispatch_now_task.apply_async(queue="bulk", retry=False)
     except (BrokerError, RedisError, OSError):
         logger.warning("Invitations due now wait for the beat's dispatch: the broker is away.")
+
+
+def dispatch_now_after_commit() -> None:
+    """`dispatch_now` once the current transaction commits, at once outside one.
+
+    A batch's claim must commit before the batch talks to a provider; a task run eagerly (the
+    embedded mode, tests) runs inside the outbox relay's transaction, so it waits for it.
+    """
+    transaction.on_commit(dispatch_now, robust=True)
 
 
 def due_count(*, now: datetime.datetime) -> int:

@@ -93,7 +93,7 @@ def test_a_bad_rate_limit_stops_the_start_with_a_message() -> None:
     assert "HOSTED_RATE_LIMIT_PER_IP='lots' is not a rate" in done.stderr
 
 
-def test_hsts_header_is_sent_on_https(client, settings) -> None:  # noqa: ANN001
+def test_hsts_header_is_sent_on_https(client, settings, db) -> None:  # noqa: ANN001
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     settings.SECURE_HSTS_PRELOAD = False

@@ -68,6 +68,12 @@ class DeadLetterAdmin(_ReadOnly):
         lines = [line for line in obj.last_error.strip().splitlines() if line.strip()]
         return lines[-1][:160] if lines else ""
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Dead letters are outbox messages: the right to see those covers them.
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "core.view_outboxmessage"
+        )
+
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("core.change_outboxmessage")
 

@@ -25,16 +25,35 @@ def test_database_url() -> str:
     return f"postgres://{auth}{host}{port}/{cfg['NAME']}"
 
 
-def purge_broker() -> None:
-    """Drop queued messages a previous run may have left behind."""
+def purge_broker(broker_url: str | None = None) -> None:
+    """Drop queued messages a previous run may have left behind (default: the test Redis)."""
     from xmplatform.celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(broker_url) as conn:
         for queue in ("default", "bulk"):
             try:
                 conn.default_channel.queue_purge(queue)
             except Exception:  # noqa: BLE001, S110 - the queue may simply not exist yet
                 pass
+
+
+def process_env(
+    *, database_url: str | None = None, redis_url: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The environment of a web, worker or beat process of the test: the test database and
+    Redis unless given, this process's SECRET_KEY (tokens made here must open there), no
+    persistent connections (the test database is dropped at the end), then `extra`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url or test_database_url(),
+        "REDIS_URL": redis_url or settings.REDIS_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "CONN_MAX_AGE": "0",
+        **extra,
+    }
 
 
 @contextmanager
@@ -44,16 +63,23 @@ def celery_workers(
     concurrency: int = 1,
     queues: str = "default,bulk",
     extra_env: dict | None = None,
+    env: dict[str, str] | None = None,
+    pool: str = "prefork",
 ) -> Iterator[list[subprocess.Popen]]:
-    """Run `count` worker processes (`celery -A xmplatform worker`) until the block ends."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CONN_MAX_AGE": "0",
-        **(extra_env or {}),
-    }
-    purge_broker()
+    """Run `count` worker processes (`celery -A xmplatform worker`) until the block ends.
+
+    `env` replaces the whole environment (see `process_env`, e.g. for a drill's own Redis or
+    database); by default it is the test database and Redis plus `extra_env`.
+    """
+    if env is None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "CONN_MAX_AGE": "0",
+            **(extra_env or {}),
+        }
+    purge_broker(env["REDIS_URL"])
     procs: list[subprocess.Popen] = []
     logs = []
     try:
@@ -71,7 +97,7 @@ def celery_workers(
                         "worker",
                         "--loglevel=INFO",
                         f"--concurrency={concurrency}",
-                        "--pool=prefork",
+                        f"--pool={pool}",
                         "-Q",
                         queues,
                         "-n",
@@ -103,21 +129,68 @@ def celery_workers(
             Path(log.name).unlink(missing_ok=True)
 
 
-def _wait_ready(procs: list[subprocess.Popen], logs: list, timeout: float = 60) -> None:
+def _wait_ready(
+    procs: list[subprocess.Popen], logs: list, timeout: float = 60, marker: bytes = b"ready."
+) -> None:
     deadline = time.monotonic() + timeout
     pending = set(range(len(procs)))
     while pending and time.monotonic() < deadline:
         for i in list(pending):
             if procs[i].poll() is not None:
                 logs[i].seek(0)
-                raise RuntimeError(f"Celery worker {i} exited early:\n{logs[i].read().decode()}")
+                raise RuntimeError(f"Celery process {i} exited early:\n{logs[i].read().decode()}")
             logs[i].seek(0)
-            if b"ready." in logs[i].read():
+            if marker in logs[i].read():
                 pending.discard(i)
         time.sleep(0.2)
     if pending:
         logs[0].seek(0)
-        raise RuntimeError(f"Celery workers not ready in {timeout}s:\n{logs[0].read().decode()}")
+        raise RuntimeError(f"Celery processes not ready in {timeout}s:\n{logs[0].read().decode()}")
+
+
+@contextmanager
+def celery_beats(count: int, env: dict[str, str], log_dir: Path) -> Iterator[list[Path]]:
+    """Run `count` beat processes (django-celery-beat's database schedule) until the block
+    ends; yields their log files. More than one is the deployment mistake the drills show."""
+    procs: list[subprocess.Popen] = []
+    logs = []
+    try:
+        for i in range(count):
+            log = (log_dir / f"beat-{i}.log").open("w+b")
+            logs.append(log)
+            procs.append(
+                subprocess.Popen(  # noqa: S603 - our own celery app
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "xmplatform",
+                        "beat",
+                        "--loglevel=INFO",
+                        "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
+                        f"--pidfile={log_dir / f'beat-{i}.pid'}",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        _wait_ready(procs, logs, marker=b"beat: Starting")
+        yield [Path(log.name) for log in logs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
 
 
 def wait_until(predicate, timeout: float = 60, interval: float = 0.2) -> bool:  # noqa: ANN001

@@ -12,7 +12,7 @@ PROD_ENV := SECRET_KEY=$${SECRET_KEY:-local-production-like-key-0123456789abcdef
 	SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-0} \
 	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-0}
 
-.PHONY: install demo test test-sqlite test-postgres lint format bench run serve worker beat messages clean
+.PHONY: install demo test test-sqlite test-postgres drills lint format bench run serve worker beat messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-postgres: install
 	else \
 		echo "SKIP: PostgreSQL pass skipped: PostgreSQL ($(PG_URL)) or Redis ($(REDIS)) is not reachable."; \
 	fi
+
+# The fault drills alone (part of test-postgres): Redis stopped for 30 s, a worker SIGKILLed,
+# PostgreSQL restarted (a private cluster under /tmp), two beats at once; about two minutes.
+drills: install
+	env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PROD_ENV) \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -m integration tests/integration
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,7 +21,7 @@ from collections import Counter
 import pytest
 import requests
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from surveys.distribution.planning import wave_schedule
 from surveys.models import Response
@@ -105,9 +105,9 @@ def test_postgres_restart_under_load_answers_503_then_recovers(tmp_path, static_
             connection.close()  # this process's own connection died with the restart
             beat_seen = beat_log.stat().st_size
 
-            load.join(timeout=60)
-            assert wait_until(lambda: _serves(web.url, world.tokens[-1]), timeout=20)
+            assert wait_until(lambda: _serves(web.url, world.tokens[-1]), timeout=20, interval=0.1)
             served_again_in = time.monotonic() - up_at
+            load.join(timeout=60)
             for i, token in enumerate(world.tokens):
                 if not answers[i] or not answers[i][-1][1]:
                     again = answer_over_http(web.url, token, nps=3 if i % 2 == 0 else 9)
@@ -153,6 +153,8 @@ def test_postgres_restart_under_load_answers_503_then_recovers(tmp_path, static_
     assert '<html lang="tr"' in page.text
     assert 'href="/static/surveys/survey.css"' in page.text
     assert UNAVAILABLE_TITLE in page.text
+    with translation.override("tr"):
+        assert translation.gettext("Temporarily unavailable") in page.text
     assert "Traceback" not in page.text
     assert api.status_code == 503
     assert api.headers["Retry-After"] == "10"

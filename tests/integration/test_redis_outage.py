@@ -39,6 +39,7 @@ from tests.integration.world import THANKS, answer_over_http, drill_world, event
 from tests.support.redis_server import RedisServer, redis_server_problem
 from tests.support.web import gunicorn_web
 from tests.support.workers import celery_beats, celery_workers, process_env, wait_until
+from tests.surveys.distribution_factories import SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +56,7 @@ def _accepted(posted: requests.Response) -> object:
 
 
 def test_redis_outage_costs_respondents_nothing_and_loses_no_side_effect(
-    tmp_path, static_root, mail, hooks
+    tmp_path, static_root, hooks
 ) -> None:
     problem = redis_server_problem()
     if problem:
@@ -64,7 +65,10 @@ def test_redis_outage_costs_respondents_nothing_and_loses_no_side_effect(
         respondents=RESPONDENTS, trigger_people=EVENTS, wave_people=WAVE, webhook_url=hooks.url
     )
     answers, events = [], []
-    with RedisServer(tmp_path / "redis") as redis_server:
+    with (
+        SmtpSink(delay=0.05) as mail,  # a slow provider: the outage meets the wave mid-send
+        RedisServer(tmp_path / "redis") as redis_server,
+    ):
         env = process_env(
             redis_url=redis_server.url(),
             EMAIL_URL=f"smtp://127.0.0.1:{mail.port}",
@@ -82,7 +86,7 @@ def test_redis_outage_costs_respondents_nothing_and_loses_no_side_effect(
             assert wait_until(lambda: len(mail.messages) >= 10, timeout=40), states()
 
             redis_server.stop()
-            down_at = time.monotonic()
+            down_at, mailed_before = time.monotonic(), len(mail.messages)
             step = OUTAGE / max(RESPONDENTS, EVENTS)
             for i in range(max(RESPONDENTS, EVENTS)):
                 if i < RESPONDENTS:
@@ -135,6 +139,7 @@ def test_redis_outage_costs_respondents_nothing_and_loses_no_side_effect(
     assert twice(hooks.deliveries()) == []
     assert len(hooks.deliveries()) == loop["delivered"]
 
+    assert 0 < mailed_before < WAVE  # the outage met the wave mid-send
     assert WaveRun.objects.filter(rule=world.wave_rule).count() == 1
     assert states(rule=world.wave_rule) == {"sent": WAVE}
     assert states(rule=world.trigger_rule) == {"sent": EVENTS}
@@ -147,5 +152,6 @@ def test_redis_outage_costs_respondents_nothing_and_loses_no_side_effect(
     assert set(mails) == sent_ids(rule__in=[world.trigger_rule, world.wave_rule])
     print(
         f"\nRedis down {OUTAGE:.0f}s: {RESPONDENTS} answers, {EVENTS} events (slowest"
-        f" {slowest_event:.2f}s); all side effects {recovered_in:.1f}s after it came back"
+        f" {slowest_event:.2f}s), {mailed_before} of {WAVE} wave e-mails sent before it;"
+        f" all side effects {recovered_in:.1f}s after it came back"
     )

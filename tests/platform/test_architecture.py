@@ -1,5 +1,5 @@
-"""The shape of the code: layers that import one way, side effects only through the outbox, and
-an event table that matches the code.
+"""The shape of the code: layers that import one way, side effects only through the outbox, small
+modules, and an event table that matches the code.
 
 The layer check is a small AST scan rather than import-linter. The order puts one sub-package
 (`xmplatform.core`) at the bottom and the rest of its parent package (`xmplatform`) at the top;
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ("xmplatform", "audiences", "journeys", "surveys", "metrics")
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS = ("xmplatform.core", "audiences", "journeys", "surveys", "metrics", "xmplatform")
+MAX_LINES = 600
 # The one place allowed to wake a worker after commit: the outbox relay's wake.
 OUTBOX = "xmplatform/core/outbox.py"
 ENQUEUE = frozenset({"delay", "apply_async", "delay_on_commit", "send_task"})
@@ -203,6 +204,19 @@ def test_there_is_no_listener_registry():
             if isinstance(name, str) and REGISTRY.search(name):
                 found.append(f"{where(path, node)} {name}")
     assert found == []
+
+
+# --- Small modules ----------------------------------------------------------------------------
+
+
+def test_no_module_is_over_six_hundred_lines():
+    """Migrations aside, in the apps, the tests and the benchmarks alike."""
+    long = [
+        f"{path.relative_to(ROOT)} {lines}"
+        for path in sources(*APPS, "tests", "bench", migrations=False)
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert long == []
 
 
 # --- The event table: code, xmplatform/flows.py and the README agree ------------------------

@@ -30,7 +30,8 @@ from tests.factories import make_audience, make_touchpoint
 from xmplatform.api.models import Webhook
 from xmplatform.api.services import api_key_create
 
-THANKS = "Thanks for telling us!"
+THANKS = "Thanks for telling us!"  # the survey's own thank-you text
+FIRST_THANKS = '<h1 id="message-heading">Thank you!</h1>'  # not "You have already answered"
 WEBHOOK_SECRET = "drill-secret-0123456789abcdef"  # noqa: S105 - a test receiver's secret
 
 
@@ -159,12 +160,13 @@ def answer_over_http(
     """A respondent's browser: open the invitation, post the one page; the final response."""
     browser = requests.Session()
     page = browser.get(f"{base}/s/{token}/", timeout=timeout, headers={"Accept-Language": language})
-    if page.status_code != 200:
-        return page
+    form = CSRF.search(page.text)
+    if page.status_code != 200 or form is None:
+        return page  # an error, or the thank-you page of an invitation already answered
     return browser.post(
         f"{base}/s/{token}/",
         data={
-            "csrfmiddlewaretoken": CSRF.search(page.text)[1],
+            "csrfmiddlewaretoken": form[1],
             "page": "1",
             "lang": language,
             "q-nps": str(nps),

@@ -38,6 +38,12 @@ def shutting_down() -> OperationalError:
     return exc
 
 
+def too_many_connections() -> OperationalError:
+    exc = OperationalError("sorry, too many clients already")
+    exc.__cause__ = psycopg.errors.TooManyConnections("sorry, too many clients already")
+    return exc
+
+
 def statement_timeout() -> OperationalError:
     exc = OperationalError("canceling statement due to statement timeout")
     exc.__cause__ = psycopg.errors.QueryCanceled("canceling statement")
@@ -79,6 +85,7 @@ def site(settings) -> Client:  # noqa: ANN001
     [
         (unreachable(), True),
         (shutting_down(), True),
+        (too_many_connections(), True),
         (InterfaceError("connection already closed"), True),
         (statement_timeout(), False),
         (OperationalError("no cause"), False),

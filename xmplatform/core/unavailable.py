@@ -28,10 +28,10 @@ from django.utils.translation import gettext as _
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
-# PostgreSQL's SQLSTATEs for a server that is going or not yet there: admin_shutdown,
-# crash_shutdown, cannot_connect_now ("the database system is starting up"); class 08 is
-# every connection exception.
-_SHUTDOWN_STATES = {"57P01", "57P02", "57P03"}
+# PostgreSQL's SQLSTATEs for a server that is going, not yet there or full: admin_shutdown,
+# crash_shutdown, cannot_connect_now ("the database system is starting up"),
+# too_many_connections; class 08 is every connection exception.
+_SHUTDOWN_STATES = {"57P01", "57P02", "57P03", "53300"}
 _MARK = "_xm_database_unreachable"
 # A 500 response's own headers that a 503 page of different content must not inherit.
 _CONTENT_HEADERS = {"content-type", "content-length", "content-language", "content-encoding"}

@@ -58,7 +58,10 @@ class OutboxMessageAdmin(_ReadOnly):
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(_ReadOnly):
-    list_display = ("id", "event", "handler", "attempts", "created_at", "error_line")
+    list_display = ("id", "event", "error_line", "handler", "attempts", "created_at")
+    # A dead letter is tried again only on a retry: its "next attempt" time means nothing.
+    fields = tuple(name for name in FIELDS if name != "available_at")
+    readonly_fields = fields
     list_filter = ("event",)
     actions = ["retry"]
     change_form_template = "admin/core/deadletter/change_form.html"

@@ -241,3 +241,30 @@ def test_staff_without_the_permission_cannot_retry(client, django_user_model, de
     client.post(reverse("admin:core_deadletter_retry", args=[dead_letter.pk]))
     dead_letter.refresh_from_db()
     assert dead_letter.state == "dead"
+
+
+def test_a_row_taken_over_before_its_handler_started_is_left_to_its_new_claim(monkeypatch):
+    outbox.outbox_emit("thing.done", tag="t")
+    real_claim = outbox._claim
+
+    def claim_then_lose(**kwargs):
+        claimed = real_claim(**kwargs)
+        # Our lease ended before we reached the rows; another relay claimed them.
+        OutboxMessage.objects.update(claim="someone-else")
+        return claimed
+
+    monkeypatch.setattr(outbox, "_claim", claim_then_lose)
+    assert outbox.outbox_relay() == 2
+    assert marks() == []
+    assert set(OutboxMessage.objects.values_list("state", "claim")) == {("pending", "someone-else")}
+
+
+def test_a_claimed_row_comes_back_after_the_lease():
+    outbox.outbox_emit("thing.quiet")
+    outbox.outbox_emit("thing.done", tag="t")
+    now = timezone.now()
+    claimed = outbox._claim(limit=10, now=now)  # a relay that then died
+    assert len(claimed) == 2
+    assert outbox.outbox_relay(now=now + outbox.LEASE - dt.timedelta(seconds=1)) == 0
+    assert outbox.outbox_relay(now=now + outbox.LEASE) == 2
+    assert len(marks()) == 2

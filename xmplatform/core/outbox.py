@@ -40,7 +40,11 @@ logger = logging.getLogger(__name__)
 
 BATCH = 100
 ROUNDS = 20
-LEASE = dt.timedelta(minutes=5)
+# How long a claimed row waits before another relay may take it: a relay that died, or one
+# cut off from the database, gives its rows back after this. A row whose handler is running
+# is also locked (FOR UPDATE) by the handler's transaction, so a long handler is never run
+# twice because its lease ended.
+LEASE = dt.timedelta(seconds=60)
 BACKOFF_FIRST = dt.timedelta(seconds=10)
 BACKOFF_MAX = dt.timedelta(hours=1)
 KEEP_DONE = dt.timedelta(days=7)
@@ -141,6 +145,14 @@ def _claim(*, limit: int, now: dt.datetime) -> list[OutboxMessage]:
     return list(OutboxMessage.objects.filter(id__in=ids, claim=token).order_by("id"))
 
 
+def _lock_if_ours(message: OutboxMessage) -> bool:
+    """Lock the row for the handler's transaction, if our claim still holds it."""
+    mine = OutboxMessage.objects.select_for_update().filter(
+        pk=message.pk, claim=message.claim, state=OutboxState.PENDING
+    )
+    return bool(list(mine.values_list("pk", flat=True)))
+
+
 class _LeaseLost(Exception):
     """Another relay took the row after our lease ended: our handler's writes roll back."""
 
@@ -149,6 +161,8 @@ def _run(message: OutboxMessage) -> None:
     try:
         handler: Callable[..., None] = import_string(message.handler)
         with transaction.atomic():
+            if not _lock_if_ours(message):
+                raise _LeaseLost
             handler(message_id=message.pk, **message.payload)
             marked = OutboxMessage.objects.filter(pk=message.pk, claim=message.claim).update(
                 state=OutboxState.DONE, done_at=timezone.now(), last_error=""

@@ -67,7 +67,7 @@ def closed_loop() -> dict[str, object]:
 
 
 def leases_end(*, claimed_before: dt.datetime) -> int:
-    """What the passing of five minutes does for a relay that died (or lost its database)
+    """What the passing of a lease does for a relay that died (or lost its database)
     before `claimed_before`: the outbox rows it held, and the webhook posts it had leased,
     become due now (rows waiting out a failure's backoff too). Returns the outbox rows."""
     now = timezone.now()

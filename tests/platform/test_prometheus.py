@@ -95,7 +95,8 @@ def test_it_reports_the_platform_state_exactly(client, token) -> None:  # noqa: 
     outbox_row(OutboxState.PENDING, created=2 * MINUTE, available=-MINUTE)
     outbox_row(OutboxState.DEAD, created=60 * MINUTE, available=30 * MINUTE)
     outbox_row(OutboxState.DONE, created=90 * MINUTE, available=90 * MINUTE)
-    # Invitations: two planned, three sent (messages 10, 4 and 1 minutes ago), one unknown.
+    # Invitations: two planned, three sent (messages 10, 4 and 1 minutes ago), one unknown,
+    # one answered.
     audience = make_audience("customers")
     person = member(audience, "p-1")
     survey = make_survey(audience)
@@ -113,6 +114,8 @@ def test_it_reports_the_platform_state_exactly(client, token) -> None:  # noqa: 
             at=at,
         )
     make_invitation(survey, person, state=InvitationState.DELIVERY_UNKNOWN)
+    # One answered: counted with the sent ones, so no gauge moves when someone answers.
+    make_invitation(survey, person, state=InvitationState.RESPONDED)
     # Rollups three days behind, last run 25 minutes ago; beat last ran 45 seconds ago.
     RollupState.objects.update_or_create(
         pk=1,
@@ -130,8 +133,9 @@ def test_it_reports_the_platform_state_exactly(client, token) -> None:  # noqa: 
 
     assert page.status_code == 200
     assert page["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-    states = {state.value: 0.0 for state in InvitationState}
-    states |= {"planned": 2.0, "sent": 3.0, "delivery_unknown": 1.0}
+    hidden = {"sent", "opened", "responded"}
+    states = {state.value: 0.0 for state in InvitationState if state.value not in hidden}
+    states |= {"planned": 2.0, "delivered": 4.0, "delivery_unknown": 1.0}
     assert platform_samples(page) == {
         ("xm_outbox_messages", (("state", "pending"),)): 2.0,
         ("xm_outbox_messages", (("state", "dead"),)): 1.0,

@@ -127,12 +127,23 @@ def beat_last_run(*, now: dt.datetime) -> float | None:
     return _age_seconds(latest, now)
 
 
+# What a respondent does moves an invitation from sent to opened to responded. A gauge anyone
+# with the metrics token can poll would tell when an anonymous survey was opened or answered
+# (README, "The privacy model of anonymous surveys"), so those three states are one series.
+DELIVERED = "delivered"
+RESPONDENT_STATES = (InvitationState.SENT, InvitationState.OPENED, InvitationState.RESPONDED)
+
+
 def invitation_counts() -> dict[str, int]:
-    """Invitations in each state (bounded_count through the (state, due_at) index)."""
-    return {
+    """Invitations in each sending state, with sent, opened and responded counted together as
+    `delivered` (bounded_count through the (state, due_at) index)."""
+    counts = {
         state.value: bounded_count(Invitation.objects.filter(state=state))
         for state in InvitationState
+        if state not in RESPONDENT_STATES
     }
+    counts[DELIVERED] = bounded_count(Invitation.objects.filter(state__in=RESPONDENT_STATES))
+    return counts
 
 
 def messages_sent_since(since: dt.datetime) -> int:

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "journeys",
     "surveys",
     "metrics",
+    "metrics.drivers",
+    "metrics.comments",
     "xmplatform.api",
     "xmplatform.ops",
 ]

@@ -1,5 +1,6 @@
-"""The metrics app's models, by topic: rollups (`metrics.models.rollups`) and the closed loop
-(`metrics.closedloop.models`). Tables and the app label are the app's own (`metrics_*`)."""
+"""The metrics app's models, by topic: rollups (`metrics.models.rollups`), the closed loop
+(`metrics.closedloop.models`) and the weekly report (`metrics.reports.models`). Tables and the
+app label are the app's own (`metrics_*`)."""
 
 from metrics.closedloop.models import (
     CLOSED_STATUSES,
@@ -26,6 +27,7 @@ from metrics.models.rollups import (
     RollupState,
     Verbatim,
 )
+from metrics.reports.models import ReportSubscription
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -43,6 +45,7 @@ __all__ = [
     "EventDay",
     "NotifyMode",
     "OperationsSnapshot",
+    "ReportSubscription",
     "RollupState",
     "RootCause",
     "RuleCondition",

@@ -4,7 +4,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import path, register_converter
 
-from metrics import views
+from metrics import ex_cx, views
 
 
 class AudienceSlugConverter:
@@ -29,5 +29,7 @@ register_converter(AudienceSlugConverter, "audience_slug")
 app_name = "metrics"
 urlpatterns = [
     path("", admin.site.admin_view(views.index), name="index"),
+    # Before the audience route, which would take "ex-cx" for an audience's slug.
+    path("ex-cx/", admin.site.admin_view(ex_cx.page), name="ex_cx"),
     path("<audience_slug:slug>/", admin.site.admin_view(views.audience_detail), name="audience"),
 ]

@@ -257,6 +257,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PEOPLE_CSV_MAX_BYTES = env.int("PEOPLE_CSV_MAX_BYTES", default=50 * 1024 * 1024)
 
+# --- Key-driver analysis (metrics.drivers) ------------------------------------------------
+# Fewer responses than this give a reason, never importances; touchpoints count when the
+# respondent experienced them within this many days before answering; bootstrap rounds.
+DRIVERS_MIN_RESPONSES = env.int("DRIVERS_MIN_RESPONSES", default=30)
+DRIVERS_TOUCHPOINT_DAYS = env.int("DRIVERS_TOUCHPOINT_DAYS", default=30)
+DRIVERS_BOOTSTRAP_ROUNDS = env.int("DRIVERS_BOOTSTRAP_ROUNDS", default=200)
+if DRIVERS_MIN_RESPONSES < 10 or DRIVERS_TOUCHPOINT_DAYS < 1 or DRIVERS_BOOTSTRAP_ROUNDS < 20:
+    raise ImproperlyConfigured(
+        "DRIVERS_MIN_RESPONSES must be at least 10, DRIVERS_TOUCHPOINT_DAYS at least 1 and "
+        "DRIVERS_BOOTSTRAP_ROUNDS at least 20."
+    )
+
 # --- Webhooks: exponential backoff after a failed delivery (base, 2×base, 4×base…) ---------
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

@@ -9,11 +9,13 @@ from xmplatform.api.views.people import PeopleView, PersonDetailView, PersonExpo
 from xmplatform.api.views.responses import ResponsesView, SurveyResponsesView
 from xmplatform.api.views.scores import ScoresView
 from xmplatform.api.views.surveys import SurveyDetailView, SurveyListView
+from xmplatform.api.views.units import ExCxView
 
 __all__ = [
     "AudienceDetailView",
     "AudienceListView",
     "EventsView",
+    "ExCxView",
     "InvitationListView",
     "PeopleView",
     "PersonDetailView",

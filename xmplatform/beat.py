@@ -54,6 +54,15 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 86400.0,
         "options": {"expires": 3600, "queue": "bulk"},
     },
+    # Key-driver analyses (metrics.drivers) are cached per survey, outcome and filters: this
+    # recomputes, one bulk task each, those whose survey has responses completed (or anonymous
+    # periods published) since, so a cached analysis is at most minutes behind. A recompute is
+    # an upsert with a fixed bootstrap seed: a doubled run stores the same row.
+    "drivers-refresh-stale": {
+        "task": "drivers.refresh_stale_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Reminders to people who have not answered (never after a response, opt-out or expiry);
     # each is claimed and counted before it is sent, so a doubled tick reminds nobody twice.
     "surveys-send-reminders": {

@@ -137,3 +137,35 @@ def change_is_significant(current: Score, previous: Score) -> bool:
     if margin is None or current.value is None or previous.value is None:
         return False
     return abs(current.value - previous.value) > margin
+
+
+def share(*, hits: int, n: int) -> Score:
+    """A rate of events in percent with its binomial 95 % margin (`proportion`); a count of
+    events that can exceed its denominator (churned customers who joined in the period,
+    referrals against purchases) has its value but no binomial margin then."""
+    if n <= 0:
+        return EMPTY
+    if 0 <= hits <= n:
+        return proportion(hits=hits, n=n)
+    return Score(value=hits * 100 / n, n=n, margin=None)
+
+
+def ratio_of_sums(
+    *, clusters: int, x: float, y: float, xx: float, yy: float, xy: float, n: int
+) -> Score:
+    """Σx / Σy over `clusters` rows (e.g. handling seconds per request, summed per person and
+    day) with the ratio estimator's 95 % margin:
+
+        R = Σx / Σy,  s² = (Σx² − 2R·Σxy + R²·Σy²) / (m − 1),  margin = 1.96 · √(s² / m) / ȳ
+
+    where m is the number of rows and ȳ = Σy / m (delta method; no margin below two rows).
+    `n` is what the figure counts (requests).
+    """
+    if not y:
+        return EMPTY
+    value = x / y
+    if clusters < 2:
+        return Score(value=value, n=n, margin=None)
+    s2 = max((xx - 2 * value * xy + value * value * yy) / (clusters - 1), 0.0)
+    mean_y = y / clusters
+    return Score(value=value, n=n, margin=Z_95 * math.sqrt(s2 / clusters) / mean_y)

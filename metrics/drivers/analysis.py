@@ -1,0 +1,117 @@
+"""The numbers of a key-driver analysis: relative weights (Johnson 2000) with bootstrap intervals.
+
+Pure numpy, no database: `matrix.py` builds the rows, this module weighs them.
+
+Relative weights. With R the drivers' correlation matrix and r the drivers' correlations with
+the outcome: R = V diag(λ) Vᵀ (numpy.linalg.eigh), Λ = V diag(√λ) Vᵀ (the correlations of the
+drivers with their closest orthogonal counterparts), β = Λ⁻¹ r (the outcome regressed on those
+orthogonal variables), raw weights ε_j = Σ_k Λ_jk² β_k², R² = Σ_j ε_j; a driver's importance is
+its share ε_j / R². Exactly collinear drivers (the options of one single-choice question sum to
+one) leave eigenvalues of zero: their directions get no β (a pseudo-inverse), which is what the
+least-squares fit does too.
+
+Bootstrap: rows are resampled with replacement (as multinomial counts per row, so a round is a
+weighted moment matrix: one matrix product for all rounds) and the weights computed for every
+round at once (stacked eigh); the interval is the 2.5 and 97.5 percentiles of each share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+# Eigenvalues below this share of the largest count as zero (exact collinearity).
+EIGEN_TOLERANCE = 1e-10
+BOOTSTRAP_CHUNK = 50
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One fit: each driver's share of the explained variance, the raw weights and R²."""
+
+    importance: Array
+    raw: Array
+    r2: float
+
+
+def relative_weights_from_corr(corr: Array) -> tuple[Array, Array]:
+    """Raw relative weights and R² from correlation matrices of [drivers..., outcome].
+
+    `corr` is (..., p+1, p+1) with the outcome last; stacked matrices are weighed together.
+    Returns (raw weights (..., p), R² (...)).
+    """
+    rxx = corr[..., :-1, :-1]
+    rxy = corr[..., :-1, -1]
+    lam, vec = np.linalg.eigh(rxx)
+    lam = np.clip(lam, 0.0, None)
+    keep = lam > EIGEN_TOLERANCE * lam.max(axis=-1, keepdims=True)
+    root = np.sqrt(lam)
+    inverse_root = np.where(keep, 1.0 / np.where(keep, root, 1.0), 0.0)
+    # Λ = V diag(√λ) Vᵀ and Λ⁺ = V diag(1/√λ) Vᵀ over the non-zero eigenvalues.
+    big_lambda = (vec * root[..., None, :]) @ np.swapaxes(vec, -1, -2)
+    inverse = (vec * inverse_root[..., None, :]) @ np.swapaxes(vec, -1, -2)
+    beta = np.einsum("...ij,...j->...i", inverse, rxy)
+    raw = np.einsum("...jk,...k->...j", big_lambda**2, beta**2)
+    return raw, raw.sum(axis=-1)
+
+
+def shares(raw: Array, r2: Array | float) -> Array:
+    """Raw weights as shares of R² (zeros where nothing is explained)."""
+    total = np.asarray(r2)[..., None]
+    return np.where(total > 0, raw / np.where(total > 0, total, 1.0), 0.0)
+
+
+def correlation(x: Array, y: Array) -> Array:
+    """The correlation matrix of the drivers' columns and the outcome (outcome last)."""
+    return np.corrcoef(np.column_stack([x, y]), rowvar=False)
+
+
+def relative_weights(x: Array, y: Array) -> Weights:
+    """Relative weights of the columns of `x` (n × p) for the outcome `y` (n)."""
+    raw, r2 = relative_weights_from_corr(correlation(x, y))
+    return Weights(importance=shares(raw, r2), raw=raw, r2=float(r2))
+
+
+def bootstrap_shares(x: Array, y: Array, *, rounds: int, seed: int) -> Array:
+    """Importance shares of `rounds` bootstrap resamples of the rows: (rounds × p).
+
+    Each round draws n rows with replacement (as counts per row); its weighted sums give the
+    correlation matrix, so every round costs one matrix product over the rows, not a copy.
+    """
+    n, p = x.shape
+    data = np.column_stack([x, y])
+    # Centre and scale once: better conditioned sums, same correlations.
+    data = (data - data.mean(axis=0)) / data.std(axis=0)
+    m = p + 1
+    # Products of every pair of columns, per row: (n × m²).
+    products = (data[:, :, None] * data[:, None, :]).reshape(n, m * m)
+    rng = np.random.default_rng(seed)
+    found: list[Array] = []
+    for start in range(0, rounds, BOOTSTRAP_CHUNK):
+        size = min(BOOTSTRAP_CHUNK, rounds - start)
+        counts = np.empty((size, n))
+        for b in range(size):
+            counts[b] = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        sums = counts @ data / n  # (size × m): weighted means
+        cross = (counts @ products / n).reshape(size, m, m)
+        cov = cross - sums[:, :, None] * sums[:, None, :]
+        sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+        safe = np.where(sd > 0, sd, 1.0)
+        corr = cov / safe[:, :, None] / safe[:, None, :]
+        # A column that is constant in a resample explains nothing there.
+        corr = np.where((sd[:, :, None] > 0) & (sd[:, None, :] > 0), corr, 0.0)
+        idx = np.arange(m)
+        corr[:, idx, idx] = 1.0
+        raw, r2 = relative_weights_from_corr(corr)
+        found.append(shares(raw, r2))
+    return np.concatenate(found) if found else np.empty((0, p))
+
+
+def intervals(samples: Array, level: float = 0.95) -> tuple[Array, Array]:
+    """Percentile intervals of bootstrap samples (rounds × p): (low, high)."""
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail], axis=0)
+    return low, high

@@ -240,6 +240,11 @@ class Invitation(models.Model):
     last_reminder_at = models.DateTimeField(_("last reminder"), null=True, blank=True)
     defer_count = models.PositiveSmallIntegerField(_("deferrals"), default=0)
     last_defer_reason = models.CharField(_("last deferral reason"), max_length=32, blank=True)
+    # Reminders (surveys.distribution.reminders): a reminder that falls in the person's quiet
+    # hours waits until `next_reminder_at`; one the person can no longer be reached for (opted
+    # out, no consent, no address, erased) stops for good, with the reason.
+    next_reminder_at = models.DateTimeField(_("next reminder not before"), null=True, blank=True)
+    reminders_stopped = models.CharField(_("reminders stopped"), max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("invitation")

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import path, register_converter
 
 from metrics import ex_cx, views
+from metrics.reports import views as report_views
 
 
 class AudienceSlugConverter:
@@ -29,6 +30,12 @@ register_converter(AudienceSlugConverter, "audience_slug")
 app_name = "metrics"
 urlpatterns = [
     path("", admin.site.admin_view(views.index), name="index"),
+    # Two segments: never taken for an audience's slug.
+    path(
+        "reports/weekly/",
+        admin.site.admin_view(report_views.report_settings),
+        name="report_settings",
+    ),
     # Before the audience route, which would take "ex-cx" for an audience's slug.
     path("ex-cx/", admin.site.admin_view(ex_cx.page), name="ex_cx"),
     path("<audience_slug:slug>/", admin.site.admin_view(views.audience_detail), name="audience"),

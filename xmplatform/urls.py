@@ -21,5 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("xmplatform.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The weekly report e-mail's one-click unsubscribe: public, the token is signed.
+    path("reports/", include("metrics.reports.urls")),
     path("", include("surveys.urls")),
 ]

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from metrics import services
 from metrics.closedloop import notifications, score_rules
+from metrics.reports.tasks import weekly_reports_task  # noqa: F401 - registered with the worker
 
 
 @shared_task(name="metrics.rollup_day_task", acks_late=True)

@@ -85,6 +85,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=6, minute=0),
         "options": {"expires": 3 * 3600},
     },
+    # The weekly report e-mail, Monday 07:00 (CELERY_TIMEZONE, the site's TIME_ZONE): each
+    # subscriber's week is claimed on their row before the mail goes out, so a doubled or
+    # redelivered run sends nobody a second report; a refused mail is retried by the task.
+    "metrics-weekly-reports": {
+        "task": "metrics.weekly_reports_task",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+        "options": {"expires": 6 * 3600, "queue": "bulk"},
+    },
     # The backoff schedule of webhook posts: a delivery whose post failed waits for its
     # next_attempt_at, as does one whose worker died mid-post (until its lease ends); this
     # enqueues those that are due. First attempts are owed by the outbox (webhook.due).

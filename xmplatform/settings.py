@@ -211,6 +211,24 @@ if SURVEY_SMS_PROVIDER == "twilio" and not (
     raise ImproperlyConfigured(
         "SURVEY_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM."
     )
+# WhatsApp: off unless a provider is named ("" leaves it off: not offered, not accepted),
+# "twilio" (Twilio's WhatsApp API from TWILIO_WHATSAPP_FROM, with the account above) or
+# "console" (development). Optional approved Content templates (HX…) for the first message.
+SURVEY_WHATSAPP_PROVIDER = env.str("SURVEY_WHATSAPP_PROVIDER", default="")
+TWILIO_WHATSAPP_FROM = env.str("TWILIO_WHATSAPP_FROM", default="")
+TWILIO_WHATSAPP_CONTENT_SID = env.str("TWILIO_WHATSAPP_CONTENT_SID", default="")
+TWILIO_WHATSAPP_REMINDER_CONTENT_SID = env.str("TWILIO_WHATSAPP_REMINDER_CONTENT_SID", default="")
+if SURVEY_WHATSAPP_PROVIDER not in ("", "console", "twilio"):
+    raise ImproperlyConfigured(
+        f"SURVEY_WHATSAPP_PROVIDER={SURVEY_WHATSAPP_PROVIDER!r}: use twilio, console or nothing."
+    )
+if SURVEY_WHATSAPP_PROVIDER == "twilio" and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM
+):
+    raise ImproperlyConfigured(
+        "SURVEY_WHATSAPP_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_WHATSAPP_FROM (the WhatsApp sender, e.g. +14155238886)."
+    )
 # All workers together send at most this many messages a second (0: no global cap).
 SURVEY_SENDS_PER_SECOND = env.int("SURVEY_SENDS_PER_SECOND", default=0)
 

@@ -3,6 +3,7 @@ selectors and operations. `xmplatform.api.urls` routes to the names below."""
 
 from xmplatform.api.views.audiences import AudienceDetailView, AudienceListView
 from xmplatform.api.views.base import not_found
+from xmplatform.api.views.drivers import DriversView
 from xmplatform.api.views.events import EventsView
 from xmplatform.api.views.invitations import InvitationListView
 from xmplatform.api.views.people import PeopleView, PersonDetailView, PersonExportView
@@ -14,6 +15,7 @@ from xmplatform.api.views.units import ExCxView
 __all__ = [
     "AudienceDetailView",
     "AudienceListView",
+    "DriversView",
     "EventsView",
     "ExCxView",
     "InvitationListView",

@@ -8,6 +8,7 @@ app_name = "surveys"
 urlpatterns = [
     path("s/preview/<int:survey_id>/", views.preview, name="preview"),
     path("s/test/<str:signed>/", views.test_link, name="test_link"),
+    path("s/test/<str:signed>/optout/", views.test_optout, name="test_optout"),
     path("s/<str:token>/", views.respond, name="respond"),
     path("s/<str:token>/optout/", views.optout, name="optout"),
     path("p/<str:slug>/", views.public, name="public"),

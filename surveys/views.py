@@ -188,6 +188,35 @@ def test_link(request: HttpRequest, signed: str) -> HttpResponse:
     return _preview(request, survey, reverse("surveys:test_link", kwargs={"signed": signed}))
 
 
+@never_cache
+@restores_language
+@csrf_exempt  # mail clients post one-click unsubscribes (RFC 8058); nothing is recorded
+@require_http_methods(["GET", "POST"])
+def test_optout(request: HttpRequest, signed: str) -> HttpResponse:
+    """The unsubscribe link of a staff test message: the page a person sees, and a one-click
+    unsubscribe that answers as the real one does, but there is no one to unsubscribe."""
+    survey_id = tokens.test_link_survey_id(signed)
+    survey = Survey.objects.filter(pk=survey_id).first() if survey_id is not None else None
+    if survey is None:
+        return pages.not_found(request)
+    language = choose_language(request, survey)
+    activate(request, language)
+    flow = FrameFlow(survey, language)
+    flow.action_url = reverse("surveys:test_optout", kwargs={"signed": signed})
+    context = {
+        **pages.base_context(flow),
+        "action_url": flow.action_url,
+        "survey_url": url_with(
+            reverse("surveys:test_link", kwargs={"signed": signed}), lang=language
+        ),
+        "done": request.method == "POST",
+        "test": True,
+    }
+    response = render(request, "surveys/optout.html", context)
+    response.headers["Content-Language"] = language
+    return response
+
+
 def _preview(request: HttpRequest, survey: Survey, action_url: str) -> HttpResponse:
     language = choose_language(request, survey)
     activate(request, language)

@@ -28,6 +28,7 @@ class RuleCondition(models.TextChoices):
     ANSWER_AT_LEAST = "answer_gte", _("Response: a scored answer is at least the threshold")
     KEYWORD = "keyword", _("Response: a free-text answer contains a keyword")
     ANY_ANSWER = "any_answer", _("Response: the chosen question was answered")
+    TOPIC = "topic", _("Response: a comment mentions the chosen topic")
     SCORE_BELOW = "score_below", _("Score: below the threshold over the window")
     SCORE_DROP = "score_drop", _("Score: dropped by more than its margin of error")
     RESPONSE_RATE_BELOW = "rate_below", _("Score: response rate below the threshold (%)")
@@ -39,6 +40,7 @@ RESPONSE_CONDITIONS = frozenset(
         RuleCondition.ANSWER_AT_LEAST,
         RuleCondition.KEYWORD,
         RuleCondition.ANY_ANSWER,
+        RuleCondition.TOPIC,
     }
 )
 
@@ -114,6 +116,17 @@ class AlertRule(models.Model):
         verbose_name=_("question"),
         help_text=_("The question to watch (required for “the chosen question was answered”)."),
     )
+    # Topic rules are evaluated when the text pipeline files the comment under the topic
+    # (metrics.comments.processing), not when the response completes: topics come later.
+    topic = models.ForeignKey(
+        "comments.Topic",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
+        verbose_name=_("topic"),
+        help_text=_("“A comment mentions the chosen topic”: the topic (Comments → Topics)."),
+    )
     threshold = models.FloatField(
         _("threshold"),
         null=True,
@@ -183,6 +196,11 @@ class AlertRule(models.Model):
                 errors["question_type"] = _("Choose the kind of question, or one question.")
         if self.condition == RuleCondition.KEYWORD and not self.keyword_list():
             errors["keywords"] = _("Give at least one keyword, e.g. “refund, rude”.")
+        if self.condition == RuleCondition.TOPIC:
+            if self.topic_id is None:
+                errors["topic"] = _("Choose the topic whose comments raise an alert.")
+            elif self.audience_id and self.topic.survey.audience_id != self.audience_id:
+                errors["topic"] = _("Choose a topic of a survey of the rule's audience.")
         if self.condition == RuleCondition.ANY_ANSWER and not self.question_id:
             errors["question"] = _("Choose the question whose answers raise an alert.")
         if response_rule and self.question_type == ScoreMetric.CSAT_MEAN:

@@ -2,7 +2,8 @@
 
 Runs from the outbox (`response.completed`, metrics.closedloop.handlers). A response to an
 anonymous survey is never evaluated: no rule reads its answers, so no case can identify its
-respondent.
+respondent. Topic rules ("a comment mentions the topic") wait for the text pipeline: it files
+comments under topics minutes later and calls `topic_alerts_open` with what it filed.
 """
 
 import datetime as dt
@@ -126,30 +127,99 @@ def _rules_apply(*, responses: Sequence[Response], now: dt.datetime) -> list[int
         may_contact = _may_contact(given)
         for rule in applicable[response.pk]:
             firing = _match(rule, given)
-            if firing is None:
+            if firing is not None:
+                _fire(rule, response, firing, may_contact, now, alerts, cases)
+    return response_alerts_insert(alerts=alerts, cases=cases, now=now)
+
+
+def _fire(
+    rule: AlertRule,
+    response: Response,
+    firing: Firing,
+    may_contact: bool | None,
+    now: dt.datetime,
+    alerts: list[Alert],
+    cases: dict[tuple[int, int], Case],
+) -> None:
+    """Add one rule's alert on a response, and its case, to what is to be inserted."""
+    summary = firing.summary[:300]
+    alerts.append(
+        Alert(
+            rule=rule,
+            audience_id=rule.audience_id,
+            response=response,
+            value=firing.value,
+            summary=summary,
+            opened_at=now,
+            notify=rule.notify,
+        )
+    )
+    cases[(rule.pk, response.pk)] = Case(
+        audience_id=rule.audience_id,
+        response=response,
+        person_id=response.person_id,
+        may_contact=may_contact,
+        title=summary,
+        assignee_id=rule.assignee_id or response.audience.owner_id,
+        opened_at=now,
+        due_at=now + rule.sla,
+    )
+
+
+def topic_alerts_open(
+    *, pairs: Sequence[tuple[int, int]], now: dt.datetime | None = None
+) -> list[int]:
+    """Topic rules on comments just filed under topics: `pairs` of (response id, topic id).
+
+    Opens one alert per rule and response through `response_alerts_insert` (idempotent: a
+    rerun, or a second comment of the same response on the topic, opens nothing more). Named
+    surveys only: a comment of an anonymous survey never reaches a rule. Three queries (rules,
+    responses, contact answers) before the inserts, however many pairs.
+    """
+    if not pairs:
+        return []
+    now = now or timezone.now()
+    topic_ids = {topic_id for _response_id, topic_id in pairs}
+    rules = list(
+        AlertRule.objects.filter(condition=RuleCondition.TOPIC, active=True, topic_id__in=topic_ids)
+        .select_related("topic")
+        .order_by("pk")
+    )
+    if not rules:
+        return []
+    responses = {
+        r.pk: r
+        for r in Response.objects.select_related("survey", "audience").filter(
+            pk__in={response_id for response_id, _topic_id in pairs},
+            completed_on__isnull=False,
+            survey__anonymous=False,
+        )
+    }
+    contact: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for a in Answer.objects.filter(
+        response_id__in=list(responses), question__key=CONTACT_QUESTION_KEY
+    ).values("response_id", "text", key=F("question__key")):
+        contact[a["response_id"]].append(a)
+    alerts: list[Alert] = []
+    cases: dict[tuple[int, int], Case] = {}
+    for response_id, topic_id in sorted(set(pairs)):
+        response = responses.get(response_id)
+        if response is None:
+            continue
+        for rule in rules:
+            if (
+                rule.topic_id != topic_id
+                or rule.audience_id != response.audience_id
+                or rule.survey_id not in (None, response.survey_id)
+                or rule.touchpoint_id not in (None, response.touchpoint_id)
+                or (rule.pk, response.pk) in cases
+            ):
                 continue
-            summary = firing.summary[:300]
-            alerts.append(
-                Alert(
-                    rule=rule,
-                    audience_id=rule.audience_id,
-                    response=response,
-                    value=firing.value,
-                    summary=summary,
-                    opened_at=now,
-                    notify=rule.notify,
-                )
+            firing = Firing(
+                summary=_("Comment on “%(topic)s”: %(rule)s")
+                % {"topic": rule.topic.label if rule.topic else "", "rule": rule}
             )
-            cases[(rule.pk, response.pk)] = Case(
-                audience_id=rule.audience_id,
-                response=response,
-                person_id=response.person_id,
-                may_contact=may_contact,
-                title=summary,
-                assignee_id=rule.assignee_id or response.audience.owner_id,
-                opened_at=now,
-                due_at=now + rule.sla,
-            )
+            _fire(rule, response, firing, _may_contact(contact[response.pk]), now, alerts, cases)
     return response_alerts_insert(alerts=alerts, cases=cases, now=now)
 
 

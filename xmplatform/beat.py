@@ -32,6 +32,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # The text pipeline (metrics.comments): free-text answers completed since the last run get
+    # their stems, sentiment and topics, and topic alert rules fire; topics are refitted once a
+    # question's comments grew by a fifth. A doubled run inserts nothing twice (ON CONFLICT).
+    "comments-process": {
+        "task": "comments.process_task",
+        "schedule": 300.0,
+        "options": {"expires": 290, "queue": "bulk"},
+    },
     # Invitations carry due_at; this picks up what is due and fans out short batch tasks
     # (those planned due now are sent at once by the invitation.due outbox handler). Two beats
     # are harmless: batches claim with SKIP LOCKED, so a doubled fan-out finds nothing left.

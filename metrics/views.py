@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from audiences.access import audience_ids, has_role, scope
 from audiences.models import Audience, AuditAction, Role
 from audiences.services import audit_record
-from metrics.dashboard import Window, audience_page, index_cards
+from metrics.dashboard import CARD_METRICS, CHARTS, METRICS, Window, audience_page, index_cards
+from metrics.dashboard.export import cards_csv, chart_csv
 
 PERIOD_CHOICES = [
     ("30", _("Last 30 days")),
@@ -30,6 +31,9 @@ class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
     segment = forms.CharField(label=_("Segment"), max_length=100, required=False)
     survey = forms.IntegerField(label=_("Survey"), min_value=1, required=False)
+    metric = forms.ChoiceField(
+        label=_("Metric"), choices=[(k, m.label) for k, m in METRICS.items()], required=False
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,14 +70,31 @@ def _check_access(request: HttpRequest) -> None:
         raise PermissionDenied(_("You need the permission to view metrics."))
 
 
+def _csv(text: str, name: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
 def index(request: HttpRequest) -> HttpResponse:
-    """One card per audience."""
+    """One card per audience, for the metric picked (`?metric=`, else each one's headline);
+    `?format=csv` gives the cards' figures."""
     _check_access(request)
     today = timezone.now().date()
+    metric = request.GET.get("metric") or None
+    if metric not in (None, *CARD_METRICS, "enps"):
+        metric = None
+    cards = index_cards(
+        today=today, audience_ids=audience_ids(request.user, Role.VIEWER), metric=metric
+    )
+    if request.GET.get("format") == "csv":
+        return _csv(cards_csv(cards), f"experience-{metric or 'headline'}")
     context = {
         **admin.site.each_context(request),
         "title": _("Experience dashboard"),
-        "cards": index_cards(today=today, audience_ids=audience_ids(request.user, Role.VIEWER)),
+        "cards": cards,
+        "metric": metric,
+        "metric_choices": [(m, METRICS[m].label) for m in CARD_METRICS],
     }
     return render(request, "admin/metrics/index.html", context)
 
@@ -94,12 +115,23 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         form.cleaned_data = {}
     today = timezone.now().date()
     window = form.window(today)
+    chart = request.GET.get("chart") if request.GET.get("format") == "csv" else None
+    if chart is not None and chart not in CHARTS:
+        return HttpResponseBadRequest(_("Unknown chart."))
     page = audience_page(
         audience=audience,
         window=window,
         segment=cleaned.get("segment") or None,
         survey_id=cleaned.get("survey"),
+        metric=cleaned.get("metric") or None,
+        # A chart's CSV carries figures only, never what people wrote.
+        with_text=chart is None,
     )
+    if chart is not None:
+        name = f"{audience.slug}-{chart}-{page.get('metric') or 'none'}"
+        return _csv(chart_csv(page, chart), name)
+    if page.get("metric_reset"):
+        errors = errors or {"metric": [_("This audience has no figures for that metric.")]}
     if not has_role(request.user, audience.pk, Role.ANALYST):
         # Viewers see scores only, never what people wrote.
         page["verbatims"] = page["anonymous_verbatims"] = []
@@ -124,8 +156,18 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "to": cleaned.get("to"),
             "segment": cleaned.get("segment") or "",
             "survey": cleaned.get("survey"),
+            "metric": page.get("metric"),
         },
+        "csv_query": _csv_query(request),
         "period_choices": PERIOD_CHOICES,
         **page,
     }
     return render(request, "admin/metrics/audience.html", context)
+
+
+def _csv_query(request: HttpRequest) -> str:
+    """The page's query without format and chart, to which a chart's CSV link adds its own."""
+    query = request.GET.copy()
+    for key in ("format", "chart"):
+        query.pop(key, None)
+    return query.urlencode()

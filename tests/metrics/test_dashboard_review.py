@@ -48,7 +48,7 @@ def test_the_trend_scales_to_its_box_and_the_heatmap_scrolls_in_its_own(client, 
 
     html = _page(client, xm_manager).content.decode()
 
-    assert '<svg id="xm-trend" viewBox="-60 -12 720 246" width="100%"' in html
+    assert '<svg id="xm-trend" viewBox="-72 -12 732 268" width="100%"' in html
     assert 'width="700"' not in html
     box = html.index('<div class="xm-scroll" id="xm-heatmap-scroll"')
     assert box < html.index('id="xm-heatmap"') < html.index("</div></div>", box)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from audiences.access import AudienceScopedAdmin
 from audiences.models import Person, Role
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
-from journeys.selectors import MAP_WINDOW_DAYS, journey_map
+from journeys.selectors import MAP_WINDOW_DAYS, MapStage, journey_map
 from xmplatform.core.paging import EstimatedCountPaginator, RelatedChoicesListFilter
 
 
@@ -45,6 +45,7 @@ class JourneyAdmin(AudienceScopedAdmin):
 
     class Media:
         css = {"all": ("journeys/journey_map.css",)}
+        js = ("journeys/journey_map.js",)
 
     def change_view(
         self,
@@ -58,7 +59,14 @@ class JourneyAdmin(AudienceScopedAdmin):
         if journey is not None:
             context["journey_map"] = journey_map(journey=journey)
             context["map_window_days"] = MAP_WINDOW_DAYS
+            context.update(self.map_context(request, journey, context["journey_map"]))
         return super().change_view(request, object_id, form_url, context)
+
+    def map_context(
+        self, request: HttpRequest, journey: Journey, stages: list[MapStage]
+    ) -> dict[str, Any]:
+        """What a higher layer draws on the map (metrics adds each card's score): nothing here."""
+        return {}
 
 
 @admin.register(Stage)

@@ -18,6 +18,18 @@ class MapTouchpoint:
     touchpoint: Touchpoint
     recent_events: int
 
+    @property
+    def role_label(self) -> str:
+        """The role's translated name without its note on attributes ("Purchase")."""
+        return self.role_title.split(" (")[0]
+
+    @property
+    def role_title(self) -> str:
+        """The role's full translated label, or "" for none."""
+        if not self.touchpoint.role:
+            return ""
+        return str(self.touchpoint.get_role_display())
+
 
 @dataclass
 class MapStage:

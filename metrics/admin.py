@@ -326,3 +326,7 @@ class CaseAdmin(AudienceScopedAdmin):
         notes = [note.text for formset in formsets for note in formset.save(commit=False)]
         if form.has_changed() or notes:
             case_save(case=form.instance, by=request.user, notes=notes)
+
+
+# The journey page again, with scores on its map (metrics.journey_map registers it).
+from metrics import journey_map  # noqa: E402, F401

@@ -302,3 +302,74 @@ def topics_of(comment_ids: Sequence[int]) -> dict[int, list[str]]:
     ):
         labels[comment_id].append(label)
     return labels
+
+
+SEARCH_LIMIT = 50
+
+
+@dataclass
+class Found:
+    """Comments matching a search, as the page lists them (texts only for analysts)."""
+
+    total: int
+    rows: list[dict[str, Any]]
+    reason: str = ""
+
+
+def comments_found(
+    *,
+    report: TopicReport,
+    query: str,
+    language: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> Found:
+    """The question's comments matching `query` (metrics.comments.search) within what the
+    report may show: named surveys newest first with their day and language; anonymous surveys
+    only inside the shown blocks, only when at least k comments match, in a keyed shuffle and
+    without day or language. Four queries: the matches' ids, the texts and the topics (and,
+    anonymous, the periods)."""
+    from metrics.comments.search import comments_matching
+
+    if report.reason:
+        return Found(total=0, rows=[], reason=report.reason)
+    comments, _blocks = base_comments(
+        survey=report.survey,
+        question_id=report.question.pk,
+        language=language,
+        date_from=date_from,
+        date_to=date_to,
+        k=report.k,
+    )
+    matching = comments_matching(comments, query)
+    if report.anonymous:
+        ids = privacy.shuffled(list(matching.values_list("pk", flat=True)))
+        if len(ids) < report.k:
+            return Found(
+                total=0,
+                rows=[],
+                reason=_("Fewer than %(k)d comments match: nothing is listed.") % {"k": report.k},
+            )
+    else:
+        ids = list(matching.order_by("-day", "-pk").values_list("pk", flat=True))
+    total, ids = len(ids), ids[:limit]
+    facts = {
+        c["pk"]: c
+        for c in Comment.objects.filter(pk__in=ids).values(
+            "pk", "language", "sentiment", "day", "answer__text"
+        )
+    }
+    labels = topics_of(ids)
+    rows = []
+    for pk in ids:
+        fact = facts[pk]
+        row = {
+            "text": fact["answer__text"],
+            "sentiment": fact["sentiment"],
+            "topics": labels.get(pk, []),
+        }
+        if not report.anonymous:
+            row |= {"language": fact["language"], "day": fact["day"]}
+        rows.append(row)
+    return Found(total=total, rows=rows)

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import path, register_converter
 
 from metrics import ex_cx, views
+from metrics.comments import views as comment_views
 from metrics.reports import views as report_views
 
 
@@ -39,4 +40,9 @@ urlpatterns = [
     # Before the audience route, which would take "ex-cx" for an audience's slug.
     path("ex-cx/", admin.site.admin_view(ex_cx.page), name="ex_cx"),
     path("<audience_slug:slug>/", admin.site.admin_view(views.audience_detail), name="audience"),
+    path(
+        "<audience_slug:slug>/topics/",
+        admin.site.admin_view(comment_views.topics_page),
+        name="topics",
+    ),
 ]

@@ -105,8 +105,8 @@ def _sums() -> dict[str, Any]:
         "churned": events(of(TouchpointRole.CHURNED)),
         "referrals": events(of(TouchpointRole.REFERRAL)),
         "support": events(support),
-        "resolved": Coalesce(Sum("resolved", filter=support), 0),
-        "handling": Coalesce(Sum("handling", filter=support), 0.0, output_field=FloatField()),
+        "solved": Coalesce(Sum("resolved", filter=support), 0),
+        "handled": Coalesce(Sum("handling", filter=support), 0.0, output_field=FloatField()),
         # Per (person, day) row of support requests, for the handling time's margin.
         "rows": Count("id", filter=support),
         "hh": Coalesce(
@@ -131,7 +131,7 @@ def operation_score(metric: str, sums: dict[str, Any] | None, at_start: int) -> 
     if metric == "retention_rate":
         return d.share(hits=max(at_start - g["churned"], 0), n=at_start)
     if metric == "fcr":
-        return d.share(hits=g["resolved"], n=g["support"])
+        return d.share(hits=g["solved"], n=g["support"])
     if metric == "referral_rate":
         return d.share(hits=g["referrals"], n=g["purchases"])
     if metric == "trial_to_paid":
@@ -139,7 +139,7 @@ def operation_score(metric: str, sums: dict[str, Any] | None, at_start: int) -> 
     if metric == "aht":
         return d.ratio_of_sums(
             clusters=g["rows"],
-            x=g["handling"],
+            x=g["handled"],
             y=g["support"],
             xx=g["hh"],
             yy=g["ee"],

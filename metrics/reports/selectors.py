@@ -24,23 +24,23 @@ from django.conf import settings
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audiences.access import audience_roles
 from audiences.models import Audience, AudienceKind, Role
 from metrics import definitions as d
 from metrics import selectors as s
 from metrics.closedloop.models import OPEN_STATUSES, Case
+from metrics.drivers.selectors import top_drivers
 from surveys.models import Question, QuestionType
 
-try:  # H2 and H3 publish these during the session; the report shows their sections once they do.
-    from metrics.drivers.selectors import top_drivers
-except ImportError:  # pragma: no cover - until metrics.drivers.selectors lands
-    top_drivers = None
-try:
+try:  # metrics.comments.selectors lands during the session; the section shows once it does.
     from metrics.comments.selectors import top_topics
-except ImportError:  # pragma: no cover - until metrics.comments.selectors lands
-    top_topics = None
+except ImportError:  # pragma: no cover - until it lands
+
+    def top_topics(survey_id: int, limit: int = 3) -> list[dict[str, Any]]:
+        return []
+
 
 # The metrics of a report, per question type (NPS reads as eNPS for employee audiences).
 REPORT_TYPES = (QuestionType.NPS, QuestionType.CSAT)
@@ -98,6 +98,8 @@ class AudienceReport:
     url: str
     headlines: list[Headline] = field(default_factory=list)
     drivers: list[dict[str, Any]] = field(default_factory=list)
+    # {language: drivers}: drivers' labels are in the reader's language.
+    drivers_by_language: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     topics: list[dict[str, Any]] = field(default_factory=list)
     overdue: int = 0
     overdue_cases: list[dict[str, Any]] = field(default_factory=list)
@@ -267,26 +269,51 @@ def _overdue(ids: list[int], now: dt.datetime) -> tuple[dict[int, int], dict[int
     return counts, oldest
 
 
+def _percent(value: Any) -> float | None:
+    return None if value is None else float(value) * 100
+
+
 def _insights(
-    questions: list[tuple[int, int, str, str]],
-) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
-    """Top drivers of each survey's outcome questions and top topics of each survey, per
-    audience (cached results only: nothing is computed for the report)."""
-    drivers: dict[int, list[dict[str, Any]]] = {}
+    questions: list[tuple[int, int, str, str, str]],
+) -> tuple[dict[int, dict[str, list[dict[str, Any]]]], dict[int, list[dict[str, Any]]]]:
+    """Top drivers of each survey's outcome questions (labels in each language) and top topics
+    of each survey, per audience: cached results only, nothing is computed for the report."""
+    drivers: dict[int, dict[str, list[dict[str, Any]]]] = {}
     topics: dict[int, list[dict[str, Any]]] = {}
     seen: set[int] = set()
-    for audience_id, survey_id, survey_name, key in questions:
-        if top_drivers is not None:
-            found = top_drivers(survey_id, key, TOP_DRIVERS)
+    for audience_id, survey_id, survey_name, key, metric in questions:
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                found = top_drivers(survey_id, key, TOP_DRIVERS)
             if found:
-                drivers.setdefault(audience_id, []).append(
-                    {"survey": survey_name, "outcome": key, "results": found}
+                drivers.setdefault(audience_id, {}).setdefault(language, []).append(
+                    {
+                        "survey": survey_name,
+                        "outcome": metric,
+                        "results": [
+                            {"label": r["label"], "importance": _percent(r["importance"])}
+                            for r in found
+                        ],
+                    }
                 )
-        if top_topics is not None and survey_id not in seen:
-            seen.add(survey_id)
-            found = top_topics(survey_id, TOP_TOPICS)
-            if found:
-                topics.setdefault(audience_id, []).append({"survey": survey_name, "results": found})
+        if survey_id in seen:
+            continue
+        seen.add(survey_id)
+        found = top_topics(survey_id, TOP_TOPICS)
+        if found:
+            topics.setdefault(audience_id, []).append(
+                {
+                    "survey": survey_name,
+                    "results": [
+                        {
+                            "label": r["label"],
+                            "share": _percent(r.get("share")),
+                            "sentiment": r.get("sentiment"),
+                        }
+                        for r in found
+                    ],
+                }
+            )
     return drivers, topics
 
 
@@ -313,7 +340,7 @@ def audience_reports(
     # Which metrics each audience's named surveys ask (key: audience id) and each anonymous
     # survey asks (key: -survey id), and the outcome questions drivers are read for.
     types: dict[int, set[str]] = {}
-    outcomes: list[tuple[int, int, str, str]] = []
+    outcomes: list[tuple[int, int, str, str, str]] = []
     rows = (
         Question.objects.filter(survey__audience_id__in=ids, type__in=list(REPORT_TYPES))
         .values_list(
@@ -323,7 +350,8 @@ def audience_reports(
     )
     for audience_id, survey_id, name, is_anonymous, key, question_type in rows:
         types.setdefault(-survey_id if is_anonymous else audience_id, set()).add(question_type)
-        outcomes.append((audience_id, survey_id, name, key))
+        metric = str(s.METRIC_LABELS[_metric(kinds[audience_id], question_type)])
+        outcomes.append((audience_id, survey_id, name, key, metric))
     scope = s.read_scope(filters=s.Filters(audience_ids=tuple(ids)), now=now)
     named = _named_headlines(ids, kinds, types, scope, week)
     hidden = _anonymous_headlines(ids, kinds, types, scope, week)
@@ -336,7 +364,7 @@ def audience_reports(
             kind_label=str(a.get_kind_display()),
             url=absolute_url(reverse("metrics:audience", args=[a.slug])),
             headlines=named.get(a.pk, []) + hidden.get(a.pk, []),
-            drivers=drivers.get(a.pk, []),
+            drivers_by_language=drivers.get(a.pk, {}),
             topics=topics.get(a.pk, []),
             overdue=counts.get(a.pk, 0),
             overdue_cases=oldest.get(a.pk, []),
@@ -361,10 +389,16 @@ def visible_audiences(user: Any) -> tuple[list[int], set[int]]:
 
 
 def report_for(
-    user: Any, *, reports: dict[int, AudienceReport] | None = None, now: dt.datetime | None = None
+    user: Any,
+    *,
+    language: str = "",
+    reports: dict[int, AudienceReport] | None = None,
+    now: dt.datetime | None = None,
 ) -> list[AudienceReport]:
-    """The audience reports one user gets, in name order: only audiences they may view, case
-    titles only where they may open cases. `reports` is a run's `audience_reports`, if read."""
+    """The audience reports one user gets in `language` (default: the site's), in name order:
+    only audiences they may view, case titles only where they may open cases. `reports` is a
+    run's `audience_reports`, if read already."""
+    language = language or settings.LANGUAGE_CODE
     viewed, analysed = visible_audiences(user)
     if not viewed:
         return []
@@ -375,6 +409,7 @@ def report_for(
         report = reports.get(audience_id)
         if report is None:
             continue
+        report = replace(report, drivers=report.drivers_by_language.get(language, []))
         if audience_id not in analysed:
             report = replace(report, overdue_cases=[])
         mine.append(report)

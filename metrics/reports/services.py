@@ -84,7 +84,7 @@ def weekly_reports_send(*, now: dt.datetime | None = None) -> SendResult:
     sent = failed = 0
     for subscription in due:
         user = subscription.user
-        mine = report_for(user, reports=reports, now=now)
+        mine = report_for(user, language=subscription.language, reports=reports, now=now)
         if not mine:
             continue
         claimed = _due(week).filter(pk=subscription.pk).update(last_sent_week=week)
@@ -111,7 +111,7 @@ def report_preview_send(*, user: Any, language: str, now: dt.datetime | None = N
     if not user.email:
         raise NoAddress
     now = now or timezone.now()
-    mine = report_for(user, now=now)
+    mine = report_for(user, language=language, now=now)
     message = report_message(
         user=user, language=language, reports=mine, week=week_of(now), preview=True
     )

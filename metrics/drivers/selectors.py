@@ -115,11 +115,15 @@ def analyses_stale() -> QuerySet[DriverAnalysis]:
         survey_id=OuterRef("survey_id"),
         survey__anonymous=False,
         # The day first, so the (survey, completed_on) index reads only the latest days.
-        completed_on__gte=TruncDate(OuterRef("computed_at")),
+        completed_on__gte=OuterRef("computed_on"),
         completed_at__gt=OuterRef("computed_at"),
         released=True,
     )
     newer_period = ReportingPeriod.objects.filter(
         survey_id=OuterRef("survey_id"), published_at__gt=OuterRef("computed_at")
     )
-    return DriverAnalysis.objects.filter(Q(Exists(newer_response)) | Q(Exists(newer_period)))
+    return (
+        DriverAnalysis.objects.annotate(computed_on=TruncDate("computed_at"))
+        .filter(Q(Exists(newer_response)) | Q(Exists(newer_period)))
+        .order_by("pk")
+    )

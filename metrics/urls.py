@@ -6,6 +6,7 @@ from django.urls import path, register_converter
 
 from metrics import ex_cx, views
 from metrics.comments import views as comment_views
+from metrics.drivers import views as driver_views
 from metrics.reports import views as report_views
 
 
@@ -44,5 +45,10 @@ urlpatterns = [
         "<audience_slug:slug>/topics/",
         admin.site.admin_view(comment_views.topics_page),
         name="topics",
+    ),
+    path(
+        "<audience_slug:slug>/drivers/",
+        admin.site.admin_view(driver_views.drivers_page),
+        name="drivers",
     ),
 ]

@@ -107,8 +107,8 @@ _ASCII = str.maketrans("çğıöşüÇĞİÖŞÜ", "cgiosuCGIOSU")
 
 PLANS = ("basic", "plus", "premium")
 REGIONS = ("marmara", "aegean", "central-anatolia", "mediterranean", "uk", "germany")
-# Departments and their share of the employees: four large ones, two of a few dozen, and two
-# teams of a handful (legal, audit) whose anonymous results stay hidden in every period.
+# Departments and their share of the employees (a membership attribute; the employees' segment
+# is their store): four large ones, two of a few dozen, and two teams of a handful.
 DEPARTMENTS = (
     "engineering",
     "sales",
@@ -120,6 +120,24 @@ DEPARTMENTS = (
     "audit",
 )
 DEPARTMENT_WEIGHTS = (25, 18, 21, 17, 9, 7, 1.5, 1.5)
+# The stores customers buy at and employees work in: the unit both audiences share (membership
+# attribute `store`; the employees' segment too, since an anonymous answer keeps the segment
+# only). Eight large stores and two small ones of a handful of employees, whose anonymous
+# results stay hidden on their own. (slug, weight, climate): a store's climate moves its
+# employees' mood and, a little less, its customers' (EX drives CX).
+STORES: tuple[tuple[str, float, float], ...] = (
+    ("istanbul", 20, 0.0),
+    ("ankara", 14, -0.03),
+    ("izmir", 13, 0.08),
+    ("bursa", 10, 0.04),
+    ("antalya", 10, 0.06),
+    ("adana", 9, -0.07),
+    ("konya", 8, -0.04),
+    ("trabzon", 7, -0.1),
+    ("mardin", 1.5, 0.02),
+    ("rize", 1.5, -0.02),
+)
+STORE_CLIMATE = {slug: climate for slug, _weight, climate in STORES}
 FAN_TIERS = ("follower", "ticket-holder", "season-member")
 SUPPLY = ("raw-materials", "logistics", "packaging", "services")
 
@@ -173,12 +191,14 @@ def _membership(slug: str, r: random.Random, today: dt.date) -> dict[str, Any]:
         row["attributes"] = {"plan": row["segment"], "region": r.choice(REGIONS)}
         if not recent and r.random() < 0.05:
             row["left_on"] = today - dt.timedelta(days=r.randint(1, 89))
+        row["attributes"]["store"] = _store(r)
     elif slug == "employees":
-        row["segment"] = r.choices(DEPARTMENTS, weights=DEPARTMENT_WEIGHTS)[0]
+        department = r.choices(DEPARTMENTS, weights=DEPARTMENT_WEIGHTS)[0]
         tenure = (today - joined_on).days // 365
-        row["attributes"] = {"department": row["segment"], "tenure_years": tenure}
+        row["attributes"] = {"department": department, "tenure_years": tenure}
         if r.random() < 0.03:
             row["left_on"] = today - dt.timedelta(days=r.randint(1, 89))
+        row["segment"] = row["attributes"]["store"] = _store(r)
     elif slug == "fans":
         row["segment"] = r.choices(FAN_TIERS, weights=(6, 3, 1))[0]
         row["attributes"] = {"tier": row["segment"]}
@@ -186,6 +206,10 @@ def _membership(slug: str, r: random.Random, today: dt.date) -> dict[str, Any]:
         row["segment"] = r.choice(SUPPLY)
         row["attributes"] = {"category": row["segment"]}
     return row
+
+
+def _store(r: random.Random) -> str:
+    return r.choices([s for s, _, _ in STORES], weights=[w for _, w, _ in STORES])[0]
 
 
 def demo_admin_password() -> str:

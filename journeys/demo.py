@@ -22,6 +22,7 @@ from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent, Touchpo
 CHUNK = 5000
 WINDOW_DAYS = 90
 R = TouchpointRole
+DELIVERY = "cust-delivery"  # an online order delivered; attribute `late` (after three days)
 
 # audience slug -> (journey name, [(stage, [(slug, name, channel, role)])])
 JOURNEYS: dict[str, tuple[str, list[tuple[str, list[tuple[str, str, str, str]]]]]] = {
@@ -50,6 +51,8 @@ JOURNEYS: dict[str, tuple[str, list[tuple[str, list[tuple[str, str, str, str]]]]
                     ("cust-referral-purchase", "Referred purchase", "web", R.REFERRAL),
                 ],
             ),
+            # Each online order is delivered a few days later, some late (attribute `late`).
+            ("Delivery", [("cust-delivery", "Order delivered", "other", R.NONE)]),
             (
                 "Onboarding",
                 [
@@ -194,6 +197,17 @@ class _EventMaker:
             "first_contact_resolved": self.r.random() < 0.72,
         }
 
+    def delivery(self, ordered: dt.datetime) -> list[tuple[str, dt.datetime, dict[str, Any]]]:
+        """An online order's delivery, if it came yet: in one to three days, one in four late
+        (four to eight days)."""
+        late = self.r.random() < 0.25
+        delivered = ordered + dt.timedelta(
+            days=self.r.uniform(4, 8) if late else self.r.uniform(1, 3)
+        )
+        if delivered >= self.now:
+            return []
+        return [(DELIVERY, delivered, {"late": late})]
+
     def events(
         self, slug: str, joined_on: dt.date | None, left_on: dt.date | None
     ) -> list[tuple[str, dt.datetime, dict[str, Any]]]:
@@ -213,7 +227,10 @@ class _EventMaker:
                     out.append(("cust-trial-converted", converted, {}))
             for _ in range(r.choice((1, 1, 2, 2, 3))):
                 tp = "cust-checkout" if r.random() < 0.7 else "cust-store-purchase"
-                out.append((tp, self.when(), {"value": self.value()}))
+                bought = self.when()
+                out.append((tp, bought, {"value": self.value()}))
+                if tp == "cust-checkout":
+                    out.extend(self.delivery(bought))
             if r.random() < 0.1:
                 out.append(("cust-referral-purchase", self.when(), {"value": self.value()}))
             if r.random() < 0.25:

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audiences.demo import STORE_CLIMATE
 from audiences.models import Audience, Membership
 from journeys.models import Touchpoint
 from surveys import tokens
@@ -25,6 +26,7 @@ from surveys.demo.specs import (
     DemoSurvey,
     wave_runs,
 )
+from surveys.demo.story import CustomerStory, driver_questions_add
 from surveys.models import (
     Answer,
     ContactKind,
@@ -77,22 +79,26 @@ def _invitations_spread(
     now: datetime.datetime,
     rng: random.Random,
 ) -> tuple[list[Invitation], list[Answered], dict[datetime.date, datetime.date]]:
-    """A share of the current members invited once, at random moments of the last 90 days."""
+    """A share of the members of the last 90 days invited once, at random moments while they
+    were members: those who have left since were invited before they left (and were less
+    happy), so what followed an answer includes leaving."""
+    start = now - datetime.timedelta(days=WINDOW_DAYS)
     current = [m for m in members if m[4] is None]
     if not current:
         return [], [], {}
-    invited = rng.sample(current, k=max(1, round(len(current) * spec.share)))
-    window = datetime.timedelta(days=WINDOW_DAYS).total_seconds()
+    eligible = [m for m in members if m[4] is None or _day_start(m[4]) - start > 4 * DAY]
+    invited = rng.sample(eligible, k=max(1, round(len(eligible) * spec.share)))
     # Anonymous: the calendar period (no wave) whose first day stands for each answer.
     kind = survey.reporting_period
     kind = kind if kind in CALENDAR_KINDS else ReportingPeriodKind.MONTH
     periods: dict[datetime.date, datetime.date] = {}
     invitations: list[Invitation] = []
     answered: list[Answered] = []
-    for person_id, segment, person_language, _joined, _left in invited:
+    for person_id, segment, person_language, _joined, left in invited:
         language = person_language if person_language in survey.languages else "tr"
         state = _pick_state(rng, spec.participation)
-        sent_at = now - datetime.timedelta(seconds=rng.uniform(3600, window))
+        until = now - HOUR if left is None else _day_start(left) - 2 * DAY
+        sent_at = start + (until - start) * rng.random()
         invitation = _invitation(survey, person_id, rng.choice(spec.channels), language, state)
         invitation.due_at = invitation.sent_at = sent_at
         invitation.expires_at = sent_at + datetime.timedelta(days=14)
@@ -110,9 +116,13 @@ def _invitations_spread(
                 invitation.responded_at = period_start_moment(day)
             else:
                 invitation.responded_at = responded_at
-            answered.append((invitation, day, segment, language, 0.0))
+            answered.append((invitation, day, segment, language, 0.0 if left is None else -0.2))
         invitations.append(invitation)
     return invitations, answered, periods
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC)
 
 
 def _invitations_waves(
@@ -203,6 +213,9 @@ def _seed_one(
     )
     survey.status = SurveyStatus.LIVE
     survey.save(update_fields=["status"])
+    story = CustomerStory.load(audience, now, rng) if spec.story else None
+    if story is not None:
+        driver_questions_add(survey)
     questions = list(Question.objects.filter(survey=survey).order_by("page", "order"))
 
     members: list[Member] = list(
@@ -212,6 +225,12 @@ def _seed_one(
     )
     if not any(m[4] is None for m in members):
         return {"surveys": 1}
+    stores = {
+        person_id: STORE_CLIMATE.get((attributes or {}).get("store"), 0.0)
+        for person_id, attributes in Membership.objects.filter(audience=audience).values_list(
+            "person_id", "attributes"
+        )
+    }
     segment_bias = biases(sorted({m[1] for m in members}), spec.segment_spread)
     tp_ids = [t["id"] for t in touchpoints]
     tp_bias = biases(tp_ids, 0.12)
@@ -248,7 +267,7 @@ def _seed_one(
         if survey.anonymous:
             tp_id = about["id"] if about else None
         mood = spec.mood + offset + segment_bias.get(segment, 0.0) + tp_bias.get(tp_id, 0.0)
-        mood += rng.gauss(0, 0.18)
+        mood += spec.store_effect * stores.get(invitation.person_id, 0.0) + rng.gauss(0, 0.18)
         response = Response(
             survey=survey,
             audience=audience,
@@ -269,7 +288,11 @@ def _seed_one(
             response.started_at = invitation.responded_at - datetime.timedelta(minutes=2)
             response.completed_at = invitation.responded_at
         responses.append(response)
-        planned.append(respondent_answers(questions, clamp(mood), language, rng, spec))
+        if story is not None and not survey.anonymous:
+            context = story.context(invitation.person_id, invitation.responded_at)
+            planned.append(story.answers(questions, clamp(mood), language, context))
+        else:
+            planned.append(respondent_answers(questions, clamp(mood), language, rng, spec))
     Response.objects.bulk_create(responses, batch_size=BATCH)
 
     by_key = {q.key: q for q in questions}
@@ -279,6 +302,15 @@ def _seed_one(
         for key, value in values.items()
     ]
     Answer.objects.bulk_create(answers, batch_size=BATCH)
+    if story is not None:
+        story.outcomes(
+            [
+                (response.person_id, response.completed_at, values["nps"])
+                for response, values in zip(responses, planned, strict=True)
+                if response.person_id is not None and "nps" in values
+            ]
+        )
+        story.events_write()
     return {
         "surveys": 1,
         "invitations": len(invitations),

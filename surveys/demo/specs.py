@@ -41,10 +41,23 @@ class DemoSurvey:
     text_share: float = 0.6  # of respondents shown a free-text question who write something
     question_moods: tuple[tuple[str, float], ...] = ()  # a question's offset from the mood
     segment_spread: float = 0.1  # the best segment this much above the mood, the worst below
+    # Times the respondent's store climate (audiences.demo.STORES) added to the mood: a
+    # store's employees and customers feel alike (EX drives CX).
+    store_effect: float = 0.0
+    # The customers' NPS story (surveys.demo.story): driver ratings, context and outcomes.
+    story: bool = False
 
 
 DEMO_SURVEYS = (
-    DemoSurvey("customers", "relationship_nps", "Customer relationship NPS", 0.35, mood=0.78),
+    DemoSurvey(
+        "customers",
+        "relationship_nps",
+        "Customer relationship NPS",
+        0.45,
+        mood=0.78,
+        store_effect=1.2,
+        story=True,
+    ),
     DemoSurvey(
         "customers",
         "transactional_csat",
@@ -53,6 +66,7 @@ DEMO_SURVEYS = (
         touchpoint_role=TouchpointRole.PURCHASE,
         mood=0.8,
         channels=(Channel.EMAIL, Channel.SMS),
+        store_effect=0.6,
     ),
     DemoSurvey(
         "customers",
@@ -74,7 +88,9 @@ DEMO_SURVEYS = (
         participation=0.68,
         texts="employee",
         text_share=0.4,
-        segment_spread=0.06,  # departments differ, but not by worlds
+        # Stores (the employees' segment) differ by their climate, not by their name.
+        segment_spread=0.0,
+        store_effect=1.5,
         # Proud and supported by their managers, less sure about growth and the workload.
         question_moods=(("proud", 0.05), ("manager", 0.03), ("growth", -0.06), ("workload", -0.1)),
     ),

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from audiences.demo import demo_admin_password, demo_person
+from audiences.demo import DEPARTMENTS, STORES, demo_admin_password, demo_person
 from audiences.models import Audience, Consent, Membership, Person
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
 from metrics.models import DailyRollup
@@ -63,7 +63,7 @@ def test_four_audiences_with_owners_and_journeys(seeded):  # noqa: ANN001
     for audience in audiences:
         journey = Journey.objects.get(audience=audience)
         stages = list(journey.stages.annotate(n=Count("touchpoints")))
-        assert 4 <= len(stages) <= 6
+        assert 4 <= len(stages) <= 7
         assert all(1 <= s.n <= 3 for s in stages)
     roles = set(
         Touchpoint.objects.filter(stage__journey__audience__slug="customers").values_list(
@@ -90,31 +90,44 @@ def test_people_and_memberships(seeded):  # noqa: ANN001
     )
     assert both.exists()
     assert set(Person.objects.values_list("language", flat=True)) == {"en", "tr"}
-    assert set(
-        Membership.objects.filter(audience__slug="employees").values_list("segment", flat=True)
-    ) <= {"engineering", "sales", "support", "operations", "finance", "people", "legal", "audit"}
+    employees = Membership.objects.filter(audience__slug="employees")
+    stores = {slug for slug, _weight, _climate in STORES}
+    # An employee's segment is their store (what an anonymous answer keeps); the department
+    # and the store are attributes, the store on customers' memberships too (the shared unit).
+    assert set(employees.values_list("segment", flat=True)) <= stores
+    assert all(m.attributes["store"] == m.segment for m in employees)
+    assert {m.attributes["department"] for m in employees} <= set(DEPARTMENTS)
+    customers = Membership.objects.filter(audience__slug="customers")
+    assert {m.attributes["store"] for m in customers} <= stores
 
 
-def test_the_default_demo_has_large_departments_and_two_teams_of_a_handful():
+def test_the_default_demo_has_large_stores_and_two_of_a_handful_shared_with_customers():
     today = dt.date(2026, 12, 7)
-    departments = Counter()
+    staff, customers = Counter(), Counter()
     for index in range(3000):
-        membership = demo_person(index, seed=42, today=today)["memberships"].get("employees")
-        if membership is not None and "left_on" not in membership:
-            departments[membership["segment"]] += 1
+        memberships = demo_person(index, seed=42, today=today)["memberships"]
+        employee = memberships.get("employees")
+        if employee is not None and "left_on" not in employee:
+            staff[employee["segment"]] += 1
+        if "customers" in memberships:
+            customers[memberships["customers"]["attributes"]["store"]] += 1
 
-    # `seed_demo` (3000 people, seed 42): legal and audit are too small for their anonymous
-    # results to show on their own (k = 5 of about two in three answering), the others are not.
-    assert departments == {
-        "engineering": 93,
-        "support": 76,
-        "sales": 71,
-        "operations": 45,
-        "finance": 39,
-        "people": 27,
-        "audit": 6,
-        "legal": 5,
+    # `seed_demo` (3000 people, seed 42): the two small stores' staff are too few for their
+    # anonymous results to show on their own (k = 5 of about two in three answering), the
+    # others are not; every store has customers.
+    assert staff == {
+        "istanbul": 83,
+        "ankara": 54,
+        "izmir": 51,
+        "bursa": 40,
+        "konya": 36,
+        "adana": 34,
+        "antalya": 29,
+        "trabzon": 21,
+        "mardin": 8,
+        "rize": 6,
     }
+    assert set(customers) == set(staff) and min(customers.values()) >= 25
 
 
 def test_events_fall_in_the_last_90_days(seeded):  # noqa: ANN001

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,7 +13,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audiences.models import Audience, AudienceKind
 from metrics import selectors as metrics_selectors
+from metrics.selectors import series
 from xmplatform.api import selectors
 from xmplatform.api import serializers as s
 from xmplatform.api.operations.common import check_id
@@ -27,6 +31,8 @@ from xmplatform.api.views.base import (
 SCORE_DIMENSIONS = ("touchpoint", "stage", "journey", "survey", "segment", "channel", "language")
 PERIODS = ("day", "week", "month", "quarter")
 RATE_METRIC = "response_rate"
+OPERATION_METRICS = tuple(series.OPERATION_METRICS)
+METRICS = (*metrics_selectors.METRIC_QUESTION_TYPE, RATE_METRIC, *OPERATION_METRICS)
 
 
 class ScoresView(ApiView):
@@ -37,7 +43,7 @@ class ScoresView(ApiView):
                 "metric",
                 OpenApiTypes.STR,
                 required=True,
-                enum=[*metrics_selectors.METRIC_QUESTION_TYPE, RATE_METRIC],
+                enum=list(METRICS),
             ),
             OpenApiParameter("from", OpenApiTypes.DATE),
             OpenApiParameter("to", OpenApiTypes.DATE),
@@ -62,12 +68,13 @@ class ScoresView(ApiView):
         by = params.get("by") or None
         if not slug:
             raise ValidationError({"audience": _("Name an audience by its slug.")})
-        metrics = [*metrics_selectors.METRIC_QUESTION_TYPE, RATE_METRIC]
-        if metric not in metrics:
-            raise ValidationError({"metric": _("Use one of: %(v)s.") % {"v": ", ".join(metrics)}})
-        allowed = (
-            selectors.RATE_DIMENSIONS if metric == RATE_METRIC else (*SCORE_DIMENSIONS, *PERIODS)
-        )
+        if metric not in METRICS:
+            raise ValidationError({"metric": _("Use one of: %(v)s.") % {"v": ", ".join(METRICS)}})
+        allowed: tuple[str, ...] = (*SCORE_DIMENSIONS, *PERIODS)
+        if metric == RATE_METRIC:
+            allowed = tuple(selectors.RATE_DIMENSIONS)
+        elif metric in OPERATION_METRICS:
+            allowed = PERIODS
         if by is not None and by not in allowed:
             raise ValidationError({"by": _("Use one of: %(v)s.") % {"v": ", ".join(allowed)}})
         date_from, date_to = date_param(request, "from"), date_param(request, "to")
@@ -78,14 +85,35 @@ class ScoresView(ApiView):
             raise ValidationError(
                 {"survey": _("The response rate is not filtered by survey; use by=survey.")}
             )
+        if survey_id is not None and metric in OPERATION_METRICS:
+            raise ValidationError(
+                {"survey": _("Operational metrics come from events, not from a survey.")}
+            )
         audience = selectors.audiences_visible(scope=self.scope).filter(slug=slug).first()
         if audience is None:
             raise Http404
+        if metric in OPERATION_METRICS and audience.kind != AudienceKind.CUSTOMER:
+            raise ValidationError(
+                {"metric": _("Operational metrics are measured for customer audiences.")}
+            )
         if metric == RATE_METRIC:
             rows = selectors.response_rate_rows(
                 audience=audience, by=by, date_from=date_from, date_to=date_to
             )
             as_of, date_from_shown, date_to_shown = timezone.now(), date_from, date_to
+        elif metric in OPERATION_METRICS:
+            as_of = timezone.now()
+            date_to_shown = date_to or timezone.localdate()
+            date_from_shown = date_from or _first_event_day(audience) or date_to_shown
+            rows = []
+            if date_from_shown <= date_to_shown:
+                rows = series.operation_rows(
+                    audience=audience,
+                    metric=metric,
+                    by=by,
+                    date_from=date_from_shown,
+                    date_to=date_to_shown,
+                )
         else:
             report = metrics_selectors.scores(
                 audience=audience,
@@ -110,6 +138,11 @@ class ScoresView(ApiView):
                 "results": score_groups(rows, by=by),
             }
         )
+
+
+def _first_event_day(audience: Audience) -> dt.date | None:
+    """The day of the audience's first recorded touchpoint event (None without events)."""
+    return min(series.event_roles(audience=audience).values(), default=None)
 
 
 def _survey_param(request: Request) -> int | None:

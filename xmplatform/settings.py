@@ -254,6 +254,11 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The currency of purchase values (touchpoint events' `value`), shown beside spend figures
+# (ISO 4217 code, e.g. TRY, EUR).
+XM_CURRENCY = env.str("XM_CURRENCY", default="TRY").strip().upper()
+if not (len(XM_CURRENCY) == 3 and XM_CURRENCY.isalpha()):
+    raise ImproperlyConfigured("XM_CURRENCY must be a three-letter ISO 4217 code, e.g. TRY or EUR.")
 
 # --- Static files ------------------------------------------------------------------------
 STATIC_URL = "/static/"

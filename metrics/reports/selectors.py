@@ -94,7 +94,7 @@ class AudienceReport:
 
     audience_id: int
     name: str
-    kind_label: str
+    kind_label: Any
     url: str
     headlines: list[Headline] = field(default_factory=list)
     drivers: list[dict[str, Any]] = field(default_factory=list)
@@ -361,7 +361,7 @@ def audience_reports(
         a.pk: AudienceReport(
             audience_id=a.pk,
             name=a.name,
-            kind_label=str(a.get_kind_display()),
+            kind_label=AudienceKind(a.kind).label,  # lazy: shown in the reader's language
             url=absolute_url(reverse("metrics:audience", args=[a.slug])),
             headlines=named.get(a.pk, []) + hidden.get(a.pk, []),
             drivers_by_language=drivers.get(a.pk, {}),

@@ -6,9 +6,9 @@ kept stable across refits, and shaped by the XM team (labels, merges, keyword ru
   wrote most for its three heaviest stems.
 - A refit only discovers. Each new component is matched to an existing topic by the overlap of
   their top terms: a match keeps the topic's id (and, when the team pinned the topic by editing
-  or merging it, everything else of it too); an unmatched component becomes a new topic; an
-  unpinned discovered topic no component matched is retired (inactive). Keyword topics are
-  never touched.
+  or merging it, everything else of it too); a further component overlapping a pinned topic is
+  absorbed by it; any other component becomes a new topic; an unpinned discovered topic no
+  component matched is retired (inactive). Keyword topics are never touched.
 - Assignment: with the active topics' term weights fixed, the comment's NMF weights are solved
   (`non_negative_factorization`, H fixed); a comment belongs to each topic holding at least
   SHARE of its weight, and to each topic whose keywords it holds (a keyword matches in any
@@ -42,8 +42,9 @@ REFIT_GROWTH = 0.2
 
 
 def topic_count(n: int) -> int:
-    """k from the number of comments: √(n/10), between 2 and 8."""
-    return min(MAX_TOPICS, max(2, round(math.sqrt(n / 10))))
+    """k from the number of comments: √(n/20), between 2 and 8 (80 comments: 2; 500: 5;
+    1,280 and more: 8)."""
+    return min(MAX_TOPICS, max(2, round(math.sqrt(n / 20))))
 
 
 def refit_due(*, comments: int, fitted: int | None) -> bool:
@@ -175,6 +176,11 @@ def _match_components(
         topic.words = [surface.get(t, t) for t in component.top]
         topic.label = _label(component.top, surface)
         topic.save(update_fields=["weights", "terms", "words", "label", "updated_at"])
+    # A component that overlaps a pinned topic is a part of what the team already named
+    # (a split as k grows): the pinned topic absorbs it rather than a near-duplicate appearing.
+    for overlap, ci, ti in pairs:
+        if overlap >= MATCH_OVERLAP and ci not in taken_c and existing[ti].pinned:
+            taken_c.add(ci)
     for ti, topic in enumerate(existing):
         if ti not in taken_t and not topic.pinned and topic.source == TopicSource.DISCOVERED:
             topic.active = False

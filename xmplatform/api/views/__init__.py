@@ -10,6 +10,7 @@ from xmplatform.api.views.people import PeopleView, PersonDetailView, PersonExpo
 from xmplatform.api.views.responses import ResponsesView, SurveyResponsesView
 from xmplatform.api.views.scores import ScoresView
 from xmplatform.api.views.surveys import SurveyDetailView, SurveyListView
+from xmplatform.api.views.topics import TopicsView
 from xmplatform.api.views.units import ExCxView
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "SurveyDetailView",
     "SurveyListView",
     "SurveyResponsesView",
+    "TopicsView",
     "not_found",
 ]

@@ -29,6 +29,7 @@ urlpatterns = [
     path("v1/responses/", views.ResponsesView.as_view(), name="responses"),
     path("v1/scores/", views.ScoresView.as_view(), name="scores"),
     path("v1/drivers/", views.DriversView.as_view(), name="drivers"),
+    path("v1/topics/", views.TopicsView.as_view(), name="topics"),
     path("v1/ex-cx/", views.ExCxView.as_view(), name="ex-cx"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

@@ -152,6 +152,8 @@ class AnswerOutcome(models.Model):
     number = models.SmallIntegerField(_("score"))
     churned = models.BooleanField(_("churned after"))
     spend = models.FloatField(_("spend after"))
+    # A referred purchase (an event at a REFERRAL-role touchpoint) after the answer.
+    referred = models.BooleanField(_("referred after"), default=False)
 
     class Meta:
         verbose_name = _("answer outcome")
@@ -168,9 +170,10 @@ class AnswerOutcome(models.Model):
 class DailyOutcome(models.Model):
     """One day's answer outcomes per audience × survey × segment × NPS category (for RoX).
 
-    Sums of `AnswerOutcome` (answers, churned after, spend after), kept with them by the
-    rollup task, so Return on Experience over any days is a plain SUM. Like the rollups it
-    reflects erasures and retention when their days are rebuilt.
+    Sums of `AnswerOutcome` (answers, churned after, spend after and its squares, referred
+    after), kept with them by the rollup task, so Return on Experience over any days is a
+    plain SUM with its margins. Like the rollups it reflects erasures and retention when their
+    days are rebuilt.
     """
 
     day = models.DateField(_("day"))
@@ -185,6 +188,9 @@ class DailyOutcome(models.Model):
     n = models.PositiveIntegerField(_("answers"))
     lost = models.PositiveIntegerField(_("churned after"))
     spend = models.FloatField(_("spend after"))
+    # Σ spend² (the mean spend's margin) and the answers followed by a referred purchase.
+    spend_sumsq = models.FloatField(_("spend after, sum of squares"), default=0.0)
+    referred = models.PositiveIntegerField(_("referred after"), default=0)
 
     class Meta:
         verbose_name = _("daily outcome")

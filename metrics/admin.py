@@ -74,6 +74,7 @@ class AlertRuleForm(forms.ModelForm):
             "question",
             "threshold",
             "keywords",
+            "topic",
             "window_days",
             "cooldown",
             "assignee",
@@ -116,7 +117,7 @@ class AlertRuleAdmin(AudienceScopedAdmin):
     list_filter = ("active", "kind", "condition", "audience")
     list_select_related = ("audience",)
     search_fields = ("name",)
-    raw_id_fields = ("question",)
+    raw_id_fields = ("question", "topic")
     fieldsets = (
         (None, {"fields": ("name", "active", "audience", "survey", "touchpoint")}),
         (
@@ -129,6 +130,7 @@ class AlertRuleAdmin(AudienceScopedAdmin):
                     "question",
                     "threshold",
                     "keywords",
+                    "topic",
                 )
             },
         ),

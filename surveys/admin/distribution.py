@@ -11,6 +11,7 @@ was opened or answered without making its stored state false. Superusers, who se
 states, reconcile them.
 """
 
+from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from surveys import tokens
 from surveys.admin.forms_distribution import DistributionRuleForm, recontact_warning
 from surveys.distribution import fatigue, sending
 from surveys.distribution import planning as distribution
+from surveys.distribution.channels import mail_domain
 from surveys.distribution.channels.email import build
 from surveys.distribution.funnel import survey_funnel
 from surveys.models import (
@@ -214,11 +216,15 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
                 language=survey.default_language,
             )
             invitation = Invitation(survey=survey, person=person, channel="email", id=0)
-            link = settings.SITE_URL + reverse(
-                "surveys:test_link", kwargs={"signed": tokens.test_link_for(survey.pk)}
-            )
-            message = build(invitation, urls=(link, link))
+            signed = tokens.test_link_for(survey.pk)
+            link = settings.SITE_URL + reverse("surveys:test_link", kwargs={"signed": signed})
+            optout = settings.SITE_URL + reverse("surveys:test_optout", kwargs={"signed": signed})
+            message = build(invitation, urls=(link, optout))
             message.subject = "[TEST] " + message.subject
+            # Each test its own Message-ID (a second test is a new message, not a duplicate
+            # of the first), and no invitation id: there is none.
+            message.extra_headers["Message-ID"] = make_msgid("test", domain=mail_domain())
+            del message.extra_headers["X-Invitation-ID"]
             get_connection().send_messages([message])
             self.message_user(
                 request,

@@ -18,7 +18,7 @@ from django_celery_beat.validators import crontab_validator
 from audiences.models import Channel
 from surveys.distribution import fatigue
 from surveys.distribution import planning as distribution
-from surveys.distribution.channels import DEFAULT_BACKENDS
+from surveys.distribution.channels import backends
 from surveys.models import (
     DistributionRule,
     RuleKind,
@@ -40,9 +40,18 @@ class Schedule(models.TextChoices):
 
 
 def sendable_channels() -> list[str]:
-    """Channels that have a delivery backend (settings.SURVEY_CHANNEL_BACKENDS and defaults)."""
-    backends = {**DEFAULT_BACKENDS, **getattr(settings, "SURVEY_CHANNEL_BACKENDS", {})}
-    return [value for value, _label in Channel.choices if value in backends]
+    """Channels the platform can deliver now (surveys.distribution.channels.backends): WhatsApp
+    only once a provider is configured."""
+    paths = backends()
+    return [value for value, _label in Channel.choices if value in paths]
+
+
+def _channels_help() -> str:
+    # Formatted when shown: which channels can send depends on the settings.
+    return _(
+        "Channels to try in order, comma-separated (e.g. “email, sms”), falling back when "
+        "there is no address or consent. Available: %(channels)s."
+    ) % {"channels": ", ".join(sendable_channels())}
 
 
 class ChannelOrderField(forms.CharField):
@@ -108,10 +117,7 @@ class DistributionRuleForm(forms.ModelForm):
     channels = ChannelOrderField(
         label=capfirst(_("channel order")),
         initial=default_channel_order,
-        help_text=_(
-            "Channels to try in order, comma-separated (e.g. “email, sms”), falling back when "
-            "there is no address or consent."
-        ),
+        help_text=lazy(_channels_help, str)(),
     )
     schedule = forms.ChoiceField(
         label=capfirst(_("runs")),

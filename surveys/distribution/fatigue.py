@@ -35,6 +35,7 @@ FREQUENCY_CAP = "frequency_cap"
 WAVE_CAP = "wave_cap"
 EXPIRED = "expired"
 SURVEY_CLOSED = "survey_closed"
+NO_CHANNEL = "no_channel"  # the channel has no provider configured (surveys.distribution.channels)
 # Deferral reasons (Invitation.last_defer_reason).
 QUIET_HOURS = "quiet_hours"
 PRIORITY = "priority"
@@ -51,6 +52,7 @@ REASON_LABELS = {
     WAVE_CAP: _("wave hourly cap"),
     EXPIRED: _("expired"),
     SURVEY_CLOSED: _("survey closed"),
+    NO_CHANNEL: _("channel not set up"),
     QUIET_HOURS: _("quiet hours"),
     PRIORITY: _("higher-priority survey"),
     "erased": _("person erased"),
@@ -74,6 +76,7 @@ REASONS = (
     WAVE_CAP,
     EXPIRED,
     SURVEY_CLOSED,
+    NO_CHANNEL,
 )
 
 

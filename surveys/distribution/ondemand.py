@@ -2,9 +2,10 @@
 
 The same fatigue guard as planned distribution decides, under the person's row lock, so a
 burst of requests for one person cannot overrun the budget. Channels the platform delivers
-(e-mail, SMS, WhatsApp) give a `planned` invitation that the dispatcher sends, re-checking the
-guard as it does for every invitation, at once: the request owes an `invitation.due` outbox row
-in its transaction, whose handler sends what is due without waiting for the beat's minute.
+(e-mail, SMS, and WhatsApp once a provider is configured; one without is refused) give a
+`planned` invitation that the dispatcher sends, re-checking the guard as it does for every
+invitation, at once: the request owes an `invitation.due` outbox row in its transaction, whose
+handler sends what is due without waiting for the beat's minute.
 Channels the caller delivers itself (api, app, web) are admitted here and recorded as `sent`,
 with their entry in the contact ledger.
 """
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import Channel, Consent, ConsentStatus, Membership, Person
-from surveys.distribution import fatigue
+from surveys.distribution import channels, fatigue
 from surveys.distribution.planning import invitation_row
 from surveys.models import (
     ContactKind,
@@ -35,6 +36,19 @@ from xmplatform.core.outbox import outbox_emit
 
 CALLER_CHANNELS = frozenset({Channel.API, Channel.APP, Channel.WEB})
 DEFAULT_EXPIRY = datetime.timedelta(days=14)
+
+
+def platform_channels() -> list[str]:
+    """The channels the platform delivers itself and can deliver now (WhatsApp only once a
+    provider is configured; see surveys.distribution.channels.backends)."""
+    paths = channels.backends()
+    return [c for c in Channel.values if c not in CALLER_CHANNELS and c in paths]
+
+
+def available_channels() -> list[str]:
+    """Every channel an invitation can be requested on now: the platform's and the caller's."""
+    platform = set(platform_channels())
+    return [c for c in Channel.values if c in platform or c in CALLER_CHANNELS]
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,12 @@ def invitation_request(
         raise ValidationError(
             _("Unknown channel %(channel)s; use one of: %(allowed)s.")
             % {"channel": channel, "allowed": ", ".join(Channel.values)},
+            code="channel",
+        )
+    if channel not in CALLER_CHANNELS and channel not in channels.backends():
+        raise ValidationError(
+            _("No delivery is set up for %(channel)s; use one of: %(allowed)s.")
+            % {"channel": channel, "allowed": ", ".join(available_channels())},
             code="channel",
         )
     if survey.status != SurveyStatus.LIVE or (

@@ -112,6 +112,7 @@ def invitations_admit(*, now: datetime.datetime, limit: int = BATCH) -> Admissio
     policies = fatigue.policies_load()
     facts = fatigue.facts_load(person_ids, policies=policies, now=now, contactable=people)
     reach = fatigue.reach_load(person_ids, contactable=people)
+    deliverable = channels.backends()
     for inv in invitations:
         if inv.person_id is None:
             _suppress(inv, fatigue.NO_ADDRESS, result)
@@ -121,6 +122,11 @@ def invitations_admit(*, now: datetime.datetime, limit: int = BATCH) -> Admissio
             continue
         if inv.survey.status != SurveyStatus.LIVE:
             _suppress(inv, fatigue.SURVEY_CLOSED, result)
+            continue
+        if inv.channel not in deliverable:
+            # No provider for the channel (WhatsApp switched off after planning): say so at
+            # once rather than retry it five times and fail.
+            _suppress(inv, fatigue.NO_CHANNEL, result)
             continue
         reason = fatigue.channel_reason(
             reach[inv.person_id].get(inv.channel, fatigue.Reach(False, False, False)),

@@ -192,7 +192,7 @@ def test_an_anonymous_survey_refuses_channels_the_caller_delivers(hr, world, cha
         {
             "channel": [
                 "An anonymous survey's link goes only to the person, on a channel the platform "
-                "delivers: use one of email, sms, whatsapp."
+                "delivers: use one of email, sms."
             ]
         },
     )

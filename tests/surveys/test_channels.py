@@ -116,7 +116,8 @@ def test_twilio_adapter_posts_each_sms_with_an_idempotency_key(survey, twilio):
         survey, member(customers(), "ayse", phone="+905551112233"), channel="sms"
     )
     bad = make_invitation(survey, member(customers(), "bora", phone="+900000000000"), channel="sms")
-    results = SmsChannel().send(list(Invitation.objects.select_related("survey", "person")))
+    invitations = Invitation.objects.select_related("survey", "person").order_by("id")
+    results = SmsChannel().send(list(invitations))
     assert [(r.invitation_id, r.outcome, r.message_id) for r in results] == [
         (good.id, channels.Outcome.SENT, "SM1"),
         (bad.id, channels.Outcome.FAILED, ""),

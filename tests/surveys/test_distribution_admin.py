@@ -96,7 +96,7 @@ def test_test_message_link_opens_the_survey_and_records_nothing(client, xm_manag
     client.force_login(xm_manager)
     client.post(reverse("admin:surveys_distribution_panel", args=[survey.pk]), {"send_test": "1"})
     [link] = set(re.findall(r"https?://[^/\s]+(/s/test/[^/\s]+/)", mail.outbox[0].body))
-    assert mail.outbox[0].extra_headers["List-Unsubscribe"].endswith(f"{link}>")
+    assert mail.outbox[0].extra_headers["List-Unsubscribe"].endswith(f"{link}optout/>")
     client.logout()  # the recipient's mail client is not logged in to the admin
 
     page = client.get(link)

@@ -1,4 +1,4 @@
-"""Pluggable channels that deliver invitations and reminders (e-mail, SMS).
+"""Pluggable channels that deliver invitations and reminders (e-mail, SMS, WhatsApp).
 
 A backend gets a batch of invitations it may send (already claimed as `sending`) and returns,
 per invitation, what happened. It opens its connection before the first message so a refused
@@ -42,19 +42,39 @@ DEFAULT_BACKENDS = {
 }
 
 
+WHATSAPP_BACKEND = "surveys.distribution.channels.whatsapp.WhatsAppChannel"
+
+
+def backends() -> dict[str, str]:
+    """Channel → backend path, for the channels the platform can deliver now.
+
+    E-mail and SMS always; WhatsApp only once SURVEY_WHATSAPP_PROVIDER names a provider (a
+    channel without one is neither offered to rules nor accepted on request, rather than
+    planned and failed). settings.SURVEY_CHANNEL_BACKENDS adds or replaces backends.
+    """
+    paths = dict(DEFAULT_BACKENDS)
+    if getattr(settings, "SURVEY_WHATSAPP_PROVIDER", ""):
+        paths["whatsapp"] = WHATSAPP_BACKEND
+    return {**paths, **getattr(settings, "SURVEY_CHANNEL_BACKENDS", {})}
+
+
 def backend_for(channel: str):  # noqa: ANN201 - any object with send(); see EmailChannel
-    """The configured backend instance for `channel` (settings.SURVEY_CHANNEL_BACKENDS)."""
-    paths = {**DEFAULT_BACKENDS, **getattr(settings, "SURVEY_CHANNEL_BACKENDS", {})}
+    """The configured backend instance for `channel` (see `backends`)."""
+    paths = backends()
     if channel not in paths:
         raise ChannelUnavailable(f"No backend configured for channel {channel!r}.")
     return import_string(paths[channel])()
 
 
+def mail_domain() -> str:
+    """The platform's host name (from SITE_URL): the right side of Message-IDs and List-Ids."""
+    return settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+
+
 def message_id(invitation_id: int, reminder: int = 0) -> str:
     """A stable Message-ID / idempotency key: the invitation id (and reminder number)."""
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
     suffix = f".r{reminder}" if reminder else ""
-    return f"<invitation-{invitation_id}{suffix}@{domain}>"
+    return f"<invitation-{invitation_id}{suffix}@{mail_domain()}>"
 
 
 def send(

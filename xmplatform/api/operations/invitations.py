@@ -10,15 +10,12 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
-from audiences.models import AuditAction, Channel
+from audiences.models import AuditAction
 from audiences.services import audit_record
 from surveys.distribution import ondemand
 from surveys.models import Invitation
 from xmplatform.api import selectors
 from xmplatform.api.selectors import Scope
-
-# The channels the platform delivers itself: the only ones an anonymous survey's link takes.
-PLATFORM_CHANNELS = [c for c in Channel.values if c not in ondemand.CALLER_CHANNELS]
 
 
 def invitation_submit(
@@ -47,7 +44,7 @@ def invitation_submit(
                         "An anonymous survey's link goes only to the person, on a channel the "
                         "platform delivers: use one of %(channels)s."
                     )
-                    % {"channels": ", ".join(PLATFORM_CHANNELS)}
+                    % {"channels": ", ".join(ondemand.platform_channels())}
                 ]
             }
         )

@@ -62,6 +62,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py makemigrations --check --dry-run
 	env -u DATABASE_URL -u REDIS_URL DEBUG=0 SECRET_KEY=lint-check-$$(hostname)-a-long-random-value-for-check-deploy-0123456789 \
+		DEFAULT_FROM_EMAIL='xmplatform <surveys@example.com>' \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m xmplatform.i18n_check
 

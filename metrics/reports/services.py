@@ -87,7 +87,14 @@ def weekly_reports_send(*, now: dt.datetime | None = None) -> SendResult:
         mine = report_for(user, language=subscription.language, reports=reports, now=now)
         if not mine:
             continue
-        claimed = _due(week).filter(pk=subscription.pk).update(last_sent_week=week)
+        # Conditions on the row's own columns only: PostgreSQL re-checks them on the row a
+        # concurrent claim committed (a join to the user would make Django update through an
+        # `id IN (subquery)` read from the old snapshot, and both senders would claim it).
+        claimed = (
+            ReportSubscription.objects.filter(pk=subscription.pk, enabled=True)
+            .filter(Q(last_sent_week__isnull=True) | Q(last_sent_week__lt=week))
+            .update(last_sent_week=week)
+        )
         if not claimed:
             continue  # another sender has it, or the user switched it off meanwhile
         message = report_message(user=user, language=subscription.language, reports=mine, week=week)

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 WIDTH, HEIGHT = 400, 320
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 40
+LEFT, RIGHT, TOP, BOTTOM = 54, 12, 12, 40
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
 QUADRANTS = {
@@ -85,7 +85,8 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
         "ticks_x": ticks_x,
         "ticks_y": ticks_y,
         "axis_x_y": TOP + PLOT_H + 32,
-        "axis_x_mid": LEFT + PLOT_W / 2,
+        "axis_x_mid": LEFT + PLOT_W // 2,
+        "axis_y_mid": TOP + PLOT_H // 2,
         "labels": [
             {
                 "x": LEFT + 4,

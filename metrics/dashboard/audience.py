@@ -170,6 +170,13 @@ def audience_page(
             compare_from=compare_from,
             period=period,
         )
+    # Response rates and operational metrics are not sliced by segment (nor operations by
+    # survey): they show the whole audience, and the page says so.
+    page["segment_ignored"] = segment is not None and about.kind in (
+        catalog.RATE,
+        catalog.OPERATION,
+    )
+    page["survey_ignored"] = survey_id is not None and about.kind == catalog.OPERATION
     scale = found["scale"]
     page["scale"] = scale
     page["other_scales"] = found["other_scales"]

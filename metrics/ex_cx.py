@@ -187,7 +187,7 @@ def csv_response(result: ExCx, *, name: str) -> HttpResponse:
 # --- The scatter plot --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Point:
     unit: str
     x: float
@@ -197,16 +197,31 @@ class Point:
     y_low: float
     y_high: float
     row: UnitRow
-
-    @property
-    def label_x(self) -> float:
-        return self.x + 7
-
-    @property
-    def label_y(self) -> float:
-        return self.y - 7
+    # Where the unit's name goes: right of the point, or left of it in the right half.
+    label_x: float = 0.0
+    label_y: float = 0.0
+    anchor: str = "start"
 
 
+def _place_labels(points: list[Point]) -> None:
+    """Name each point beside it, towards the plot's middle; a name that would sit on one
+    already placed moves below its point, then further down."""
+    placed: list[tuple[float, float, float]] = []  # (left, right, baseline) of names
+    middle = (LEFT + WIDTH - RIGHT) / 2
+    for p in sorted(points, key=lambda p: (p.y, p.x)):
+        width = 6.5 * min(len(p.unit), LABEL_CHARS)
+        if p.x > middle:
+            p.anchor, p.label_x, left = "end", p.x - 8, p.x - 8 - width
+        else:
+            p.anchor, p.label_x, left = "start", p.x + 8, p.x + 8
+        baseline = p.y - 8
+        while any(abs(baseline - y) < 13 and left < r and left + width > q for q, r, y in placed):
+            baseline += 14
+        p.label_y = min(baseline, HEIGHT - BOTTOM - 4)
+        placed.append((left, left + width, p.label_y))
+
+
+LABEL_CHARS = 16
 # The plot's box in SVG units: NPS and eNPS both run from -100 to 100.
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 420.0, 320.0, 48.0, 16.0, 16.0, 44.0
 
@@ -242,6 +257,7 @@ def scatter(rows: list[UnitRow]) -> dict[str, Any]:
                 row=row,
             )
         )
+    _place_labels(points)
     ticks = [
         {"value": v, "x": _sx(v), "y": _sy(v), "text_y": _sy(v) + 4, "zero": v == 0}
         for v in (-100, -50, 0, 50, 100)

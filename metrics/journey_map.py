@@ -9,6 +9,7 @@ metrics.privacy (whole published periods, blocks of at least k; a withheld touch
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,9 @@ def band(metric: str, scale: int | None, value: float | None) -> str:
         return ""
     low, high = domain(metric, scale)
     position = (value - (low + high) / 2) / ((high - low) / 2)  # −1 … 1
-    step = max(-BANDS, min(BANDS, round(position * BANDS)))
+    # Half-way rounds away from the middle (Python's round() would send -0.5 to 0 but 1.5 to 2).
+    step = int(math.copysign(math.floor(abs(position) * BANDS + 0.5), position))
+    step = max(-BANDS, min(BANDS, step))
     return "0" if step == 0 else f"{'p' if step > 0 else 'm'}{abs(step)}"
 
 

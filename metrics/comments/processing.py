@@ -165,20 +165,20 @@ def _alerts(comments: Sequence[Comment], *, now: dt.datetime) -> list[int]:
 
 
 def _refits(questions: set[int], *, now: dt.datetime, run: Run) -> None:
-    """Refit the questions whose comments grew by a fifth since their last fit."""
+    """Refit the questions whose comments (those topics learn from) grew by a fifth since their
+    last fit: the questions with new comments, and those of anonymous surveys (a period that
+    was published gives them comments to learn from without any new one)."""
+    questions = questions | set(
+        Comment.objects.filter(anonymous=True).values_list("question_id", flat=True).distinct()
+    )
     if not questions:
         return
     fitted = dict(
         TopicFit.objects.filter(question_id__in=questions).values_list("question_id", "comments")
     )
-    counts = dict(
-        Comment.objects.filter(question_id__in=questions)
-        .values_list("question_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
     for question_id in sorted(questions):
-        if topics.refit_due(comments=counts.get(question_id, 0), fitted=fitted.get(question_id)):
+        learnt = topics.fit_comments(question_id).count()
+        if topics.refit_due(comments=learnt, fitted=fitted.get(question_id)):
             if topics.topics_refit(question_id=question_id, now=now) is not None:
                 run.refitted.append(question_id)
 

@@ -121,7 +121,15 @@ def base_comments(
 def _sums(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     total: dict[str, float] = defaultdict(float)
     for row in rows:
-        for key in ("n", "sentiment", "score", "scored", "promoters", "detractors", "nps_n"):
+        for key in (
+            "n",
+            "sentiment_sum",
+            "score_sum",
+            "scored",
+            "promoters",
+            "detractors",
+            "nps_n",
+        ):
             total[key] += row.get(key) or 0
     return total
 
@@ -132,8 +140,8 @@ def _aggregates(prefix: str = "") -> dict[str, Any]:
     nps = {f"{p}score_type": QuestionType.NPS}
     return {
         "n": Count(f"{p}pk"),
-        "sentiment": Sum(f"{p}sentiment"),
-        "score": Sum(f"{p}score"),
+        "sentiment_sum": Sum(f"{p}sentiment"),
+        "score_sum": Sum(f"{p}score"),
         "scored": Count(f"{p}score"),
         "promoters": Count(f"{p}pk", filter=Q(**nps, **{f"{p}score__gte": 9})),
         "detractors": Count(f"{p}pk", filter=Q(**nps, **{f"{p}score__lte": 6})),
@@ -230,8 +238,8 @@ def _fill(
 ) -> None:
     row.n = int(mine["n"])
     row.share = round(mine["n"] / all_of["n"], 4) if all_of["n"] else None
-    row.sentiment = round(mine["sentiment"] / mine["n"], 3) if mine["n"] else None
-    row.score = round(mine["score"] / mine["scored"], 2) if mine["scored"] else None
+    row.sentiment = round(mine["sentiment_sum"] / mine["n"], 3) if mine["n"] else None
+    row.score = round(mine["score_sum"] / mine["scored"], 2) if mine["scored"] else None
     rest = {key: all_of[key] - mine.get(key, 0) for key in all_of}
     with_topic, without = _nps(mine), _nps(rest)
     if with_topic is not None and without is not None:

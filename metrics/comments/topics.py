@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
+from django.db.models import QuerySet
 from sklearn.decomposition import NMF, non_negative_factorization
 
+from metrics import privacy
 from metrics.comments import text
 from metrics.comments.models import Comment, CommentTopic, Topic, TopicFit, TopicSource
 from metrics.comments.vectors import tfidf_apply, tfidf_fit
@@ -74,11 +76,11 @@ def _label(top: Sequence[str], surface: Mapping[str, str]) -> str:
     return ", ".join(surface.get(t, t) for t in top[:3])[:200]
 
 
-def _surface(question_id: int) -> dict[str, str]:
-    """{stem: its most frequent word} over a sample of the question's comments."""
-    texts = Answer.objects.filter(question_id=question_id, comment__isnull=False).values_list(
+def _surface(comments: QuerySet[Comment]) -> dict[str, str]:
+    """{stem: its most frequent word} over a sample of the comments the topics learn from."""
+    texts = Answer.objects.filter(pk__in=comments.values("pk")[:LABEL_SAMPLE]).values_list(
         "text", "comment__language"
-    )[:LABEL_SAMPLE]
+    )
     return text.surface_forms(texts)
 
 
@@ -114,12 +116,11 @@ def topics_refit(*, question_id: int, now: dt.datetime) -> TopicFit | None:
     comments = list(
         Comment.objects.filter(question_id=question_id).order_by("pk").values_list("pk", "stems")
     )
-    docs = [" ".join(text.topic_tokens(stems)) for _pk, stems in comments]
+    learn = fit_comments(question_id)
+    docs = [" ".join(text.topic_tokens(stems)) for stems in learn.values_list("stems", flat=True)]
     if sum(1 for d in docs if d) < MIN_COMMENTS:
         return None
-    survey_id = Comment.objects.filter(question_id=question_id).values_list("survey_id", flat=True)[
-        0
-    ]
+    survey_id = learn.values_list("survey_id", flat=True)[0]
     fit, _created = TopicFit.objects.get_or_create(
         question_id=question_id, defaults={"survey_id": survey_id, "fitted_at": now}
     )
@@ -137,14 +138,31 @@ def topics_refit(*, question_id: int, now: dt.datetime) -> TopicFit | None:
         weights = {vocabulary[i]: round(float(row[i]), 6) for i in order if row[i] > 0}
         if weights:
             components.append(Component(weights))
-    surface = _surface(question_id)
+    surface = _surface(learn)
     _match_components(question_id, survey_id, components, surface)
-    fit.vocabulary, fit.idf, fit.comments, fit.fitted_at = vocabulary, idf, len(comments), now
+    fit.vocabulary, fit.idf, fit.comments, fit.fitted_at = vocabulary, idf, len(docs), now
     fit.save(update_fields=["vocabulary", "idf", "comments", "fitted_at"])
     topics = _active(question_id)
     CommentTopic.objects.filter(topic__question_id=question_id).delete()
     _assign([pk for pk, _ in comments], [s for _, s in comments], matrix_of=fit, topics=topics)
     return fit
+
+
+def fit_comments(question_id: int) -> QuerySet[Comment]:
+    """The comments a question's topics are learnt from (and labelled with): all of a named
+    survey's; of an anonymous survey only those of published periods with at least k
+    commenters, so no word of an open period or a small group reaches a topic's label."""
+    from metrics.comments.selectors import anonymous_blocks
+
+    comments = Comment.objects.filter(question_id=question_id).order_by("pk")
+    first = comments.select_related("survey__audience").first()
+    if first is None or not first.anonymous:
+        return comments
+    k = privacy.threshold(first.survey.audience.anonymity_threshold)
+    blocks = anonymous_blocks(
+        survey=first.survey, question_id=question_id, date_from=None, date_to=None, k=k
+    )
+    return comments.filter(day__in=sorted(blocks))
 
 
 def _match_components(

@@ -9,9 +9,10 @@ segment. Both sides are read through `figures` (the one read), so:
 - Employees follow `metrics.privacy`: named surveys exact; anonymous surveys only over whole
   published reporting periods, a unit shown only when each of its blocks holds at least k
   answers and the rest of the block (its hidden units) is none or at least k (complements).
-  An anonymous response keeps no person, hence no membership attribute: anonymous answers
-  are split by unit only when the unit is the segment (which the response keeps), and are
-  left out otherwise (`ExCx.anonymous_left_out` names those surveys).
+  An anonymous response keeps no person, hence no membership attribute, but it keeps the
+  member's segment: anonymous answers are split by unit when the unit is the segment, or an
+  attribute every employee's segment equals (`segment_is_attribute`: then the employees are
+  read by segment), and are left out otherwise (`ExCx.anonymous_left_out` names the surveys).
 
 The correlation is the plain (unweighted: one point per unit) Pearson r of unit eNPS against
 unit customer NPS over the units where both are shown, with its 95 % interval from Fisher's z
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import Count, F, Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Membership
@@ -87,6 +89,8 @@ class ExCx:
     date_from: dt.date | None
     date_to: dt.date | None
     anonymous_left_out: list[str] = field(default_factory=list)
+    # The employees' unit is their membership segment (segment_is_attribute).
+    employees_by_segment: bool = False
 
 
 def unit_keys(*, employees: Audience, customers: Audience) -> list[str]:
@@ -113,6 +117,26 @@ def unit_dimension(unit: str) -> str:
     return SEGMENT if unit == SEGMENT else f"{ATTRIBUTE_PREFIX}{unit}"
 
 
+def segment_is_attribute(*, audience: Audience, key: str) -> bool:
+    """Whether every member's segment in the audience is their `key` attribute (none without
+    it), and someone has it: then answers, anonymous ones included, are split by the segment
+    they kept. One aggregate query over the audience's memberships."""
+    value = KeyTextTransform(key, "attributes")
+    found = (
+        Membership.objects.filter(audience=audience)
+        .annotate(v=value)
+        .aggregate(
+            with_key=Count("id", filter=Q(v__isnull=False)),
+            mismatched=Count(
+                "id",
+                filter=(Q(v__isnull=False) & ~Q(segment=F("v")))
+                | (Q(v__isnull=True) & ~Q(segment="")),
+            ),
+        )
+    )
+    return bool(found["with_key"]) and not found["mismatched"]
+
+
 def ex_cx(
     *,
     employees: Audience,
@@ -128,9 +152,12 @@ def ex_cx(
     anonymous parts).
     """
     by = unit_dimension(unit)
+    staff_by = by
+    if unit != SEGMENT and segment_is_attribute(audience=employees, key=unit):
+        staff_by = SEGMENT
     staff_filters = Filters(audience_id=employees.pk, date_from=date_from, date_to=date_to)
     staff_scope = read_scope(filters=staff_filters, now=now)
-    staff = figures(metric="enps", by=by, filters=staff_filters, scope=staff_scope, now=now)
+    staff = figures(metric="enps", by=staff_by, filters=staff_filters, scope=staff_scope, now=now)
     client_filters = Filters(audience_id=customers.pk, date_from=date_from, date_to=date_to)
     client_scope = read_scope(filters=client_filters, now=now)
     nps = figures(metric="nps", by=by, filters=client_filters, scope=client_scope, now=now)
@@ -138,7 +165,7 @@ def ex_cx(
     rows = unit_rows(staff=staff, nps=nps, csat=csat)
     correlation, reason = correlate(rows)
     left_out = []
-    if unit != SEGMENT:
+    if staff_by != SEGMENT:
         left_out = [s.name for s in staff_scope.surveys.values() if s.anonymous]
     return ExCx(
         unit=unit,
@@ -149,6 +176,7 @@ def ex_cx(
         date_from=staff.date_from if staff.date_from is not None else date_from,
         date_to=staff.date_to if staff.date_to is not None else date_to,
         anonymous_left_out=left_out,
+        employees_by_segment=staff_by == SEGMENT and unit != SEGMENT,
     )
 
 

@@ -194,3 +194,52 @@ def _people(prefix: str, count: int):  # noqa: ANN202
     from tests.metrics.conftest import make_people
 
     return make_people(f"{prefix}-{count}-{Membership.objects.count()}", count)
+
+
+def test_an_attribute_every_employees_segment_equals_splits_anonymous_answers_by_segment(
+    worlds: Pair,
+) -> None:
+    for store in ("ankara", "bursa", "izmir"):
+        Membership.objects.bulk_create(
+            [
+                Membership(
+                    person=p,
+                    audience=worlds.staff.audience,
+                    segment=store,
+                    attributes={"store": store, "team": "sales"},
+                )
+                for p in _people(f"e-{store}", 3)
+            ]
+        )
+    for p in _people("c", 3):
+        store = ("ankara", "bursa", "izmir")[p.pk % 3]
+        Membership.objects.create(
+            person=p, audience=worlds.clients.audience, attributes={"store": store}
+        )
+        add_responses(worlds.clients, [{"nps": 9, "person": p, "day": START}])
+    _pulse(worlds, {"ankara": [10] * 6, "bursa": [9] * 7, "izmir": [0, 0]})
+
+    result = ex_cx(
+        employees=worlds.staff.audience,
+        customers=worlds.clients.audience,
+        unit="store",
+        date_from=None,
+        date_to=None,
+    )
+
+    rows = {r.unit: r for r in result.rows}
+    assert result.employees_by_segment and result.anonymous_left_out == []
+    assert rows["bursa"].employees.n == 7
+    assert rows["ankara"].employees_suppressed and rows["izmir"].employees_suppressed
+    # One employee whose segment is not their store: the segment no longer stands for it.
+    first = Membership.objects.filter(audience=worlds.staff.audience).order_by("pk").first()
+    Membership.objects.filter(pk=first.pk).update(segment="hq")
+    again = ex_cx(
+        employees=worlds.staff.audience,
+        customers=worlds.clients.audience,
+        unit="store",
+        date_from=None,
+        date_to=None,
+    )
+    assert not again.employees_by_segment
+    assert again.anonymous_left_out == ["staff survey"]

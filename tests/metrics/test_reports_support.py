@@ -106,7 +106,7 @@ def case(rule: AlertRule, *, title: str, due: dt.datetime, closed: bool = False)
         due_at=due,
         status=CaseStatus.RESOLVED if closed else CaseStatus.NEW,
         closed_at=due if closed else None,
-        root_cause=RootCause.objects.first() if closed else None,
+        root_cause=RootCause.objects.get_or_create(name="Delivery")[0] if closed else None,
     )
 
 

@@ -118,18 +118,13 @@ def base_comments(
     return comments, None
 
 
+SUMS = ("n", "sentiment_sum", "score_sum", "scored", "promoters", "detractors", "nps_n")
+
+
 def _sums(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
-    total: dict[str, float] = defaultdict(float)
+    total = dict.fromkeys(SUMS, 0.0)
     for row in rows:
-        for key in (
-            "n",
-            "sentiment_sum",
-            "score_sum",
-            "scored",
-            "promoters",
-            "detractors",
-            "nps_n",
-        ):
+        for key in SUMS:
             total[key] += row.get(key) or 0
     return total
 

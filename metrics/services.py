@@ -251,10 +251,13 @@ def _daily_outcomes_rebuild(*, days: Q) -> None:
             n=Count("id"),
             lost=Count("id", filter=Q(churned=True)),
             spend_sum=Sum("spend"),
+            spend_squares=Sum(F("spend") * F("spend")),
+            referred_n=Count("id", filter=Q(referred=True)),
         )
         .order_by("day")
     )
-    _insert_select(DailyOutcome, [*OUTCOME_GROUP, "n", "lost", "spend"], source)
+    names = [*OUTCOME_GROUP, "n", "lost", "spend", "spend_sumsq", "referred"]
+    _insert_select(DailyOutcome, names, source)
 
 
 @transaction.atomic

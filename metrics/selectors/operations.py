@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Case,
     CharField,
@@ -195,8 +196,10 @@ NPS_CATEGORIES = ("promoter", "passive", "detractor")
 
 
 def outcomes_after(*, person: str, audience: str, after: str) -> dict[str, Any]:
-    """`churned` and `spend`: the person's churn and purchases at the audience's touchpoints
-    after a moment, as expressions over the outer row's fields named by the arguments."""
+    """`churned`, `spend` and `referred`: the person's churn, purchases and referred purchases
+    at the audience's touchpoints after a moment, as expressions over the outer row's fields
+    named by the arguments. The same role-tagged events as `operational_metrics` counts:
+    CHURNED, PURCHASE (Σ attribute `value`) and REFERRAL."""
     events = TouchpointEvent.objects.filter(
         person_id=OuterRef(person),
         touchpoint__stage__journey__audience_id=OuterRef(audience),
@@ -212,6 +215,7 @@ def outcomes_after(*, person: str, audience: str, after: str) -> dict[str, Any]:
     return {
         "churned": Exists(events.filter(touchpoint__role=TouchpointRole.CHURNED)),
         "spend": Coalesce(Subquery(spend, output_field=FloatField()), Value(0.0)),
+        "referred": Exists(events.filter(touchpoint__role=TouchpointRole.REFERRAL)),
     }
 
 
@@ -232,17 +236,8 @@ def nps_category() -> Case:
     )
 
 
-def return_on_experience(
-    *, audience: Audience, filters: Filters, source: str = "rollup"
-) -> dict[str, dict[str, float | int | None]]:
-    """Retention, churn and mean spend after answering, per NPS category, in one query.
-
-    Counted per answered NPS question of a known person; outcomes are the person's purchase
-    and churn events at this audience's touchpoints after the response was completed. The
-    rollup source sums the daily outcomes kept by the rollup task (`DailyOutcome`); the raw
-    source, also used for touchpoint and scale slices, follows each answer's events.
-    """
-    filters = replace(filters, audience_id=audience.pk)
+def _outcome_sums(*, audience: Audience, filters: Filters, source: str) -> dict[str, Any]:
+    """Per NPS category: answers, churned after, Σ spend, Σ spend², referred after."""
     rows: Any
     if source == "raw" or filters.scale is not None or filters.touchpoint_id is not None:
         rows = (
@@ -260,6 +255,8 @@ def return_on_experience(
                 n=Count("id"),
                 lost=Count("id", filter=Q(churned=True)),
                 spent=Sum("spend"),
+                spent_sq=Sum(F("spend") * F("spend")),
+                referred_n=Count("id", filter=Q(referred=True)),
             )
             .order_by()
         )
@@ -275,25 +272,113 @@ def return_on_experience(
             qs = qs.filter(segment=filters.segment)
         rows = (
             qs.values("category")
-            .annotate(n=Sum("n"), lost=Sum("lost"), spent=Sum("spend"))
+            .annotate(
+                n=Sum("n"),
+                lost=Sum("lost"),
+                spent=Sum("spend"),
+                spent_sq=Sum("spend_sumsq"),
+                referred_n=Sum("referred"),
+            )
             .order_by()
         )
-    found = {r["category"]: r for r in rows}
+    return {r["category"]: r for r in rows}
+
+
+def _figures(n: int, lost: int, spent: float, spent_sq: float, referred: int) -> dict[str, Any]:
+    """One column of Return on Experience: rates in percent and mean spend, each with its 95 %
+    margin (binomial for the rates, of the mean for spend)."""
+    churn = d.proportion(hits=lost, n=n)
+    referral = d.proportion(hits=referred, n=n)
+    spend = d.mean(n=n, total=spent, sumsq=spent_sq)
+    return {
+        "n": n,
+        "suppressed": False,
+        "churned": lost,
+        "churn_rate": churn.value,
+        "churn_margin": churn.margin,
+        "retention_rate": None if churn.value is None else 100 - churn.value,
+        "retention_margin": churn.margin,
+        "mean_spend": spend.value,
+        "spend_margin": spend.margin,
+        "referred": referred,
+        "referral_rate": referral.value,
+        "referral_margin": referral.margin,
+    }
+
+
+# The figures compared between promoters and detractors: (name, value key, margin key).
+ROX_DIFFERENCES = (
+    ("retention", "retention_rate", "retention_margin"),
+    ("spend", "mean_spend", "spend_margin"),
+    ("referral", "referral_rate", "referral_margin"),
+)
+
+
+def _difference(high: dict[str, Any], low: dict[str, Any]) -> dict[str, Any] | None:
+    """Promoters minus detractors per figure, with the combined margin; `significant` only
+    when the difference exceeds it (`definitions.change_is_significant`)."""
+    if high["suppressed"] or low["suppressed"]:
+        return None
+    out: dict[str, Any] = {}
+    for name, value, margin in ROX_DIFFERENCES:
+        a = d.Score(value=high[value], n=high["n"], margin=high[margin])
+        b = d.Score(value=low[value], n=low["n"], margin=low[margin])
+        if a.value is None or b.value is None:
+            out[name] = None
+            continue
+        out[name] = {
+            "value": a.value - b.value,
+            "margin": d.combined_margin(a, b),
+            "significant": d.change_is_significant(a, b),
+        }
+    return out
+
+
+def return_on_experience(
+    *, audience: Audience, filters: Filters, source: str = "rollup"
+) -> dict[str, Any]:
+    """What followed the answers, per NPS category, with 95 % margins, in one query.
+
+    Counted per NPS answer of a known person (named surveys only: an anonymous response has
+    none) completed in the filters' window, followed until now: churn is a churn event (an
+    event at one of this audience's CHURNED-role touchpoints, as the operations panel counts
+    churn) after the answer, retention its complement, spend the Σ `value` of purchase events
+    after it, referral an event at a REFERRAL-role touchpoint after it. The rollup source sums
+    the daily outcomes kept by the rollup task (`DailyOutcome`); the raw source, also used for
+    touchpoint and scale slices, follows each answer's events.
+
+    Returns {"promoter"|"passive"|"detractor"|"all": figures (`_figures`), or {"n", "suppressed":
+    True} under the audience's anonymity threshold; "difference": promoters minus detractors
+    (`_difference`) or None; "currency": settings.XM_CURRENCY}. "all" is withheld when a
+    category with answers is, so no withheld category is the total minus the shown ones.
+    """
+    filters = replace(filters, audience_id=audience.pk)
+    found = _outcome_sums(audience=audience, filters=filters, source=source)
     threshold = audience.anonymity_threshold
-    result: dict[str, dict[str, float | int | None]] = {}
+    result: dict[str, Any] = {}
+    totals = {"n": 0, "lost": 0, "spent": 0.0, "spent_sq": 0.0, "referred": 0}
     for category in NPS_CATEGORIES:
         r = found.get(category)
-        n = r["n"] if r else 0
-        if n < threshold:
-            result[category] = {"n": n, "suppressed": True}
-            continue
-        assert r is not None  # noqa: S101  (n > 0 implies a row)
-        churn = d.churn_rate(lost=r["lost"], at_start=n)
-        result[category] = {
-            "n": n,
-            "suppressed": False,
-            "churn_rate": churn,
-            "retention_rate": None if churn is None else 100 - churn,
-            "mean_spend": d.ratio(r["spent"] or 0, n),
+        sums = {
+            "n": r["n"] if r else 0,
+            "lost": r["lost"] if r else 0,
+            "spent": float(r["spent"] or 0) if r else 0.0,
+            "spent_sq": float(r["spent_sq"] or 0) if r else 0.0,
+            "referred": r["referred_n"] if r else 0,
         }
+        for key, value in sums.items():
+            totals[key] += value
+        if sums["n"] < threshold:
+            result[category] = {"n": sums["n"], "suppressed": True}
+            continue
+        result[category] = _figures(**sums)
+    # An empty category adds nothing to the total; a withheld one with answers would be the
+    # total minus the shown ones.
+    withheld = any(result[c]["suppressed"] and result[c]["n"] for c in NPS_CATEGORIES)
+    if withheld or totals["n"] < threshold:
+        result["all"] = {"n": totals["n"], "suppressed": True}
+    else:
+        result["all"] = _figures(**totals)
+    result["difference"] = _difference(result["promoter"], result["detractor"])
+    result["currency"] = settings.XM_CURRENCY
     return result

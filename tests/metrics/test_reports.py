@@ -4,10 +4,16 @@ small one never shows), overdue cases (titles for analysts only), drivers and to
 the audiences a user may view."""
 
 import datetime as dt
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audiences.models import Role
+from metrics.drivers.matrix import DriverFilters
+from metrics.drivers.models import DriverAnalysis
 from metrics.reports import selectors as report_selectors
 from metrics.reports.mail import report_message
 from metrics.reports.selectors import audience_reports, report_for
@@ -251,3 +257,82 @@ def test_the_report_reads_in_a_fixed_number_of_queries(django_assert_max_num_que
         reports = audience_reports(audience_ids=ids, now=NOW)
 
     assert len(reports) == 2
+
+
+def test_cached_drivers_show_in_the_readers_language():
+    world = customers_with_two_weeks()
+    DriverAnalysis.objects.create(
+        survey=world.survey,
+        outcome="nps",
+        filters_key=DriverFilters().key,
+        filters=DriverFilters().canonical(),
+        n=80,
+        r2=0.41,
+        results=[
+            {
+                "driver": "csat",
+                "labels": {"en": "Satisfaction", "tr": "Memnuniyet"},
+                "importance": 0.7,
+                "low": 0.6,
+                "high": 0.8,
+                "performance": 3.1,
+            },
+            {
+                "driver": "touchpoint:delivery",
+                "labels": {"en": "Delivery", "tr": "Teslimat"},
+                "importance": 0.3,
+                "low": 0.2,
+                "high": 0.4,
+                "performance": 0.5,
+            },
+        ],
+        computed_at=timezone.now(),
+        requested_at=timezone.now(),
+    )
+    owner = world.audience.owner
+    reports = audience_reports(audience_ids=[world.audience.pk], now=NOW)
+
+    (turkish,) = report_for(owner, language="tr", reports=reports)
+    (english,) = report_for(owner, language="en", reports=reports)
+
+    assert turkish.drivers == [
+        {
+            "survey": "customers survey",
+            "outcome": "NPS",
+            "results": [
+                {"label": "Memnuniyet", "importance": 70.0},
+                {"label": "Teslimat", "importance": 30.0},
+            ],
+        }
+    ]
+    assert [r["label"] for r in english.drivers[0]["results"]] == ["Satisfaction", "Delivery"]
+    text, _html = _text_of(owner, [turkish], language="tr")
+    assert "1. Memnuniyet (skoru açıklayanın %70 kadarı)" in text
+
+
+def test_reading_the_report_writes_nothing():
+    customers = customers_with_two_weeks()
+    staff = staff_with_anonymous_periods()
+    overdue_cases(customers)
+    viewer = staff_user("viewer")
+    grant(viewer, customers.audience, Role.ANALYST)
+    grant(viewer, staff.audience, Role.VIEWER)
+
+    with CaptureQueriesContext(connection) as queries:
+        reports = report_for(viewer, now=NOW)
+        _text_of(viewer, reports)
+
+    writes = [q["sql"] for q in queries if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.I)]
+    assert writes == []
+
+
+def test_polling_previews_while_an_anonymous_period_is_open_shows_no_change():
+    world = staff_with_anonymous_periods()
+    owner = world.audience.owner
+    before = _text_of(owner, report_for(owner, now=NOW))
+
+    # One more employee answers in the open June period (released, as after a batch of k).
+    add_responses(world, [{"nps": 0, "day": dt.date(2026, 6, 1)}])
+    after = _text_of(owner, report_for(owner, now=NOW + dt.timedelta(minutes=1)))
+
+    assert before == after

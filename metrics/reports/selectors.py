@@ -31,16 +31,9 @@ from audiences.models import Audience, AudienceKind, Role
 from metrics import definitions as d
 from metrics import selectors as s
 from metrics.closedloop.models import OPEN_STATUSES, Case
+from metrics.comments.selectors import top_topics
 from metrics.drivers.selectors import top_drivers
 from surveys.models import Question, QuestionType
-
-try:  # metrics.comments.selectors lands during the session; the section shows once it does.
-    from metrics.comments.selectors import top_topics
-except ImportError:  # pragma: no cover - until it lands
-
-    def top_topics(survey_id: int, limit: int = 3) -> list[dict[str, Any]]:
-        return []
-
 
 # The metrics of a report, per question type (NPS reads as eNPS for employee audiences).
 REPORT_TYPES = (QuestionType.NPS, QuestionType.CSAT)

@@ -12,6 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audiences.models import Role
+from metrics.comments import processing
+from metrics.comments.models import Topic
+from metrics.comments.topics import topic_rule_save
 from metrics.drivers.matrix import DriverFilters
 from metrics.drivers.models import DriverAnalysis
 from metrics.reports import selectors as report_selectors
@@ -30,12 +33,6 @@ from tests.metrics.test_reports_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_topics(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Topics are metrics.comments' (tested there); a test here that wants some sets them."""
-    monkeypatch.setattr(report_selectors, "top_topics", lambda *args: [])
 
 
 def _text_of(user, reports, language="en"):  # noqa: ANN001, ANN202
@@ -336,3 +333,33 @@ def test_polling_previews_while_an_anonymous_period_is_open_shows_no_change():
     after = _text_of(owner, report_for(owner, now=NOW + dt.timedelta(minutes=1)))
 
     assert before == after
+
+
+def test_top_topics_of_a_named_survey_come_from_metrics_comments(monkeypatch):
+    world = build_world("customers")
+    add_responses(
+        world,
+        [{"nps": 3, "comment": "kargo çok geç geldi", "day": LAST_WEEK} for _ in range(6)]
+        + [{"nps": 9, "comment": "fiyat uygun", "day": LAST_WEEK} for _ in range(2)],
+    )
+    monkeypatch.setattr(timezone, "now", lambda: NOW)  # top_topics reads the last 30 days
+    processing.comments_process()
+    topic_rule_save(
+        topic=Topic(
+            survey=world.survey,
+            question=world.questions["comment"],
+            label="Kargo",
+            keywords="kargo",
+        )
+    )
+    owner = world.audience.owner
+
+    (report,) = report_for(owner, now=NOW)
+    text, html = _text_of(owner, [report])
+
+    (block,) = report.topics
+    assert block["survey"] == "customers survey"
+    assert block["results"][0]["label"] == "Kargo"
+    assert block["results"][0]["share"] == 75.0
+    assert "1. Kargo (75 % of comments" in text
+    assert "kargo çok geç geldi" not in text and "kargo çok geç geldi" not in html

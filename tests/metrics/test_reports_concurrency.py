@@ -13,7 +13,6 @@ from django.db import connection
 
 from audiences.models import Role
 from metrics.models import ReportSubscription
-from metrics.reports import selectors as report_selectors
 from metrics.reports.services import weekly_reports_send
 from tests.metrics.test_reports_support import (
     NOW,
@@ -28,9 +27,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _postgres(needs_postgres: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Row locks are PostgreSQL's; SQLite runs one writer. Topics are metrics.comments'."""
-    monkeypatch.setattr(report_selectors, "top_topics", lambda *args: [])
+def _postgres(needs_postgres: None) -> None:
+    """Row locks are PostgreSQL's; SQLite runs one writer."""
 
 
 def together(work: Callable[[], Any], threads: int) -> list[Any]:

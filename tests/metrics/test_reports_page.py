@@ -8,19 +8,12 @@ from django.urls import reverse
 
 from audiences.models import Role
 from metrics.models import ReportSubscription
-from metrics.reports import selectors as report_selectors
 from tests.factories import make_audience
 from tests.metrics.test_reports_support import customers_with_two_weeks, grant, staff_user
 
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/metrics/reports/weekly/"
-
-
-@pytest.fixture(autouse=True)
-def _no_topics(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Topics are metrics.comments' (tested there)."""
-    monkeypatch.setattr(report_selectors, "top_topics", lambda *args: [])
 
 
 @pytest.fixture

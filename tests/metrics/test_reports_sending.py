@@ -13,7 +13,6 @@ from django.test import Client
 
 from audiences.models import Role
 from metrics.models import ReportSubscription
-from metrics.reports import selectors as report_selectors
 from metrics.reports.mail import unsubscribe_token
 from metrics.reports.services import weekly_reports_send
 from metrics.tasks import weekly_reports_task
@@ -27,12 +26,6 @@ from tests.metrics.test_reports_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_topics(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Topics are metrics.comments' (tested there)."""
-    monkeypatch.setattr(report_selectors, "top_topics", lambda *args: [])
 
 
 @pytest.fixture
@@ -133,7 +126,6 @@ def test_a_refused_mail_gives_the_claim_back_for_the_retry(world, monkeypatch):
     assert (failed.sent, failed.failed) == (0, 1)
     assert ReportSubscription.objects.get(user=user).last_sent_week == previous
     monkeypatch.undo()
-    monkeypatch.setattr(report_selectors, "top_topics", lambda *args: [])
 
     assert weekly_reports_send(now=NOW).sent == 1
     assert len(mail.outbox) == 1

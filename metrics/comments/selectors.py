@@ -253,7 +253,7 @@ def _fill(
 
 def sentiment_models() -> list[SentimentModel]:
     """Each language's sentiment model (trained, or the lexicon) with its held-out accuracy."""
-    return list(SentimentModel.objects.order_by("language"))
+    return list(SentimentModel.objects.defer("vocabulary", "idf", "coef").order_by("language"))
 
 
 def text_questions(survey: Survey) -> list[Question]:

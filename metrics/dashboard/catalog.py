@@ -42,20 +42,18 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {
     m.key: m
     for m in (
-        MetricInfo("nps", _("NPS"), SCORE, _("points, −100 to 100")),
-        MetricInfo("enps", _("eNPS"), SCORE, _("points, −100 to 100")),
-        MetricInfo("csat", _("CSAT"), SCORE, _("% satisfied (4–5 of 5)"), percent=True),
-        MetricInfo("csat_mean", _("CSAT (mean)"), MEAN, _("mean, 1 to 5"), digits=2),
-        MetricInfo("ces", _("CES"), MEAN, _("mean agreement"), digits=2),
-        MetricInfo("rating", _("Rating"), MEAN, _("mean rating"), digits=2),
-        MetricInfo(
-            RESPONSE_RATE, _("Response rate"), RATE, _("% of invitations"), percent=True, digits=1
-        ),
+        MetricInfo("nps", _("NPS"), SCORE, _("−100 to 100")),
+        MetricInfo("enps", _("eNPS"), SCORE, _("−100 to 100")),
+        MetricInfo("csat", _("CSAT"), SCORE, _("% satisfied"), percent=True),
+        MetricInfo("csat_mean", _("CSAT (mean)"), MEAN, _("mean"), digits=2),
+        MetricInfo("ces", _("CES"), MEAN, _("mean"), digits=2),
+        MetricInfo("rating", _("Rating"), MEAN, _("mean"), digits=2),
+        MetricInfo(RESPONSE_RATE, _("Response rate"), RATE, "%", percent=True, digits=1),
         MetricInfo(
             "churn_rate",
             OPERATION_METRICS["churn_rate"],
             OPERATION,
-            _("% of customers at the start"),
+            "%",
             percent=True,
             digits=1,
             lower_is_better=True,
@@ -64,20 +62,18 @@ METRICS: dict[str, MetricInfo] = {
             "retention_rate",
             OPERATION_METRICS["retention_rate"],
             OPERATION,
-            _("% of customers at the start"),
+            "%",
             percent=True,
             digits=1,
         ),
         MetricInfo("clv", OPERATION_METRICS["clv"], OPERATION, _("per customer"), digits=2),
         MetricInfo("aht", OPERATION_METRICS["aht"], OPERATION, _("seconds"), lower_is_better=True),
-        MetricInfo(
-            "fcr", OPERATION_METRICS["fcr"], OPERATION, _("% of requests"), percent=True, digits=1
-        ),
+        MetricInfo("fcr", OPERATION_METRICS["fcr"], OPERATION, "%", percent=True, digits=1),
         MetricInfo(
             "referral_rate",
             OPERATION_METRICS["referral_rate"],
             OPERATION,
-            _("% of purchases"),
+            "%",
             percent=True,
             digits=1,
         ),
@@ -85,7 +81,7 @@ METRICS: dict[str, MetricInfo] = {
             "trial_to_paid",
             OPERATION_METRICS["trial_to_paid"],
             OPERATION,
-            _("% of trials"),
+            "%",
             percent=True,
             digits=1,
         ),

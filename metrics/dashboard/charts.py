@@ -105,7 +105,9 @@ def trend_chart(
         "low": low,
         "high": high,
         "mid": mid,
-        "mid_y": CHART_H / 2,
+        # Attributes as plain strings: a number in a template would follow the locale ("100,0").
+        "mid_y": f"{CHART_H / 2:.1f}",
+        "mid_label_y": f"{CHART_H / 2 + 4:.1f}",
         "period": period,
         "x_axis": PERIOD_AXIS.get(period, PERIOD_AXIS["month"]),
     }

@@ -75,8 +75,8 @@ def test_dashboard_shows_cards_trend_and_heatmap(
     page.wait_for_selector("#xm-trend")
     assert page.locator("#xm-trend polyline").count() == 1
     assert page.locator("#xm-distribution rect").count() == 3
-    assert page.locator("#xm-heatmap td").count() == 5
-    assert page.locator("#xm-rox td").count() == 12
+    assert page.locator("#xm-heatmap td:not(.xm-stage-total)").count() == 5
+    assert page.locator("#xm-rox td").count() == 20
     assert page.locator("#xm-rox").count() == 1
     shot = tmp_path / "metrics-audience.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -351,7 +351,9 @@ def test_return_on_experience_compares_promoters_and_detractors(client, xm_manag
     client.force_login(xm_manager)
     response = client.get(reverse("metrics:audience", args=["customers"]))
     rox = response.context["rox"]
-    assert rox["promoter"] == {
+    promoter = rox["promoter"]
+    keys = ("n", "suppressed", "churn_rate", "retention_rate", "mean_spend")
+    assert {k: promoter[k] for k in keys} == {
         "n": 3,
         "suppressed": False,
         "churn_rate": 0.0,

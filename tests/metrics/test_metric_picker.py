@@ -212,7 +212,7 @@ def test_the_trend_draws_its_margin_as_a_band_inside_the_chart(client, xm_manage
         assert all(0 <= y <= 200 for y in ys)  # clipped to −100…100
     html = response.content.decode()
     assert 'class="xm-band"' in html
-    assert "NPS (points, −100 to 100)" in html and ">Week</text>" in html
+    assert "NPS (−100 to 100)" in html and ">Week</text>" in html
 
 
 def test_the_margin_band_gives_a_lone_point_an_error_bar() -> None:

@@ -3,6 +3,7 @@ scatter of the two, and their correlation (reads in metrics.selectors.units)."""
 
 import csv
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,45 +227,66 @@ LABEL_CHARS = 16
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 420.0, 320.0, 48.0, 16.0, 16.0, 44.0
 
 
-def _sx(value: float) -> float:
-    value = max(-100.0, min(100.0, value))
-    return LEFT + (value + 100) / 200 * (WIDTH - LEFT - RIGHT)
+@dataclass(frozen=True)
+class Axis:
+    """One axis of the scatter: the scores it spans and the pixels it takes."""
+
+    low: float
+    high: float
+    start: float  # pixel of `low`
+    end: float  # pixel of `high`
+
+    def at(self, value: float) -> float:
+        value = max(self.low, min(self.high, value))
+        return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)
+
+    def ticks(self) -> list[float]:
+        span = self.high - self.low
+        step = next(s for s in (5, 10, 20, 25, 50, 100) if span / s <= 6)
+        first = math.ceil(self.low / step) * step
+        return [float(v) for v in range(int(first), int(self.high) + 1, step)]
 
 
-def _sy(value: float) -> float:
-    value = max(-100.0, min(100.0, value))
-    return TOP + (100 - value) / 200 * (HEIGHT - TOP - BOTTOM)
+def axis_range(values: list[float]) -> tuple[float, float]:
+    """Scores' span rounded out to tens, at least 40 points wide, within -100…100."""
+    low, high = min(values), max(values)
+    low, high = math.floor((low - 5) / 10) * 10, math.ceil((high + 5) / 10) * 10
+    while high - low < 40:
+        low, high = low - 5, high + 5
+    return max(-100.0, low), min(100.0, high)
 
 
 def scatter(rows: list[UnitRow]) -> dict[str, Any]:
-    """SVG geometry: one point per paired unit with its two margins as error bars, and the
-    grid lines at -100, -50, 0, 50, 100 on both axes."""
+    """SVG geometry: one point per paired unit with its two margins as error bars (cut at the
+    plot's edge), on axes that span the units' scores, with their grid lines."""
+    paired = [row for row in rows if row.paired]
+    if not paired:
+        return {"points": []}
+    sx = Axis(*axis_range([r.employees.value or 0.0 for r in paired]), LEFT, WIDTH - RIGHT)
+    sy = Axis(*axis_range([r.nps.value or 0.0 for r in paired]), HEIGHT - BOTTOM, TOP)
     points = []
-    for row in rows:
-        if not row.paired:
-            continue
+    for row in paired:
         x, y = row.employees.value or 0.0, row.nps.value or 0.0
         mx, my = row.employees.margin or 0.0, row.nps.margin or 0.0
         points.append(
             Point(
                 unit=row.unit,
-                x=_sx(x),
-                y=_sy(y),
-                x_low=_sx(x - mx),
-                x_high=_sx(x + mx),
-                y_low=_sy(y - my),
-                y_high=_sy(y + my),
+                x=sx.at(x),
+                y=sy.at(y),
+                x_low=sx.at(x - mx),
+                x_high=sx.at(x + mx),
+                y_low=sy.at(y - my),
+                y_high=sy.at(y + my),
                 row=row,
             )
         )
     _place_labels(points)
-    ticks = [
-        {"value": v, "x": _sx(v), "y": _sy(v), "text_y": _sy(v) + 4, "zero": v == 0}
-        for v in (-100, -50, 0, 50, 100)
-    ]
     return {
         "points": points,
-        "ticks": ticks,
+        "x_ticks": [{"value": v, "at": sx.at(v), "zero": v == 0} for v in sx.ticks()],
+        "y_ticks": [
+            {"value": v, "at": sy.at(v), "text": sy.at(v) + 4, "zero": v == 0} for v in sy.ticks()
+        ],
         "width": WIDTH,
         "height": HEIGHT,
         "left": LEFT,

@@ -201,8 +201,27 @@ STAGE_WIDTH, GAP, CURVE_HEIGHT, PAD = 220, 12, 150, 22
 
 def emotion_curve(scored: ScoredMap) -> dict[str, Any]:
     """SVG geometry under the stage columns: a point per scored stage, joined where stages
-    follow each other, with the 95 % margin as a band, and the neutral line."""
-    low, high = domain(scored.metric, scored.scale)
+    follow each other, with the 95 % margin as a band, and the middle of the scale.
+
+    The vertical axis spans the scores and their margins (at least a fifth of the metric's
+    range, within it), so differences between stages show; its two ends are labelled.
+    """
+    full_low, full_high = domain(scored.metric, scored.scale)
+    cells = [s.cell for s in scored.stages if s.cell.value is not None]
+    low, high = full_low, full_high
+    if cells:
+        low = min(c.value - (c.margin or 0.0) for c in cells)  # type: ignore[operator]
+        high = max(c.value + (c.margin or 0.0) for c in cells)  # type: ignore[operator]
+        least = (full_high - full_low) / 5
+        if high - low < least:
+            middle = (high + low) / 2
+            low, high = middle - least / 2, middle + least / 2
+        pad = (high - low) * 0.05
+        low, high = max(full_low, low - pad), min(full_high, high + pad)
+        if high - low < least:  # pushed against an end of the scale
+            low, high = (
+                (full_low, full_low + least) if low == full_low else (full_high - least, full_high)
+            )
 
     def y(value: float) -> float:
         value = max(low, min(high, value))
@@ -239,15 +258,18 @@ def emotion_curve(scored: ScoredMap) -> dict[str, Any]:
             edge += [f"{p['x']:.1f},{p['lower']:.1f}" for p in reversed(part)]
             bands.append(" ".join(edge))
     count = len(scored.stages)
+    middle = (full_low + full_high) / 2
     return {
         "width": max(count * (STAGE_WIDTH + GAP) - GAP, STAGE_WIDTH),
         "height": CURVE_HEIGHT,
-        "neutral": y((low + high) / 2),
+        "neutral": y(middle) if low <= middle <= high else None,
+        "top_y": PAD - 8,
+        "bottom_y": CURVE_HEIGHT - PAD + 16,
         "points": points,
         "lines": lines,
         "bands": bands,
-        "low": low,
-        "high": high,
+        "low_cell": {"value": low},
+        "high_cell": {"value": high},
     }
 
 

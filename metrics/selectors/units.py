@@ -91,6 +91,14 @@ class ExCx:
     anonymous_left_out: list[str] = field(default_factory=list)
     # The employees' unit is their membership segment (segment_is_attribute).
     employees_by_segment: bool = False
+    # The days the employees' figures cover: anonymous periods count whole, so these may reach
+    # past the window asked for (see metrics.selectors.reads).
+    employees_from: dt.date | None = None
+    employees_to: dt.date | None = None
+
+    @property
+    def employees_window_differs(self) -> bool:
+        return (self.employees_from, self.employees_to) != (self.date_from, self.date_to)
 
 
 def unit_keys(*, employees: Audience, customers: Audience) -> list[str]:
@@ -173,8 +181,10 @@ def ex_cx(
         correlation=correlation,
         reason=reason,
         as_of=staff.as_of,
-        date_from=staff.date_from if staff.date_from is not None else date_from,
-        date_to=staff.date_to if staff.date_to is not None else date_to,
+        date_from=date_from,
+        date_to=date_to,
+        employees_from=staff.date_from,
+        employees_to=staff.date_to,
         anonymous_left_out=left_out,
         employees_by_segment=staff_by == SEGMENT and unit != SEGMENT,
     )

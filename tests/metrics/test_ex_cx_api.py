@@ -38,7 +38,17 @@ def test_the_units_and_their_correlation_as_the_contract_says(
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"unit", "as_of", "from", "to", "units", "correlation", "reason"}
+    assert set(body) == {
+        "unit",
+        "as_of",
+        "from",
+        "to",
+        "employees_from",
+        "employees_to",
+        "units",
+        "correlation",
+        "reason",
+    }
     assert body["unit"] == "store"
     assert dt.datetime.fromisoformat(body["as_of"])
     ankara = body["units"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import Http404
@@ -28,6 +29,8 @@ EX_CX_SCHEMA = {
         "as_of": {"type": "string", "format": "date-time"},
         "from": {"type": "string", "format": "date", "nullable": True},
         "to": {"type": "string", "format": "date", "nullable": True},
+        "employees_from": {"type": "string", "format": "date", "nullable": True},
+        "employees_to": {"type": "string", "format": "date", "nullable": True},
         "units": {
             "type": "array",
             "items": {
@@ -52,6 +55,10 @@ EX_CX_SCHEMA = {
         "reason": {"type": "string", "nullable": True},
     },
 }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _round(value: float | None) -> float | None:
@@ -150,6 +157,8 @@ class ExCxView(ApiView):
                 "as_of": result.as_of.isoformat(),
                 "from": result.date_from.isoformat() if result.date_from else None,
                 "to": result.date_to.isoformat() if result.date_to else None,
+                "employees_from": _iso(result.employees_from),
+                "employees_to": _iso(result.employees_to),
                 "units": [unit_result(row) for row in result.rows],
                 "correlation": correlation,
                 "reason": result.reason,

@@ -36,7 +36,7 @@ def _languages() -> set[str]:
 
 def report_settings(request: HttpRequest) -> HttpResponse:
     """My weekly report: any staff user, for themselves only (what it covers is their access)."""
-    user = request.user
+    user: Any = request.user  # a staff user: admin_view let the request in
     subscription = ReportSubscription.objects.filter(user=user).first()
     current = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
     initial = {

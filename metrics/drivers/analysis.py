@@ -17,10 +17,17 @@ round at once (stacked eigh); the interval is the 2.5 and 97.5 percentiles of ea
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+try:  # installed with scikit-learn; without it BLAS keeps its default threads
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
 
 Array = NDArray[np.float64]
 # Eigenvalues below this share of the largest count as zero (exact collinearity).
@@ -75,6 +82,17 @@ def relative_weights(x: Array, y: Array) -> Weights:
     return Weights(importance=shares(raw, r2), raw=raw, r2=float(r2))
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread: a worker runs tasks side by side, and BLAS threads competing for
+    busy cores spin (measured: 2 s on one thread, 19 s on two, on a loaded two-core host)."""
+    if threadpool_limits is None:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def bootstrap_shares(x: Array, y: Array, *, rounds: int, seed: int) -> Array:
     """Importance shares of `rounds` bootstrap resamples of the rows: (rounds × p).
 
@@ -86,28 +104,39 @@ def bootstrap_shares(x: Array, y: Array, *, rounds: int, seed: int) -> Array:
     # Centre and scale once: better conditioned sums, same correlations.
     data = (data - data.mean(axis=0)) / data.std(axis=0)
     m = p + 1
-    # Products of every pair of columns, per row: (n × m²).
-    products = (data[:, :, None] * data[:, None, :]).reshape(n, m * m)
+    # Products of every pair of columns (upper triangle, the matrix is symmetric), per row.
+    upper_i, upper_j = np.triu_indices(m)
+    products = data[:, upper_i] * data[:, upper_j]
     rng = np.random.default_rng(seed)
     found: list[Array] = []
-    for start in range(0, rounds, BOOTSTRAP_CHUNK):
-        size = min(BOOTSTRAP_CHUNK, rounds - start)
-        counts = np.empty((size, n))
-        for b in range(size):
-            counts[b] = np.bincount(rng.integers(0, n, size=n), minlength=n)
-        sums = counts @ data / n  # (size × m): weighted means
-        cross = (counts @ products / n).reshape(size, m, m)
-        cov = cross - sums[:, :, None] * sums[:, None, :]
-        sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
-        safe = np.where(sd > 0, sd, 1.0)
-        corr = cov / safe[:, :, None] / safe[:, None, :]
-        # A column that is constant in a resample explains nothing there.
-        corr = np.where((sd[:, :, None] > 0) & (sd[:, None, :] > 0), corr, 0.0)
-        idx = np.arange(m)
-        corr[:, idx, idx] = 1.0
-        raw, r2 = relative_weights_from_corr(corr)
-        found.append(shares(raw, r2))
+    with one_blas_thread():
+        for start in range(0, rounds, BOOTSTRAP_CHUNK):
+            size = min(BOOTSTRAP_CHUNK, rounds - start)
+            counts = np.empty((size, n))
+            for b in range(size):
+                counts[b] = np.bincount(rng.integers(0, n, size=n), minlength=n)
+            means = counts @ data / n  # (size × m): weighted means
+            half = counts @ products / n
+            cross = np.empty((size, m, m))
+            cross[:, upper_i, upper_j] = half
+            cross[:, upper_j, upper_i] = half
+            found.append(_shares_of_moments(means, cross))
     return np.concatenate(found) if found else np.empty((0, p))
+
+
+def _shares_of_moments(means: Array, cross: Array) -> Array:
+    """Importance shares from stacked weighted means (size × m) and cross moments (size × m × m)."""
+    m = means.shape[1]
+    cov = cross - means[:, :, None] * means[:, None, :]
+    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+    safe = np.where(sd > 0, sd, 1.0)
+    corr = cov / safe[:, :, None] / safe[:, None, :]
+    # A column that is constant in a resample explains nothing there.
+    corr = np.where((sd[:, :, None] > 0) & (sd[:, None, :] > 0), corr, 0.0)
+    idx = np.arange(m)
+    corr[:, idx, idx] = 1.0
+    raw, r2 = relative_weights_from_corr(corr)
+    return shares(raw, r2)
 
 
 def intervals(samples: Array, level: float = 0.95) -> tuple[Array, Array]:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from journeys.models import Touchpoint
 from metrics import privacy
@@ -248,52 +249,66 @@ def matrix_build(
                 )
             if options:
                 choice_cols[q.pk] = options
-    wanted = [outcome.pk, *score_col, *choice_cols]
-    fields = ["response_id", "question_id", "number", "choices"]
+    # Numbers: one row per response, pivoted in SQL (outcome, then each scored driver).
+    pivot: dict[str, Any] = {"y": Max("number", filter=Q(question_id=outcome.pk))}
+    for pk in score_col:
+        pivot[f"q{pk}"] = Max("number", filter=Q(question_id=pk))
     if survey.anonymous:
-        fields.append("response__completed_on")
-    answers = list(
-        Answer.objects.filter(question_id__in=wanted, response__in=responses)
-        .filter(Q(number__isnull=False) | Q(choices__isnull=False))
-        .values_list(*fields)
-        .order_by()
+        pivot["day"] = Max("response__completed_on")
+    rows = list(
+        Answer.objects.filter(
+            question_id__in=[outcome.pk, *score_col],
+            response__in=responses,
+            number__isnull=False,
+        )
+        .values("response_id")
+        .annotate(**pivot)
+        .filter(y__isnull=False)
+        .values_list("response_id", *pivot)
+        .order_by("response_id")
     )
-    # Rows: the responses that answered the outcome, in id order.
-    outcome_rows = sorted(
-        (a[0], a[2], a[4] if survey.anonymous else None)
-        for a in answers
-        if a[1] == outcome.pk and a[2] is not None
-    )
-    if not outcome_rows:
+    if not rows:
         return empty
-    ids = np.fromiter((r[0] for r in outcome_rows), dtype=np.int64, count=len(outcome_rows))
-    y = np.fromiter((r[1] for r in outcome_rows), dtype=np.float64, count=len(outcome_rows))
-    n, p = len(ids), len(columns)
+    n, p = len(rows), len(columns)
+    days_of_rows = [r[-1] for r in rows] if survey.anonymous else []
+    numbers = np.array([r[: 2 + len(score_col)] for r in rows], dtype=np.float64).reshape(
+        n, 2 + len(score_col)
+    )
+    ids = numbers[:, 0].astype(np.int64)
+    y = numbers[:, 1]
     x = np.full((n, p), np.nan)
-    # Scored drivers: one vectorised scatter.
-    scored = [a for a in answers if a[1] in score_col and a[2] is not None]
-    if scored:
-        rid = np.fromiter((a[0] for a in scored), dtype=np.int64, count=len(scored))
-        col = np.fromiter((score_col[a[1]] for a in scored), dtype=np.int64, count=len(scored))
-        val = np.fromiter((a[2] for a in scored), dtype=np.float64, count=len(scored))
-        pos = np.searchsorted(ids, rid).clip(0, n - 1)
-        hit = ids[pos] == rid
-        x[pos[hit], col[hit]] = val[hit]
-    # Choice drivers: a row that answered the question gets 0 for every option, 1 for its own.
-    for a in answers:
-        options = choice_cols.get(a[1])
-        if options is None or not isinstance(a[3], list) or not a[3]:
-            continue
-        row = int(np.searchsorted(ids, a[0]))
-        if row >= n or ids[row] != a[0]:
-            continue
-        for col_index in options.values():
-            x[row, col_index] = 0.0
-        for value in a[3]:
-            if str(value) in options:
-                x[row, options[str(value)]] = 1.0
+    for j, col_index in enumerate(score_col.values()):
+        x[:, col_index] = numbers[:, 2 + j]
+    # Choices: a row that answered the question gets 0 for every option, 1 for its own.
+    if choice_cols:
+        rid, cols, vals = [], [], []
+        single = {q.pk for q in questions if q.type == QuestionType.SINGLE_CHOICE}
+        # The JSON as text, decoded only where needed: a single choice's value is in `text`.
+        for response_id, question_id, text, raw in (
+            Answer.objects.filter(
+                question_id__in=list(choice_cols), response__in=responses, choices__isnull=False
+            )
+            .values_list("response_id", "question_id", "text", Cast("choices", TextField()))
+            .order_by()
+        ):
+            if question_id in single and text:
+                picked = {text}
+            else:
+                chosen = json.loads(raw) if raw else None
+                if not isinstance(chosen, list) or not chosen:
+                    continue
+                picked = {str(v) for v in chosen}
+            for value, col_index in choice_cols[question_id].items():
+                rid.append(response_id)
+                cols.append(col_index)
+                vals.append(1.0 if value in picked else 0.0)
+        if rid:
+            found = np.array(rid, dtype=np.int64)
+            pos = np.searchsorted(ids, found).clip(0, n - 1)
+            hit = ids[pos] == found
+            x[pos[hit], np.array(cols)[hit]] = np.array(vals)[hit]
     if survey.anonymous:
-        y, x, ids = _anonymous_blocks(y, x, ids, outcome_rows, columns, k)
+        y, x, ids = _anonymous_blocks(y, x, ids, days_of_rows, columns, k)
     else:
         touch_cols, tx = _touchpoints(survey, responses, ids, touchpoint_days)
         if touch_cols:
@@ -306,13 +321,13 @@ def _anonymous_blocks(
     y: np.ndarray,
     x: np.ndarray,
     ids: np.ndarray,
-    outcome_rows: list[tuple[Any, ...]],
+    days: list[dt.date],
     columns: list[Column],
     k: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Blocks under k show nothing: periods whose outcome holds fewer than k answers go, and a
     question answered by fewer than k in a period is unanswered there."""
-    day = np.array([r[2].toordinal() for r in outcome_rows])
+    day = np.array([d.toordinal() for d in days])
     keep = np.zeros(len(y), dtype=bool)
     groups: dict[str, list[int]] = defaultdict(list)
     for index, column in enumerate(columns):
@@ -335,13 +350,22 @@ def _touchpoints(
     survey: Survey, responses: QuerySet[Response], ids: np.ndarray, days: int
 ) -> tuple[list[Column], np.ndarray]:
     """0/1 per touchpoint of the survey's audience each respondent experienced in the `days`
-    before completing (one query joining responses to the person's events), and their names."""
+    before completing: the audience's touchpoints, then one query joining the responses to
+    their people's events at those touchpoints."""
+    names = {
+        pk: (slug, name)
+        for pk, slug, name in Touchpoint.objects.filter(
+            stage__journey__audience_id=survey.audience_id
+        ).values_list("pk", "slug", "name")
+    }
+    if not names:
+        return [], np.empty((len(ids), 0))
     pairs = list(
         responses.filter(person__isnull=False, completed_at__isnull=False)
         .filter(
+            person__events__touchpoint_id__in=list(names),
             person__events__occurred_at__lte=F("completed_at"),
             person__events__occurred_at__gte=F("completed_at") - dt.timedelta(days=days),
-            person__events__touchpoint__stage__journey__audience_id=survey.audience_id,
         )
         .values_list("id", "person__events__touchpoint_id")
         .distinct()
@@ -349,18 +373,12 @@ def _touchpoints(
     )
     if not pairs:
         return [], np.empty((len(ids), 0))
-    seen = sorted({tp for _, tp in pairs})
-    names = {
-        pk: (slug, name)
-        for pk, slug, name in Touchpoint.objects.filter(pk__in=seen).values_list(
-            "pk", "slug", "name"
-        )
-    }
-    order = sorted(seen, key=lambda pk: names.get(pk, ("", ""))[0])
+    order = sorted({tp for _, tp in pairs}, key=lambda pk: names[pk][0])
     col_of = {pk: i for i, pk in enumerate(order)}
     tx = np.zeros((len(ids), len(order)))
-    rid = np.fromiter((r for r, _ in pairs), dtype=np.int64, count=len(pairs))
-    col = np.fromiter((col_of[tp] for _, tp in pairs), dtype=np.int64, count=len(pairs))
+    found = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
+    rid = found[:, 0]
+    col = np.array([col_of[tp] for tp in found[:, 1].tolist()], dtype=np.int64)
     pos = np.searchsorted(ids, rid).clip(0, max(len(ids) - 1, 0))
     hit = ids[pos] == rid
     tx[pos[hit], col[hit]] = 1.0

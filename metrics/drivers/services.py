@@ -116,12 +116,13 @@ def analysis_compute(
         k=privacy.threshold(survey.audience.anonymity_threshold),
         touchpoint_days=settings.DRIVERS_TOUCHPOINT_DAYS,
     )
-    found = analysis_run(
-        matrix,
-        seed=seed_of(survey_id=survey.pk, outcome=outcome, filters_key=parsed.key),
-        rounds=settings.DRIVERS_BOOTSTRAP_ROUNDS,
-        min_n=settings.DRIVERS_MIN_RESPONSES,
-    )
+    with analysis.one_blas_thread():
+        found = analysis_run(
+            matrix,
+            seed=seed_of(survey_id=survey.pk, outcome=outcome, filters_key=parsed.key),
+            rounds=settings.DRIVERS_BOOTSTRAP_ROUNDS,
+            min_n=settings.DRIVERS_MIN_RESPONSES,
+        )
     row = DriverAnalysis(
         survey=survey,
         outcome=outcome,

@@ -112,8 +112,9 @@ def test_rows_are_read_in_a_fixed_number_of_queries(django_assert_num_queries) -
         row["person"] = person
     add_rows(world, rows)
     add_events(world.touchpoints["delivery"], people[:20], NOON - 3 * DAY)
-    # survey's watermark, questions, answers, touchpoint pairs, touchpoint names
-    with django_assert_num_queries(5):
+    # survey's watermark, questions, numbers pivoted per response, choice answers,
+    # touchpoint pairs, touchpoint names
+    with django_assert_num_queries(6):
         matrix = build(world)
     assert matrix.n == 60
 

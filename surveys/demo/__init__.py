@@ -8,6 +8,14 @@ January, April, July and October, in hourly batches) and about two in three answ
 fortnight the invitation lasts. Scores differ by segment, touchpoint, question and wave, so the
 dashboards have something to show; comments are the survey's own (customers write about
 orders, employees about workload, managers, growth, tools…), in the respondent's language.
+A store's climate (audiences.demo.STORES) moves both its employees' and its customers' scores.
+
+The relationship NPS tells a story (surveys.demo.story): delivery, support and price ratings
+make the score with known weights, a late delivery or an unresolved support request in the
+30 days before answering pulls it down, the main reason and the comment follow it, and what
+happens after answering differs by category (promoters buy, spend and refer more, detractors
+leave). Checkout comments take the tone of their CSAT answer. Members who have left since were
+invited before they left, so leaving is among what follows an answer.
 Every seeded invitation was planned before it was due and sent, and every one that reached
 someone has its contact-ledger entry, as the sending path would have written it, so the
 fatigue guard and report see the history.

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from surveys.demo.specs import DemoSurvey
+from surveys.demo.story_texts import checkout_comment
 from surveys.demo.texts import comment
 from surveys.logic import visible_keys
 from surveys.models import Answer, Question, QuestionType, Response
@@ -56,7 +57,11 @@ def respondent_answers(
                 options = [str(c["value"]) for c in q.choices]
                 values[q.key] = rng.sample(options, k=rng.randint(1, min(2, len(options))))
         elif q.type == QuestionType.TEXT and (q.required or rng.random() < text_share):
-            text = comment(texts, q.key, language, rng)
+            # A checkout comment's tone follows the score asked before it.
+            if texts == "checkout":
+                text = checkout_comment(values, language, rng)
+            else:
+                text = comment(texts, q.key, language, rng)
             if text is not None:
                 values[q.key] = text
     shown = visible_keys(questions, values)

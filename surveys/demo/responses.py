@@ -351,10 +351,13 @@ def seed_surveys(
 
     totals = {"surveys": 0, "invitations": 0, "responses": 0, "answers": 0}
     for spec in DEMO_SURVEYS:
+        # Each survey draws from a stream of its own, so one survey's story changing (how many
+        # numbers it draws) changes no other survey.
+        own = random.Random(rng.getrandbits(64))  # noqa: S311 - demo data, not security
         audience = audiences.get(spec.audience)
         if audience is None or (spec.audience, spec.name) in existing:
             continue
-        counts = _seed_one(spec, audience, touchpoints[audience.pk], now, rng)
+        counts = _seed_one(spec, audience, touchpoints[audience.pk], now, own)
         for key, value in counts.items():
             totals[key] += value
     demo_ids = list(

@@ -37,7 +37,9 @@ class DemoSurvey:
     # > 0: sent as the quarterly wave, its last `waves` runs up to now, instead of spread.
     waves: int = 0
     participation: float = 0.55  # of the invitations answered (a wave's varies a little)
-    texts: str = "customer"  # which comments (TEXTS) its respondents write
+    # Which comments its respondents write: "customer" or "employee" (TEXTS, EMPLOYEE_TEXTS),
+    # "checkout" (story_texts: delivery, price or support, in the tone of the CSAT answer).
+    texts: str = "customer"
     text_share: float = 0.6  # of respondents shown a free-text question who write something
     question_moods: tuple[tuple[str, float], ...] = ()  # a question's offset from the mood
     segment_spread: float = 0.1  # the best segment this much above the mood, the worst below
@@ -67,6 +69,7 @@ DEMO_SURVEYS = (
         mood=0.8,
         channels=(Channel.EMAIL, Channel.SMS),
         store_effect=0.6,
+        texts="checkout",
     ),
     DemoSurvey(
         "customers",

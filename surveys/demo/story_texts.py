@@ -252,3 +252,19 @@ def story_comment(topic: str, tone: str, language: str, rng: random.Random) -> s
     openings, follow_ups = by_language.get(language) or by_language["en"]
     text = rng.choice(openings)
     return f"{text} {rng.choice(follow_ups)}" if rng.random() < 0.6 else text
+
+
+# What disappointed a checkout respondent (the CSAT template's choices), as a comment topic.
+CHECKOUT_TOPICS = {"delivery": "delivery", "price": "price", "staff": "support"}
+
+
+def checkout_comment(values: dict, language: str, rng: random.Random) -> str | None:
+    """A checkout comment whose tone follows the CSAT answer (1–2 complain, 3 suggest, 4–5
+    praise), about what disappointed them when they said, else delivery, price or support."""
+    score = values.get("csat")
+    if score is None:
+        return None
+    tone = "bad" if score <= 2 else "meh" if score == 3 else "good"
+    named = [CHECKOUT_TOPICS[c] for c in values.get("disappointed") or () if c in CHECKOUT_TOPICS]
+    topic = named[0] if named else rng.choice(("delivery", "delivery", "price", "support"))
+    return story_comment(topic, tone, language, rng)

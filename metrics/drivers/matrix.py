@@ -157,7 +157,7 @@ def _anonymous_days(
         periods = periods.filter(starts_on__lte=filters.date_to)
     found = list(periods.order_by("starts_on").values_list("starts_on", "published_at"))
     watermark = {
-        "latest": max((p for _, p in found), default=None),
+        "latest": max((p for _, p in found if p is not None), default=None),
         "periods": len(found),
     }
     if not found:
@@ -263,7 +263,7 @@ def matrix_build(
         )
         .values("response_id")
         .annotate(**pivot)
-        .filter(y__isnull=False)
+        .filter(y__isnull=False)  # type: ignore[misc]  # the annotation above
         .values_list("response_id", *pivot)
         .order_by("response_id")
     )

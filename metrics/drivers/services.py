@@ -69,7 +69,7 @@ def analysis_run(matrix: Matrix, *, seed: int, rounds: int, min_n: int) -> dict[
     weights = analysis.relative_weights(x, matrix.y)
     low, high = analysis.intervals(analysis.bootstrap_shares(x, matrix.y, rounds=rounds, seed=seed))
     corr = analysis.correlation(x, matrix.y)[:-1, -1]
-    results = []
+    results: list[dict[str, Any]] = []
     for j, col_index in enumerate(index):
         column = matrix.columns[col_index]
         mean = float(means[col_index])

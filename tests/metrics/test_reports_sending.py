@@ -9,7 +9,9 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from audiences.models import Role
 from metrics.models import ReportSubscription
@@ -238,3 +240,16 @@ def test_a_token_signed_for_something_else_is_refused(world):
 
     assert response.status_code == 404
     assert ReportSubscription.objects.get(user=user).enabled is True
+
+
+def test_each_further_subscriber_costs_three_queries(world, django_assert_num_queries):
+    subscribe(_viewer(world, "first"))
+    with CaptureQueriesContext(connection) as one:
+        weekly_reports_send(now=NOW)
+    for name in ("second", "third"):
+        subscribe(_viewer(world, name))
+    ReportSubscription.objects.update(last_sent_week=None)
+
+    # Per subscriber: their grants and owned audiences, the week's claim, the sent stamp.
+    with django_assert_num_queries(len(one) + 2 * 3):
+        assert weekly_reports_send(now=NOW).sent == 3

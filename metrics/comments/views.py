@@ -63,7 +63,7 @@ def _sparkline(trend: list[dict[str, Any]]) -> str:
     )
 
 
-BAR_ROW, BAR_X, BAR_W = 12, 150, 110
+BAR_ROW, BAR_X, BAR_W = 12, 104, 80
 
 
 def _bars(rows: list[selectors.TopicRow]) -> list[dict[str, Any]]:

@@ -120,3 +120,15 @@ def test_the_page_speaks_turkish(viewer):
     assert "Bana şimdi bir önizleme gönder" in body
     # A new subscription's language is preselected as the page's.
     assert '<option value="tr" selected>' in body
+
+
+def test_superusers_see_every_subscription_read_only_and_others_none(viewer, xm_manager):
+    ReportSubscription.objects.create(user=viewer, enabled=True, language="tr")
+    listing = "/admin/metrics/reportsubscription/"
+
+    page = _client(xm_manager).get(listing)
+    assert page.status_code == 200
+    assert "viewer" in page.content.decode()
+    assert _client(xm_manager).get(listing + "add/").status_code == 403
+
+    assert _client(viewer).get(listing).status_code == 403

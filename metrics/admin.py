@@ -35,6 +35,7 @@ from metrics.models import (
     DailyRollup,
     RootCause,
 )
+from metrics.reports import admin as _reports_admin  # noqa: F401 - registers its ModelAdmin
 
 
 @admin.register(DailyRollup)

@@ -8,13 +8,19 @@ from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
-COLUMNS = ("promoter", "passive", "detractor", "all")
+COLUMNS = (
+    ("promoter", _("Promoters")),
+    ("passive", _("Passives")),
+    ("detractor", _("Detractors")),
+    ("all", _("All answers")),
+)
 
 
 @register.simple_tag
 def rox_table(rox: dict[str, Any]) -> dict[str, Any]:
-    """The columns (promoters, passives, detractors, all answers) and the differences, each
-    {label, value, margin, significant, unit, digits}; none when they are withheld."""
+    """The columns (promoters, passives, detractors, all answers: their figures with their
+    key and label) and the differences, each {label, value, margin, significant, unit,
+    digits}; none when they are withheld."""
     difference = rox.get("difference") or {}
     currency = rox.get("currency", "")
     labelled = (
@@ -27,4 +33,5 @@ def rox_table(rox: dict[str, Any]) -> dict[str, Any]:
         for key, label, unit, digits in labelled
         if difference.get(key)
     ]
-    return {"columns": [rox.get(c, {}) for c in COLUMNS], "differences": differences}
+    columns = [{**rox.get(key, {}), "key": key, "label": label} for key, label in COLUMNS]
+    return {"columns": columns, "differences": differences}

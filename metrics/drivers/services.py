@@ -67,7 +67,9 @@ def analysis_run(matrix: Matrix, *, seed: int, rounds: int, min_n: int) -> dict[
         return {**base, "reason": NO_DRIVERS}
     x = x[:, index]
     weights = analysis.relative_weights(x, matrix.y)
-    low, high = analysis.intervals(analysis.bootstrap_shares(x, matrix.y, rounds=rounds, seed=seed))
+    low, high = analysis.intervals(
+        analysis.bootstrap_shares(x, matrix.y, rounds=rounds, seed=seed), weights.importance
+    )
     corr = analysis.correlation(x, matrix.y)[:-1, -1]
     results: list[dict[str, Any]] = []
     for j, col_index in enumerate(index):

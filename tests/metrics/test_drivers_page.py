@@ -152,3 +152,16 @@ def test_an_audience_without_outcome_questions_says_so(client, xm_manager) -> No
     client.force_login(xm_manager)
     path, _ = url(world)
     assert 'id="xm-no-outcome"' in client.get(path).content.decode()
+
+
+def test_drivers_that_explain_little_are_flagged(client, xm_manager) -> None:  # noqa: ANN001
+    world = drivers_world("noise")
+    rows = known_rows(200)
+    for i, row in enumerate(rows):
+        row["answers"]["nps"] = (i * 7) % 11  # unrelated to every driver
+    add_rows(world, rows)
+    client.force_login(xm_manager)
+    path, params = url(world, survey=world.survey.pk)
+    html = client.get(path, params).content.decode()
+    assert DriverAnalysis.objects.get().r2 < 0.1
+    assert 'id="xm-drivers-weak"' in html

@@ -116,7 +116,7 @@ def _invitations_spread(
                 invitation.responded_at = period_start_moment(day)
             else:
                 invitation.responded_at = responded_at
-            answered.append((invitation, day, segment, language, 0.0 if left is None else -0.2))
+            answered.append((invitation, day, segment, language, 0.0 if left is None else -0.35))
         invitations.append(invitation)
     return invitations, answered, periods
 

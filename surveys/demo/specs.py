@@ -56,7 +56,7 @@ DEMO_SURVEYS = (
         "relationship_nps",
         "Customer relationship NPS",
         0.45,
-        mood=0.78,
+        mood=0.8,
         store_effect=1.2,
         story=True,
     ),

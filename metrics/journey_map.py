@@ -210,8 +210,8 @@ def emotion_curve(scored: ScoredMap) -> dict[str, Any]:
     cells = [s.cell for s in scored.stages if s.cell.value is not None]
     low, high = full_low, full_high
     if cells:
-        low = min(c.value - (c.margin or 0.0) for c in cells)  # type: ignore[operator]
-        high = max(c.value + (c.margin or 0.0) for c in cells)  # type: ignore[operator]
+        low = min((c.value or 0.0) - (c.margin or 0.0) for c in cells)
+        high = max((c.value or 0.0) + (c.margin or 0.0) for c in cells)
         least = (full_high - full_low) / 5
         if high - low < least:
             middle = (high + low) / 2
@@ -227,7 +227,9 @@ def emotion_curve(scored: ScoredMap) -> dict[str, Any]:
         value = max(low, min(high, value))
         return PAD + (high - value) / (high - low) * (CURVE_HEIGHT - 2 * PAD)
 
-    points, runs, run = [], [], []
+    points: list[dict[str, Any]] = []
+    runs: list[list[dict[str, Any]]] = []
+    run: list[dict[str, Any]] = []
     for i, item in enumerate(scored.stages):
         x = i * (STAGE_WIDTH + GAP) + STAGE_WIDTH / 2
         cell = item.cell

@@ -2,9 +2,9 @@
 template only places what it is given.
 
 Quadrants: importance splits at the average share (1 / number of drivers: a driver above it
-explains more than its part), performance at the drivers' median. Important and weak: fix
-first; important and strong: keep; less important and weak: monitor; less important and
-strong: don't overinvest.
+explains more than its part), performance at the median of the drivers drawn (the ten most
+important). Important and weak: fix first; important and strong: keep; less important and
+weak: monitor; less important and strong: don't overinvest.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 WIDTH, HEIGHT = 400, 320
 LEFT, RIGHT, TOP, BOTTOM = 54, 12, 12, 40
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+# The matrix shows the most important drivers (the table lists them all).
+MAX_POINTS = 10
 
 QUADRANTS = {
     "fix": _("Fix first"),
@@ -38,9 +40,10 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
     (ranked drivers with importance, low, high, performance); each result gets its quadrant."""
     if not results:
         return {}
+    plotted = results[:MAX_POINTS]
     split_i = 1 / len(results)
-    split_p = statistics.median(r["performance"] for r in results)
-    top = max(max(r["high"] for r in results), 2 * split_i)
+    split_p = statistics.median(r["performance"] for r in plotted)
+    top = max(max(r["high"] for r in plotted), 2 * split_i)
     top = min(1.0, math.ceil(top * 10) / 10)
 
     def x(performance: float) -> float:
@@ -53,6 +56,8 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
     for rank, r in enumerate(results, start=1):
         key = quadrant(r["importance"], r["performance"], split_i=split_i, split_p=split_p)
         r["quadrant"], r["quadrant_label"], r["rank"] = key, QUADRANTS[key], rank
+        if rank > MAX_POINTS:
+            continue
         px, py = x(r["performance"]), y(r["importance"])
         points.append(
             {
@@ -69,6 +74,9 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
                 "quadrant": key,
             }
         )
+    split_y = y(split_i)
+    # The lower quadrants' names sit just under the split line, above drivers near zero.
+    lower_y = round(min(split_y + 16, TOP + PLOT_H - 6))
     ticks_y = [{"y": f"{y(v):.1f}", "text": f"{v * 100:.0f} %"} for v in (0.0, top / 2, top)]
     ticks_x = [{"x": f"{x(v):.1f}", "text": f"{v}"} for v in (0, 50, 100)]
     return {
@@ -79,7 +87,9 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
         "top": TOP,
         "bottom": TOP + PLOT_H,
         "split_x": f"{x(split_p):.1f}",
-        "split_y": f"{y(split_i):.1f}",
+        "split_y": f"{split_y:.1f}",
+        "plotted": len(plotted),
+        "more": len(results) > len(plotted),
         "split_importance": split_i * 100,
         "split_performance": split_p,
         "ticks_x": ticks_x,
@@ -104,14 +114,14 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
             },
             {
                 "x": LEFT + 4,
-                "y": TOP + PLOT_H - 6,
+                "y": lower_y,
                 "anchor": "start",
                 "key": "monitor",
                 "text": QUADRANTS["monitor"],
             },
             {
                 "x": LEFT + PLOT_W - 4,
-                "y": TOP + PLOT_H - 6,
+                "y": lower_y,
                 "anchor": "end",
                 "key": "overinvest",
                 "text": QUADRANTS["overinvest"],

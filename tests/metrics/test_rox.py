@@ -207,3 +207,30 @@ def test_the_page_shows_margins_the_difference_and_the_currency_in_the_active_la
     assert "EUR" in tr_block
     assert "1.234" in tr_block or "1.235" in tr_block  # grouped, Turkish
     assert "50,0 %" in tr_block  # the detractors' churn, Turkish decimal comma
+
+
+def test_the_migration_fills_referred_and_spend_squares_of_outcomes_filed_before_it() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from metrics.models import AnswerOutcome, DailyOutcome
+
+    migration = importlib.import_module("metrics.migrations.0013_rox_referred_spend_squares")
+    world = _world()
+    people = make_people("o", 3)
+    add_responses(world, [{"nps": 10, "person": p} for p in people])
+    for person, value in zip(people, (10, 20, 40), strict=True):
+        _event(world, person, TouchpointRole.PURCHASE, AFTER, value=value)
+    _event(world, people[0], TouchpointRole.REFERRAL, AFTER, value=5)
+    _event(world, people[1], TouchpointRole.REFERRAL, BEFORE, value=5)
+    rollups_rebuild(date_from=TODAY, date_to=TODAY)
+    expected = s.return_on_experience(audience=world.audience, filters=s.Filters())
+    # As filed before the migration: no referral, no squares.
+    AnswerOutcome.objects.update(referred=False)
+    DailyOutcome.objects.update(referred=0, spend_sumsq=0.0)
+
+    migration.fill(apps, None)
+
+    assert DailyOutcome.objects.get().spend_sumsq == pytest.approx(100 + 400 + 1600)
+    assert s.return_on_experience(audience=world.audience, filters=s.Filters()) == expected

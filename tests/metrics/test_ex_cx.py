@@ -224,3 +224,31 @@ def test_outsiders_get_no_page(client, outsider) -> None:  # noqa: ANN001
     fill()
     client.force_login(outsider)
     assert client.get(reverse("metrics:ex_cx")).status_code in (302, 403)
+
+
+def test_the_page_and_the_api_only_read(client, xm_manager) -> None:  # noqa: ANN001
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from xmplatform.api.services import api_key_create
+
+    worlds = fill()
+    client.force_login(xm_manager)
+    api = APIClient()
+    key = api_key_create(name="k", audiences=[worlds.staff.audience, worlds.clients.audience])[1]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    params = {"employees": "staff", "customers": "clients"}
+    # The session's first touch and the key's last use (recorded once a while) may write.
+    client.get(reverse("metrics:ex_cx"), JUNE)
+    api.get("/api/v1/ex-cx/", params)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("metrics:ex_cx"), JUNE).status_code == 200
+        assert client.get(reverse("metrics:ex_cx"), {"format": "csv", **JUNE}).status_code == 200
+        assert api.get("/api/v1/ex-cx/", params).status_code == 200
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert writes == []

@@ -8,7 +8,6 @@ in the embedded mode), and the beat keeps it within minutes of new responses.
 from __future__ import annotations
 
 import csv
-import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +19,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
-from kombu.exceptions import OperationalError
 
 from audiences.access import scope
 from audiences.models import Audience, Role
@@ -29,7 +27,6 @@ from metrics.drivers.chart import matrix_chart
 from metrics.drivers.matrix import OUTCOME_TYPES, DriverFilters
 from surveys.models import Question, ReportingPeriod, Response, Survey
 
-logger = logging.getLogger(__name__)
 VIEW_PERMISSION = "metrics.view_dailyrollup"
 # Cells a spreadsheet would run as a formula (CWE-1236) get a leading apostrophe.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -142,10 +139,7 @@ def drivers_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
     row = selectors.analysis_cached(survey_id=survey.pk, outcome=outcome.key, filters=filters)
     if row is None:
-        try:
-            tasks.compute_task.delay(survey.pk, outcome.key, filters.canonical())
-        except OperationalError:
-            logger.warning("drivers: broker unavailable, analysis not enqueued")
+        tasks.compute_requested(survey_id=survey.pk, outcome=outcome.key, filters=filters)
         row = selectors.analysis_cached(survey_id=survey.pk, outcome=outcome.key, filters=filters)
     payload = selectors.analysis_payload(row) if row is not None else None
     if payload is not None and request.GET.get("format") == "csv":

@@ -3,8 +3,10 @@ and the anonymity of anonymous surveys against a caller who tries windows and se
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from kombu.exceptions import OperationalError
@@ -18,6 +20,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/drivers/"
 CONTRACT = {"driver", "label", "importance", "low", "high", "performance"}
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_requests() -> Iterator[None]:
+    """The cache marks computations asked for; none may leak into the next test."""
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -111,6 +120,9 @@ def test_first_ask_without_a_worker_answers_202(shop, api_key_for, monkeypatch) 
     body = response.json()
     assert (body["n"], body["results"], body["reason"]) == (0, [], "computing")
     assert asked == [(shop.survey.pk, "nps", {"from": None, "to": None, "segment": None})]
+    # Asked again while it is computing: not enqueued twice.
+    again = api_key_for(shop).get(URL, {"survey": shop.survey.pk, "outcome": "nps"})
+    assert again.status_code == 202 and len(asked) == 1
 
 
 def test_a_broker_that_is_down_still_answers_202(shop, api_key_for, monkeypatch) -> None:  # noqa: ANN001

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from kombu.exceptions import OperationalError
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -21,7 +18,6 @@ from xmplatform.api import selectors
 from xmplatform.api.operations.common import check_id
 from xmplatform.api.views.base import ApiView, date_param, errors
 
-logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 MAX_SEGMENT = 100
 
@@ -123,11 +119,8 @@ class DriversView(ApiView):
         filters = DriverFilters(date_from=date_from, date_to=date_to, segment=segment)
         row = drivers.analysis_cached(survey_id=survey.pk, outcome=outcome, filters=filters)
         if row is None:
-            try:
-                # Eager (embedded mode) computes here; with workers, the next request finds it.
-                tasks.compute_task.delay(survey.pk, outcome, filters.canonical())
-            except OperationalError:
-                logger.warning("drivers: broker unavailable, analysis not enqueued")
+            # Eager (embedded mode) computes here; with workers, a later request finds it.
+            tasks.compute_requested(survey_id=survey.pk, outcome=outcome, filters=filters)
             row = drivers.analysis_cached(survey_id=survey.pk, outcome=outcome, filters=filters)
         if row is None:
             return Response(

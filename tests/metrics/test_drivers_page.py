@@ -165,3 +165,20 @@ def test_drivers_that_explain_little_are_flagged(client, xm_manager) -> None:  #
     html = client.get(path, params).content.decode()
     assert DriverAnalysis.objects.get().r2 < 0.1
     assert 'id="xm-drivers-weak"' in html
+
+
+def test_matrix_draws_the_ten_most_important_and_places_every_driver_in_a_quadrant() -> None:
+    from metrics.drivers.chart import matrix_chart
+
+    shares = [0.4, 0.2, 0.1] + [0.3 / 9] * 9
+    results = [
+        {"importance": s, "low": s / 2, "high": s * 1.5, "performance": 30.0 + 5 * i}
+        for i, s in enumerate(shares)
+    ]
+    chart = matrix_chart(results)
+    assert len(chart["points"]) == 10 and chart["more"]
+    assert [r["rank"] for r in results] == list(range(1, 13))
+    # Average share 1/12; median performance of the ten drawn: 52.5.
+    assert [r["quadrant"] for r in results[:3]] == ["fix", "fix", "fix"]
+    assert results[3]["quadrant"] == "monitor" and results[-1]["quadrant"] == "overinvest"
+    assert all(r["quadrant_label"] for r in results)

@@ -284,9 +284,12 @@ def _outcome_sums(*, audience: Audience, filters: Filters, source: str) -> dict[
     return {r["category"]: r for r in rows}
 
 
-def _figures(n: int, lost: int, spent: float, spent_sq: float, referred: int) -> dict[str, Any]:
-    """One column of Return on Experience: rates in percent and mean spend, each with its 95 %
-    margin (binomial for the rates, of the mean for spend)."""
+def _figures(sums: dict[str, float]) -> dict[str, Any]:
+    """One column of Return on Experience from its sums (n, lost, spent, spent_sq, referred):
+    rates in percent and mean spend, each with its 95 % margin (binomial for the rates, of the
+    mean for spend)."""
+    n, lost, referred = int(sums["n"]), int(sums["lost"]), int(sums["referred"])
+    spent, spent_sq = sums["spent"], sums["spent_sq"]
     churn = d.proportion(hits=lost, n=n)
     referral = d.proportion(hits=referred, n=n)
     spend = d.mean(n=n, total=spent, sumsq=spent_sq)
@@ -356,10 +359,10 @@ def return_on_experience(
     found = _outcome_sums(audience=audience, filters=filters, source=source)
     threshold = audience.anonymity_threshold
     result: dict[str, Any] = {}
-    totals = {"n": 0, "lost": 0, "spent": 0.0, "spent_sq": 0.0, "referred": 0}
+    totals: dict[str, float] = {"n": 0, "lost": 0, "spent": 0.0, "spent_sq": 0.0, "referred": 0}
     for category in NPS_CATEGORIES:
         r = found.get(category)
-        sums = {
+        sums: dict[str, float] = {
             "n": r["n"] if r else 0,
             "lost": r["lost"] if r else 0,
             "spent": float(r["spent"] or 0) if r else 0.0,
@@ -369,16 +372,16 @@ def return_on_experience(
         for key, value in sums.items():
             totals[key] += value
         if sums["n"] < threshold:
-            result[category] = {"n": sums["n"], "suppressed": True}
+            result[category] = {"n": int(sums["n"]), "suppressed": True}
             continue
-        result[category] = _figures(**sums)
+        result[category] = _figures(sums)
     # An empty category adds nothing to the total; a withheld one with answers would be the
     # total minus the shown ones.
     withheld = any(result[c]["suppressed"] and result[c]["n"] for c in NPS_CATEGORIES)
     if withheld or totals["n"] < threshold:
-        result["all"] = {"n": totals["n"], "suppressed": True}
+        result["all"] = {"n": int(totals["n"]), "suppressed": True}
     else:
-        result["all"] = _figures(**totals)
+        result["all"] = _figures(totals)
     result["difference"] = _difference(result["promoter"], result["detractor"])
     result["currency"] = settings.XM_CURRENCY
     return result

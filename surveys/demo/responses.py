@@ -225,8 +225,8 @@ def _seed_one(
     )
     if not any(m[4] is None for m in members):
         return {"surveys": 1}
-    stores = {
-        person_id: STORE_CLIMATE.get((attributes or {}).get("store"), 0.0)
+    stores: dict[int | None, float] = {
+        person_id: STORE_CLIMATE.get(str((attributes or {}).get("store")), 0.0)
         for person_id, attributes in Membership.objects.filter(audience=audience).values_list(
             "person_id", "attributes"
         )
@@ -288,7 +288,7 @@ def _seed_one(
             response.started_at = invitation.responded_at - datetime.timedelta(minutes=2)
             response.completed_at = invitation.responded_at
         responses.append(response)
-        if story is not None and not survey.anonymous:
+        if story is not None and invitation.person_id and invitation.responded_at:
             context = story.context(invitation.person_id, invitation.responded_at)
             planned.append(story.answers(questions, clamp(mood), language, context))
         else:
@@ -307,7 +307,7 @@ def _seed_one(
             [
                 (response.person_id, response.completed_at, values["nps"])
                 for response, values in zip(responses, planned, strict=True)
-                if response.person_id is not None and "nps" in values
+                if response.person_id and response.completed_at and "nps" in values
             ]
         )
         story.events_write()

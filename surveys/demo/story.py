@@ -252,11 +252,13 @@ class CustomerStory:
         ]
         for start in range(0, len(stale), 500):
             TouchpointEvent.objects.filter(pk__in=stale[start : start + 500]).delete()
-        left = dict(
-            Membership.objects.filter(
+        left: dict[int, dt.date] = {
+            person_id: left_on
+            for person_id, left_on in Membership.objects.filter(
                 audience=self.audience, person_id__in=list(first_answer), left_on__isnull=False
             ).values_list("person_id", "left_on")
-        )
+            if left_on is not None
+        }
         churned: dict[int, dt.date] = {}
         counts = {"purchases": 0, "referrals": 0, "churned": 0}
         for person_id, at, score in answered:

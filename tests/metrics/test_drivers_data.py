@@ -220,3 +220,16 @@ def test_anonymous_driver_answered_by_fewer_than_k_in_a_period_is_unanswered_the
     add_rows(world, rows)
     matrix = build(world)
     assert np.isnan(column(matrix, "ease")).all()
+
+
+def test_polling_an_anonymous_analysis_learns_nothing_until_a_period_is_published(pulse) -> None:  # noqa: ANN001
+    """Batches released in the open period change nothing; publishing adds a whole period."""
+    first = analysis_compute(survey_id=pulse.survey.pk, outcome="nps", filters={})
+    add_rows(pulse, known_rows(5, 7, day=JUNE, segment="sales"))  # another released batch of k
+    again = analysis_compute(survey_id=pulse.survey.pk, outcome="nps", filters={})
+    assert (again.n, again.r2, again.results) == (first.n, first.r2, first.results)
+    june = pulse.survey.reporting_periods.get(starts_on=JUNE)
+    june.published_at = dt.datetime(2026, 7, 1, 0, 5, tzinfo=dt.UTC)
+    june.save(update_fields=["published_at"])
+    published = analysis_compute(survey_id=pulse.survey.pk, outcome="nps", filters={})
+    assert published.n == first.n + 45  # the whole of June at once

@@ -98,9 +98,16 @@ def audience_page(
     response_rate = s.response_rates(audience_ids=[audience.pk], date_from=window.date_from).get(
         audience.pk
     )
-    roles: dict[str, dt.date] = {}
+    # The journeys' touchpoints (heatmap) also say which events the audience records: a
+    # role-tagged touchpoint is where its operational metrics come from.
+    touchpoints = list(
+        Touchpoint.objects.filter(stage__journey__audience=audience)
+        .select_related("stage__journey")
+        .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
+    )
+    roles: set[str] = set()
     if audience.kind == AudienceKind.CUSTOMER:
-        roles = series.event_roles(audience=audience, date_to=window.date_to)
+        roles = {tp.role for tp in touchpoints if tp.role}
     offered = catalog.available(
         audience,
         question_types={q[1] for q in questions},
@@ -160,7 +167,7 @@ def audience_page(
             period=period,
         )
     else:
-        date_from = window.date_from or catalog.first_day(roles) or window.date_to
+        date_from = window.date_from or series.first_event_day(audience) or window.date_to
         period = "week" if (window.date_to - date_from).days < 90 else "month"
         found = panels.operation_panels(
             chosen,
@@ -201,7 +208,7 @@ def audience_page(
     )
     page["trend"] = trend_chart(rows, low=low, high=high, period=period)
     if about.per_touchpoint:
-        page["heatmap"], cells = _heatmap(audience, chosen, scale, found)
+        page["heatmap"], cells = _heatmap(touchpoints, chosen, scale, found)
         ranked = [c for c in cells if c.get("score") is not None]
         ranked.sort(key=lambda c: c["score"], reverse=about.lower_is_better)
         page["worst"] = ranked[:WORST]
@@ -278,17 +285,12 @@ def _cell(row: dict[str, Any], metric: str, scale: int | None) -> dict[str, Any]
 
 
 def _heatmap(
-    audience: Audience, metric: str, scale: int | None, found: dict[str, Any]
+    touchpoints: list[Touchpoint], metric: str, scale: int | None, found: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Stages × touchpoints of the audience's journeys, each touchpoint with its row and colour
     band, and each stage with its aggregate: its touchpoints' shown answers together (a sum of
     shown cells, so no smaller group). An anonymous survey's answers count at its own
     touchpoint, whole blocks only."""
-    touchpoints = list(
-        Touchpoint.objects.filter(stage__journey__audience=audience)
-        .select_related("stage__journey")
-        .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
-    )
     score_of = found["score_of"]
     aggs, hidden = found["touchpoints"], found["touchpoints_hidden"]
     stages: list[dict[str, Any]] = []

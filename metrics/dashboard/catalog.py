@@ -1,7 +1,6 @@
 """The metrics the dashboard's picker offers: what each is, its unit and range, which of them
 an audience's data support, and the colour band of a value on a diverging scale."""
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -218,7 +217,3 @@ def most_common_scale(counts: dict[int | None, int]) -> int | None:
     if not counts:
         return None
     return min(counts, key=lambda scale: (-counts[scale], scale or 0))
-
-
-def first_day(roles: dict[str, dt.date]) -> dt.date | None:
-    return min(roles.values(), default=None)

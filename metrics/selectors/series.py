@@ -75,6 +75,12 @@ def event_roles(
     )
 
 
+def first_event_day(audience: Audience) -> dt.date | None:
+    """The day of the audience's first recorded event (one query along its (audience, day)
+    index), None without events."""
+    return EventDay.objects.filter(audience_id=audience.pk).aggregate(first=Min("day"))["first"]
+
+
 def operations_supported(roles: dict[str, dt.date] | set[str]) -> list[str]:
     """The operational metrics the roles found can measure, in their usual order."""
     return [m for m, needs in OPERATION_ROLES.items() if any(r in roles for r in needs)]

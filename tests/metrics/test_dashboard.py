@@ -61,23 +61,24 @@ def test_audience_page_costs_the_same_queries_at_any_size(
     small = _customers(touchpoints=1, segments=1, per_cell=6)
     big = _customers_other("big", touchpoints=6, segments=4, per_cell=9)
     client.force_login(xm_manager)
-    # 1 session, 2 user, 3 audience, 4 scored questions, 5 the audience's surveys (the
-    # filter's list, with the rollups' watermark; an anonymous survey adds its reporting
-    # periods), 6 segments (filter), 7 response rate, 8 event roles (the metric picker's
-    # operational metrics, customer audiences only), 9 closed-loop case counts (median and
-    # recovery add one query each only when cases were closed), 10 the rollup grid up to the
-    # watermark and 11 the same grid from today's answers (headline, period comparison, trend
-    # and touchpoint scores are sums of their cells), 12 touchpoints with stages,
-    # 13 verbatims, 14 Return on Experience (daily outcomes), 15 the period's operations
-    # snapshot (none here, so: 16 operational events from the event days, 17 members at
-    # start), 18 audit log entry (the verbatims were read). Nothing else is written.
+    # 1 session, 2 user, 3 audience, 4 scored questions (which metrics the picker offers),
+    # 5 the audience's surveys (the filter's list, with the rollups' watermark; an anonymous
+    # survey adds its reporting periods), 6 response rate, 7 touchpoints with stages (the
+    # heatmap, and the roles that offer operational metrics), 8 segments (filter),
+    # 9 closed-loop case counts (median and recovery add one query each only when cases were
+    # closed), 10 the rollup grid up to the watermark and 11 the same grid from today's
+    # answers (headline, period comparison, trend and touchpoint scores are sums of their
+    # cells), 12 verbatims, 13 Return on Experience (daily outcomes), 14 the period's
+    # operations snapshot (none here, so: 15 operational events from the event days,
+    # 16 members at start), 17 audit log entry (the verbatims were read). Nothing else is
+    # written.
     for world in (small, big):
         with django_assert_num_queries(QUERIES):
             response = client.get(reverse("metrics:audience", args=[world.audience.slug]))
         assert response.status_code == 200
 
 
-QUERIES = 18
+QUERIES = 17
 
 
 def _customers_other(slug: str, touchpoints: int, segments: int, per_cell: int):  # noqa: ANN202

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audiences.models import Audience, AudienceKind
+from audiences.models import AudienceKind
 from metrics import selectors as metrics_selectors
 from metrics.selectors import series
 from xmplatform.api import selectors
@@ -104,7 +102,7 @@ class ScoresView(ApiView):
         elif metric in OPERATION_METRICS:
             as_of = timezone.now()
             date_to_shown = date_to or timezone.localdate()
-            date_from_shown = date_from or _first_event_day(audience) or date_to_shown
+            date_from_shown = date_from or series.first_event_day(audience) or date_to_shown
             rows = []
             if date_from_shown <= date_to_shown:
                 rows = series.operation_rows(
@@ -138,11 +136,6 @@ class ScoresView(ApiView):
                 "results": score_groups(rows, by=by),
             }
         )
-
-
-def _first_event_day(audience: Audience) -> dt.date | None:
-    """The day of the audience's first recorded touchpoint event (None without events)."""
-    return min(series.event_roles(audience=audience).values(), default=None)
 
 
 def _survey_param(request: Request) -> int | None:

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from metrics.closedloop.response_rules import topic_alerts_open
 from metrics.comments import sentiment, text, topics
+from metrics.comments.bulk import rows_insert
 from metrics.comments.models import (
     Comment,
     CommentTopic,
@@ -34,8 +35,8 @@ from metrics.comments.models import (
 )
 from surveys.models import Answer, QuestionType
 
-BATCH = 5000
-MAX_BATCHES = 40
+BATCH = 20_000
+MAX_BATCHES = 25
 OUTCOME_TYPES = (QuestionType.NPS, QuestionType.CSAT)
 RETRAIN_GROWTH = 0.2
 
@@ -52,7 +53,17 @@ class Run:
 
 
 def pending() -> Any:
-    """Free-text answers of completed, released responses with no comment yet."""
+    """Free-text answers of completed, released responses with no comment yet, with their
+    response's outcome answer (the first NPS answer by question order, else the first CSAT)."""
+    outcome = Answer.objects.filter(
+        response_id=OuterRef("response_id"),
+        question__type__in=OUTCOME_TYPES,
+        number__isnull=False,
+    ).order_by(
+        Case(When(question__type=QuestionType.NPS, then=Value(0)), default=Value(1)),
+        "question__order",
+        "question_id",
+    )
     return (
         Answer.objects.filter(
             question__type=QuestionType.TEXT,
@@ -61,8 +72,28 @@ def pending() -> Any:
             comment__isnull=True,
         )
         .exclude(text="")
+        .annotate(
+            outcome=Subquery(outcome.values("number")[:1]),
+            outcome_type=Subquery(outcome.values("question__type")[:1]),
+        )
         .order_by("pk")
     )
+
+
+COLUMNS = (
+    "answer_id",
+    "survey_id",
+    "question_id",
+    "response_id",
+    "language",
+    "day",
+    "anonymous",
+    "score",
+    "score_type",
+    "sentiment",
+    "stems",
+    "processed_at",
+)
 
 
 def comments_process(*, now: dt.datetime | None = None, batch: int = BATCH) -> Run:
@@ -70,13 +101,19 @@ def comments_process(*, now: dt.datetime | None = None, batch: int = BATCH) -> R
     now = now or timezone.now()
     run = Run()
     questions: set[int] = set()
+    last = 0
     for _ in range(MAX_BATCHES):
+        # Keyset: each batch starts after the last, so a run reads the answers once.
         rows = list(
-            pending().values(
+            pending()
+            .filter(pk__gt=last)
+            .values(
                 "pk",
                 "text",
                 "question_id",
                 "response_id",
+                "outcome",
+                "outcome_type",
                 "response__survey_id",
                 "response__survey__anonymous",
                 "response__language",
@@ -85,8 +122,8 @@ def comments_process(*, now: dt.datetime | None = None, batch: int = BATCH) -> R
         )
         if not rows:
             break
-        made = _batch(rows, now=now, run=run)
-        questions |= {c.question_id for c in made}
+        last = rows[-1]["pk"]
+        questions |= _batch(rows, now=now, run=run)
         if len(rows) < batch:
             break
     _refits(questions, now=now, run=run)
@@ -95,8 +132,9 @@ def comments_process(*, now: dt.datetime | None = None, batch: int = BATCH) -> R
 
 
 @transaction.atomic
-def _batch(rows: Sequence[dict[str, Any]], *, now: dt.datetime, run: Run) -> list[Comment]:
-    outcomes = _outcomes([r["response_id"] for r in rows])
+def _batch(rows: Sequence[dict[str, Any]], *, now: dt.datetime, run: Run) -> set[int]:
+    """Insert one batch's comments, file them under topics and run the topic alert rules;
+    returns the questions they belong to."""
     languages = {r["pk"]: text.language_of(r["response__language"]) for r in rows}
     stems = {r["pk"]: text.stems(r["text"], languages[r["pk"]]) for r in rows}
     models = {m.language: m for m in SentimentModel.objects.all()}
@@ -118,46 +156,31 @@ def _batch(rows: Sequence[dict[str, Any]], *, now: dt.datetime, run: Run) -> lis
             language=languages[r["pk"]],
             day=r["response__completed_on"],
             anonymous=r["response__survey__anonymous"],
-            score=outcomes.get(r["response_id"], (None, ""))[0],
-            score_type=outcomes.get(r["response_id"], (None, ""))[1],
+            score=r["outcome"],
+            score_type=r["outcome_type"] or "",
             sentiment=scores[r["pk"]],
             stems=text.joined(stems[r["pk"]]),
             processed_at=now,
         )
         for r in rows
     ]
-    Comment.objects.bulk_create(comments, ignore_conflicts=True, batch_size=2000)
+    rows_insert(Comment, COLUMNS, [tuple(getattr(c, f) for f in COLUMNS) for c in comments])
     run.comments += len(comments)
     run.links += topics.comments_assign(comments=comments)
-    run.alerts += _alerts([c for c in comments if not c.anonymous], now=now)
-    return comments
+    run.alerts += _alerts(first=rows[0]["pk"], last=rows[-1]["pk"], now=now)
+    return {c.question_id for c in comments}
 
 
-def _outcomes(response_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
-    """{response id: (score, "nps" | "csat")}: the response's first NPS answer by question
-    order, else its first CSAT answer (one query)."""
-    best: dict[int, tuple[tuple[int, int, int], int, str]] = {}
-    for response_id, number, qtype, order, question_id in (
-        Answer.objects.filter(
-            response_id__in=list(set(response_ids)),
-            question__type__in=OUTCOME_TYPES,
-            number__isnull=False,
-        )
-        .values_list("response_id", "number", "question__type", "question__order", "question_id")
-        .order_by()
-    ):
-        rank = (0 if qtype == QuestionType.NPS else 1, order, question_id)
-        if response_id not in best or rank < best[response_id][0]:
-            best[response_id] = (rank, number, qtype)
-    return {rid: (number, qtype) for rid, (_rank, number, qtype) in best.items()}
-
-
-def _alerts(comments: Sequence[Comment], *, now: dt.datetime) -> list[int]:
-    """Topic alert rules on new comments of named surveys (one query for their topics)."""
-    if not comments:
-        return []
+def _alerts(*, first: int, last: int, now: dt.datetime) -> list[int]:
+    """Topic alert rules on the comments of named surveys this run just filed (one query for
+    their topics: the batch's id range, processed now)."""
     pairs = list(
-        CommentTopic.objects.filter(comment_id__in=[c.pk for c in comments])
+        CommentTopic.objects.filter(
+            comment_id__gte=first,
+            comment_id__lte=last,
+            comment__processed_at=now,
+            comment__anonymous=False,
+        )
         .values_list("comment__response_id", "topic_id")
         .order_by("comment__response_id", "topic_id")
     )

@@ -5,9 +5,10 @@ Per language, a logistic regression (scikit-learn) over TF-IDF of stems and stem
 negative and 9–10 positive, CSAT 1–2 negative and 4–5 positive; passives (NPS 7–8, CSAT 3)
 are unlabelled. Only named surveys' comments are labels: an anonymous respondent's score is
 never learnt, so no anonymous comment's sentiment can echo its own score. A quarter of the
-labelled comments (stratified, fixed seed) is held out: the accuracy on it, beside the
-majority-class baseline, is what the topics page shows; the model kept is then refitted on
-all labelled comments. Sentiment = 2·P(positive) − 1.
+labelled comments (stratified, fixed seed) is held out: the model is fitted on the other
+three quarters, and its accuracy on the held-out quarter, beside the majority-class baseline,
+is what the topics page shows (the model used is the one measured). Sentiment =
+2·P(positive) − 1.
 
 With fewer than MIN_LABELLED labelled comments, or fewer than MIN_PER_CLASS of either class,
 the language uses the lexicon (metrics.comments.lexicon), and the page says so.
@@ -65,10 +66,12 @@ def sentiment_train(
         train, test = train_test_split(
             np.arange(n), test_size=TEST_SHARE, random_state=0, stratify=y
         )
-        accuracy = _held_out_accuracy(docs, y, train, test)
-        if accuracy is not None:
-            vocabulary, idf, matrix = tfidf_fit(docs, ngrams=NGRAMS, min_df=2, max_df=1.0)
-            model = LogisticRegression(max_iter=1000, class_weight="balanced").fit(matrix, y)
+        trained = _fit([docs[i] for i in train], y[train])
+        if trained is not None:
+            vocabulary, idf, model = trained
+            held_out = tfidf_apply(
+                [docs[i] for i in test], vocabulary=vocabulary, idf=idf, ngrams=NGRAMS
+            )
             majority = max(float(y[test].mean()), 1 - float(y[test].mean()))
             fields |= {
                 "kind": SentimentKind.MODEL,
@@ -77,26 +80,24 @@ def sentiment_train(
                 "coef": model.coef_[0].tolist(),
                 "intercept": float(model.intercept_[0]),
                 "tested": len(test),
-                "accuracy": accuracy,
+                "accuracy": float((model.predict(held_out) == y[test]).mean()),
                 "baseline": majority,
             }
     row, _created = SentimentModel.objects.update_or_create(language=language, defaults=fields)
     return row
 
 
-def _held_out_accuracy(
-    docs: Sequence[str], y: np.ndarray, train: np.ndarray, test: np.ndarray
-) -> float | None:
-    """Accuracy on the held-out comments of a model fitted on the others (None: no vocabulary)."""
+def _fit(
+    docs: Sequence[str], y: np.ndarray
+) -> tuple[list[str], list[float], LogisticRegression] | None:
+    """TF-IDF and a logistic regression fitted on the training comments (None: no term is in
+    two of them, nothing to learn from)."""
     try:
-        vocabulary, idf, matrix = tfidf_fit(
-            [docs[i] for i in train], ngrams=NGRAMS, min_df=2, max_df=1.0
-        )
-    except ValueError:  # no term in two comments: nothing to learn from
+        vocabulary, idf, matrix = tfidf_fit(docs, ngrams=NGRAMS, min_df=2, max_df=1.0)
+    except ValueError:
         return None
-    model = LogisticRegression(max_iter=1000, class_weight="balanced").fit(matrix, y[train])
-    held_out = tfidf_apply([docs[i] for i in test], vocabulary=vocabulary, idf=idf, ngrams=NGRAMS)
-    return float((model.predict(held_out) == y[test]).mean())
+    model = LogisticRegression(max_iter=1000, class_weight="balanced").fit(matrix, y)
+    return vocabulary, idf, model
 
 
 def sentiments(*, model: SentimentModel | None, language: str, docs: Sequence[str]) -> list[float]:

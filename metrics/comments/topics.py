@@ -28,6 +28,7 @@ from sklearn.decomposition import NMF, non_negative_factorization
 
 from metrics import privacy
 from metrics.comments import text
+from metrics.comments.bulk import rows_insert
 from metrics.comments.models import Comment, CommentTopic, Topic, TopicFit, TopicSource
 from metrics.comments.vectors import tfidf_apply, tfidf_fit
 from surveys.models import Answer
@@ -238,28 +239,23 @@ def _assign(
     written. Existing links are kept (ON CONFLICT DO NOTHING)."""
     if not comment_ids or not topics:
         return 0
-    links: list[CommentTopic] = []
+    links: list[tuple[int, int, float]] = []
     weighted = [t for t in topics if t.weights]
     if weighted and matrix_of is not None and matrix_of.vocabulary:
         shares = _nmf_shares(stems, matrix_of, weighted)
-        for row, comment_id in enumerate(comment_ids):
-            for col, topic in enumerate(weighted):
-                if shares[row, col] >= SHARE:
-                    links.append(
-                        CommentTopic(
-                            comment_id=comment_id,
-                            topic_id=topic.pk,
-                            weight=round(float(shares[row, col]), 4),
-                        )
-                    )
+        rows, cols = np.nonzero(shares >= SHARE)
+        links += [
+            (comment_ids[r], weighted[c].pk, round(float(shares[r, c]), 4))
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
+        ]
     for topic in topics:
         rules = keyword_stems(topic.keywords) if topic.keywords else []
         if not rules:
             continue
         for comment_id, joined in zip(comment_ids, stems, strict=True):
             if _keyword_match(set(joined.split()), rules):
-                links.append(CommentTopic(comment_id=comment_id, topic_id=topic.pk, weight=1.0))
-    CommentTopic.objects.bulk_create(links, ignore_conflicts=True, batch_size=5000)
+                links.append((comment_id, topic.pk, 1.0))
+    rows_insert(CommentTopic, ("comment_id", "topic_id", "weight"), links)
     return len(links)
 
 

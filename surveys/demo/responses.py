@@ -241,6 +241,8 @@ def _seed_one(
     else:
         invitations, answered, periods = _invitations_spread(spec, survey, members, now, rng)
     Invitation.objects.bulk_create(invitations, batch_size=BATCH)
+    if story is not None:
+        story.events_load(sorted({inv.person_id for inv, *_rest in answered if inv.person_id}))
     # Planned before due (the insert stamps them now): at the wave's run, or `lead` before.
     if spec.waves:
         expiry = PULSE_EXPIRY_DAYS * DAY

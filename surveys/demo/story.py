@@ -32,6 +32,7 @@ from surveys.demo.story_texts import story_comment
 from surveys.models import Question, QuestionType, Survey
 
 DAY = dt.timedelta(days=1)
+CHUNK = 5000  # people per query (SQLite's limit on a statement's parameters)
 BEFORE = dt.timedelta(days=30)  # events this long before answering colour the answer
 
 # The ratings the relationship NPS asks besides the score: (key, driver, English, Turkish).
@@ -139,7 +140,7 @@ class CustomerStory:
 
     @classmethod
     def load(cls, audience: Audience, now: dt.datetime, rng: random.Random) -> "CustomerStory":
-        """The audience's role-tagged and delivery touchpoints and its members' events there."""
+        """The audience's role-tagged and delivery touchpoints."""
         story = cls(audience=audience, now=now, rng=rng)
         tps = Touchpoint.objects.filter(stage__journey__audience=audience).order_by("pk")
         for pk, role, slug in tps.values_list("pk", "role", "slug"):
@@ -147,13 +148,17 @@ class CustomerStory:
                 story.touchpoints.setdefault(role, []).append(pk)
             elif "deliver" in slug:
                 story.touchpoints.setdefault("delivery", []).append(pk)
-        watched = story._ids("delivery", TouchpointRole.SUPPORT_REQUEST)
-        rows = TouchpointEvent.objects.filter(touchpoint_id__in=watched).values_list(
-            "person_id", "touchpoint_id", "occurred_at", "attributes"
-        )
-        for person_id, tp_id, occurred_at, attributes in rows.iterator():
-            story.events[person_id].append((tp_id, occurred_at, attributes or {}))
         return story
+
+    def events_load(self, person_ids: list[int]) -> None:
+        """The respondents' seeded deliveries and support requests (a query per CHUNK people)."""
+        watched = self._ids("delivery", TouchpointRole.SUPPORT_REQUEST)
+        for start in range(0, len(person_ids), CHUNK):
+            rows = TouchpointEvent.objects.filter(
+                touchpoint_id__in=watched, person_id__in=person_ids[start : start + CHUNK]
+            ).values_list("person_id", "touchpoint_id", "occurred_at", "attributes")
+            for person_id, tp_id, occurred_at, attributes in rows:
+                self.events[person_id].append((tp_id, occurred_at, attributes or {}))
 
     def _ids(self, *kinds: str) -> list[int]:
         return [pk for kind in kinds for pk in self.touchpoints.get(kind, [])]
@@ -243,22 +248,25 @@ class CustomerStory:
         first_answer: dict[int, dt.datetime] = {}
         for person_id, at, _score in answered:
             first_answer[person_id] = min(at, first_answer.get(person_id, at))
-        stale = [
-            pk
-            for pk, person_id, occurred_at in TouchpointEvent.objects.filter(
-                touchpoint_id__in=trading, person_id__in=list(first_answer)
-            ).values_list("pk", "person_id", "occurred_at")
-            if occurred_at > first_answer[person_id]
-        ]
-        for start in range(0, len(stale), 500):
-            TouchpointEvent.objects.filter(pk__in=stale[start : start + 500]).delete()
-        left: dict[int, dt.date] = {
-            person_id: left_on
+        people = list(first_answer)
+        stale: list[int] = []
+        left: dict[int, dt.date] = {}
+        for start in range(0, len(people), CHUNK):
+            chunk = people[start : start + CHUNK]
+            stale += [
+                pk
+                for pk, person_id, occurred_at in TouchpointEvent.objects.filter(
+                    touchpoint_id__in=trading, person_id__in=chunk
+                ).values_list("pk", "person_id", "occurred_at")
+                if occurred_at > first_answer[person_id]
+            ]
             for person_id, left_on in Membership.objects.filter(
-                audience=self.audience, person_id__in=list(first_answer), left_on__isnull=False
-            ).values_list("person_id", "left_on")
-            if left_on is not None
-        }
+                audience=self.audience, person_id__in=chunk, left_on__isnull=False
+            ).values_list("person_id", "left_on"):
+                if left_on is not None:
+                    left[person_id] = left_on
+        for start in range(0, len(stale), CHUNK):
+            TouchpointEvent.objects.filter(pk__in=stale[start : start + CHUNK]).delete()
         churned: dict[int, dt.date] = {}
         counts = {"purchases": 0, "referrals": 0, "churned": 0}
         for person_id, at, score in answered:
@@ -288,10 +296,15 @@ class CustomerStory:
                     TouchpointRole.REFERRAL, person_id, at + (end - at) * r.random(), value=value
                 )
                 counts["referrals"] += 1
+        # Their memberships end on the day they left (a statement per day and CHUNK people).
+        by_day: dict[dt.date, list[int]] = defaultdict(list)
         for person_id, day in churned.items():
-            Membership.objects.filter(audience=self.audience, person_id=person_id).update(
-                left_on=day
-            )
+            by_day[day].append(person_id)
+        for day, ids in by_day.items():
+            for start in range(0, len(ids), CHUNK):
+                Membership.objects.filter(
+                    audience=self.audience, person_id__in=ids[start : start + CHUNK]
+                ).update(left_on=day)
         return counts
 
     def events_write(self) -> int:

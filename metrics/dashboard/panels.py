@@ -181,25 +181,29 @@ def operation_panels(
     compare_from: dt.date | None,
     period: str,
 ) -> dict[str, Any]:
-    """An operational metric: per period, over the window, and over the period before it (three
-    queries: the periods' and the sides' event sums, the members at each start)."""
-    groups = series.operation_groups(
-        audience=audience, date_from=date_from, date_to=date_to, key=period
+    """An operational metric: per period, over the window, and over the period before it (two
+    queries: the event sums per side and period, the members at each start; CLV, whose buyers
+    are counted once per window, reads the sides' sums in a third)."""
+    both = series.operation_groups(
+        audience=audience,
+        date_from=compare_from or date_from,
+        date_to=date_to,
+        key=(s.SIDE, period),
+        side_from=date_from,
     )
-    if compare_from is not None:
+    groups = {p: row for (side, p), row in both.items() if side == "current"}
+    sides = {
+        side: series.sum_groups([row for (of, _p), row in both.items() if of == side])
+        for side in ("current", "previous")
+    }
+    if metric == "clv":
         sides = series.operation_groups(
             audience=audience,
-            date_from=compare_from,
+            date_from=compare_from or date_from,
             date_to=date_to,
             key=s.SIDE,
             side_from=date_from,
         )
-    else:
-        sides = {
-            "current": series.operation_groups(
-                audience=audience, date_from=date_from, date_to=date_to, key=None
-            )[None]
-        }
     starts = {g: max(g, date_from) for g in groups}
     days = [*starts.values(), date_from] + ([compare_from] if compare_from else [])
     members = series.members_at(audience=audience, days=days)

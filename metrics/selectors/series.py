@@ -187,26 +187,44 @@ def operation_groups(
     audience: Audience,
     date_from: dt.date,
     date_to: dt.date,
-    key: str | None,
+    key: str | tuple[str, ...] | None,
     side_from: dt.date | None = None,
 ) -> dict[Any, dict[str, Any]]:
     """The event days' sums per group: None (the whole window), a period's start (`key` one
-    of PERIODS) or a side ("current" from `side_from` on, else "previous"). One query."""
+    of PERIODS), a side ("current" from `side_from` on, else "previous"), or a tuple of those
+    (keyed by tuples). One query."""
     qs = EventDay.objects.filter(audience_id=audience.pk, day__gte=date_from, day__lte=date_to)
     if key is None:
         return {None: qs.aggregate(**_sums())}
-    if key in PERIODS:
-        expr: Any = Trunc("day", key, output_field=DateField())
-    elif key == SIDE:
-        expr = Case(
-            When(day__gte=side_from, then=Value("current")),
-            default=Value("previous"),
-            output_field=CharField(),
-        )
-    else:
-        raise ValueError(key)
-    rows = qs.annotate(g=expr).values("g").annotate(**_sums()).order_by()
-    return {(r["g"].date() if isinstance(r["g"], dt.datetime) else r["g"]): r for r in rows}
+    keys = (key,) if isinstance(key, str) else key
+    exprs: dict[str, Any] = {}
+    for i, part in enumerate(keys):
+        if part in PERIODS:
+            exprs[f"g{i}"] = Trunc("day", part, output_field=DateField())
+        elif part == SIDE:
+            exprs[f"g{i}"] = Case(
+                When(day__gte=side_from, then=Value("current")),
+                default=Value("previous"),
+                output_field=CharField(),
+            )
+        else:
+            raise ValueError(part)
+    rows = qs.annotate(**exprs).values(*exprs).annotate(**_sums()).order_by()
+    found = {}
+    for r in rows:
+        group = tuple(r[g].date() if isinstance(r[g], dt.datetime) else r[g] for g in exprs)
+        found[group[0] if isinstance(key, str) else group] = r
+    return found
+
+
+def sum_groups(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The additive sums of several groups together (not their distinct buyers: None)."""
+    total: dict[str, Any] = {name: 0 for name in _sums()}
+    for group in groups:
+        for name in total:
+            total[name] += group.get(name) or 0
+    total["purchasers"] = None
+    return total
 
 
 def operation_rows(

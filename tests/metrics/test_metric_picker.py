@@ -341,3 +341,26 @@ def test_operational_margins() -> None:
     same = d.ratio_of_sums(clusters=3, x=300, y=3, xx=3 * 100**2, yy=3, xy=300, n=3)
     assert (same.value, same.margin) == (100.0, 0.0)
     assert d.ratio_of_sums(clusters=1, x=10, y=1, xx=100, yy=1, xy=10, n=1).margin is None
+
+
+@pytest.mark.parametrize("metric", ["churn_rate", "retention_rate", "aht", "fcr", "clv"])
+def test_operational_figures_on_the_page_equal_the_apis(client, xm_manager, metric) -> None:  # noqa: ANN001
+    from metrics.selectors import series
+
+    world, _survey = _shop()
+    client.force_login(xm_manager)
+    context = _page(client, "shop", metric=metric, period="30").context
+    if metric == "clv":
+        assert context["metric"] == "nps"  # no purchases: not offered, the default instead
+        return
+    start = TODAY - dt.timedelta(days=29)
+    [whole] = series.operation_rows(
+        audience=world.audience, metric=metric, by=None, date_from=start, date_to=TODAY
+    )
+    assert context["headline"] == whole
+    weekly = series.operation_rows(
+        audience=world.audience, metric=metric, by="week", date_from=start, date_to=TODAY
+    )
+    assert [{k: v for k, v in r.items() if k != "label"} for r in context["trend"]["rows"]] == (
+        weekly
+    )

@@ -22,19 +22,27 @@ unit customer NPS over the units where both are shown, with its 95 % interval fr
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, FilteredRelation, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Membership
 from metrics import definitions as d
-from metrics.selectors.reads import Figures, read_scope
+from metrics.selectors.reads import Figures, Scope, read_scope
 from metrics.selectors.scores import figures
-from metrics.selectors.slices import ATTRIBUTE_PREFIX, Agg, Filters, score_from
+from metrics.selectors.slices import (
+    METRIC_FIELDS,
+    METRIC_QUESTION_TYPE,
+    Agg,
+    Filters,
+    answers_scored,
+    raw_aggregates,
+    score_from,
+)
 
 SEGMENT = "segment"
 MIN_UNITS = 4
@@ -120,11 +128,6 @@ def unit_keys(*, employees: Audience, customers: Audience) -> list[str]:
     return [*sorted(found[0] & found[1]), SEGMENT]
 
 
-def unit_dimension(unit: str) -> str:
-    """The read's dimension for a unit: the segment, or a membership attribute."""
-    return SEGMENT if unit == SEGMENT else f"{ATTRIBUTE_PREFIX}{unit}"
-
-
 def segment_is_attribute(*, audience: Audience, key: str) -> bool:
     """Whether every member's segment in the audience is their `key` attribute (none without
     it), and someone has it: then answers, anonymous ones included, are split by the segment
@@ -145,6 +148,43 @@ def segment_is_attribute(*, audience: Audience, key: str) -> bool:
     return bool(found["with_key"]) and not found["mismatched"]
 
 
+def attribute_figures(*, metric: str, key: str, filters: Filters, scope: Scope) -> Figures:
+    """A metric's figures by the respondents' membership attribute `key` (in the answer's
+    audience): named surveys only, exact, as `figures` gives them for `attribute:<key>`
+    (anonymous answers keep no person and take no part). One aggregate query that joins each
+    answer to its membership, where the shared read runs a subquery per answer."""
+    found = Figures(
+        shown={}, as_of=scope.as_of, date_from=filters.date_from, date_to=filters.date_to
+    )
+    if not scope.has_named:
+        return found
+    fields = METRIC_FIELDS[metric]
+    member = FilteredRelation(
+        "response__person__memberships",
+        condition=Q(response__person__memberships__audience_id=F("response__audience_id")),
+    )
+    rows = (
+        answers_scored(question_type=METRIC_QUESTION_TYPE[metric], filters=filters)
+        .filter(response__survey__anonymous=False)
+        .annotate(member=member)
+        .annotate(unit=KeyTextTransform(key, "member__attributes"))
+        .values("unit")
+        .annotate(**raw_aggregates(fields))
+        .order_by()
+    )
+    shown = {row["unit"]: Agg(**{f: row[f] for f in fields}) for row in rows if row["n"]}
+    return replace(found, shown=shown)
+
+
+def _figures(
+    *, metric: str, unit: str, filters: Filters, scope: Scope, now: dt.datetime | None
+) -> Figures:
+    """A side's figures by unit: the shared read by segment, the join above by attribute."""
+    if unit == SEGMENT:
+        return figures(metric=metric, by=SEGMENT, filters=filters, scope=scope, now=now)
+    return attribute_figures(metric=metric, key=unit, filters=filters, scope=scope)
+
+
 def ex_cx(
     *,
     employees: Audience,
@@ -159,17 +199,18 @@ def ex_cx(
     Reads only; about eight queries (each audience's scope, then per figure its named and
     anonymous parts).
     """
-    by = unit_dimension(unit)
-    staff_by = by
+    staff_by = unit
     if unit != SEGMENT and segment_is_attribute(audience=employees, key=unit):
         staff_by = SEGMENT
     staff_filters = Filters(audience_id=employees.pk, date_from=date_from, date_to=date_to)
     staff_scope = read_scope(filters=staff_filters, now=now)
-    staff = figures(metric="enps", by=staff_by, filters=staff_filters, scope=staff_scope, now=now)
+    staff = _figures(
+        metric="enps", unit=staff_by, filters=staff_filters, scope=staff_scope, now=now
+    )
     client_filters = Filters(audience_id=customers.pk, date_from=date_from, date_to=date_to)
     client_scope = read_scope(filters=client_filters, now=now)
-    nps = figures(metric="nps", by=by, filters=client_filters, scope=client_scope, now=now)
-    csat = figures(metric="csat", by=by, filters=client_filters, scope=client_scope, now=now)
+    nps = _figures(metric="nps", unit=unit, filters=client_filters, scope=client_scope, now=now)
+    csat = _figures(metric="csat", unit=unit, filters=client_filters, scope=client_scope, now=now)
     rows = unit_rows(staff=staff, nps=nps, csat=csat)
     correlation, reason = correlate(rows)
     left_out = []

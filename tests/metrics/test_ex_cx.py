@@ -252,3 +252,21 @@ def test_the_page_and_the_api_only_read(client, xm_manager) -> None:  # noqa: AN
         if q["sql"].lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
     ]
     assert writes == []
+
+
+def test_the_attribute_join_gives_what_the_shared_read_gives() -> None:
+    from metrics.selectors import Filters, figures, read_scope
+    from metrics.selectors.units import attribute_figures
+    from tests.metrics.conftest import add_responses
+
+    worlds = fill()
+    # Answers without a person (a public link) or without the attribute are no unit.
+    add_responses(worlds.clients, [{"nps": 10}, {"csat": 5}])
+    answer(worlds.clients, "c-x", [0, 9], key="nps", attributes={"region": "north"})
+    for metric in ("nps", "csat"):
+        filters = Filters(audience_id=worlds.clients.audience.pk)
+        scope = read_scope(filters=filters)
+        shared = figures(metric=metric, by="attribute:store", filters=filters, scope=scope)
+        joined = attribute_figures(metric=metric, key="store", filters=filters, scope=scope)
+        assert joined.shown == shared.shown
+        assert set(joined.shown) == {*STORES, None}

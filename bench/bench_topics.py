@@ -255,6 +255,10 @@ def rows() -> list[dict[str, Any]]:
             )
         )
         survey = world["survey"]
+        # What autovacuum does after so many inserts: the planner's statistics of the tables.
+        with connection.cursor() as cur:
+            for table in ("comments_comment", "comments_commenttopic", "surveys_answer"):
+                cur.execute(f"VACUUM ANALYZE {table}")
         start = time.perf_counter()
         report = selectors.topic_report(survey=survey, question=world["why"])
         read_ms = (time.perf_counter() - start) * 1000
@@ -277,8 +281,8 @@ def rows() -> list[dict[str, Any]]:
                 f"topics: full-text search, one question ({hits:,} hits)",
                 search_ms,
                 "ms",
-                None,
-                hits > 0,
+                TARGET_READ_MS,
+                hits > 0 and search_ms < TARGET_READ_MS,
             )
         )
         for model in SentimentModel.objects.order_by("language"):

@@ -93,6 +93,38 @@ def anonymous_blocks(
     return {day: counts[(s, day, q, "")] for s, day, q in shown}
 
 
+def base_filter(
+    *,
+    survey: Survey,
+    question_id: int,
+    language: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    k: int,
+) -> tuple[dict[str, Any], dict[dt.date, int] | None]:
+    """The conditions on comments (lookups) a window shows figures of, and (anonymous
+    surveys) its blocks."""
+    conditions: dict[str, Any] = {"survey_id": survey.pk, "question_id": question_id}
+    blocks = None
+    if survey.anonymous:
+        blocks = anonymous_blocks(
+            survey=survey, question_id=question_id, date_from=date_from, date_to=date_to, k=k
+        )
+        conditions["day__in"] = sorted(blocks)
+    else:
+        if language:
+            conditions["language"] = language
+        if date_from is not None:
+            conditions["day__gte"] = date_from
+        if date_to is not None:
+            conditions["day__lte"] = date_to
+    return conditions, blocks
+
+
+def _through(conditions: Mapping[str, Any], prefix: str = "") -> Q:
+    return Q(**{f"{prefix}{key}": value for key, value in conditions.items()})
+
+
 def base_comments(
     *,
     survey: Survey,
@@ -103,19 +135,15 @@ def base_comments(
     k: int,
 ) -> tuple[QuerySet[Comment], dict[dt.date, int] | None]:
     """The comments a window shows figures of, and (anonymous surveys) its blocks."""
-    comments = Comment.objects.filter(survey_id=survey.pk, question_id=question_id)
-    if survey.anonymous:
-        blocks = anonymous_blocks(
-            survey=survey, question_id=question_id, date_from=date_from, date_to=date_to, k=k
-        )
-        return comments.filter(day__in=sorted(blocks)), blocks
-    if language:
-        comments = comments.filter(language=language)
-    if date_from is not None:
-        comments = comments.filter(day__gte=date_from)
-    if date_to is not None:
-        comments = comments.filter(day__lte=date_to)
-    return comments, None
+    condition, blocks = base_filter(
+        survey=survey,
+        question_id=question_id,
+        language=language,
+        date_from=date_from,
+        date_to=date_to,
+        k=k,
+    )
+    return Comment.objects.filter(_through(condition)), blocks
 
 
 SUMS = ("n", "sentiment_sum", "score_sum", "scored", "promoters", "detractors", "nps_n")
@@ -170,21 +198,17 @@ def topic_report(
     if survey.anonymous and language:
         report.reason = _("Anonymous surveys show topics for all languages together only.")
         return report
-    comments, blocks = base_comments(
-        survey=survey,
-        question_id=question.pk,
-        language=language,
-        date_from=date_from,
-        date_to=date_to,
-        k=k,
-    )
+    window = {"language": language, "date_from": date_from, "date_to": date_to, "k": k}
+    conditions, blocks = base_filter(survey=survey, question_id=question.pk, **window)
+    comments = Comment.objects.filter(_through(conditions))
     topics = list(Topic.objects.filter(question_id=question.pk, active=True).order_by("pk"))
     if survey.anonymous and not blocks:
         report.reason = _("Not enough responses in the published periods of this window.")
         return report
     # Per topic and day bucket (a block's day, or a named comment's month).
     bucket = "comment__day" if survey.anonymous else "month"
-    links = CommentTopic.objects.filter(comment__in=comments, topic__active=True)
+    # A join on the comment (its own conditions), not "comment IN (…)": one pass over links.
+    links = CommentTopic.objects.filter(_through(conditions, "comment__"), topic__active=True)
     if not survey.anonymous:
         links = links.annotate(month=TruncMonth("comment__day"))
     per_topic = list(

@@ -23,6 +23,7 @@ CHUNK = 5000
 WINDOW_DAYS = 90
 R = TouchpointRole
 DELIVERY = "cust-delivery"  # an online order delivered; attribute `late` (after three days)
+LEAVING = ("cust-cancellation", "emp-exit-interview")
 
 # audience slug -> (journey name, [(stage, [(slug, name, channel, role)])])
 JOURNEYS: dict[str, tuple[str, list[tuple[str, list[tuple[str, str, str, str]]]]]] = {
@@ -274,6 +275,10 @@ class _EventMaker:
                 out.append(("sup-invoice-paid", self.when(), {}))
             if r.random() < 0.2:
                 out.append(("sup-helpdesk", self.when(), self.support()))
+        if left_on is not None:
+            # Nothing after leaving but the leaving itself (it falls on that day, from 08:00).
+            gone = dt.datetime.combine(left_on, dt.time(8), tzinfo=dt.UTC)
+            out = [e for e in out if e[1] < gone or e[0] in LEAVING]
         return out
 
 

@@ -70,9 +70,7 @@ PASSIVE = {
     ]
 }
 YES_NO = (choice("yes", "Yes", "Evet"), choice("no", "No", "Hayır"))
-NPS_HELP = t(
-    "0 = not at all likely, 10 = extremely likely", "0 = hiç olası değil, 10 = son derece olası"
-)
+# No help text on NPS questions: the hosted page labels the scale's ends under it, once.
 AGREE_5_HELP = t(
     "1 = strongly disagree, 5 = strongly agree",
     "1 = kesinlikle katılmıyorum, 5 = kesinlikle katılıyorum",
@@ -136,8 +134,8 @@ RELATIONSHIP_NPS = SurveyTemplate(
     priority_class=PriorityClass.RELATIONSHIP,
     title=t("Your experience with us", "Bizimle deneyiminiz"),
     intro=t(
-        "A few short questions; it takes about a minute.",
-        "Birkaç kısa soru; yaklaşık bir dakikanızı alır.",
+        "A few short questions about your experience with us.",
+        "Bizimle deneyiminiz hakkında birkaç kısa soru.",
     ),
     thank_you=THANKS,
     questions=(
@@ -148,7 +146,6 @@ RELATIONSHIP_NPS = SurveyTemplate(
                 "How likely are you to recommend us to a friend or colleague?",
                 "Bizi bir arkadaşınıza veya iş arkadaşınıza tavsiye etme olasılığınız nedir?",
             ),
-            help=NPS_HELP,
         ),
         QuestionTemplate(
             key="main_reason",
@@ -191,8 +188,8 @@ TRANSACTIONAL_CSAT = SurveyTemplate(
     priority_class=PriorityClass.TRANSACTIONAL,
     title=t("Your recent purchase", "Son alışverişiniz"),
     intro=t(
-        "Tell us how your recent purchase went; it takes less than a minute.",
-        "Son alışverişinizin nasıl geçtiğini bize anlatın; bir dakikadan kısa sürer.",
+        "Tell us how your recent purchase went.",
+        "Son alışverişinizin nasıl geçtiğini bize anlatın.",
     ),
     thank_you=THANKS,
     questions=(
@@ -332,7 +329,6 @@ EMPLOYEE_PULSE = SurveyTemplate(
                 "How likely are you to recommend our organisation as a place to work?",
                 "Kurumumuzu çalışılacak bir yer olarak tavsiye etme olasılığınız nedir?",
             ),
-            help=NPS_HELP,
         ),
         agreement("proud", "I am proud to work here.", "Burada çalışmaktan gurur duyuyorum."),
         agreement(
@@ -370,7 +366,6 @@ SUPPLIER_SATISFACTION = SurveyTemplate(
                 "How likely are you to recommend working with us to another supplier?",
                 "Bizimle çalışmayı başka bir tedarikçiye tavsiye etme olasılığınız nedir?",
             ),
-            help=NPS_HELP,
         ),
         QuestionTemplate(
             key="csat",
@@ -442,7 +437,6 @@ FAN_EXPERIENCE = SurveyTemplate(
                 "How likely are you to recommend our match-day experience to a friend?",
                 "Maç günü deneyimimizi bir arkadaşınıza tavsiye etme olasılığınız nedir?",
             ),
-            help=NPS_HELP,
         ),
         QuestionTemplate(
             key="overall",

@@ -1,5 +1,5 @@
-"""Reads for the survey admin: estimated completion time, changelist figures, and the state
-an invitation is shown in."""
+"""Reads for the survey admin: estimated completion time (and the sentence respondents are told),
+changelist figures, and the state an invitation is shown in."""
 
 import datetime
 import json
@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate
+from django.utils.translation import ngettext
 
 from surveys.models import (
     Invitation,
@@ -168,6 +169,21 @@ def survey_response_slices(*, survey: Survey) -> list[dict[str, Any]]:
 def format_duration(seconds: int) -> str:
     """`m:ss` for a duration in seconds."""
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def estimated_minutes(seconds: int) -> int:
+    """Whole minutes a respondent is told a survey takes: the estimate rounded, at least 1."""
+    return max(1, (seconds + 30) // 60)
+
+
+def duration_sentence(seconds: int) -> str:
+    """“It takes about N minutes.” in the active language, from the builder's estimate: the one
+    sentence the invitation e-mail, the hosted survey's first page and the builder all show,
+    so what people are told is what the builder estimates."""
+    minutes = estimated_minutes(seconds)
+    return ngettext(
+        "It takes about %(count)d minute.", "It takes about %(count)d minutes.", minutes
+    ) % {"count": minutes}
 
 
 # --- The state an invitation is shown in --------------------------------------------------

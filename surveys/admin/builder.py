@@ -148,6 +148,8 @@ class SurveyAdmin(AudienceScopedAdmin):
                 distribution_url=reverse("admin:surveys_distribution_panel", args=[survey.pk]),
                 estimated_seconds=seconds,
                 estimated_time=selectors.format_duration(seconds),
+                # The sentence invitations and the survey's first page tell respondents.
+                told_duration=selectors.duration_sentence(seconds),
                 fatiguing=seconds > selectors.FATIGUE_SECONDS,
             )
             if self.may_export(request, survey):

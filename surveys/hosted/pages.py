@@ -20,6 +20,7 @@ from surveys.hosted.flows import Flow
 from surveys.hosted.languages import activate, choose_language_plain, pick_text, survey_languages
 from surveys.logic import visible_keys
 from surveys.models import Question
+from surveys.selectors import duration_sentence, estimated_seconds
 from surveys.services import AlreadyResponded, SurveyFull, SurveyUnavailable, Unavailable
 from surveys.validation import AnswerValue, clean_page
 
@@ -179,13 +180,25 @@ def base_context(flow: Flow, page: int | None = None) -> dict[str, Any]:
 
 
 def thanks(request: HttpRequest, flow: Flow, *, already: bool) -> HttpResponse:
-    """The thank-you page (`already`: for a respondent who answered before)."""
-    text = pick_text(flow.survey.thank_you, flow.language, flow.survey.default_language)
+    """The thank-you page (`already`: for a respondent who answered before).
+
+    The survey's own thank-you text is said once: its first line is the heading and the rest
+    follows it (a generic “Thank you!” above it would thank twice); a survey without one gets
+    “Thank you!” and “Your answers have been recorded.”.
+    """
+    text = pick_text(flow.survey.thank_you, flow.language, flow.survey.default_language).strip()
+    first, _newline, rest = text.partition("\n")
+    if already:
+        title, body = _("You have already answered this survey"), text
+    elif first.strip():
+        title, body = first.strip(), rest.strip()
+    else:
+        title, body = _("Thank you!"), _("Your answers have been recorded.")
     return message(
         request,
         status=200,
-        title=_("You have already answered this survey") if already else _("Thank you!"),
-        text=text or _("Your answers have been recorded."),
+        title=title,
+        text=body if body or not already else _("Your answers have been recorded."),
         extra=str(_("Preview: nothing was recorded.")) if flow.preview else "",
         base=base_context(flow),
     )
@@ -228,6 +241,8 @@ def _render_page(
     context = {
         **base_context(flow, page),
         "intro": pick_text(flow.survey.intro, flow.language, default) if index == 0 else "",
+        # What the invitation and the builder say too (surveys.selectors.duration_sentence).
+        "duration": duration_sentence(estimated_seconds(flow.questions)) if index == 0 else "",
         "fields": fields,
         "page": page,
         "page_number": progress.index(page) + 1 if page in progress else index + 1,
@@ -262,7 +277,11 @@ def run(request: HttpRequest, flow: Flow) -> HttpResponse:
             requested = int(request.GET.get("page", ""))
         except ValueError:
             requested = resume
-        page = requested if requested in pages and requested <= resume else resume
+        # A page asked for by number is shown when nothing required before it is missing: a
+        # page of optional questions left empty is done with, not where to resume.
+        missing = _missing_required_page(flow.questions, visible, answers)
+        reachable = requested <= resume or missing is None or requested <= missing
+        page = requested if requested in pages and reachable else resume
         return _render_page(request, flow, page=page, answers=answers)
 
     try:

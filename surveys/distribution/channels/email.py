@@ -28,6 +28,7 @@ from surveys.distribution.channels import (
     message_id,
 )
 from surveys.models import Invitation, Survey
+from surveys.selectors import duration_sentence, survey_estimated_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +62,19 @@ def _language(invitation: Invitation) -> str:
 
 
 def _render(
-    survey: Survey, language: str, reminder: int, values: dict[str, str]
+    survey: Survey, language: str, reminder: int, values: dict[str, str], seconds: int
 ) -> tuple[str, str, str]:
-    """Subject, text and HTML of a message of `survey` in `language` with `values` (SLOTS)."""
+    """Subject, text and HTML of a message of `survey` in `language` with `values` (SLOTS);
+    `seconds` is the builder's estimate of the survey, told as “It takes about N minutes.”."""
     with translation.override(language):
         title = _text(survey.title, language, survey.name)
-        context = {"title": title, "reminder": reminder, "language": language, **values}
+        context = {
+            "title": title,
+            "reminder": reminder,
+            "language": language,
+            "duration": duration_sentence(seconds),
+            **values,
+        }
         subject = (
             _("Reminder: %(title)s") % {"title": title}
             if reminder
@@ -160,11 +168,12 @@ def build(
         "survey_url": survey_url,
         "optout_url": optout_url,
     }
+    seconds = survey_estimated_seconds(survey=invitation.survey)
     return _message(
         invitation,
         language=language,
         reminder=reminder,
-        rendered=_render(invitation.survey, language, reminder, values),
+        rendered=_render(invitation.survey, language, reminder, values, seconds),
         optout_url=optout_url,
     )
 
@@ -204,6 +213,12 @@ class Composer:
         self.slot_of = {m: slot for slot, m in self.markers.items()}
         self.layouts: dict[tuple, _Layout | None] = {}
         self.urls = self._url_format()
+        self.estimates: dict[int, int] = {}  # survey id → estimated seconds, one query each
+
+    def _seconds(self, survey: Survey) -> int:
+        if survey.pk not in self.estimates:
+            self.estimates[survey.pk] = survey_estimated_seconds(survey=survey)
+        return self.estimates[survey.pk]
 
     def _url_format(self) -> tuple[str, str, str, str] | None:
         """Survey and unsubscribe URLs around the token: (before, after) for each, or None."""
@@ -235,12 +250,13 @@ class Composer:
             "optout_url": optout_url,
         }
         key = (invitation.survey_id, language, reminder, bool(values["name"]))
+        seconds = self._seconds(invitation.survey)
         if key not in self.layouts:
             # An empty name stays empty: the greeting branches on it (and it is in the key).
             marked = {**self.markers, **({} if values["name"] else {"name": ""})}
-            subject, text, html = _render(invitation.survey, language, reminder, marked)
+            subject, text, html = _render(invitation.survey, language, reminder, marked, seconds)
             layout = _Layout(subject, self._cut(text), self._cut(html))
-            full = _render(invitation.survey, language, reminder, values)
+            full = _render(invitation.survey, language, reminder, values, seconds)
             self.layouts[key] = layout if layout.fill(values) == full else None
             rendered = full
         else:
@@ -248,7 +264,7 @@ class Composer:
             rendered = (
                 layout.fill(values)
                 if layout is not None
-                else _render(invitation.survey, language, reminder, values)
+                else _render(invitation.survey, language, reminder, values, seconds)
             )
         return _message(
             invitation,

@@ -75,8 +75,6 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     split_y = y(split_i)
-    # The lower quadrants' names sit just under the split line, above drivers near zero.
-    lower_y = round(min(split_y + 16, TOP + PLOT_H - 6))
     ticks_y = [{"y": f"{y(v):.1f}", "text": f"{v * 100:.0f} %"} for v in (0.0, top / 2, top)]
     ticks_x = [{"x": f"{x(v):.1f}", "text": f"{v}"} for v in (0, 50, 100)]
     return {
@@ -112,20 +110,8 @@ def matrix_chart(results: list[dict[str, Any]]) -> dict[str, Any]:
                 "key": "keep",
                 "text": QUADRANTS["keep"],
             },
-            {
-                "x": LEFT + 4,
-                "y": lower_y,
-                "anchor": "start",
-                "key": "monitor",
-                "text": QUADRANTS["monitor"],
-            },
-            {
-                "x": LEFT + PLOT_W - 4,
-                "y": lower_y,
-                "anchor": "end",
-                "key": "overinvest",
-                "text": QUADRANTS["overinvest"],
-            },
         ],
         "points": points,
+        # The lower quadrants, where drivers crowd near zero, are named in the legend only.
+        "legend": [{"key": key, "text": text} for key, text in QUADRANTS.items()],
     }

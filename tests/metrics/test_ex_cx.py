@@ -148,7 +148,8 @@ def test_the_page_defaults_to_the_first_audiences_and_shared_attribute(
 ) -> None:  # noqa: ANN001
     fill()
     client.force_login(xm_manager)
-    # session and user, audiences, two key samples, two scopes (+ periods), three reads
+    # session, user, audiences seen, 2 key samples, the segment check, 2 scopes (+ their
+    # periods), the eNPS read (named + anonymous parts), the NPS and CSAT joins
     with django_assert_max_num_queries(14):
         page = client.get(reverse("metrics:ex_cx"), JUNE)
 

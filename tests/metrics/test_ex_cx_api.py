@@ -32,7 +32,8 @@ def test_the_units_and_their_correlation_as_the_contract_says(
     django_assert_max_num_queries,  # noqa: ANN001
 ) -> None:
     client = _client(worlds.staff.audience, worlds.clients.audience)
-    # key and its audiences, the two audiences, two key samples, two scopes, three reads
+    # key and its audiences, the two audiences, 2 key samples, the segment check, 2 scopes,
+    # the eNPS read and the NPS and CSAT joins
     with django_assert_max_num_queries(14):
         response = client.get(URL, {"employees": "staff", "customers": "clients"})
 

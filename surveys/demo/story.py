@@ -220,7 +220,7 @@ class CustomerStory:
         }
         feel = {k: clamp(v) for k, v in feel.items()}
         score = round(
-            10 * clamp(sum(WEIGHTS[k] * v for k, v in feel.items()) + 0.04 + r.gauss(0, 0.05))
+            10 * clamp(sum(WEIGHTS[k] * v for k, v in feel.items()) + 0.04 + r.gauss(0, 0.1))
         )
         kinds = {q.key: q for q in questions}
         values: dict[str, Any] = {"nps": score}

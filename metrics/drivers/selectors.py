@@ -127,3 +127,22 @@ def analyses_stale() -> QuerySet[DriverAnalysis]:
         .filter(Q(Exists(newer_response)) | Q(Exists(newer_period)))
         .order_by("pk")
     )
+
+
+def analyses_missing(*, limit: int) -> list[tuple[int, str]]:
+    """(survey id, outcome key) of the outcome questions of surveys with counted responses
+    that have no all-time analysis yet (what the weekly report's `top_drivers` reads), at most
+    `limit`, oldest questions first."""
+    counted = Response.objects.filter(
+        survey_id=OuterRef("survey_id"), released=True, completed_on__isnull=False
+    )
+    cached = DriverAnalysis.objects.filter(
+        survey_id=OuterRef("survey_id"), outcome=OuterRef("key"), filters_key=DriverFilters().key
+    )
+    return list(
+        Question.objects.filter(type__in=OUTCOME_TYPES)
+        .filter(Exists(counted))
+        .exclude(Exists(cached))
+        .order_by("pk")
+        .values_list("survey_id", "key")[:limit]
+    )

@@ -31,6 +31,8 @@ NO_VARIATION = "no_variation"
 NO_PUBLISHED_PERIOD = "no_published_period"
 SEGMENT_HIDDEN = "segment_hidden"
 MIN_ANSWERED_SHARE = 0.5
+# Filtered analyses are kept this long after they were first asked for.
+PRUNE_DAYS = 30
 
 
 def seed_of(*, survey_id: int, outcome: str, filters_key: str) -> int:
@@ -157,3 +159,16 @@ def analysis_compute(
         ],
     )
     return DriverAnalysis.objects.get(survey=survey, outcome=outcome, filters_key=parsed.key)
+
+
+def analyses_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget filtered analyses first asked for more than PRUNE_DAYS ago (ad-hoc windows and
+    segments would otherwise be recomputed forever); all-time analyses stay. A reader asking
+    again has it recomputed. Returns how many went."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=PRUNE_DAYS)
+    deleted, _ = (
+        DriverAnalysis.objects.filter(requested_at__lt=cutoff)
+        .exclude(filters_key=DriverFilters().key)
+        .delete()
+    )
+    return deleted

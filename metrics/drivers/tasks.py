@@ -13,6 +13,8 @@ from metrics.drivers.matrix import DriverFilters
 logger = logging.getLogger(__name__)
 # An analysis asked for again within this many seconds is not enqueued twice.
 REQUEST_SECONDS = 120
+# All-time analyses computed per beat run for outcome questions that have none yet.
+MISSING_PER_RUN = 20
 
 
 @shared_task(name="drivers.compute_task", acks_late=True)
@@ -27,11 +29,19 @@ def compute_task(survey_id: int, outcome: str, filters: dict[str, Any]) -> int |
 @shared_task(name="drivers.refresh_stale_task", acks_late=True)
 def refresh_stale_task() -> int:
     """Recompute (one task each, on the bulk queue) the cached analyses whose survey has
-    responses completed, or anonymous periods published, since they were computed."""
+    responses completed, or anonymous periods published, since they were computed; compute
+    the missing all-time analyses of outcome questions (a few per run); forget old filtered
+    ones. Returns how many computations were enqueued."""
+    services.analyses_prune()
     stale = list(selectors.analyses_stale().values_list("survey_id", "outcome", "filters"))
-    for survey_id, outcome, filters in stale:
+    everything = DriverFilters().canonical()
+    missing = [
+        (survey_id, outcome, everything)
+        for survey_id, outcome in selectors.analyses_missing(limit=MISSING_PER_RUN)
+    ]
+    for survey_id, outcome, filters in [*stale, *missing]:
         compute_task.apply_async(args=(survey_id, outcome, filters), queue="bulk")
-    return len(stale)
+    return len(stale) + len(missing)
 
 
 def compute_requested(*, survey_id: int, outcome: str, filters: DriverFilters) -> None:

@@ -54,17 +54,57 @@ def test_a_gone_or_non_outcome_question_computes_nothing() -> None:
 def test_beat_recomputes_analyses_whose_survey_has_new_responses() -> None:
     world = drivers_world()
     add_rows(world, known_rows(40))
-    services.analysis_compute(
-        survey_id=world.survey.pk, outcome="nps", filters=ALL, now=NOON + HOUR
-    )
+    for outcome in ("nps", "csat", "speed"):
+        services.analysis_compute(
+            survey_id=world.survey.pk, outcome=outcome, filters=ALL, now=NOON + HOUR
+        )
     assert tasks.refresh_stale_task() == 0  # nothing new
-    assert DriverAnalysis.objects.get().n == 40
+    assert DriverAnalysis.objects.get(outcome="nps").n == 40
     add_rows(world, known_rows(10, 9, at=NOON + 2 * HOUR))
-    assert list(selectors.analyses_stale().values_list("outcome", flat=True)) == ["nps"]
-    assert tasks.refresh_stale_task() == 1
-    row = DriverAnalysis.objects.get()
+    assert list(selectors.analyses_stale().values_list("outcome", flat=True)) == [
+        "nps",
+        "csat",
+        "speed",
+    ]
+    assert tasks.refresh_stale_task() == 3
+    row = DriverAnalysis.objects.get(outcome="nps")
     assert row.n == 50 and row.computed_at > NOON + 2 * HOUR
     assert tasks.refresh_stale_task() == 0
+
+
+def test_beat_computes_the_all_time_analysis_of_each_outcome_question_once() -> None:
+    world = drivers_world()
+    drivers_world("quiet")  # no responses: nothing to compute
+    add_rows(world, known_rows(40))
+    assert selectors.analyses_missing(limit=10) == [
+        (world.survey.pk, "nps"),
+        (world.survey.pk, "csat"),
+        (world.survey.pk, "speed"),
+    ]
+    assert selectors.analyses_missing(limit=2) == [
+        (world.survey.pk, "nps"),
+        (world.survey.pk, "csat"),
+    ]
+    assert tasks.refresh_stale_task() == 3
+    assert set(DriverAnalysis.objects.values_list("outcome", flat=True)) == {"nps", "csat", "speed"}
+    assert selectors.top_drivers(world.survey.pk, "nps")[0]["driver"] == "csat"
+    assert tasks.refresh_stale_task() == 0
+
+
+def test_beat_forgets_old_filtered_analyses_and_keeps_all_time_ones() -> None:
+    world = drivers_world()
+    add_rows(world, known_rows(40))
+    long_ago = NOON - dt.timedelta(days=31)
+    services.analysis_compute(survey_id=world.survey.pk, outcome="nps", filters=ALL, now=long_ago)
+    services.analysis_compute(
+        survey_id=world.survey.pk, outcome="nps", filters={**ALL, "segment": "x"}, now=long_ago
+    )
+    services.analysis_compute(
+        survey_id=world.survey.pk, outcome="nps", filters={**ALL, "from": "2026-06-01"}
+    )
+    assert services.analyses_prune(now=NOON) == 1
+    kept = {(row.filters["from"], row.filters["segment"]) for row in DriverAnalysis.objects.all()}
+    assert kept == {(None, None), ("2026-06-01", None)}
 
 
 def test_beat_recomputes_anonymous_analyses_when_a_period_is_published() -> None:
@@ -73,18 +113,19 @@ def test_beat_recomputes_anonymous_analyses_when_a_period_is_published() -> None
     add_period(world.survey, may, dt.date(2026, 5, 31))
     june_period = add_period(world.survey, june, dt.date(2026, 6, 30), published=False)
     add_rows(world, known_rows(40, day=may) + known_rows(40, 2, day=june))
-    services.analysis_compute(
-        survey_id=world.survey.pk,
-        outcome="nps",
-        filters=ALL,
-        now=dt.datetime(2026, 6, 10, tzinfo=dt.UTC),
-    )
-    assert DriverAnalysis.objects.get().n == 40
+    for outcome in ("nps", "csat", "speed"):
+        services.analysis_compute(
+            survey_id=world.survey.pk,
+            outcome=outcome,
+            filters=ALL,
+            now=dt.datetime(2026, 6, 10, tzinfo=dt.UTC),
+        )
+    assert DriverAnalysis.objects.get(outcome="nps").n == 40
     assert tasks.refresh_stale_task() == 0
     june_period.published_at = dt.datetime(2026, 7, 1, 0, 5, tzinfo=dt.UTC)
     june_period.save(update_fields=["published_at"])
-    assert tasks.refresh_stale_task() == 1
-    assert DriverAnalysis.objects.get().n == 80
+    assert tasks.refresh_stale_task() == 3
+    assert DriverAnalysis.objects.get(outcome="nps").n == 80
 
 
 def test_the_beat_entry_runs_a_registered_task_every_five_minutes() -> None:

@@ -64,8 +64,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Key-driver analyses (metrics.drivers) are cached per survey, outcome and filters: this
     # recomputes, one bulk task each, those whose survey has responses completed (or anonymous
-    # periods published) since, so a cached analysis is at most minutes behind. A recompute is
-    # an upsert with a fixed bootstrap seed: a doubled run stores the same row.
+    # periods published) since, so a cached analysis is at most minutes behind; computes the
+    # all-time analysis the weekly report reads for outcome questions that have none (20 a
+    # run); forgets filtered ones first asked for over 30 days ago. A recompute is an upsert
+    # with a fixed bootstrap seed: a doubled run stores the same row.
     "drivers-refresh-stale": {
         "task": "drivers.refresh_stale_task",
         "schedule": 300.0,

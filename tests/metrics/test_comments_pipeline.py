@@ -119,3 +119,15 @@ def test_the_task_runs_the_pipeline():
     world = build_world()
     add_responses(world, [{"nps": 3, "comment": "Kargom geç geldi", "language": "tr"}])
     assert process_task.delay().get()["comments"] == 1
+
+
+def test_the_command_runs_the_pipeline_now():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    world = build_world()
+    add_responses(world, [{"nps": 3, "comment": "Kargom geç geldi", "language": "tr"}])
+    out = StringIO()
+    call_command("process_comments", stdout=out)
+    assert out.getvalue().startswith("1 comments processed")

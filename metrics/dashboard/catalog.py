@@ -176,15 +176,18 @@ def metric_range(metric: str, scale: int | None = None) -> tuple[float, float]:
 def value_range(
     metric: str, values: list[tuple[float, float | None]], scale: int | None = None
 ) -> tuple[float, float]:
-    """The chart's range: the metric's own, or for CLV and handling time 0 … the largest
-    value plus its margin, rounded up."""
-    if metric not in ("clv", "aht"):
+    """The chart's range: the metric's own for scores and means; for rates, operational
+    metrics, CLV and handling time 0 … the largest value plus its margin, rounded up (a
+    churn of 2 % would draw a flat line on 0 … 100), percentages at most 100."""
+    kind = METRICS[metric].kind if metric in METRICS else MEAN
+    if kind not in (RATE, OPERATION):
         return metric_range(metric, scale)
     top = max((v + (m or 0) for v, m in values), default=0.0)
     if top <= 0:
         return 0.0, 1.0
     magnitude = 10 ** max(len(str(int(top))) - 1, 0)
-    return 0.0, float((int(top / magnitude) + 1) * magnitude)
+    high = float((int(top / magnitude) + 1) * magnitude)
+    return 0.0, min(high, 100.0) if METRICS[metric].percent else high
 
 
 def bucket(metric: str, value: float | None, scale: int | None = None) -> int | None:

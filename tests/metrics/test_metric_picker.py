@@ -364,3 +364,11 @@ def test_operational_figures_on_the_page_equal_the_apis(client, xm_manager, metr
     assert [{k: v for k, v in r.items() if k != "label"} for r in context["trend"]["rows"]] == (
         weekly
     )
+
+
+def test_small_rates_get_an_axis_that_shows_them() -> None:
+    assert catalog.value_range("churn_rate", [(1.8, 0.7), (2.1, 0.7)]) == (0.0, 3.0)
+    assert catalog.value_range("fcr", [(68.4, 3.7)]) == (0.0, 80.0)
+    assert catalog.value_range("response_rate", [(97.0, 4.0)]) == (0.0, 100.0)
+    assert catalog.value_range("aht", [(960.0, 39.0)]) == (0.0, 1000.0)
+    assert catalog.value_range("nps", [(5.0, 3.0)]) == (-100.0, 100.0)

@@ -158,9 +158,12 @@
         ctx.fillStyle = bg;
         ctx.fillRect(x, y, r.width, r.height);
       }
-      ctx.strokeStyle = style.borderTopColor || "#ccc";
-      ctx.lineWidth = 1;
-      ctx.strokeRect(x + 0.5, y + 0.5, r.width - 1, r.height - 1);
+      var border = parseFloat(style.borderTopWidth) || 0;
+      if (border > 0 && style.borderTopStyle !== "none") {
+        ctx.strokeStyle = style.borderTopColor;
+        ctx.lineWidth = Math.min(border, 2);
+        ctx.strokeRect(x + 0.5, y + 0.5, r.width - 1, r.height - 1);
+      }
       ctx.fillStyle = style.color;
       var size = parseFloat(style.fontSize) || 12;
       ctx.font = style.fontWeight + " " + size + "px " + style.fontFamily;

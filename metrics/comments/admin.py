@@ -30,7 +30,7 @@ class TopicForm(forms.ModelForm):
         fields = ("survey", "question", "label", "keywords", "active")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         survey, question = data.get("survey"), data.get("question")
         if question is not None:
             if question.type != QuestionType.TEXT:

@@ -18,9 +18,7 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     table, skipping rows that conflict with a unique constraint."""
     if not rows:
         return
-    fields = [
-        model._meta.get_field(c.removesuffix("_id") if c.endswith("_id") else c) for c in columns
-    ]
+    fields: list[Any] = [model._meta.get_field(c.removesuffix("_id")) for c in columns]
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
             [model(**dict(zip(columns, row, strict=True))) for row in rows],

@@ -198,8 +198,14 @@ def topic_report(
     if survey.anonymous and language:
         report.reason = _("Anonymous surveys show topics for all languages together only.")
         return report
-    window = {"language": language, "date_from": date_from, "date_to": date_to, "k": k}
-    conditions, blocks = base_filter(survey=survey, question_id=question.pk, **window)
+    conditions, blocks = base_filter(
+        survey=survey,
+        question_id=question.pk,
+        language=language,
+        date_from=date_from,
+        date_to=date_to,
+        k=k,
+    )
     comments = Comment.objects.filter(_through(conditions))
     topics = list(Topic.objects.filter(question_id=question.pk, active=True).order_by("pk"))
     if survey.anonymous and not blocks:

@@ -150,10 +150,17 @@ def topics_page(request: HttpRequest, slug: str) -> HttpResponse:
         questions = selectors.text_questions(survey)
         question = next((q for q in questions if q.key == cleaned.get("question")), None)
         question = question or questions[0]
-        window = {"date_from": cleaned.get("from"), "date_to": cleaned.get("to")}
+        window: dict[str, dt.date | None] = {
+            "date_from": cleaned.get("from"),
+            "date_to": cleaned.get("to"),
+        }
         language = cleaned.get("language") or None
         report = selectors.topic_report(
-            survey=survey, question=question, language=language, **window
+            survey=survey,
+            question=question,
+            language=language,
+            date_from=window["date_from"],
+            date_to=window["date_to"],
         )
         if request.GET.get("format") == "csv":
             return _csv(report, audience)
@@ -161,7 +168,11 @@ def topics_page(request: HttpRequest, slug: str) -> HttpResponse:
         found = None
         if query and context["analyst"]:
             found = selectors.comments_found(
-                report=report, query=query, language=language, **window
+                report=report,
+                query=query,
+                language=language,
+                date_from=window["date_from"],
+                date_to=window["date_to"],
             )
             if found.rows:
                 audit_record(

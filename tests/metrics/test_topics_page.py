@@ -160,3 +160,24 @@ def test_an_analyst_of_another_audience_sees_none_of_these_topics(  # noqa: ANN2
     page = client.get(reverse("admin:comments_topic_changelist"))
     assert page.status_code == 200
     assert page.context["cl"].result_count == 0
+
+
+def test_the_page_and_the_api_only_read(shop, client, xm_manager, api_key_for):  # noqa: ANN001
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(xm_manager)
+    api = api_key_for(shop)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(_url(shop)).status_code == 200
+        assert client.get(_url(shop), {"format": "csv"}).status_code == 200
+        response = api.get("/api/v1/topics/", {"survey": shop.survey.pk, "question": "comment"})
+        assert response.status_code == 200
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        and "django_session" not in q["sql"]
+        and "api_apikey" not in q["sql"]
+    ]
+    assert writes == []

@@ -127,7 +127,9 @@ def topics_refit(*, question_id: int, now: dt.datetime) -> TopicFit | None:
     )
     fit = TopicFit.objects.select_for_update().get(pk=fit.pk)
     try:
-        vocabulary, idf, matrix = tfidf_fit(docs)
+        # A term enters a topic only when at least two people wrote it; in an anonymous
+        # survey at least k, so no topic's words come from fewer people than a group shown.
+        vocabulary, idf, matrix = tfidf_fit(docs, min_df=_min_people(learn))
     except ValueError:  # no stem in two comments
         return None
     k = min(topic_count(len(docs)), max(1, len(vocabulary) - 1))
@@ -147,6 +149,13 @@ def topics_refit(*, question_id: int, now: dt.datetime) -> TopicFit | None:
     CommentTopic.objects.filter(topic__question_id=question_id).delete()
     _assign([pk for pk, _ in comments], [s for _, s in comments], matrix_of=fit, topics=topics)
     return fit
+
+
+def _min_people(comments: QuerySet[Comment]) -> int:
+    first = comments.select_related("survey__audience").first()
+    if first is None or not first.anonymous:
+        return 2
+    return privacy.threshold(first.survey.audience.anonymity_threshold)
 
 
 def fit_comments(question_id: int) -> QuerySet[Comment]:

@@ -189,3 +189,9 @@ def test_the_page_and_its_csv_withhold_small_topics(staff, client, django_user_m
     csv_rows = client.get(url, {"format": "csv"}).content.decode().splitlines()
     ofis = next(r for r in csv_rows if ",Ofis," in r)
     assert ofis.endswith(",,,,,,0")
+
+
+def test_a_word_fewer_than_k_people_wrote_never_reaches_a_topic(staff):  # noqa: ANN001
+    words = {w for t in Topic.objects.filter(source="discovered") for w in t.words}
+    assert words and "ofis" not in words and "soğuk" not in words  # two people wrote them
+    assert "rezalet" not in words  # only in the open period

@@ -257,3 +257,20 @@ def test_no_topic_alert_for_an_anonymous_survey():
     )
     run = seed_and_process(world, [{"nps": 2, "comment": "kargom geç geldi"}] * 3)
     assert run.alerts == [] and not Alert.objects.exists()
+
+
+def test_a_topic_rule_needs_a_topic_of_its_own_audience():
+    from django.core.exceptions import ValidationError
+
+    world = build_world()
+    other = build_world("partners")
+    seed_and_process(other, theme_specs(33, {"d": TR_DELIVERY, "p": TR_PRICE}, 30, "tr"))
+    foreign = Topic.objects.filter(survey=other.survey).first()
+    rule = AlertRule(name="x", audience=world.audience, condition=RuleCondition.TOPIC)
+    with pytest.raises(ValidationError) as missing:
+        rule.clean()
+    assert "topic" in missing.value.message_dict
+    rule.topic = foreign
+    with pytest.raises(ValidationError) as elsewhere:
+        rule.clean()
+    assert "topic" in elsewhere.value.message_dict

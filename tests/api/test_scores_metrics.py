@@ -125,6 +125,9 @@ def test_operational_metrics_refuse_what_they_cannot_slice(api, world) -> None: 
     assert survey.status_code == 400 and "survey" in survey.json()
     employees = api.get("/api/v1/scores/?audience=employees&metric=churn_rate")
     assert employees.status_code == 400 and "metric" in employees.json()
+    too_long = api.get(f"{base}&by=day&from=2026-01-01&to=2026-11-30")
+    assert too_long.status_code == 400 and "by" in too_long.json()
+    assert api.get(f"{base}&by=day&from=2026-11-01&to=2026-11-30").status_code == 200
     # Without from: from the first event on.
     body = api.get(base).json()
     assert body["from"] == "2026-11-02" and body["results"][0]["n"] == 11

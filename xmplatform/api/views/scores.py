@@ -30,6 +30,8 @@ SCORE_DIMENSIONS = ("touchpoint", "stage", "journey", "survey", "segment", "chan
 PERIODS = ("day", "week", "month", "quarter")
 RATE_METRIC = "response_rate"
 OPERATION_METRICS = tuple(series.OPERATION_METRICS)
+# Operational metrics per day count the members at each day's start: a bounded number of days.
+MAX_OPERATION_DAYS = 92
 METRICS = (*metrics_selectors.METRIC_QUESTION_TYPE, RATE_METRIC, *OPERATION_METRICS)
 
 
@@ -103,6 +105,13 @@ class ScoresView(ApiView):
             as_of = timezone.now()
             date_to_shown = date_to or timezone.localdate()
             date_from_shown = date_from or series.first_event_day(audience) or date_to_shown
+            if by == "day" and (date_to_shown - date_from_shown).days >= MAX_OPERATION_DAYS:
+                raise ValidationError(
+                    {
+                        "by": _("Per day, give a window of at most %(d)d days.")
+                        % {"d": MAX_OPERATION_DAYS}
+                    }
+                )
             rows = []
             if date_from_shown <= date_to_shown:
                 rows = series.operation_rows(

@@ -33,7 +33,7 @@ from metrics.comments.models import (
     SentimentModel,
     TopicFit,
 )
-from surveys.models import Answer, QuestionType
+from surveys.models import Answer, Question, QuestionType
 
 BATCH = 20_000
 MAX_BATCHES = 25
@@ -66,7 +66,11 @@ def pending() -> Any:
     )
     return (
         Answer.objects.filter(
-            question__type=QuestionType.TEXT,
+            # A literal list from the small questions table: the answers' question index
+            # then visits free-text answers only, not every scored one.
+            question_id__in=list(
+                Question.objects.filter(type=QuestionType.TEXT).values_list("pk", flat=True)
+            ),
             response__completed_on__isnull=False,
             response__released=True,
             comment__isnull=True,

@@ -46,6 +46,7 @@ class Run:
     """What one processing run did."""
 
     comments: int = 0
+    # Topic links written: of new comments, and all of each refitted question's.
     links: int = 0
     alerts: list[int] = field(default_factory=list)
     refitted: list[int] = field(default_factory=list)
@@ -208,6 +209,7 @@ def _refits(questions: set[int], *, now: dt.datetime, run: Run) -> None:
         if topics.refit_due(comments=learnt, fitted=fitted.get(question_id)):
             if topics.topics_refit(question_id=question_id, now=now) is not None:
                 run.refitted.append(question_id)
+                run.links += CommentTopic.objects.filter(topic__question_id=question_id).count()
 
 
 # Comments whose score labels them (sentiment.label_of, in SQL).

@@ -176,3 +176,19 @@ def test_the_rollups_reach_back_to_the_pulses_first_wave(seeded):  # noqa: ANN00
         set(pulse.values_list("completed_on", flat=True))
     )
     assert f"rows for the days since {first.isoformat()}." in out
+
+
+def test_a_fresh_demo_opens_with_topics_and_key_drivers(seeded):  # noqa: ANN001
+    from metrics.comments.models import Comment
+    from metrics.drivers.models import DriverAnalysis
+
+    out, _ = seeded
+    # No beat runs in the embedded demo: the seed files what its five-minute entries would.
+    # (200 people write too few comments for topics; the default demo's 3,000 do.)
+    assert Comment.objects.exists()
+    relationship = DriverAnalysis.objects.filter(
+        survey__name__icontains="relationship", outcome="nps"
+    ).first()
+    assert relationship is not None and relationship.n > 0
+    assert "comments processed into topics" in out
+    assert "key-driver analyses" in out

@@ -16,7 +16,11 @@ from audiences import demo as people_demo
 from audiences.models import Consent, Membership, Person
 from journeys import demo as journeys_demo
 from journeys.models import TouchpointEvent
+from metrics.comments.processing import comments_process
 from metrics.demo import seed_closed_loop
+from metrics.drivers import selectors as drivers_selectors
+from metrics.drivers import services as drivers_services
+from metrics.drivers.matrix import DriverFilters
 from metrics.services import operations_snapshots_refresh, rollups_rebuild
 from surveys.demo import seed_distribution, seed_surveys
 from surveys.models import Response
@@ -24,6 +28,8 @@ from surveys.models import Response
 # Days of seeded history (events and most surveys go back 90 days), with a margin for time
 # zones; the rollups reach further back when a response does (the pulse's earlier waves).
 DEMO_HISTORY_DAYS = 92
+# Every outcome question of the demo surveys gets its all-time key-driver analysis.
+DEMO_DRIVER_ANALYSES = 50
 
 
 class Command(BaseCommand):
@@ -95,6 +101,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Closed loop: {loop['rules']} alert rules, {loop['alerts']} alerts with cases, "
             f"{loop['closed']} cases closed."
+        )
+        # The embedded demo runs no beat: what its five-minute entries would file for the
+        # insight pages (comments' stems, topics and sentiment; all-time key drivers) is filed
+        # here, so a fresh demo opens with topics and drivers.
+        comments = comments_process()
+        drivers = 0
+        everything = DriverFilters().canonical()
+        for survey_id, outcome in drivers_selectors.analyses_missing(limit=DEMO_DRIVER_ANALYSES):
+            if drivers_services.analysis_compute(
+                survey_id=survey_id, outcome=outcome, filters=everything, now=now
+            ):
+                drivers += 1
+        self.stdout.write(
+            f"Insight: {comments.comments} comments processed into topics; "
+            f"{drivers} key-driver analyses."
         )
         self.stdout.write(self._login_line())
 

@@ -25,11 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
-
-try:  # installed with scikit-learn; without it BLAS keeps its default threads
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits
 
 Array = NDArray[np.float64]
 # Eigenvalues below this share of the largest count as zero (exact collinearity).
@@ -88,9 +84,6 @@ def relative_weights(x: Array, y: Array) -> Weights:
 def one_blas_thread() -> Iterator[None]:
     """BLAS on one thread: a worker runs tasks side by side, and BLAS threads competing for
     busy cores spin (measured: 2 s on one thread, 19 s on two, on a loaded two-core host)."""
-    if threadpool_limits is None:
-        yield
-        return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 

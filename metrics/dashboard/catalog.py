@@ -43,7 +43,7 @@ METRICS: dict[str, MetricInfo] = {
     for m in (
         MetricInfo("nps", _("NPS"), SCORE, _("−100 to 100")),
         MetricInfo("enps", _("eNPS"), SCORE, _("−100 to 100")),
-        MetricInfo("csat", _("CSAT"), SCORE, _("% satisfied"), percent=True),
+        MetricInfo("csat", _("CSAT"), SCORE, _("percent satisfied"), percent=True),
         MetricInfo("csat_mean", _("CSAT (mean)"), MEAN, _("mean"), digits=2),
         MetricInfo("ces", _("CES"), MEAN, _("mean"), digits=2),
         MetricInfo("rating", _("Rating"), MEAN, _("mean"), digits=2),

@@ -36,7 +36,11 @@ def test_builder_creates_a_survey_from_a_template(
 
     survey = Survey.objects.get()
     assert page.url == f"{live_server.url}/admin/surveys/survey/{survey.pk}/change/"
-    assert page.inner_text("#xm-estimate").strip() == "Estimated completion time: 1:17 (min:s)."
+    # The builder says what respondents are told, from the same estimate.
+    assert page.inner_text("#xm-estimate").strip() == (
+        "Estimated completion time: 1:17 (min:s). Invitations and the survey's first page "
+        "tell respondents: “It takes about 1 minute.”"
+    )
     assert page.input_value("input[name=questions-0-label_tr]") == (
         "Bizi bir arkadaşınıza veya iş arkadaşınıza tavsiye etme olasılığınız nedir?"
     )

@@ -190,6 +190,7 @@ def operation_panels(
         date_to=date_to,
         key=(s.SIDE, period),
         side_from=date_from,
+        metric=metric,
     )
     groups = {p: row for (side, p), row in both.items() if side == "current"}
     sides = {
@@ -203,10 +204,11 @@ def operation_panels(
             date_to=date_to,
             key=s.SIDE,
             side_from=date_from,
+            metric=metric,
         )
     starts = {g: max(g, date_from) for g in groups}
     days = [*starts.values(), date_from] + ([compare_from] if compare_from else [])
-    members = series.members_at(audience=audience, days=days)
+    members = series.members_at(audience=audience, days=days, metric=metric)
     now = series.operation_score(metric, sides.get("current"), members[date_from])
     rows = [
         {**row_of(series.operation_score(metric, groups[g], members[starts[g]])), "group": g}

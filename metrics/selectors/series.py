@@ -89,8 +89,37 @@ def operations_supported(roles: dict[str, dt.date] | set[str]) -> list[str]:
 # --- Operational metrics per group --------------------------------------------------------
 
 
-def _sums() -> dict[str, Any]:
-    """Additive sums of one group of event days, plus its distinct buyers."""
+# What each operational metric reads of the event days: its sums and the roles they count,
+# and whether it needs the members at the start (one more query).
+SUMS_OF: dict[str, tuple[str, ...]] = {
+    "churn_rate": ("churned",),
+    "retention_rate": ("churned",),
+    "clv": ("purchases", "purchasers", "purchase_value", "churned"),
+    "aht": ("support", "handled", "rows", "hh", "ee", "he"),
+    "fcr": ("support", "solved"),
+    "referral_rate": ("referrals", "purchases"),
+    "trial_to_paid": ("trials", "conversions"),
+}
+ROLES_OF: dict[str, tuple[str, ...]] = {
+    "churn_rate": (TouchpointRole.CHURNED,),
+    "retention_rate": (TouchpointRole.CHURNED,),
+    "clv": (TouchpointRole.PURCHASE, TouchpointRole.CHURNED),
+    "aht": (TouchpointRole.SUPPORT_REQUEST,),
+    "fcr": (TouchpointRole.SUPPORT_REQUEST,),
+    "referral_rate": (TouchpointRole.REFERRAL, TouchpointRole.PURCHASE),
+    "trial_to_paid": (TouchpointRole.TRIAL_STARTED, TouchpointRole.TRIAL_CONVERTED),
+}
+NEEDS_MEMBERS = frozenset({"churn_rate", "retention_rate", "clv"})
+
+
+def _sums(metric: str | None = None) -> dict[str, Any]:
+    """Additive sums of one group of event days, plus its distinct buyers (only what `metric`
+    needs when one is named: a distinct count sorts every row)."""
+    every = _all_sums()
+    return every if metric is None else {name: every[name] for name in SUMS_OF[metric]}
+
+
+def _all_sums() -> dict[str, Any]:
 
     def of(role: str) -> Q:
         return Q(role=role)
@@ -131,7 +160,7 @@ def operation_score(metric: str, sums: dict[str, Any] | None, at_start: int) -> 
     """One operational metric of one group's sums (`_sums`) and its members at the start."""
     if sums is None:
         sums = {}
-    g = {k: sums.get(k) or 0 for k in _sums()}
+    g = {k: sums.get(k) or 0 for k in _all_sums()}
     if metric == "churn_rate":
         return d.share(hits=g["churned"], n=at_start)
     if metric == "retention_rate":
@@ -164,12 +193,15 @@ def operation_score(metric: str, sums: dict[str, Any] | None, at_start: int) -> 
     raise ValueError(metric)
 
 
-def members_at(*, audience: Audience, days: list[dt.date]) -> dict[dt.date, int]:
+def members_at(
+    *, audience: Audience, days: list[dt.date], metric: str | None = None
+) -> dict[dt.date, int]:
     """Members of the audience at the start of each day (joined before it, not left before
-    it), in one query whatever the number of days."""
+    it), in one query whatever the number of days; none (zeros) for a `metric` that does not
+    count them."""
     days = sorted(set(days))
-    if not days:
-        return {}
+    if not days or (metric is not None and metric not in NEEDS_MEMBERS):
+        return dict.fromkeys(days, 0)
     aggs = {
         f"d{i}": Count(
             "id",
@@ -189,13 +221,17 @@ def operation_groups(
     date_to: dt.date,
     key: str | tuple[str, ...] | None,
     side_from: dt.date | None = None,
+    metric: str | None = None,
 ) -> dict[Any, dict[str, Any]]:
     """The event days' sums per group: None (the whole window), a period's start (`key` one
     of PERIODS), a side ("current" from `side_from` on, else "previous"), or a tuple of those
-    (keyed by tuples). One query."""
+    (keyed by tuples); only the sums and event roles `metric` needs when one is named. One
+    query."""
     qs = EventDay.objects.filter(audience_id=audience.pk, day__gte=date_from, day__lte=date_to)
+    if metric is not None:
+        qs = qs.filter(role__in=list(ROLES_OF[metric]))
     if key is None:
-        return {None: qs.aggregate(**_sums())}
+        return {None: qs.aggregate(**_sums(metric))}
     keys = (key,) if isinstance(key, str) else key
     exprs: dict[str, Any] = {}
     for i, part in enumerate(keys):
@@ -209,7 +245,7 @@ def operation_groups(
             )
         else:
             raise ValueError(part)
-    rows = qs.annotate(**exprs).values(*exprs).annotate(**_sums()).order_by()
+    rows = qs.annotate(**exprs).values(*exprs).annotate(**_sums(metric)).order_by()
     found = {}
     for r in rows:
         group = tuple(r[g].date() if isinstance(r[g], dt.datetime) else r[g] for g in exprs)
@@ -219,7 +255,7 @@ def operation_groups(
 
 def sum_groups(groups: list[dict[str, Any]]) -> dict[str, Any]:
     """The additive sums of several groups together (not their distinct buyers: None)."""
-    total: dict[str, Any] = {name: 0 for name in _sums()}
+    total: dict[str, Any] = {name: 0 for name in _all_sums()}
     for group in groups:
         for name in total:
             total[name] += group.get(name) or 0
@@ -233,9 +269,11 @@ def operation_rows(
     """Score rows {"group","score","n","margin"} of an operational metric over the window,
     ungrouped or per period (the period's first day, its members counted at the later of that
     day and the window's start). Two queries."""
-    groups = operation_groups(audience=audience, date_from=date_from, date_to=date_to, key=by)
+    groups = operation_groups(
+        audience=audience, date_from=date_from, date_to=date_to, key=by, metric=metric
+    )
     starts = {g: max(g, date_from) if g is not None else date_from for g in groups}
-    members = members_at(audience=audience, days=[*starts.values(), date_from])
+    members = members_at(audience=audience, days=[*starts.values(), date_from], metric=metric)
     rows = []
     for group in sorted(groups, key=lambda g: (g is None, g)):
         score = operation_score(metric, groups[group], members[starts[group]])

@@ -19,14 +19,15 @@ UNSUBSCRIBE_SALT = "metrics.reports.unsubscribe"
 
 def unsubscribe_token(user_id: int) -> str:
     """A token naming one user's subscription, HMAC-signed with SECRET_KEY (never expires: an
-    old e-mail's link must still switch the report off)."""
-    return signing.dumps(user_id, salt=UNSUBSCRIBE_SALT)
+    old e-mail's link must still switch the report off). Without a timestamp: the same user
+    always gets the same link, so two renderings of one report are identical."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object(user_id)
 
 
 def user_of_token(token: str) -> int | None:
     """The user id a token names, or None when it was not signed by this site."""
     try:
-        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
     except signing.BadSignature:
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None

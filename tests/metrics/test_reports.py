@@ -363,3 +363,16 @@ def test_top_topics_of_a_named_survey_come_from_metrics_comments(monkeypatch):
     assert block["results"][0]["share"] == 75.0
     assert "1. Kargo (75 % of comments" in text
     assert "kargo çok geç geldi" not in text and "kargo çok geç geldi" not in html
+
+
+def test_two_renderings_a_second_apart_are_identical(monkeypatch):  # noqa: ANN001
+    import time
+
+    world = staff_with_anonymous_periods()
+    owner = world.audience.owner
+    first = _text_of(owner, report_for(owner, now=NOW))
+    later = time.time() + 2
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    # The unsubscribe link carries no timestamp: polling cannot tell renderings apart by it.
+    assert _text_of(owner, report_for(owner, now=NOW)) == first

@@ -137,3 +137,7 @@ def _plain_static_storage(settings) -> None:  # noqa: ANN001
 def _fast_password_hashing(settings) -> None:  # noqa: ANN001
     """The cast logs in with passwords: a million PBKDF2 rounds per user would dominate setup."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The screenshot folder and page opener every browser test uses (tests/support/browser.py).
+from tests.support.browser import open_page, shots  # noqa: E402, F401

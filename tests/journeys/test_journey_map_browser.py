@@ -4,8 +4,6 @@ curve, scrolling sideways inside its box (never the page), in Turkish and Englis
 as journey-map-<lang>-<device>.png."""
 
 import datetime as dt
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,38 +15,9 @@ from tests.factories import make_audience
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 NOT_ENOUGH = {"tr": "yeterli yanıt yok", "en": "not enough responses"}
 NO_ANSWERS = {"tr": "yanıt yok", "en": "no answers"}
 STAGES = ["Awareness", "Trial", "Purchase", "Onboarding", "Support", "Renewal"]
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def open_page(chromium: Any) -> Iterator[Callable[[str, str], Any]]:
-    contexts = []
-
-    def open_(lang: str, device: str) -> Any:
-        context = chromium.new_context(locale=LOCALES[lang], **DEVICES[device])
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ heatmap shows its colour band legend, charts export as CSV and PNG, and the page
 sideways. Screenshots go to $SCREENSHOT_DIR as audience-<metric>-<lang>-<device>.png."""
 
 import datetime as dt
-import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -14,6 +12,7 @@ from django.utils import timezone
 from metrics.services import rollups_rebuild
 from surveys.models import Question, QuestionType, Survey, SurveyStatus
 from tests.metrics.conftest import add_responses, build_world
+from tests.support.browser import DEVICES, LOCALES
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,22 +21,7 @@ pytestmark = [
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _shop() -> Survey:

@@ -3,8 +3,6 @@ the matrix and the ranked table are drawn, translated, and a phone never scrolls
 Screenshots: drivers-<lang>-<phone|desktop>.png under $SCREENSHOT_DIR."""
 
 import datetime as dt
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,39 +25,10 @@ pytestmark = [
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 PASSWORD = "correct-horse-battery"
 HEADING = {"tr": "Önem sırasına göre etkenler", "en": "Drivers ranked by importance"}
 FIX_FIRST = {"tr": "Önce düzelt", "en": "Fix first"}
 LABEL = {"tr": "Ödemeden memnun musunuz?", "en": "Satisfied with checkout?"}
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def open_page(chromium: Any) -> Iterator[Callable[[str, str], Any]]:
-    contexts = []
-
-    def open_(lang: str, device: str) -> Any:
-        context = chromium.new_context(locale=LOCALES[lang], **DEVICES[device])
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@ desktop (1280 px): the units table, the scatter plot and the correlation with it
 Screenshots go to $SCREENSHOT_DIR (else a temporary folder) as ex-cx-<lang>-<device>.png."""
 
 import datetime as dt
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -20,11 +17,6 @@ pytestmark = [
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 NOT_ENOUGH = {"tr": "yeterli yanıt yok", "en": "not enough responses"}
 # Per store: employee eNPS answers, customer NPS answers, customer CSAT answers; happier staff,
 # happier customers, roughly. "Sinop" has customers only.
@@ -36,30 +28,6 @@ STORES = {
     "Samsun Atakum": ([8, 7, 9, 6, 8], [8, 7, 9, 6, 9, 7], [4, 3, 4]),
     "Sinop": ([], [9, 9, 10], [4, 5]),
 }
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def open_page(chromium: Any) -> Iterator[Callable[[str, str], Any]]:
-    contexts = []
-
-    def open_(lang: str, device: str) -> Any:
-        context = chromium.new_context(locale=LOCALES[lang], **DEVICES[device])
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

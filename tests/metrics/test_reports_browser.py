@@ -3,8 +3,7 @@
 and the unsubscribe page. Screenshots go to $SCREENSHOT_DIR as report-<what>-<lang>-<device>.png.
 """
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,36 +33,7 @@ pytestmark = [
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def open_page(chromium: Any) -> Iterator[Callable[[str, str], Any]]:
-    contexts = []
-
-    def open_(lang: str, device: str) -> Any:
-        context = chromium.new_context(locale=LOCALES[lang], **DEVICES[device])
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

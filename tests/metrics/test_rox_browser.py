@@ -4,7 +4,6 @@ the currency, and no sideways scroll on a phone. Screenshots go to $SCREENSHOT_D
 rox-<lang>-<device>.png (the block) and rox-page-<lang>-<device>.png (the whole page)."""
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +12,14 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from tests.support.browser import DEVICES, LOCALES
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 PASSWORD = "correct-horse-battery"
 TITLE = {"tr": "Deneyimin Getirisi (RoX)", "en": "Return on Experience"}
 SPEND = {"tr": "Yanıttan sonraki ortalama harcama (TRY)", "en": "Mean spend after answering (TRY)"}
 BEYOND = {"tr": "hata payının ötesinde", "en": "beyond the margin of error"}
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def test_the_demo_customers_rox_block_reads_on_a_phone_and_a_desktop_in_both_languages(

@@ -3,9 +3,6 @@ topics table with sparklines, the sentiment model and a search. Saved as
 topics-<lang>-<device>.png under $SCREENSHOT_DIR for a person to look at."""
 
 import datetime as dt
-import os
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +16,7 @@ from tests.metrics.comments_support import (
     tone_specs,
 )
 from tests.metrics.conftest import TODAY, add_responses, build_world
+from tests.support.browser import DEVICES, LOCALES
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,22 +24,9 @@ pytestmark = [
     pytest.mark.parametrize("device", ["phone", "desktop"]),
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 PASSWORD = "correct-horse-battery"
 HEADINGS = {"tr": "Konular", "en": "Topics"}
 SEARCH = {"tr": "Yorumlarda ara", "en": "Search comments"}
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    path = Path(folder) if folder else tmp_path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _shop() -> None:

@@ -8,9 +8,8 @@ session's temporary directory) for a person to look at.
 
 import datetime as dt
 import json
-import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,6 @@ pytestmark = [
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 PASSWORD = "correct-horse-battery"
 
 WEBHOOK_ERROR = """Traceback (most recent call last):
@@ -58,31 +52,6 @@ ALERT_ERROR = """Traceback (most recent call last):
   File "/app/metrics/closedloop/handlers.py", line 38, in alert_opened_handler
     send_mail(subject, body, None, recipients)
 smtplib.SMTPServerDisconnected: Connection unexpectedly closed"""
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def open_page(chromium: Any) -> Iterator[Callable[[str, str], Any]]:
-    """open_page(lang, device): a fresh browser page asking for `lang` at the device's size."""
-    contexts = []
-
-    def open_(lang: str, device: str) -> Any:
-        context = chromium.new_context(locale=LOCALES[lang], **DEVICES[device])
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

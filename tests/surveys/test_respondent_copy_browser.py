@@ -4,7 +4,6 @@ scale's ends once; the thank-you page thanks once. Each page is saved as
 respondent-<nps|thanks>-<lang>-<phone|desktop>.png under $SCREENSHOT_DIR for a person to look at.
 """
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from surveys import catalog
 from surveys.models import SurveyStatus
 from surveys.selectors import duration_sentence, survey_estimated_seconds
 from tests.factories import make_audience, make_user
+from tests.support.browser import DEVICES, LOCALES
 from tests.surveys.test_hosted_support import (  # noqa: F401 - plain_static_files is autouse
     invite,
     plain_static_files,
@@ -28,11 +28,6 @@ pytestmark = [
     pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
-LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 THANKS = {  # the catalogue's thank-you text, said once, as the heading
     "en": "Thank you! Your answers help us improve.",
     "tr": "Teşekkür ederiz! Yanıtlarınız kendimizi geliştirmemize yardımcı oluyor.",
@@ -41,16 +36,6 @@ ENDS = {
     "en": ("Not at all likely", "Extremely likely"),
     "tr": ("Hiç olası değil", "Çok olası"),
 }
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if not folder:
-        return tmp_path_factory.mktemp("shots")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _no_sideways_scroll(page: Any) -> None:

@@ -10,19 +10,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.staticfiles import finders
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import scope
-from audiences.models import Audience, AudienceKind, Role
+from audiences.models import Audience, AudienceKind
+from metrics.access import viewable_audiences
 from metrics.selectors.units import SEGMENT, ExCx, UnitRow, ex_cx, unit_keys
 from surveys.exports import neutralise
 
-VIEW_PERMISSION = "metrics.view_dailyrollup"
 DEFAULT_DAYS = 90
 
 
@@ -65,13 +63,7 @@ def pick_audience(audiences: list[Audience], slug: str | None) -> Audience | Non
 
 def page(request: HttpRequest) -> HttpResponse:
     """/admin/metrics/ex-cx/: VIEWER on both audiences; `?format=csv` gives the units table."""
-    if not request.user.has_perm(VIEW_PERMISSION):
-        raise PermissionDenied(_("You need the permission to view metrics."))
-    visible = list(
-        scope(Audience.objects.all(), user=request.user, role=Role.VIEWER).order_by(
-            "priority", "name", "pk"
-        )
-    )
+    visible = list(viewable_audiences(request).order_by("priority", "name", "pk"))
     staff_choices = [a for a in visible if a.kind == AudienceKind.EMPLOYEE]
     client_choices = sorted(
         (a for a in visible if a.kind != AudienceKind.EMPLOYEE),

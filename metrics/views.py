@@ -5,15 +5,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import audience_ids, has_role, scope
-from audiences.models import Audience, AuditAction, Role
+from audiences.access import audience_ids, has_role
+from audiences.models import AuditAction, Role
 from audiences.services import audit_record
+from metrics.access import check_view_permission, viewable_audience
 from metrics.dashboard import CARD_METRICS, CHARTS, METRICS, Window, audience_page, index_cards
 from metrics.dashboard.export import cards_csv, chart_csv
 
@@ -62,14 +62,6 @@ class DashboardFilterForm(forms.Form):
         return Window(date_from=today - dt.timedelta(days=days - 1), date_to=today, days=days)
 
 
-VIEW_PERMISSION = "metrics.view_dailyrollup"
-
-
-def _check_access(request: HttpRequest) -> None:
-    if not request.user.has_perm(VIEW_PERMISSION):
-        raise PermissionDenied(_("You need the permission to view metrics."))
-
-
 def _csv(text: str, name: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -79,7 +71,7 @@ def _csv(text: str, name: str) -> HttpResponse:
 def index(request: HttpRequest) -> HttpResponse:
     """One card per audience, for the metric picked (`?metric=`, else each one's headline);
     `?format=csv` gives the cards' figures."""
-    _check_access(request)
+    check_view_permission(request)
     today = timezone.now().date()
     metric = request.GET.get("metric") or None
     if metric not in (None, *CARD_METRICS, "enps"):
@@ -101,10 +93,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """One audience: trend, distribution, journey heatmap, worst touchpoints, verbatims, RoX."""
-    _check_access(request)
-    audience = get_object_or_404(
-        scope(Audience.objects.all(), user=request.user, role=Role.VIEWER), slug=slug
-    )
+    audience = viewable_audience(request, slug)
     form = DashboardFilterForm(request.GET or None)
     errors = None
     if form.is_bound and not form.is_valid():

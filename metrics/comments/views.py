@@ -11,19 +11,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import has_role, scope
+from audiences.access import has_role
 from audiences.models import Audience, AuditAction, Role
 from audiences.services import audit_record
+from metrics.access import viewable_audience
 from metrics.comments import selectors
 from surveys.models import Question, QuestionType, Survey
 
-VIEW_PERMISSION = "metrics.view_dailyrollup"
 LANGUAGE_CHOICES = [("", _("All languages")), ("tr", _("Turkish")), ("en", _("English"))]
 SPARK_W, SPARK_H = 80, 20
 # Cells a spreadsheet would run as a formula (CWE-1236) get a leading apostrophe.
@@ -117,11 +116,7 @@ def _csv(report: selectors.TopicReport, audience: Audience) -> HttpResponse:
 
 def topics_page(request: HttpRequest, slug: str) -> HttpResponse:
     """One audience's topics: per survey and free-text question, with search for analysts."""
-    if not request.user.has_perm(VIEW_PERMISSION):
-        raise PermissionDenied(_("You need the permission to view metrics."))
-    audience = get_object_or_404(
-        scope(Audience.objects.all(), user=request.user, role=Role.VIEWER), slug=slug
-    )
+    audience = viewable_audience(request, slug)
     surveys = list(
         Survey.objects.filter(audience=audience)
         .filter(Exists(Question.objects.filter(survey=OuterRef("pk"), type=QuestionType.TEXT)))

@@ -13,21 +13,19 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import scope
-from audiences.models import Audience, Role
+from audiences.models import Audience
+from metrics.access import viewable_audience
 from metrics.drivers import selectors, tasks
 from metrics.drivers.chart import matrix_chart
 from metrics.drivers.matrix import OUTCOME_TYPES, DriverFilters
 from surveys.models import Question, ReportingPeriod, Response, Survey
 
-VIEW_PERMISSION = "metrics.view_dailyrollup"
 # Cells a spreadsheet would run as a formula (CWE-1236) get a leading apostrophe.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_SEGMENTS = 100
@@ -102,11 +100,7 @@ def _csv(payload: dict[str, Any], audience: Audience, survey: Survey) -> HttpRes
 
 def drivers_page(request: HttpRequest, slug: str) -> HttpResponse:
     """One audience's key drivers: per survey and outcome question, ranked and as a matrix."""
-    if not request.user.has_perm(VIEW_PERMISSION):
-        raise PermissionDenied(_("You need the permission to view metrics."))
-    audience = get_object_or_404(
-        scope(Audience.objects.all(), user=request.user, role=Role.VIEWER), slug=slug
-    )
+    audience = viewable_audience(request, slug)
     surveys = list(
         Survey.objects.filter(audience=audience)
         .filter(Exists(Question.objects.filter(survey=OuterRef("pk"), type__in=OUTCOME_TYPES)))

@@ -17,6 +17,7 @@ from surveys.distribution.models import FatiguePolicy as FatiguePolicy
 from surveys.distribution.models import RuleKind as RuleKind
 from surveys.distribution.models import WaveRun as WaveRun
 from surveys.distribution.models import default_channel_order as default_channel_order
+from surveys.languages import validate_language_code, validate_language_codes
 
 
 def default_languages() -> list[str]:
@@ -45,6 +46,13 @@ class ReportingPeriodKind(models.TextChoices):
     WEEK = "week", _("Week")
     MONTH = "month", _("Calendar month")
     QUARTER = "quarter", _("Quarter")
+
+
+class Presentation(models.TextChoices):
+    """How a hosted survey is laid out for respondents."""
+
+    ONE_QUESTION = "one_question", _("One question at a time")
+    PAGES = "pages", _("Pages of questions")
 
 
 class Survey(models.Model):
@@ -85,8 +93,19 @@ class Survey(models.Model):
             "Anonymous surveys: results are reported per whole period, never per day or answer."
         ),
     )
-    languages = models.JSONField(_("languages"), default=default_languages)
-    default_language = models.CharField(_("default language"), max_length=8, default="tr")
+    languages = models.JSONField(
+        _("languages"), default=default_languages, validators=[validate_language_codes]
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=8, default="tr", validators=[validate_language_code]
+    )
+    presentation = models.CharField(
+        _("presentation"),
+        max_length=12,
+        choices=Presentation.choices,
+        default=Presentation.PAGES,
+        help_text=_("One question per screen, or the questions of a page together."),
+    )
     intro = models.JSONField(_("intro"), default=dict, blank=True)
     thank_you = models.JSONField(_("thank-you text"), default=dict, blank=True)
     priority_class = models.PositiveSmallIntegerField(

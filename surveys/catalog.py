@@ -16,7 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
 from surveys.logic import logic_errors
-from surveys.models import PriorityClass, Question, QuestionType, Survey, SurveyStatus
+from surveys.models import (
+    Presentation,
+    PriorityClass,
+    Question,
+    QuestionType,
+    Survey,
+    SurveyStatus,
+)
 
 Texts = dict[str, str]
 
@@ -59,6 +66,8 @@ class SurveyTemplate:
     questions: tuple[QuestionTemplate, ...]
     priority_class: int
     anonymous: bool = False
+    # One score question per screen suits the short NPS / CSAT / CES templates best.
+    presentation: str = Presentation.PAGES
 
 
 DETRACTOR = {"question": "nps", "op": "lte", "value": 6}
@@ -129,6 +138,7 @@ def liked(
 
 RELATIONSHIP_NPS = SurveyTemplate(
     key="relationship_nps",
+    presentation=Presentation.ONE_QUESTION,
     name=_("Relationship NPS"),
     description=_("How likely customers are to recommend you, with follow-ups by score."),
     priority_class=PriorityClass.RELATIONSHIP,
@@ -183,6 +193,7 @@ RELATIONSHIP_NPS = SurveyTemplate(
 
 TRANSACTIONAL_CSAT = SurveyTemplate(
     key="transactional_csat",
+    presentation=Presentation.ONE_QUESTION,
     name=_("Transactional CSAT"),
     description=_("Satisfaction with one purchase or visit, asked right after it."),
     priority_class=PriorityClass.TRANSACTIONAL,
@@ -238,6 +249,7 @@ TRANSACTIONAL_CSAT = SurveyTemplate(
 
 SUPPORT_CES = SurveyTemplate(
     key="support_ces",
+    presentation=Presentation.ONE_QUESTION,
     name=_("Post-support CES"),
     description=_("Customer effort after a support request, on a 7-point agreement scale."),
     priority_class=PriorityClass.TRANSACTIONAL,
@@ -554,6 +566,7 @@ def survey_create_from_template(
         languages=["tr", "en"],
         default_language="tr",
         priority_class=template.priority_class,
+        presentation=template.presentation,
     )
     questions = template_questions(template, survey)
     errors = logic_errors(questions)

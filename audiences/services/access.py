@@ -127,8 +127,12 @@ def audience_save(*, audience: Audience, actor: Any) -> Audience:
 
 
 @transaction.atomic
-def grant_set(*, user: Any, audience: Audience, role: int, actor: Any) -> AudienceGrant:
+def grant_set(
+    *, user: Any, audience: Audience, role: int, actor: Any, actor_name: str = ""
+) -> AudienceGrant:
     """Give `user` `role` on `audience` (or change their role); audited.
+
+    `actor` is a user, or None for a system named by `actor_name` (single sign-on).
 
     The user becomes staff so they can log into the admin; their model permissions come from
     their highest role (audiences.access.AudienceRoleBackend). A new grant is owed to the
@@ -149,6 +153,7 @@ def grant_set(*, user: Any, audience: Audience, role: int, actor: Any) -> Audien
         user.is_staff = True
     audit_record(
         actor=actor,
+        actor_name=actor_name,
         action=AuditAction.GRANT_ADDED if created else AuditAction.GRANT_CHANGED,
         audiences=[audience],
         target=f"user {user.username}",
@@ -160,12 +165,13 @@ def grant_set(*, user: Any, audience: Audience, role: int, actor: Any) -> Audien
 
 
 @transaction.atomic
-def grant_remove(*, grant: AudienceGrant, actor: Any) -> None:
+def grant_remove(*, grant: AudienceGrant, actor: Any, actor_name: str = "") -> None:
     """Withdraw one grant; audited. The user keeps their other grants."""
     deleted, _detail = AudienceGrant.objects.filter(pk=grant.pk).delete()
     if deleted:
         audit_record(
             actor=actor,
+            actor_name=actor_name,
             action=AuditAction.GRANT_REMOVED,
             audiences=[grant.audience_id],
             target=f"user {grant.user.username}",

@@ -19,6 +19,9 @@ from surveys.distribution.models import WaveRun as WaveRun
 from surveys.distribution.models import default_channel_order as default_channel_order
 from surveys.languages import validate_language_code, validate_language_codes
 
+# A survey's versions (surveys.versions), named here like distribution's models.
+from surveys.versions.models import SurveyVersion as SurveyVersion
+
 
 def default_languages() -> list[str]:
     return ["tr", "en"]
@@ -112,6 +115,11 @@ class Survey(models.Model):
         _("priority class"), choices=PriorityClass.choices, default=PriorityClass.RELATIONSHIP
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The number of the live version of the questions (surveys.versions): what new responses
+    # answer. It moves on when questions change after a response to the live version.
+    version = models.PositiveIntegerField(
+        _("live version"), default=1, db_default=1, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -176,6 +184,11 @@ class Question(models.Model):
             "Show only when an earlier answer matches, e.g. "
             '{"question": "nps", "op": "lte", "value": 6}.'
         ),
+    )
+    # A question with answers is retired, never deleted: its answers stay in exports and
+    # metrics, and new respondents no longer see it (surveys.versions).
+    retired_in = models.PositiveIntegerField(
+        _("retired in version"), null=True, blank=True, editable=False
     )
 
     class Meta:
@@ -396,6 +409,10 @@ class Response(models.Model):
     # or shows it until at least the anonymity threshold of responses are released together.
     # Named responses are released when they complete.
     released = models.BooleanField(_("released"), default=True, db_default=True, editable=False)
+    # The version of the survey's questions this response answered (SurveyVersion.number).
+    version = models.PositiveIntegerField(
+        _("survey version"), default=1, db_default=1, editable=False
+    )
 
     class Meta:
         verbose_name = _("response")
@@ -410,6 +427,8 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["survey", "completed_on"], name="response_survey_day"),
             models.Index(fields=["audience", "completed_on"], name="response_audience_day"),
+            # Whether a version has responses: the next edit of its questions makes a new one.
+            models.Index(fields=["survey", "version"], name="response_survey_version"),
             # Only the anonymous responses waiting for their batch: at most k-1 per period.
             models.Index(
                 fields=["survey", "completed_on"],

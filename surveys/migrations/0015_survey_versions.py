@@ -7,8 +7,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audiences', '0008_person_search_text'),
-        ('journeys', '0002_event_indexes_for_ingestion'),
         ('surveys', '0014_survey_presentation_any_language'),
     ]
 

@@ -311,13 +311,14 @@ def _insights(
 
 
 def audience_reports(
-    *, audience_ids: list[int], now: dt.datetime | None = None
+    *, audience_ids: list[int], now: dt.datetime | None = None, insights: bool = True
 ) -> dict[int, AudienceReport]:
     """The report of each audience, {audience id: AudienceReport}, as of `now`.
 
     Reads only; the query count does not grow with the answers: audiences, questions, the
     scope (surveys, periods), one read of named figures, one of anonymous ones, overdue cases
-    (two), plus the cached drivers and topics of each survey asked.
+    (two), plus, with `insights`, the cached drivers and topics of each survey asked (without
+    them the count does not grow with the surveys either).
     """
     now = now or timezone.now()
     week = week_of(now)
@@ -349,7 +350,7 @@ def audience_reports(
     named = _named_headlines(ids, kinds, types, scope, week)
     hidden = _anonymous_headlines(ids, kinds, types, scope, week)
     counts, oldest = _overdue(ids, now)
-    drivers, topics = _insights(outcomes)
+    drivers, topics = _insights(outcomes) if insights else ({}, {})
     return {
         a.pk: AudienceReport(
             audience_id=a.pk,

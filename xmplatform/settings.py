@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "metrics.comments",
     "xmplatform.api",
     "xmplatform.ops",
+    "xmplatform.workspace",
 ]
 
 MIDDLEWARE = [

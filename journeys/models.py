@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Person
+from xmplatform.core.names import TranslationsField, translated_name
 
 
 class TouchpointChannel(models.TextChoices):
@@ -42,6 +43,12 @@ class Journey(models.Model):
         Audience, on_delete=models.CASCADE, related_name="journeys", verbose_name=_("audience")
     )
     name = models.CharField(_("name"), max_length=200)
+    name_translations = TranslationsField(
+        _("name per language"),
+        default=dict,
+        blank=True,
+        help_text=_("The name in each language of the admin; an empty one shows the name above."),
+    )
     description = models.TextField(_("description"), blank=True)
 
     class Meta:
@@ -53,7 +60,7 @@ class Journey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return translated_name(self.name, self.name_translations)
 
 
 class Stage(models.Model):

@@ -21,6 +21,7 @@ from surveys.languages import validate_language_code, validate_language_codes
 
 # A survey's versions (surveys.versions), named here like distribution's models.
 from surveys.versions.models import SurveyVersion as SurveyVersion
+from xmplatform.core.names import TranslationsField, translated_name
 
 
 def default_languages() -> list[str]:
@@ -73,6 +74,12 @@ class Survey(models.Model):
         verbose_name=_("touchpoint"),
     )
     name = models.CharField(_("name"), max_length=200)
+    name_translations = TranslationsField(
+        _("name per language"),
+        default=dict,
+        blank=True,
+        help_text=_("The name in each language of the admin; an empty one shows the name above."),
+    )
     title = models.JSONField(
         _("title"), default=dict, blank=True, help_text=_("Shown to respondents, per language.")
     )
@@ -127,7 +134,7 @@ class Survey(models.Model):
         verbose_name_plural = _("surveys")
 
     def __str__(self) -> str:
-        return self.name
+        return translated_name(self.name, self.name_translations)
 
 
 class QuestionType(models.TextChoices):

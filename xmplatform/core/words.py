@@ -1,5 +1,5 @@
-"""Values in words for people: durations ("2 days", "2 gün") and cron schedules in the active
-language, so no page shows "1 00:00:00" or "0 10 1 * *"."""
+"""Values in words for people, in the active language: moments with their zone, durations
+("2 days", "2 gün") and cron schedules, so no page shows "1 00:00:00" or "0 10 1 * *"."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 
+from django.utils import formats, timezone
 from django.utils.dates import MONTHS, WEEKDAYS
 from django.utils.translation import get_language, gettext, ngettext
 
@@ -42,6 +43,16 @@ def humanize_duration(value: dt.timedelta | None, *, parts: int = 2) -> str:
         if len(words) == parts:
             break
     return sign + " ".join(words)
+
+
+def format_moment(value: dt.datetime | None, *, short: bool = False) -> str:
+    """`value` in the reader's time zone and the language's format, with the zone's name:
+    "7 Dec 2026, 14:05 Europe/Istanbul" ("" for None)."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    text = formats.date_format(local, "SHORT_DATETIME_FORMAT" if short else "DATETIME_FORMAT")
+    return f"{text} {timezone.get_current_timezone_name()}"
 
 
 # cron-descriptor's catalogues are named by full locale.

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xmplatform.checks import secret_key_checked
 from xmplatform.core.ratelimit import parse_rate
+from xmplatform.sso.conf import sign_in_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "xmplatform.core",
     "audiences",
     "journeys",
@@ -58,6 +61,7 @@ INSTALLED_APPS = [
     "xmplatform.api",
     "xmplatform.ops",
     "xmplatform.workspace",
+    "xmplatform.sso",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +77,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-step verification: a password log-in is finished by a code (xmplatform.sso.twostep).
+    "django_otp.middleware.OTPMiddleware",
+    "xmplatform.sso.twostep.TwoStepMiddleware",
     # The reader's time zone from the browser's `xm_tz` cookie (xmplatform/core/viewer_zone.py).
     "xmplatform.core.viewer_zone.ViewerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -244,6 +251,14 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "audiences.access.AudienceRoleBackend",
 ]
+# Sign-in (xmplatform/sso, README "Sign-in"): OIDC_RP_CLIENT_ID switches single sign-on on (with
+# OIDC_RP_CLIENT_SECRET and OIDC_OP_DISCOVERY_ENDPOINT or the OIDC_OP_*_ENDPOINTs; OIDC_GRANTS_CLAIM
+# and OIDC_GROUP_GRANTS map the provider's groups to audience grants); XM_2FA=off|optional|required
+# asks password accounts for an authenticator app's code.
+_sign_in = sign_in_settings(env)
+vars().update(_sign_in)
+if _sign_in["SSO_ENABLED"]:
+    AUTHENTICATION_BACKENDS.append("xmplatform.sso.backend.SignInBackend")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

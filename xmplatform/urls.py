@@ -18,6 +18,12 @@ urlpatterns = [
         admin.site.admin_view(people.person_export_view),
         name="person_export",
     ),
+    # A person, whole: their timeline reaches every app, so it is served beside the export.
+    path(
+        "admin/audiences/person/<path:object_id>/timeline/",
+        admin.site.admin_view(people.person_timeline_view),
+        name="person_timeline",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("xmplatform.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -24,6 +24,8 @@ urlpatterns = [
         admin.site.admin_view(people.person_timeline_view),
         name="person_timeline",
     ),
+    # Single sign-on and two-step verification (xmplatform/sso), ahead of the admin's catch-all.
+    path("admin/sign-in/", include("xmplatform.sso.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("xmplatform.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -123,12 +123,8 @@ def sign_in_settings(env: Any) -> dict[str, Any]:
             "OIDC_PROVIDER_NAME": env.str("OIDC_PROVIDER_NAME", default="").strip(),
             "OIDC_GRANTS_CLAIM": env.str("OIDC_GRANTS_CLAIM", default="groups").strip(),
             "OIDC_GROUP_GRANTS": parse_group_grants(env.str("OIDC_GROUP_GRANTS", default="")),
-            # The authorization code is bound to this browser (PKCE) and the ID token to this
-            # sign-in (nonce); the provider is given 10 seconds to answer.
-            "OIDC_USE_PKCE": True,
-            "OIDC_USE_NONCE": True,
+            # Seconds the provider is given to answer each request.
             "OIDC_TIMEOUT": env.int("OIDC_TIMEOUT", default=10),
-            "OIDC_AUTHENTICATION_CALLBACK_URL": "sso_callback",
             **endpoints,
         }
     )

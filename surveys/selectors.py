@@ -98,8 +98,9 @@ def estimated_seconds(questions: Iterable[Any]) -> int:
 
 
 def survey_estimated_seconds(*, survey: Survey) -> int:
-    """Estimated completion time of `survey` (uses prefetched questions when present)."""
-    return estimated_seconds(survey.questions.all())
+    """Estimated completion time of `survey`'s live questions (uses prefetched questions when
+    present)."""
+    return estimated_seconds(q for q in survey.questions.all() if q.retired_in is None)
 
 
 def surveys_with_figures(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
@@ -115,7 +116,9 @@ def surveys_with_figures(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
     responses = Response.objects.filter(
         survey=OuterRef("pk"), completed_on__isnull=False, released=True
     )
-    questions = Question.objects.only("survey_id", "type", "multiline", "page", "show_if")
+    questions = Question.objects.filter(retired_in__isnull=True).only(
+        "survey_id", "type", "multiline", "page", "show_if", "retired_in"
+    )
     return queryset.annotate(
         response_count=CappedCount(responses),
     ).prefetch_related(Prefetch("questions", queryset=questions))

@@ -55,7 +55,10 @@ FROM {invitation_table} i
 JOIN {survey_table} s ON s.id = i.survey_id
 WHERE i.token_hash = %s
 """
-_QUESTIONS_SQL = "SELECT {question} FROM {question_table} q WHERE q.survey_id = %s"
+# Retired questions (surveys.versions) keep their answers but are no longer asked.
+_QUESTIONS_SQL = (
+    "SELECT {question} FROM {question_table} q WHERE q.survey_id = %s AND q.retired_in IS NULL"
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 
 def survey_questions(*, survey: Survey) -> list[Question]:
-    """The questions of `survey` by page and order (one query)."""
+    """The questions of `survey`'s live version by page and order (one query)."""
     reads = _hosted_reads()
     with reads.db.cursor() as cursor:
         cursor.execute(reads.questions_sql, [survey.pk])

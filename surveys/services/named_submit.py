@@ -40,7 +40,8 @@ WITH claim AS (
     RETURNING id
 ), response AS (
     INSERT INTO {response} (survey_id, audience_id, touchpoint_id, invitation_id, person_id,
-        channel, language, segment, started_at, completed_at, completed_on, user_agent, released)
+        channel, language, segment, started_at, completed_at, completed_on, user_agent, released,
+        version)
     SELECT %(survey_id)s, %(audience_id)s,
         COALESCE(
             (SELECT touchpoint_id FROM {event} WHERE id = %(event_id)s), %(touchpoint_id)s
@@ -51,10 +52,10 @@ WITH claim AS (
              WHERE person_id = %(person_id)s AND audience_id = %(audience_id)s),
             ''
         ),
-        %(now)s, %(now)s, %(day)s, %(user_agent)s, TRUE
+        %(now)s, %(now)s, %(day)s, %(user_agent)s, TRUE, %(version)s
     FROM claim
     ON CONFLICT (invitation_id) DO UPDATE SET completed_at = EXCLUDED.completed_at,
-        completed_on = EXCLUDED.completed_on, resume_key = NULL
+        completed_on = EXCLUDED.completed_on, resume_key = NULL, version = EXCLUDED.version
     RETURNING id
 ), upserted AS (
     INSERT INTO {answer} (response_id, question_id, number, text, choices)
@@ -142,6 +143,7 @@ def submit_named(
         "channel": invitation.channel,
         "language": language,
         "user_agent": user_agent,
+        "version": survey.version,
         "answers": json.dumps([{"question_id": q.pk, **columns} for q, columns in rows]),
         "dropped": dropped,
         "outbox_handlers": handlers,

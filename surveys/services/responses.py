@@ -219,6 +219,7 @@ def _new_response(respondent: Respondent, language: str, user_agent: str) -> Res
         segment=_segment(survey, invitation),
         channel=invitation.channel if invitation is not None else Channel.WEB,
         language=language,
+        version=survey.version,
     )
     if respondent.anonymous:
         response.pk = anonymous_response_id()
@@ -415,7 +416,9 @@ def _submit(
     now = timezone.now()
     survey = respondent.survey
     invitation = respondent.invitation
-    completion: dict[str, Any] = {"resume_key": None}
+    # The version answered is the one live at completion (a response started before an edit
+    # is completed on the questions shown now).
+    completion: dict[str, Any] = {"resume_key": None, "version": survey.version}
     if respondent.anonymous:
         period = period_for(survey=survey, today=timezone.localdate(now))
         at = period_start_moment(period.starts_on)

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from xmplatform import people
+from xmplatform.workspace import views as workspace
 
 urlpatterns = [
     path("admin/metrics/", include("metrics.urls")),
@@ -32,4 +33,7 @@ urlpatterns = [
     # The weekly report e-mail's one-click unsubscribe: public, the token is signed.
     path("reports/", include("metrics.reports.urls")),
     path("", include("surveys.urls")),
+    # The admin's "View site" link and the browsers' default icon request.
+    path("", workspace.root, name="root"),
+    path("favicon.ico", workspace.favicon, name="favicon"),
 ]

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +33,7 @@ from audiences.models import (
     Person,
     Role,
 )
+from audiences.search import people_matching
 from audiences.services import (
     audience_save,
     consent_delete,
@@ -194,11 +196,14 @@ class PersonAdmin(AudienceScopedAdmin):
     reaches every app.
     """
 
-    list_display = ("external_id", "name", "email", "language", "time_zone")
+    list_display = ("external_id", "name", "email", "phone", "language", "timeline_link")
     list_filter = ("language",)
-    # Exact, case-sensitive lookups use the unique and e-mail indexes ("=" means iexact: a scan).
-    search_fields = ("external_id__exact", "email__exact")
-    search_help_text = _("Exact external id or e-mail address.")
+    # The search itself is audiences.search (get_search_results): this only shows the box.
+    search_fields = ("search_text",)
+    search_help_text = _(
+        "Name, e-mail, phone or external id; part of one is enough (at least 3 letters), "
+        "in any case, with or without Turkish letters."
+    )
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -206,6 +211,17 @@ class PersonAdmin(AudienceScopedAdmin):
     ordering = ("-id",)
     readonly_fields = ("created_at", "updated_at")
     inlines: tuple[Any, ...] = (MembershipInline, ConsentInline)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
+    ) -> tuple[QuerySet[Person], bool]:
+        """Partial and Turkish-folded on the trigram-indexed search column; never duplicates."""
+        return people_matching(queryset, search_term), False
+
+    @admin.display(description=_("timeline"))
+    def timeline_link(self, obj: Person) -> str:
+        url = reverse("person_timeline", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Timeline"))
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Consent:

@@ -35,3 +35,26 @@ def journeys_person_export(*, person_id: int) -> dict[str, Any]:
         .values("touchpoint__slug", "occurred_at", "recorded_at", "attributes")
     ]
     return {"events": events}
+
+
+def journeys_person_timeline(
+    *, person_id: int, audience_ids: list[int] | None
+) -> list[dict[str, Any]]:
+    """The person's touchpoint events in the given audiences (None: all), newest first.
+
+    One query; each row names its touchpoint, stage, journey and audience.
+    """
+    events = TouchpointEvent.objects.filter(person_id=person_id)
+    if audience_ids is not None:
+        events = events.filter(touchpoint__stage__journey__audience_id__in=audience_ids)
+    return list(
+        events.order_by("-occurred_at", "-id").values(
+            "id",
+            "occurred_at",
+            "touchpoint__name",
+            "touchpoint__channel",
+            "touchpoint__stage__name",
+            "touchpoint__stage__journey__name",
+            "touchpoint__stage__journey__audience_id",
+        )
+    )

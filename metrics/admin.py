@@ -25,6 +25,7 @@ from audiences.access import (
 )
 from audiences.models import Role
 from metrics.closedloop.cases import case_save
+from metrics.closedloop.search import cases_matching
 from metrics.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -267,10 +268,21 @@ class CaseAdmin(AudienceScopedAdmin):
     change_role = Role.ANALYST
 
     form = CaseForm
-    list_display = ("title", "audience", "assignee", "status", "due_at", "overdue", "opened_at")
+    list_display = (
+        "title",
+        "person_link",
+        "audience",
+        "assignee",
+        "status",
+        "due_at",
+        "overdue",
+        "opened_at",
+    )
     list_filter = (AssignedFilter, StateFilter, "status", "audience", "root_cause")
-    list_select_related = ("audience", "assignee")
+    list_select_related = ("audience", "assignee", "person")
+    # The search itself is metrics.closedloop.search (get_search_results).
     search_fields = ("title",)
+    search_help_text = _("The person (name, e-mail, phone, external id), the title or a note.")
     show_full_result_count = False
     fields = (
         "title",
@@ -296,6 +308,18 @@ class CaseAdmin(AudienceScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are opened by alerts
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Case], search_term: str
+    ) -> tuple[QuerySet[Case], bool]:
+        return cases_matching(queryset, search_term), False
+
+    @admin.display(description=_("person"))
+    def person_link(self, obj: Case) -> str:
+        if obj.person is None:
+            return "—"
+        url = reverse("person_timeline", args=[obj.person_id])
+        return format_html('<a href="{}">{}</a>', url, obj.person)
+
     @admin.display(description=_("overdue"), ordering="_overdue")
     def overdue(self, obj: Case) -> str:
         # Red text, not the admin's boolean icons: a green tick would read as "all is well".
@@ -312,7 +336,13 @@ class CaseAdmin(AudienceScopedAdmin):
         if obj.may_contact is False:
             return str(_("%(name)s: asked not to be contacted") % {"name": obj.person})
         contact = " · ".join(x for x in (obj.person.email, obj.person.phone) if x)
-        return f"{obj.person} ({contact})" if contact else str(obj.person)
+        url = reverse("person_timeline", args=[obj.person_id])
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            f"{obj.person} ({contact})" if contact else str(obj.person),
+            url,
+            _("Everything about this person"),
+        )
 
     @admin.display(description=_("response"))
     def response_link(self, obj: Case) -> str:

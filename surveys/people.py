@@ -165,3 +165,74 @@ def responses_apply_retention(*, today: dt.date) -> int:
         )
         changed += linked.filter(responses_old_q(cutoff=cutoff)).update(**RESPONSE_PERSONAL_LINKS)
     return changed
+
+
+def surveys_person_timeline(
+    *, person_id: int, audience_ids: list[int] | None, real_states: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """The person's invitations and named responses (with answers) in the given audiences.
+
+    `audience_ids=None` means every audience. Invitations carry the state the reader is shown
+    (`real_states` for superusers) and, for an anonymous survey, no opened or answered time.
+    Responses of anonymous surveys never appear: they hold no person, and the filter on the
+    survey guards it all the same. Three queries: invitations, responses, answers.
+    """
+    invitations = invitations_shown(
+        Invitation.objects.filter(person_id=person_id), real=real_states
+    )
+    responses = Response.objects.filter(person_id=person_id, survey__anonymous=False)
+    if audience_ids is not None:
+        invitations = invitations.filter(survey__audience_id__in=audience_ids)
+        responses = responses.filter(audience_id__in=audience_ids)
+    invitation_rows = []
+    for i in invitations.order_by("-id").values(
+        "id",
+        "survey__name",
+        "survey__anonymous",
+        "survey__audience_id",
+        "channel",
+        "shown_state",
+        "suppression_reason",
+        "planned_at",
+        "due_at",
+        "sent_at",
+        "opened_at",
+        "responded_at",
+    ):
+        if i["survey__anonymous"]:
+            i["opened_at"] = i["responded_at"] = None
+        invitation_rows.append(i)
+    response_rows = list(
+        responses.order_by("-id").values(
+            "id",
+            "survey__name",
+            "audience_id",
+            "channel",
+            "language",
+            "started_at",
+            "completed_at",
+            "completed_on",
+            "touchpoint__name",
+        )
+    )
+    by_response: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if response_rows:
+        for a in (
+            Answer.objects.filter(response_id__in=[r["id"] for r in response_rows])
+            .order_by("response_id", "question__order", "question_id")
+            .values(
+                "response_id",
+                "question__key",
+                "question__label",
+                "question__type",
+                "question__choices",
+                "question__scale_max",
+                "number",
+                "text",
+                "choices",
+            )
+        ):
+            by_response[a["response_id"]].append(a)
+    for r in response_rows:
+        r["answers"] = by_response.get(r["id"], [])
+    return {"invitations": invitation_rows, "responses": response_rows}

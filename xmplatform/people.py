@@ -9,7 +9,9 @@ order, so no app imports one above it:
   `person.erased`; `person_erased_handler` erases the rest, from the top app down, then lets
   audiences delete the row and audit the completion;
 - export: `person_export` puts each app's part together (the admin's download and the API);
-- retention: `people_retention_apply` ages out personal links, daily from beat.
+- retention: `people_retention_apply` ages out personal links, daily from beat;
+- the timeline: `person_timeline` puts each app's rows of the person together, newest first,
+  limited to the audiences the reader may see (the person page's "Timeline").
 """
 
 from __future__ import annotations
@@ -19,17 +21,38 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-from audiences.models import AuditAction, Membership, Person, Role
+from audiences.access import audience_ids
+from audiences.models import Audience, AuditAction, Channel, Membership, Person, Role
 from audiences.selectors import audiences_person_export
 from audiences.services import audit_record, person_erase_finish
-from journeys.people import journeys_person_erase, journeys_person_export
-from metrics.people import cases_apply_retention, metrics_person_erase
-from surveys.people import responses_apply_retention, surveys_person_erase, surveys_person_export
+from journeys.models import TouchpointChannel
+from journeys.people import (
+    journeys_person_erase,
+    journeys_person_export,
+    journeys_person_timeline,
+)
+from metrics.models import CaseStatus
+from metrics.people import cases_apply_retention, metrics_person_erase, metrics_person_timeline
+from surveys.distribution.fatigue import reason_label
+from surveys.labels import answer_display, localised
+from surveys.models import SCORED_TYPES, InvitationState, QuestionType
+from surveys.people import (
+    responses_apply_retention,
+    surveys_person_erase,
+    surveys_person_export,
+    surveys_person_timeline,
+)
 from xmplatform.api.people import api_person_erase
 from xmplatform.core.admin_guard import unrestricted
 
@@ -102,3 +125,247 @@ def people_retention_apply(*, today: dt.date | None = None) -> dict[str, int]:
     cases = cases_apply_retention(today=today)
     responses = responses_apply_retention(today=today)
     return {"responses": responses, "cases": cases}
+
+
+# --- A person, whole: the timeline page ----------------------------------------------------
+
+
+def _moment(value: dt.date | dt.datetime | None) -> dt.datetime | None:
+    """A date as the start of its day in the current time zone; a time as it is."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+
+
+def _answer_text(answer: dict[str, Any]) -> str:
+    """One answer as the case owner reads it: "3 / 10", "Price, Staff", the comment."""
+    kind = answer["question__type"]
+    if kind in SCORED_TYPES:
+        if answer["number"] is None:
+            return ""
+        top = {QuestionType.NPS: 10, QuestionType.CSAT: 5}.get(
+            kind, answer["question__scale_max"] or 5
+        )
+        return f"{answer['number']} / {top}"
+    value: Any = answer["text"]
+    if kind == QuestionType.MULTIPLE_CHOICE:
+        value = answer["choices"] or []
+    shown = answer_display(type=kind, choices=answer["question__choices"], value=value)
+    return ", ".join(shown) if isinstance(shown, list) else str(shown or "")
+
+
+def _nps_group(answers: list[dict[str, Any]]) -> tuple[str, str]:
+    """(label, tone) of the response's NPS answer: promoter, passive or detractor."""
+    for answer in answers:
+        if answer["question__type"] == QuestionType.NPS and answer["number"] is not None:
+            if answer["number"] >= 9:
+                return gettext("Promoter"), "good"
+            if answer["number"] >= 7:
+                return gettext("Passive"), ""
+            return gettext("Detractor"), "bad"
+    return "", ""
+
+
+def person_timeline(
+    *, person: Person, audience_ids: list[int] | None, real_states: bool = False
+) -> list[dict[str, Any]]:
+    """Everything the reader may see of `person`, newest first, as timeline entries.
+
+    Only rows of `audience_ids` (None: every audience): memberships, touchpoint events,
+    invitations (the state the reader is shown, suppression reasons in words), named responses
+    with their answers, cases with their notes. Anonymous surveys' responses never appear, and
+    their invitations show no time of opening or answering. Nine queries, whatever the history.
+    """
+    memberships = Membership.objects.filter(person=person)
+    if audience_ids is not None:
+        memberships = memberships.filter(audience_id__in=audience_ids)
+    member_rows = list(
+        memberships.values("audience_id", "audience__name", "segment", "joined_on", "left_on")
+    )
+    events = journeys_person_timeline(person_id=person.pk, audience_ids=audience_ids)
+    surveys = surveys_person_timeline(
+        person_id=person.pk, audience_ids=audience_ids, real_states=real_states
+    )
+    cases = metrics_person_timeline(person_id=person.pk, audience_ids=audience_ids)
+    names = dict(Audience.objects.values_list("pk", "name")) if audience_ids is None else {}
+    if audience_ids is not None:
+        names = dict(Audience.objects.filter(pk__in=audience_ids).values_list("pk", "name"))
+
+    entries: list[dict[str, Any]] = []
+
+    def add(kind: str, at: Any, audience_id: int | None, title: str, **extra: Any) -> None:
+        entries.append(
+            {
+                "kind": kind,
+                "at": _moment(at),
+                "audience_id": audience_id,
+                "audience": names.get(audience_id, "") if audience_id else "",
+                "title": title,
+                "lines": extra.pop("lines", []),
+                **extra,
+            }
+        )
+
+    for m in member_rows:
+        segment = [gettext("Segment: %(segment)s") % {"segment": m["segment"]}] * bool(m["segment"])
+        add(
+            "membership",
+            m["joined_on"],
+            m["audience_id"],
+            gettext("Joined %(audience)s") % {"audience": m["audience__name"]},
+            lines=segment,
+        )
+        if m["left_on"] is not None:
+            add(
+                "membership",
+                m["left_on"],
+                m["audience_id"],
+                gettext("Left %(audience)s") % {"audience": m["audience__name"]},
+            )
+    for e in events:
+        add(
+            "event",
+            e["occurred_at"],
+            e["touchpoint__stage__journey__audience_id"],
+            e["touchpoint__name"],
+            lines=[
+                gettext("%(stage)s stage of %(journey)s")
+                % {
+                    "stage": e["touchpoint__stage__name"],
+                    "journey": e["touchpoint__stage__journey__name"],
+                },
+                str(TouchpointChannel(e["touchpoint__channel"]).label)
+                if e["touchpoint__channel"] in TouchpointChannel.values
+                else e["touchpoint__channel"],
+            ],
+        )
+    for i in surveys["invitations"]:
+        state = i["shown_state"]
+        lines = [
+            str(Channel(i["channel"]).label) if i["channel"] in Channel.values else i["channel"],
+            str(InvitationState(state).label) if state in InvitationState.values else state,
+        ]
+        tone = ""
+        if i["suppression_reason"]:
+            lines.append(
+                gettext("Not sent: %(reason)s") % {"reason": reason_label(i["suppression_reason"])}
+            )
+            tone = "warn"
+        if i["survey__anonymous"]:
+            lines.append(gettext("Anonymous survey: its answers are never shown with a person."))
+        add(
+            "invitation",
+            i["sent_at"] or i["due_at"] or i["planned_at"],
+            i["survey__audience_id"],
+            gettext("Invitation to %(survey)s") % {"survey": i["survey__name"]},
+            lines=lines,
+            tone=tone,
+            url=reverse("admin:surveys_invitation_change", args=[i["id"]]),
+        )
+    for r in surveys["responses"]:
+        group, tone = _nps_group(r["answers"])
+        lines = [gettext("Touchpoint: %(name)s") % {"name": r["touchpoint__name"]}] * bool(
+            r["touchpoint__name"]
+        )
+        if r["completed_on"] is None:
+            lines.append(gettext("Not finished"))
+        add(
+            "response",
+            r["completed_at"] or r["completed_on"] or r["started_at"],
+            r["audience_id"],
+            gettext("Answered %(survey)s") % {"survey": r["survey__name"]},
+            lines=lines,
+            badge=group,
+            tone=tone,
+            answers=[
+                (localised(a["question__label"]) or a["question__key"], _answer_text(a))
+                for a in r["answers"]
+            ],
+            url=reverse("admin:surveys_response_change", args=[r["id"]]),
+        )
+    for c in cases:
+        status = CaseStatus(c["status"])
+        overdue = c["closed_at"] is None and c["due_at"] < timezone.now()
+        lines = [str(status.label)]
+        if c["assignee__username"]:
+            lines.append(gettext("Assigned to %(user)s") % {"user": c["assignee__username"]})
+        if c["root_cause__name"]:
+            lines.append(gettext("Root cause: %(cause)s") % {"cause": c["root_cause__name"]})
+        add(
+            "case",
+            c["opened_at"],
+            c["audience_id"],
+            c["title"],
+            lines=lines,
+            badge=gettext("Overdue") if overdue else "",
+            tone="bad" if overdue else "",
+            notes=c["notes"],
+            due_at=None if c["closed_at"] else c["due_at"],
+            url=reverse("admin:metrics_case_change", args=[c["id"]]),
+        )
+    dated = sorted((e for e in entries if e["at"] is not None), key=lambda e: e["at"])
+    return [*reversed(dated), *(e for e in entries if e["at"] is None)]
+
+
+KIND_LABELS = {
+    "membership": _("Membership"),
+    "event": _("Touchpoint"),
+    "invitation": _("Invitation"),
+    "response": _("Response"),
+    "case": _("Case"),
+}
+
+
+def _summary(entries: list[dict[str, Any]]) -> str:
+    """ "3 touchpoints · 2 invitations · 1 response · 1 case": what the timeline holds."""
+    counts = {kind: sum(1 for e in entries if e["kind"] == kind) for kind in KIND_LABELS}
+    parts = [
+        ngettext("%(count)s touchpoint", "%(count)s touchpoints", counts["event"]),
+        ngettext("%(count)s invitation", "%(count)s invitations", counts["invitation"]),
+        ngettext("%(count)s response", "%(count)s responses", counts["response"]),
+        ngettext("%(count)s case", "%(count)s cases", counts["case"]),
+    ]
+    numbers = (counts["event"], counts["invitation"], counts["response"], counts["case"])
+    return " · ".join(p % {"count": n} for p, n in zip(parts, numbers, strict=True) if n)
+
+
+def person_timeline_view(request: HttpRequest, object_id: str) -> HttpResponse:
+    """One person, whole: their timeline across the audiences the user may see (analysts).
+
+    A person outside the user's audiences answers 404, as their change page does. Seeing the
+    answers of named responses is audited as the response pages are.
+    """
+    model_admin: Any = admin.site.get_model_admin(Person)
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    person = model_admin.get_object(request, unquote(object_id))
+    if person is None:
+        raise Http404(gettext("No such person."))
+    ids = audience_ids(request.user, Role.ANALYST)
+    entries = person_timeline(
+        person=person, audience_ids=ids, real_states=unrestricted(request.user)
+    )
+    for entry in entries:
+        entry["kind_label"] = KIND_LABELS[entry["kind"]]
+        entry["day"] = timezone.localtime(entry["at"]).date() if entry["at"] else None
+    answered = sorted({e["audience_id"] for e in entries if e["kind"] == "response"} - {None})
+    memberships = [e for e in entries if e["kind"] == "membership" and e["title"]]
+    if any(e["kind"] == "response" for e in entries):
+        audit_record(
+            actor=request.user,
+            action=AuditAction.RESPONSES_VIEWED,
+            audiences=answered or [None],
+            target=f"person {person.pk} timeline",
+        )
+    context = {
+        **admin.site.each_context(request),
+        "title": str(person),
+        "subtitle": gettext("Timeline"),
+        "opts": Person._meta,
+        "original": person,
+        "entries": entries,
+        "memberships": memberships,
+        "summary": _summary(entries),
+        "may_export": model_admin.may_handle(request, person, Role.ANALYST),
+    }
+    return TemplateResponse(request, "admin/audiences/person/timeline.html", context)

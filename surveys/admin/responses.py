@@ -35,6 +35,7 @@ from audiences.models import AudienceKind, AuditAction, Role
 from audiences.services import audit_record
 from surveys import exports
 from surveys.distribution.fatigue import reason_label
+from surveys.labels import answer_display
 from surveys.models import (
     Invitation,
     InvitationState,
@@ -44,6 +45,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.periods import anonymity_threshold
+from surveys.search import responses_matching
 from surveys.selectors import invitations_in_shown_state, invitations_shown
 from surveys.services import answer_value
 from xmplatform.core.paging import EstimatedCountPaginator
@@ -136,6 +138,11 @@ class ResponseAdmin(AudienceScopedAdmin):
     show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
     readonly_fields = ("answers_table",)
+    # The search itself is surveys.search (get_search_results): this only shows the box.
+    search_fields = ("answers__text",)
+    search_help_text = _(
+        "Words from the answers (every word, or the start of it), e.g. “teslimat geç”."
+    )
 
     class Media:
         css = {"all": ("surveys/admin/builder.css",)}
@@ -153,6 +160,12 @@ class ResponseAdmin(AudienceScopedAdmin):
             # opened (its page is a 404 like a missing one); see the survey's summary instead.
             queryset = queryset.filter(survey__anonymous=False)
         return queryset
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Response], search_term: str
+    ) -> tuple[QuerySet[Response], bool]:
+        """Within what the user may list (no anonymous survey below superuser), by answer text."""
+        return responses_matching(queryset, search_term), False
 
     def _get_obj_does_not_exist_redirect(
         self, request: HttpRequest, opts: Any, object_id: str
@@ -327,7 +340,12 @@ class ResponseAdmin(AudienceScopedAdmin):
         answers = obj.answers.select_related("question").order_by("question__order", "question_id")
         rows = []
         for answer in answers:
-            value = answer_value(answer.question, answer)
+            question = answer.question
+            value = answer_display(
+                type=question.type,
+                choices=question.choices,
+                value=answer_value(question, answer),
+            )
             if hide_text and answer.question.type == QuestionType.TEXT:
                 value = gettext(
                     "Hidden: this anonymous response's segment has too few responses to show "

@@ -9,3 +9,11 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = _("Platform")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from xmplatform.core.search import register_sqlite_fold
+
+        # The folded search column (xmplatform.core.search) on SQLite needs it on every connection.
+        connection_created.connect(register_sqlite_fold, dispatch_uid="xm_fold")

@@ -3,10 +3,12 @@
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from metrics.closedloop.models import Alert, AlertRule, Case
+from metrics.closedloop.titles import message_text
 from xmplatform.core.outbox import outbox_emit
 
 # Cooldown windows are counted from this instant, so every worker computes the same window.
@@ -21,12 +23,19 @@ def window_start(*, now: dt.datetime, cooldown: dt.timedelta) -> dt.datetime:
 
 @dataclass(frozen=True)
 class Firing:
-    """What a rule found: the value, the previous value (score drops) and the summary."""
+    """What a rule found: the value, the previous value (score drops) and the summary, with
+    the message it is worded from in each reader's language (metrics.closedloop.titles)."""
 
     summary: str
     value: float | None = None
     previous: float | None = None
     n: int | None = None
+    message: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, message: dict[str, Any], **values: Any) -> "Firing":
+        """A firing worded from `message` (the summary in the active language)."""
+        return cls(summary=message_text(message), message=message, **values)
 
 
 @transaction.atomic
@@ -53,6 +62,7 @@ def alert_open(
                 previous=firing.previous,
                 n=firing.n,
                 summary=firing.summary[:300],
+                message=firing.message or {},
                 opened_at=now,
                 notify=rule.notify,
             )
@@ -62,6 +72,7 @@ def alert_open(
         alert=alert,
         audience_id=rule.audience_id,
         title=firing.summary[:300],
+        message=firing.message or {},
         assignee_id=rule.assignee_id or rule.audience.owner_id,
         opened_at=now,
         due_at=now + rule.sla,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Person
 from journeys.models import Touchpoint
+from metrics.closedloop.titles import message_text
 from surveys.models import Question, Response, Survey
 
 
@@ -255,6 +256,8 @@ class Alert(models.Model):
     previous = models.FloatField(_("previous value"), null=True, blank=True)
     n = models.PositiveIntegerField(_("answers"), null=True, blank=True)
     summary = models.CharField(_("summary"), max_length=300)
+    # What the summary is worded from, in each reader's language (metrics.closedloop.titles).
+    message = models.JSONField(_("message"), default=dict, blank=True, editable=False)
     opened_at = models.DateTimeField(_("opened"))
     notify = models.CharField(_("notification"), max_length=10, choices=NotifyMode.choices)
     notify_claimed_at = models.DateTimeField(_("notification claimed"), null=True, blank=True)
@@ -290,7 +293,12 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.summary
+        return self.summary_shown
+
+    @property
+    def summary_shown(self) -> str:
+        """The summary in the reader's language (the stored text for older alerts)."""
+        return message_text(self.message, fallback=self.summary)
 
 
 class CaseStatus(models.TextChoices):
@@ -350,6 +358,8 @@ class Case(models.Model):
     )
     may_contact = models.BooleanField(_("may contact"), null=True, blank=True)
     title = models.CharField(_("title"), max_length=300)
+    # What the title is worded from, in each reader's language (metrics.closedloop.titles).
+    message = models.JSONField(_("message"), default=dict, blank=True, editable=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -390,7 +400,12 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.title_shown
+
+    @property
+    def title_shown(self) -> str:
+        """The title in the reader's language (the stored text for older cases)."""
+        return message_text(self.message, fallback=self.title)
 
     @property
     def is_open(self) -> bool:

@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from metrics.closedloop.alerts import Firing, response_alerts_insert
 from metrics.closedloop.models import Alert, AlertRule, Case, RuleCondition, RuleKind
+from metrics.closedloop.titles import message
 from surveys.models import SCORED_TYPES, Answer, QuestionType, Response
 
 # The survey question whose answer says whether the respondent may be contacted (see
@@ -24,10 +24,6 @@ from surveys.models import SCORED_TYPES, Answer, QuestionType, Response
 CONTACT_QUESTION_KEY = "may_contact"
 CONTACT_NO = "no"
 CONTACT_YES = "yes"
-
-
-def _answer_label(question_type: str) -> str:
-    return str(QuestionType(question_type).label) if question_type else _("Answer")
 
 
 def _match(rule: AlertRule, answers: Sequence[Mapping[str, Any]]) -> Firing | None:
@@ -45,9 +41,8 @@ def _match(rule: AlertRule, answers: Sequence[Mapping[str, Any]]) -> Firing | No
             at_most = rule.condition == RuleCondition.ANSWER_AT_MOST
             hit = a["number"] <= rule.threshold if at_most else a["number"] >= rule.threshold
             if hit:
-                return Firing(
-                    summary=_("%(question)s answer %(value)s: %(rule)s")
-                    % {"question": _answer_label(a["type"]), "value": a["number"], "rule": rule},
+                return Firing.of(
+                    message("answer", type=a["type"], value=a["number"], rule=rule.name),
                     value=float(a["number"]),
                 )
         elif rule.condition == RuleCondition.KEYWORD:
@@ -56,15 +51,10 @@ def _match(rule: AlertRule, answers: Sequence[Mapping[str, Any]]) -> Firing | No
             text = a["text"].casefold()
             found = [k for k in rule.keyword_list() if k in text]
             if found:
-                return Firing(
-                    summary=_("Keyword “%(keyword)s” in a comment: %(rule)s")
-                    % {"keyword": found[0], "rule": rule}
-                )
+                return Firing.of(message("keyword", keyword=found[0], rule=rule.name))
         elif rule.condition == RuleCondition.ANY_ANSWER:
             if a["number"] is not None or a["text"] or a["choices"]:
-                return Firing(
-                    summary=_("Answered “%(key)s”: %(rule)s") % {"key": a["key"], "rule": rule}
-                )
+                return Firing.of(message("answered", key=a["key"], rule=rule.name))
     return None
 
 
@@ -150,6 +140,7 @@ def _fire(
             response=response,
             value=firing.value,
             summary=summary,
+            message=firing.message or {},
             opened_at=now,
             notify=rule.notify,
         )
@@ -160,6 +151,7 @@ def _fire(
         person_id=response.person_id,
         may_contact=may_contact,
         title=summary,
+        message=firing.message or {},
         assignee_id=rule.assignee_id or response.audience.owner_id,
         opened_at=now,
         due_at=now + rule.sla,
@@ -215,9 +207,8 @@ def topic_alerts_open(
                 or (rule.pk, response.pk) in cases
             ):
                 continue
-            firing = Firing(
-                summary=_("Comment on “%(topic)s”: %(rule)s")
-                % {"topic": rule.topic.label if rule.topic else "", "rule": rule}
+            firing = Firing.of(
+                message("topic", topic=rule.topic.label if rule.topic else "", rule=rule.name)
             )
             _fire(rule, response, firing, _may_contact(contact[response.pk]), now, alerts, cases)
     return response_alerts_insert(alerts=alerts, cases=cases, now=now)

@@ -10,12 +10,12 @@ import datetime as dt
 from django.db.models import Case as SqlCase
 from django.db.models import CharField, Count, Q, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from metrics import definitions as d
 from metrics import selectors as s
 from metrics.closedloop.alerts import Firing, alert_open, window_start
 from metrics.closedloop.models import Alert, AlertRule, RuleCondition, RuleKind
+from metrics.closedloop.titles import message
 from surveys.models import Invitation
 
 
@@ -88,27 +88,24 @@ def score_rule_check(*, rule: AlertRule, now: dt.datetime) -> Firing | None:
     date_to = now.date()
     date_from = date_to - dt.timedelta(days=rule.window_days - 1)
     threshold_n = rule.audience.anonymity_threshold
-    names = {"rule": rule, "days": rule.window_days}
+    names = {"rule": rule.name, "days": rule.window_days}
     if rule.condition == RuleCondition.RESPONSE_RATE_BELOW:
         rate, sent = _response_rate(rule, date_from=date_from, date_to=date_to)
         if rate is None or sent < threshold_n or rate >= (rule.threshold or 0):
             return None
-        return Firing(
-            summary=_("Response rate %(value).1f %% over %(days)s days: %(rule)s")
-            % {"value": rate, **names},
+        return Firing.of(
+            message("rate_below", value=rate, **names),
             value=rate,
             n=sent,
         )
     current, previous = _period_scores(rule, date_from=date_from, date_to=date_to)
     if current.value is None or current.n < threshold_n:
         return None
-    label = s.METRIC_LABELS.get(rule.question_type, rule.question_type)
     if rule.condition == RuleCondition.SCORE_BELOW:
         if current.value >= (rule.threshold or 0):
             return None
-        return Firing(
-            summary=_("%(metric)s %(value).1f over %(days)s days: %(rule)s")
-            % {"metric": label, "value": current.value, **names},
+        return Firing.of(
+            message("score_below", metric=rule.question_type, value=current.value, **names),
             value=current.value,
             n=current.n,
         )
@@ -119,9 +116,14 @@ def score_rule_check(*, rule: AlertRule, now: dt.datetime) -> Firing | None:
         return None
     if rule.threshold is not None and drop < rule.threshold:
         return None
-    return Firing(
-        summary=_("%(metric)s fell from %(previous).1f to %(value).1f: %(rule)s")
-        % {"metric": label, "previous": previous.value, "value": current.value, **names},
+    return Firing.of(
+        message(
+            "score_drop",
+            metric=rule.question_type,
+            previous=previous.value,
+            value=current.value,
+            rule=rule.name,
+        ),
         value=current.value,
         previous=previous.value,
         n=current.n,

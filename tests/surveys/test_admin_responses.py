@@ -99,7 +99,7 @@ def test_response_page_is_read_only_and_shows_escaped_answers(admin_client):
     html = admin_client.get(f"{RESPONSES}{response.pk}/change/").content.decode()
 
     assert "<th scope='row'>Recommend us?</th><td>3</td>" in html
-    assert "<th scope='row'>Main reason</th><td>price</td>" in html
+    assert "<th scope='row'>Main reason</th><td>Price</td>" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; çok geç" in html
     assert "<script>alert(1)</script>" not in html
     assert 'name="_save"' not in html

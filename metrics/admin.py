@@ -155,7 +155,7 @@ class AlertRuleAdmin(AudienceScopedAdmin):
 class AlertAdmin(AudienceScopedAdmin):
     """Alerts are opened by the rules only; each has its case."""
 
-    list_display = ("summary", "audience", "rule", "opened_at", "notify", "notified_at")
+    list_display = ("summary_shown", "audience", "rule", "opened_at", "notify", "notified_at")
     list_filter = ("notify", "audience")
     list_select_related = ("audience", "rule")
     date_hierarchy = "opened_at"
@@ -169,6 +169,10 @@ class AlertAdmin(AudienceScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
         return False
+
+    @admin.display(description=_("summary"), ordering="summary")
+    def summary_shown(self, obj: Alert) -> str:
+        return obj.summary_shown
 
 
 @admin.register(RootCause)
@@ -269,7 +273,7 @@ class CaseAdmin(AudienceScopedAdmin):
 
     form = CaseForm
     list_display = (
-        "title",
+        "title_shown",
         "person_link",
         "audience",
         "assignee",
@@ -285,7 +289,7 @@ class CaseAdmin(AudienceScopedAdmin):
     search_help_text = _("The person (name, e-mail, phone, external id), the title or a note.")
     show_full_result_count = False
     fields = (
-        "title",
+        "title_shown",
         "audience",
         "respondent",
         "response_link",
@@ -296,7 +300,14 @@ class CaseAdmin(AudienceScopedAdmin):
         "opened_at",
         "closed_at",
     )
-    readonly_fields = ("title", "audience", "respondent", "response_link", "opened_at", "closed_at")
+    readonly_fields = (
+        "title_shown",
+        "audience",
+        "respondent",
+        "response_link",
+        "opened_at",
+        "closed_at",
+    )
     inlines = (CaseNoteInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
@@ -312,6 +323,10 @@ class CaseAdmin(AudienceScopedAdmin):
         self, request: HttpRequest, queryset: QuerySet[Case], search_term: str
     ) -> tuple[QuerySet[Case], bool]:
         return cases_matching(queryset, search_term), False
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_shown(self, obj: Case) -> str:
+        return obj.title_shown
 
     @admin.display(description=_("person"))
     def person_link(self, obj: Case) -> str:

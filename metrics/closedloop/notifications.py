@@ -104,7 +104,7 @@ def alert_mail_send(*, alert_id: int) -> bool:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("New case for %(audience)s: %(title)s") % {
             "audience": alert.audience,
-            "title": case.title,
+            "title": case.title_shown,
         }
         message = _message(
             to=assignee.email,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
@@ -60,3 +61,7 @@ def message_text_in(stored: dict[str, Any], language: str) -> str:
     """The message worded in `language` (what is stored as the searchable summary)."""
     with override(language):
         return message_text(stored)
+
+
+# The message worded when it is turned into text (an e-mail rendered in its reader's language).
+lazy_message_text = lazy(message_text, str)

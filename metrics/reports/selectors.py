@@ -31,6 +31,7 @@ from audiences.models import Audience, AudienceKind, Role
 from metrics import definitions as d
 from metrics import selectors as s
 from metrics.closedloop.models import OPEN_STATUSES, Case
+from metrics.closedloop.titles import lazy_message_text
 from metrics.comments.selectors import top_topics
 from metrics.drivers.selectors import top_drivers
 from surveys.models import Question, QuestionType
@@ -252,12 +253,14 @@ def _overdue(ids: list[int], now: dt.datetime) -> tuple[dict[int, int], dict[int
                 RowNumber(), partition_by=[F("audience_id")], order_by=[F("due_at"), F("pk")]
             )
         ).filter(rank__lte=OLDEST_CASES)
-        for pk, audience_id, title, due_at in ranked.values_list(
-            "pk", "audience_id", "title", "due_at"
+        for pk, audience_id, title, message, due_at in ranked.values_list(
+            "pk", "audience_id", "title", "message", "due_at"
         ).order_by("audience_id", "due_at", "pk"):
             url = absolute_url(reverse("admin:metrics_case_change", args=[pk]))
+            # Worded when the e-mail renders, in its reader's language.
+            shown = lazy_message_text(message, fallback=title)
             oldest.setdefault(audience_id, []).append(
-                {"title": title, "url": url, "due_at": due_at}
+                {"title": shown, "url": url, "due_at": due_at}
             )
     return counts, oldest
 

@@ -37,6 +37,9 @@ class Field:
     multiline: bool = False
     low_label: Any = ""
     high_label: Any = ""
+    # The ends of a CSAT / CES scale whose points' captions are hidden on a one-row phone
+    # layout: said on screen only, as each point's label already carries its caption.
+    captioned_ends: bool = False
     max_length: int = 5000
 
 
@@ -109,6 +112,8 @@ def field_for(
             )
         if question.type == QuestionType.NPS:
             f.low_label, f.high_label = _("Not at all likely"), _("Extremely likely")
+        elif captions[0] and not f.help:
+            f.low_label, f.high_label, f.captioned_ends = captions[0], captions[-1], True
         elif question.type == QuestionType.RATING:
             f.kind = "stars"
     elif question.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):

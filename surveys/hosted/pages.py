@@ -3,13 +3,17 @@
 GET shows the page a respondent is on (a returning one resumes at the first page they have not
 finished); POST validates one page, saves it and moves on, or completes the response on the
 last page. Every refusal is a polite page with the right status, never a 500.
+
+A survey presented one question at a time is the same machine over screens of one question:
+each question is its own page, numbered by its place in the survey, so display logic, resume
+and the way back work the same without JavaScript (survey.js only makes the steps smoother).
 """
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
@@ -18,8 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from surveys.hosted.fields import field_for
 from surveys.hosted.flows import Flow
 from surveys.hosted.languages import activate, choose_language_plain, pick_text, survey_languages
+from surveys.languages import is_rtl, own_name
 from surveys.logic import visible_keys
-from surveys.models import Question
+from surveys.models import Presentation, Question
 from surveys.selectors import duration_sentence, estimated_seconds
 from surveys.services import AlreadyResponded, SurveyFull, SurveyUnavailable, Unavailable
 from surveys.validation import AnswerValue, clean_page
@@ -54,6 +59,19 @@ UNAVAILABLE_PAGES = {
 
 
 # --- Where a respondent is -------------------------------------------------------------------
+
+
+def screens(flow: Flow) -> list[Question]:
+    """`flow`'s questions as the pages respondents step through: as authored, or, one question
+    at a time, copies whose page is the question's place in the survey (1, 2, 3 …)."""
+    if flow.survey.presentation != Presentation.ONE_QUESTION:
+        return flow.questions
+    stepped = []
+    for position, question in enumerate(flow.questions, start=1):
+        step = copy.copy(question)
+        step.page = position
+        stepped.append(step)
+    return stepped
 
 
 def _empty(value: AnswerValue) -> bool:
@@ -157,18 +175,17 @@ def base_context(flow: Flow, page: int | None = None) -> dict[str, Any]:
     """The frame of every page of `flow`'s survey: title, language switcher, opt-out link."""
     default = flow.survey.default_language
     offered = survey_languages(flow.survey)
-    names = dict(settings.LANGUAGES)
     return {
         "survey_title": pick_text(flow.survey.title, flow.language, default) or flow.survey.name,
         "language": flow.language,
+        "direction": "rtl" if is_rtl(flow.language) else "ltr",
+        "one_question": flow.survey.presentation == Presentation.ONE_QUESTION,
         "optout_url": flow.optout_url,
         "preview": flow.preview,
         "languages": [
             {
                 "code": code,
-                "name": translation.get_language_info(code)["name_local"]
-                if code in names
-                else code,
+                "name": own_name(code),
                 "url": url_with(flow.action_url, lang=code, page=page),
                 "current": code == flow.language,
             }
@@ -214,6 +231,7 @@ def unavailable(request: HttpRequest, flow: Flow | None, reason: str) -> HttpRes
 def _render_page(
     request: HttpRequest,
     flow: Flow,
+    questions: Sequence[Question],
     *,
     page: int,
     answers: Mapping[str, AnswerValue],
@@ -221,10 +239,10 @@ def _render_page(
     raws: Mapping[str, list[str]] | None = None,
 ) -> HttpResponse:
     errors = errors or {}
-    visible = visible_keys(flow.questions, answers)
-    pages = _pages(flow.questions, visible)
+    visible = visible_keys(questions, answers)
+    pages = _pages(questions, visible)
     index = pages.index(page) if page in pages else 0
-    progress = sorted(set(pages) | _undecided_pages(flow.questions, visible, answers, page))
+    progress = sorted(set(pages) | _undecided_pages(questions, visible, answers, page))
     default = flow.survey.default_language
     fields = [
         field_for(
@@ -235,7 +253,7 @@ def _render_page(
             errors.get(q.key),
             raws.get(q.key) if raws is not None else None,
         )
-        for q in flow.questions
+        for q in questions
         if q.page == page and q.key in visible
     ]
     context = {
@@ -267,22 +285,23 @@ def run(request: HttpRequest, flow: Flow) -> HttpResponse:
     if flow.completed():
         return thanks(request, flow, already=request.GET.get("done") != "1")
     answers = flow.load()
-    visible = visible_keys(flow.questions, answers)
-    pages = _pages(flow.questions, visible)
+    questions = screens(flow)
+    visible = visible_keys(questions, answers)
+    pages = _pages(questions, visible)
     if not pages:
         return unavailable(request, flow, Unavailable.NOT_OPEN)
     if request.method != "POST":
-        resume = _resume_page(flow.questions, visible, answers)
+        resume = _resume_page(questions, visible, answers)
         try:
             requested = int(request.GET.get("page", ""))
         except ValueError:
             requested = resume
         # A page asked for by number is shown when nothing required before it is missing: a
         # page of optional questions left empty is done with, not where to resume.
-        missing = _missing_required_page(flow.questions, visible, answers)
+        missing = _missing_required_page(questions, visible, answers)
         reachable = requested <= resume or missing is None or requested <= missing
         page = requested if requested in pages and reachable else resume
-        return _render_page(request, flow, page=page, answers=answers)
+        return _render_page(request, flow, questions, page=page, answers=answers)
 
     try:
         page = int(request.POST.get("page", ""))
@@ -290,14 +309,16 @@ def run(request: HttpRequest, flow: Flow) -> HttpResponse:
         page = -1
     if page not in pages:
         return HttpResponseRedirect(url_with(flow.action_url, lang=flow.language))
-    page_questions = [q for q in flow.questions if q.page == page]
+    page_questions = [q for q in questions if q.page == page]
     values, errors, raws = clean_page(page_questions, request.POST, visible=visible)
     if errors:
-        return _render_page(request, flow, page=page, answers=answers, errors=errors, raws=raws)
+        return _render_page(
+            request, flow, questions, page=page, answers=answers, errors=errors, raws=raws
+        )
     merged = {**answers, **values}
-    visible = visible_keys(flow.questions, merged)
-    following = [p for p in _pages(flow.questions, visible) if p > page]
-    missing = _missing_required_page(flow.questions, visible, merged)
+    visible = visible_keys(questions, merged)
+    following = [p for p in _pages(questions, visible) if p > page]
+    missing = _missing_required_page(questions, visible, merged)
     if following or (missing is not None and missing != page):
         try:
             flow.save(page_questions, values)

@@ -15,16 +15,22 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Audience, AudienceKind
+from audiences.access import has_role
+from audiences.models import Audience, AudienceKind, Role
+from journeys.admin import CardLink
 from journeys.admin import JourneyAdmin as JourneysJourneyAdmin
 from journeys.models import Journey
 from journeys.selectors import MapStage, MapTouchpoint
+from metrics.access import VIEW_PERMISSION
 from metrics.selectors.scores import figures
 from metrics.selectors.slices import MEAN_METRICS, METRIC_LABELS, Agg, Filters, score_from
-from surveys.models import Question, QuestionType
+from surveys.models import Question, QuestionType, Survey
 
 PERIODS: dict[str, int | None] = {"30": 30, "90": 90, "365": 365, "all": None}
 PERIOD_LABELS = {
@@ -292,6 +298,32 @@ def _link(request: HttpRequest, **values: str) -> str:
 
 class JourneyAdmin(JourneysJourneyAdmin):
     """The journey page whose map shows each touchpoint's and stage's score."""
+
+    def card_links(
+        self, request: HttpRequest, journey: Journey, stages: list[MapStage]
+    ) -> dict[int, list[CardLink]]:
+        """Each card also links to the touchpoint's surveys (about it or triggered by it) and
+        to the audience's dashboard filtered to it, for those who may open them."""
+        links = super().card_links(request, journey, stages)
+        user, audience = request.user, journey.audience
+        surveys_admin = self.admin_site._registry.get(Survey)
+        may_list = (
+            surveys_admin is not None
+            and user.has_perm("surveys.view_survey")
+            and has_role(user, audience.pk, surveys_admin.view_role)
+        )
+        may_score = user.has_perm(VIEW_PERMISSION) and has_role(user, audience.pk, Role.VIEWER)
+        surveys = reverse("admin:surveys_survey_changelist")
+        scores = reverse("metrics:audience", kwargs={"slug": audience.slug})
+        for item in stages:
+            for tp in item.touchpoints:
+                query = urlencode({"touchpoint": tp.touchpoint.pk})
+                card = links.setdefault(tp.touchpoint.pk, [])
+                if may_list:
+                    card.append(CardLink("surveys", gettext("Surveys"), f"{surveys}?{query}"))
+                if may_score:
+                    card.append(CardLink("scores", gettext("Scores"), f"{scores}?{query}"))
+        return links
 
     def map_context(
         self, request: HttpRequest, journey: Journey, stages: list[MapStage]

@@ -83,10 +83,15 @@ def neutralise(value: Cell) -> Cell:
 
 
 def export_header(*, survey: Survey, questions: Iterable[Question]) -> list[str]:
-    """Column names: the response's context, then one column per question key."""
+    """Column names: the response's context, then one column per question key.
+
+    A key is one column across versions (retired questions too: their answers stay). Named
+    surveys say which version each response answered; anonymous ones do not, as a version
+    begins on a day and so would date the response finer than its period.
+    """
     columns = ["response_id", "completed", "language", "channel", "segment", "touchpoint"]
     if not survey.anonymous:
-        columns.append("person_external_id")
+        columns += ["person_external_id", "version"]
     return columns + [q.key for q in questions]
 
 
@@ -161,7 +166,7 @@ def export_rows(
     fields = ["pk", "completed_at", "completed_on", "language", "channel", "segment"]
     fields.append("touchpoint__slug")
     if not survey.anonymous:
-        fields.append("person__external_id")
+        fields += ["person__external_id", "version"]
     responses = (
         Response.objects.filter(survey=survey, completed_on__isnull=False)
         .order_by("pk")
@@ -190,7 +195,7 @@ def export_rows(
                 touchpoint or "",
             ]
             if not survey.anonymous:
-                cells.append(row[7] or "")
+                cells += [row[7] or "", row[8]]
             given = answers.get(pk, {})
             for question_id, question in by_id.items():
                 found = given.get(question_id)

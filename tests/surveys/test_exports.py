@@ -34,6 +34,7 @@ HEADER = [
     "segment",
     "touchpoint",
     "person_external_id",
+    "version",
     "nps",
     "reason",
     "improve",
@@ -88,6 +89,7 @@ def test_csv_has_context_person_and_one_column_per_question(named_survey):
             "gold",
             "checkout",
             "cust-1",
+            "1",
             "3",
             "price",
             "Kargo çok geç geldi, şikâyetçiyim.",
@@ -100,6 +102,7 @@ def test_csv_has_context_person_and_one_column_per_question(named_survey):
             "",
             "",
             "cust-2",
+            "1",
             "10",
             "",
             "",
@@ -122,6 +125,7 @@ def test_xlsx_has_the_same_rows_with_typed_numbers(named_survey):
             "gold",
             "checkout",
             "cust-1",
+            1,
             3,
             "price",
             "Kargo çok geç geldi, şikâyetçiyim.",
@@ -134,6 +138,7 @@ def test_xlsx_has_the_same_rows_with_typed_numbers(named_survey):
             None,
             None,
             "cust-2",
+            1,
             10,
             None,
             None,
@@ -199,17 +204,17 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx():
 
     assert [row[4] for row in csv_data[1:]] == ["'+vip", "'-"]
     assert [row[6] for row in csv_data[1:]] == ["'@admin", ""]
-    assert [row[9] for row in csv_data[1:]] == ["'=cmd|' /C calc'!A0", "'-10"]
+    assert [row[10] for row in csv_data[1:]] == ["'=cmd|' /C calc'!A0", "'-10"]
     assert [row[4] for row in xlsx_data[1:]] == ["'+vip", "'-"]
     assert [row[6] for row in xlsx_data[1:]] == ["'@admin", None]
-    assert [row[9] for row in xlsx_data[1:]] == ["'=cmd|' /C calc'!A0", "'-10"]
+    assert [row[10] for row in xlsx_data[1:]] == ["'=cmd|' /C calc'!A0", "'-10"]
 
 
 def test_xlsx_drops_control_characters_it_cannot_store():
     survey = survey_with_questions()
     add_response(survey, {"nps": 2, "improve": "bad\x07\x1b input"}, completed_at=WHEN)
 
-    assert xlsx_rows(survey)[1][9] == "bad input"
+    assert xlsx_rows(survey)[1][10] == "bad input"
 
 
 def test_superuser_export_of_an_anonymous_survey_has_no_identifying_column_and_the_day_stored():
@@ -382,12 +387,12 @@ def test_a_hyperlink_behind_a_control_character_is_no_formula_in_csv_or_xlsx():
         workbook = load_workbook(io.BytesIO(output.read()))
     cells = {cell.column_letter: cell for cell in workbook["responses"][2]}
 
-    assert (csv_data[1][4], csv_data[1][6], csv_data[1][9]) == (
+    assert (csv_data[1][4], csv_data[1][6], csv_data[1][10]) == (
         "'\t+vip",
         "'@admin",
         "'" + LIVE[1:],
     )
-    assert (cells["E"].value, cells["G"].value, cells["J"].value) == (
+    assert (cells["E"].value, cells["G"].value, cells["K"].value) == (
         "'\t+vip",
         "'@admin",
         "'" + LIVE[1:],
@@ -422,4 +427,4 @@ def test_answers_are_read_once_per_chunk_of_responses():
 
     # questions, responses, then answers for chunks of 2 + 2 + 1 responses
     assert count_export_queries(survey, chunk_size=2) == 5
-    assert [row[7] for row in list(export_rows(survey=survey, chunk_size=2))[1:]] == [0, 1, 2, 3, 4]
+    assert [row[8] for row in list(export_rows(survey=survey, chunk_size=2))[1:]] == [0, 1, 2, 3, 4]

@@ -35,6 +35,8 @@ from surveys.models import (
     Survey,
 )
 from surveys.periods import anonymity_threshold
+from surveys.versions.selectors import VersionSummary as VersionSummary
+from surveys.versions.selectors import version_summary as version_summary
 from xmplatform.core.counts import CappedCount
 from xmplatform.core.suppression import suppress_siblings
 

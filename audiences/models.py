@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from xmplatform.core.names import TranslationsField, translated_name
 from xmplatform.core.search import Fold, Joined, StripPhone
 
 
@@ -52,6 +53,12 @@ class Audience(models.Model):
 
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    name_translations = TranslationsField(
+        _("name per language"),
+        default=dict,
+        blank=True,
+        help_text=_("The name in each language of the admin; an empty one shows the name above."),
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=AudienceKind.choices)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -93,7 +100,7 @@ class Audience(models.Model):
         verbose_name_plural = _("audiences")
 
     def __str__(self) -> str:
-        return self.name
+        return translated_name(self.name, self.name_translations)
 
     def clean(self) -> None:
         if self.kind == AudienceKind.EMPLOYEE and self.anonymity_threshold < 5:

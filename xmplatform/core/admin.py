@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from xmplatform.core import beat_admin  # noqa: F401  (registers the beat pages in words)
 from xmplatform.core.admin_guard import LookupGuardMixin
 from xmplatform.core.models import DeadLetter, OutboxMessage
 from xmplatform.core.outbox import outbox_retry

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
+from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.dates import MONTHS, WEEKDAYS
@@ -94,3 +95,32 @@ _NAMES = {
     **{dt.date(2026, 1, 5 + d).strftime("%A"): name for d, name in WEEKDAYS.items()},
 }
 _ENGLISH_NAMES = re.compile(r"\b(" + "|".join(_NAMES) + r")\b")
+
+
+def crontab_in_words(crontab: Any) -> str:
+    """A beat crontab (django_celery_beat's CrontabSchedule) in words, in its time zone."""
+    expression = " ".join(
+        str(part)
+        for part in (
+            crontab.minute,
+            crontab.hour,
+            crontab.day_of_month,
+            crontab.month_of_year,
+            crontab.day_of_week,
+        )
+    )
+    return cron_in_words(expression, zone=str(crontab.timezone))
+
+
+def periodic_task_in_words(task: Any) -> str:
+    """When a beat entry (django_celery_beat's PeriodicTask) runs, in words; "" for none."""
+    if task.crontab_id:
+        return crontab_in_words(task.crontab)
+    if task.clocked_id:
+        return gettext("Once, on %(moment)s") % {"moment": format_moment(task.clocked.clocked_time)}
+    if task.interval_id:
+        every = dt.timedelta(**{task.interval.period: task.interval.every})
+        return gettext("Every %(duration)s") % {"duration": humanize_duration(every, parts=3)}
+    if task.solar_id:
+        return str(task.solar)
+    return ""

@@ -31,6 +31,7 @@ class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
     segment = forms.CharField(label=_("Segment"), max_length=100, required=False)
     survey = forms.IntegerField(label=_("Survey"), min_value=1, required=False)
+    touchpoint = forms.IntegerField(label=_("Touchpoint"), min_value=1, required=False)
     metric = forms.ChoiceField(
         label=_("Metric"), choices=[(k, m.label) for k, m in METRICS.items()], required=False
     )
@@ -112,6 +113,7 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         window=window,
         segment=cleaned.get("segment") or None,
         survey_id=cleaned.get("survey"),
+        touchpoint_id=cleaned.get("touchpoint"),
         metric=cleaned.get("metric") or None,
         # A chart's CSV carries figures only, never what people wrote.
         with_text=chart is None,
@@ -121,6 +123,10 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return _csv(chart_csv(page, chart), name)
     if page.get("metric_reset"):
         errors = errors or {"metric": [_("This audience has no figures for that metric.")]}
+    if page.get("touchpoint_reset"):
+        errors = errors or {
+            "touchpoint": [_("That touchpoint is not on this audience's journeys.")]
+        }
     if not has_role(request.user, audience.pk, Role.ANALYST):
         # Viewers see scores only, never what people wrote.
         page["verbatims"] = page["anonymous_verbatims"] = []
@@ -145,6 +151,7 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "to": cleaned.get("to"),
             "segment": cleaned.get("segment") or "",
             "survey": cleaned.get("survey"),
+            "touchpoint": page.get("touchpoint"),
             "metric": page.get("metric"),
         },
         "csv_query": _csv_query(request),

@@ -69,17 +69,30 @@ def audience_page(
     metric: str | None = None,
     with_text: bool = True,
     now: dt.datetime | None = None,
+    touchpoint_id: int | None = None,
 ) -> dict[str, Any]:
     """Everything on one audience's page for `metric` (None or one the data do not support:
     the default — a survey filter's own metric, else the audience's headline — and
     `metric_reset` set when one was asked for). `with_text=False` skips the comments (a chart's
-    CSV has none). The query count does not grow with the data."""
+    CSV has none). `touchpoint_id` (a card of the journey map links here) narrows the survey
+    metrics and comments to one of the audience's touchpoints (`touchpoint_reset` when it is
+    not one); anonymous answers carry their survey's touchpoint, so this reads whole blocks
+    (metrics.privacy, point 3). The query count does not grow with the data."""
+    # The journeys' touchpoints (heatmap) also say which events the audience records: a
+    # role-tagged touchpoint is where its operational metrics come from.
+    touchpoints = list(
+        Touchpoint.objects.filter(stage__journey__audience=audience)
+        .select_related("stage__journey")
+        .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
+    )
+    touchpoint = next((tp for tp in touchpoints if tp.pk == touchpoint_id), None)
     filters = s.Filters(
         audience_id=audience.pk,
         date_from=window.date_from,
         date_to=window.date_to,
         survey_id=survey_id,
         segment=segment,
+        touchpoint_id=touchpoint.pk if touchpoint is not None else None,
     )
     # The audience's scored questions (survey, type, scale, order): which metrics it has and
     # each survey's own; the questions table is tiny next to rollups.
@@ -97,13 +110,6 @@ def audience_page(
     scope = s.read_scope(filters=everything, now=now)
     response_rate = s.response_rates(audience_ids=[audience.pk], date_from=window.date_from).get(
         audience.pk
-    )
-    # The journeys' touchpoints (heatmap) also say which events the audience records: a
-    # role-tagged touchpoint is where its operational metrics come from.
-    touchpoints = list(
-        Touchpoint.objects.filter(stage__journey__audience=audience)
-        .select_related("stage__journey")
-        .order_by("stage__journey__name", "stage__order", "stage_id", "order", "id")
     )
     roles: set[str] = set()
     if audience.kind == AudienceKind.CUSTOMER:
@@ -131,6 +137,9 @@ def audience_page(
         "segments": _segments(audience, window, scope),
         "response_rate": response_rate,
         "insight_links": insight_links(audience),
+        "touchpoint": touchpoint,
+        "touchpoint_choices": touchpoints,
+        "touchpoint_reset": touchpoint_id is not None and touchpoint is None,
     }
     if survey_id is not None:
         scope = replace(
@@ -184,6 +193,10 @@ def audience_page(
         catalog.OPERATION,
     )
     page["survey_ignored"] = survey_id is not None and about.kind == catalog.OPERATION
+    page["touchpoint_ignored"] = touchpoint is not None and about.kind in (
+        catalog.RATE,
+        catalog.OPERATION,
+    )
     scale = found["scale"]
     page["scale"] = scale
     page["other_scales"] = found["other_scales"]

@@ -37,6 +37,8 @@ def named_verbatims(filters: s.Filters) -> list[dict[str, Any]]:
         qs = qs.filter(survey_id=filters.survey_id)
     if filters.segment is not None:
         qs = qs.filter(segment=filters.segment)
+    if filters.touchpoint_id is not None:
+        qs = qs.filter(touchpoint_id=filters.touchpoint_id)
     return [
         {
             "text": v.answer.text,
@@ -63,6 +65,11 @@ def anonymous_verbatims(filters: s.Filters, scope: s.Scope) -> list[dict[str, An
         for key, p in scope.periods.items()
         if p.published
         and scope.surveys[key[0]].anonymous
+        # An anonymous answer's touchpoint is its survey's: whole groups stay whole.
+        and (
+            filters.touchpoint_id is None
+            or scope.surveys[key[0]].touchpoint_id == filters.touchpoint_id
+        )
         and (filters.date_from is None or p.starts_on >= filters.date_from)
         and (filters.date_to is None or p.starts_on <= filters.date_to)
     }

@@ -45,6 +45,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.selectors import survey_response_slices
+from xmplatform.core.words import humanize_duration, periodic_task_in_words
 
 
 @admin.register(FatiguePolicy)
@@ -65,9 +66,16 @@ class FatiguePolicyAdmin(AudienceScopedAdmin):
 
 @admin.register(DistributionRule)
 class DistributionRuleAdmin(AudienceScopedAdmin):
-    list_display = ["name", "survey", "kind", "active", "last_run_at", "panel_link"]
+    list_display = ["name", "survey", "kind", "runs_when", "active", "last_run_at", "panel_link"]
+    list_select_related = [
+        "survey__touchpoint",
+        "touchpoint",
+        "periodic_task__crontab",
+        "periodic_task__clocked",
+        "periodic_task__interval",
+        "periodic_task__solar",
+    ]
     list_filter = ["kind", "active"]
-    list_select_related = ["survey"]
     search_fields = ["name", "survey__name"]
     raw_id_fields = ["survey", "touchpoint"]
     form = DistributionRuleForm
@@ -116,14 +124,30 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
 
     @admin.display(description=_("schedule"))
     def schedule_entry(self, obj: DistributionRule) -> str:
-        """The wave's beat entry, linked to its page in the periodic-task admin."""
+        """The wave's beat entry in words, linked to its page in the periodic-task admin."""
         task = obj.periodic_task if obj.pk else None
         if task is None:
             return _("Not scheduled: plan it with the “Plan the wave now” action.")
-        schedule = task.clocked or task.crontab or task.interval or task.solar
         state = "" if task.enabled else " " + str(_("(disabled)"))
         url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
-        return format_html('<a href="{}">{}</a>{}', url, str(schedule), state)
+        return format_html('<a href="{}">{}</a>{}', url, periodic_task_in_words(task), state)
+
+    @admin.display(description=_("runs"))
+    def runs_when(self, obj: DistributionRule) -> str:
+        """When the rule sends: a wave's schedule, or a trigger's touchpoint and delay."""
+        if obj.kind == RuleKind.WAVE:
+            task = obj.periodic_task
+            if task is None:
+                return str(_("By hand"))
+            words = periodic_task_in_words(task)
+            return words if task.enabled else f"{words} {_('(disabled)')}"
+        touchpoint = obj.touchpoint or obj.survey.touchpoint
+        if not obj.delay:
+            return _("At once after “%(touchpoint)s”") % {"touchpoint": touchpoint or "—"}
+        return _("%(delay)s after “%(touchpoint)s”") % {
+            "delay": humanize_duration(obj.delay),
+            "touchpoint": touchpoint or "—",
+        }
 
     @admin.display(description=_("distribution"))
     def panel_link(self, obj: DistributionRule) -> str:
@@ -191,7 +215,7 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
         funnel = survey_funnel(survey=survey, real=request.user.is_superuser)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Distribution of %(survey)s") % {"survey": survey.name},
+            "title": _("Distribution of %(survey)s") % {"survey": survey},
             "survey": survey,
             "funnel": funnel,
             "suppressed": sorted(funnel.suppressed.items(), key=lambda kv: -kv[1]),

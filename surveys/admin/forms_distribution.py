@@ -4,7 +4,6 @@ import json
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -24,6 +23,7 @@ from surveys.models import (
     RuleKind,
     default_channel_order,
 )
+from xmplatform.core.duration_field import DurationWordsField
 
 
 class Schedule(models.TextChoices):
@@ -103,8 +103,9 @@ def _flat_mapping(value: Any, *, lists: bool) -> list[str]:
 
 
 def _wave_times_help() -> str:
-    # Formatted when shown, in the reader's language: `%` on a lazy text translates it at import.
-    return _("Waves only. Times are in %(zone)s.") % {"zone": settings.TIME_ZONE}
+    # Formatted when shown, in the reader's language and zone: `%` on a lazy text translates
+    # it at import.
+    return _("Waves only. Times are in %(zone)s.") % {"zone": timezone.get_current_timezone_name()}
 
 
 class DistributionRuleForm(forms.ModelForm):
@@ -158,6 +159,7 @@ class DistributionRuleForm(forms.ModelForm):
             "reminder_after_days",
             "expiry_days",
         ]
+        field_classes = {"delay": DurationWordsField}
 
     def clean_condition(self) -> Any:
         value = self.cleaned_data.get("condition")
@@ -284,6 +286,7 @@ def crontab_for(schedule: str, first_run: Any, cron: str | None = None) -> Cront
         day_of_month=day,
         month_of_year=month,
         day_of_week=weekday,
-        timezone=settings.TIME_ZONE,
+        # The zone the times were given in: the reader's (xmplatform.core.viewer_zone).
+        timezone=timezone.get_current_timezone_name(),
     )
     return crontab

@@ -21,11 +21,12 @@ _UNITS = (
 )
 
 
-def humanize_duration(value: dt.timedelta | None, *, parts: int = 2) -> str:
+def humanize_duration(value: dt.timedelta | None, *, parts: int = 2, exact: bool = False) -> str:
     """`value` as its `parts` largest units ("1 day 6 hours"); "" for None, "no time" for 0.
 
     Weeks are left as days (14 days reads as the window a policy names); what is below the
-    last unit shown is dropped, never rounded up.
+    last unit shown is dropped, never rounded up. `exact` names every unit (a form's value,
+    which must read back as the same duration).
     """
     if value is None:
         return ""
@@ -38,10 +39,10 @@ def humanize_duration(value: dt.timedelta | None, *, parts: int = 2) -> str:
         n, seconds = divmod(seconds, size)
         if n:
             words.append(word(n) % {"n": n})
-        elif words:
+        elif words and not exact:
             # A gap ends the description: "1 day 30 seconds" reads as a typo.
             break
-        if len(words) == parts:
+        if len(words) == parts and not exact:
             break
     return sign + " ".join(words)
 

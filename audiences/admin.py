@@ -54,7 +54,7 @@ class AudienceAdmin(AudienceScopedAdmin):
 
     view_role = Role.VIEWER
 
-    list_display = ("name", "slug", "kind", "owner", "priority", "member_count")
+    list_display = ("name_shown", "slug", "kind", "owner", "priority", "member_count")
     list_filter = ("kind",)
     list_select_related = ("owner",)
     search_fields = ("name", "slug")
@@ -93,6 +93,11 @@ class AudienceAdmin(AudienceScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Audience, form: Any, change: bool) -> None:
         audience_save(audience=obj, actor=request.user)
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_shown(self, obj: Audience) -> str:
+        """The name in the reader's language (Audience.name_translations)."""
+        return str(obj)
 
     @admin.display(description=_("members"), ordering="_member_count")
     def member_count(self, obj: Audience) -> str:

@@ -159,10 +159,10 @@ def _nps_group(answers: list[dict[str, Any]]) -> tuple[str, str]:
     for answer in answers:
         if answer["question__type"] == QuestionType.NPS and answer["number"] is not None:
             if answer["number"] >= 9:
-                return gettext("Promoter"), "good"
+                return gettext("Promoter (9–10)"), "good"
             if answer["number"] >= 7:
-                return gettext("Passive"), ""
-            return gettext("Detractor"), "bad"
+                return gettext("Passive (7–8)"), ""
+            return gettext("Detractor (0–6)"), "bad"
     return "", ""
 
 
@@ -311,7 +311,7 @@ KIND_LABELS = {
     "membership": _("Membership"),
     "event": _("Touchpoint"),
     "invitation": _("Invitation"),
-    "response": _("Response"),
+    "response": _("Survey response"),
     "case": _("Case"),
 }
 

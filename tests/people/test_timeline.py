@@ -91,7 +91,7 @@ def test_the_xm_team_sees_everything_about_the_person(client, xm_manager, world)
         "Invitation to Visit",
         "Not sent: opted out",
         "Answered Visit",
-        "Detractor",
+        "Detractor (0–6)",
         "3 / 10",
         "Price",
         "Kargo çok geç geldi",

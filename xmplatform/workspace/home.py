@@ -112,7 +112,8 @@ def setup_checklist(request: HttpRequest) -> list[Step]:
     )
     has_questions = Exists(Question.objects.filter(survey_id=OuterRef("pk")))
     done = {
-        "audience": scope(Audience.objects.filter(owner__isnull=False), user=user).exists(),
+        # Every audience has an owner (the field is required).
+        "audience": scope(Audience.objects.all(), user=user).exists(),
         "journey": scope(Journey.objects.all(), user=user).exists(),
         "survey": scope(Survey.objects.filter(has_questions), user=user).exists(),
         "rule": scope(DistributionRule.objects.all(), user=user).exists(),
@@ -303,6 +304,7 @@ def home_context(request: HttpRequest, *, now: dt.datetime | None = None) -> dic
         "delivery_unknown": unknown,
         "mostly_suppressed": suppressed,
         "score_changes": changes,
+        "suppression_days": SUPPRESSION_DAYS,
         "attention": attention,
         "can_view_metrics": request.user.has_perm(VIEW_PERMISSION),
         "can_work_cases": overdue is not None,

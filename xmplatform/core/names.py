@@ -59,7 +59,7 @@ class TranslationsFormField(forms.MultiValueField):
     widget = TranslationsWidget
 
     def __init__(self, **kwargs: Any) -> None:
-        for key in ("encoder", "decoder", "max_length"):
+        for key in ("encoder", "decoder", "max_length", "required"):
             kwargs.pop(key, None)
         fields = tuple(
             forms.CharField(required=False, max_length=MAX_LENGTH) for _c in _languages()

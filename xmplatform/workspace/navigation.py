@@ -156,6 +156,8 @@ GROUPS: tuple[Group, ...] = (
             Entry(model="auth.user"),
             Entry(model="auth.group"),
             Entry(model="audiences.audiencegrant"),
+            # Two-step verification's authenticator devices, when it is installed.
+            Entry(model="otp_totp.totpdevice"),
             Entry(model="api.apikey"),
             Entry(model="api.webhook"),
             Entry(model="api.webhookdelivery"),

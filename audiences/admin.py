@@ -201,7 +201,8 @@ class PersonAdmin(AudienceScopedAdmin):
     reaches every app.
     """
 
-    list_display = ("external_id", "name", "email", "phone", "language", "timeline_link")
+    # The name opens the person's timeline (everything about them); the id, their details.
+    list_display = ("external_id", "timeline_link", "email", "phone", "language")
     list_filter = ("language",)
     # The search itself is audiences.search (get_search_results): this only shows the box.
     search_fields = ("search_text",)
@@ -223,10 +224,12 @@ class PersonAdmin(AudienceScopedAdmin):
         """Partial and Turkish-folded on the trigram-indexed search column; never duplicates."""
         return people_matching(queryset, search_term), False
 
-    @admin.display(description=_("timeline"))
+    @admin.display(description=_("name"), ordering="name")
     def timeline_link(self, obj: Person) -> str:
         url = reverse("person_timeline", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, gettext("Timeline"))
+        return format_html(
+            '<a href="{}" title="{}">{}</a>', url, gettext("Timeline"), obj.name or "—"
+        )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Consent:

@@ -101,7 +101,8 @@ def test_people_list_finds_by_name_for_the_xm_team(client, xm_manager, cast):
     page = client.get(PEOPLE, {"q": "Walker"})
 
     assert [p.external_id for p in page.context["cl"].result_list] == ["c-3"]
-    assert "Timeline" in page.content.decode()
+    person = page.context["cl"].result_list[0]
+    assert f'href="/admin/audiences/person/{person.pk}/timeline/"' in page.content.decode()
 
 
 def test_an_analyst_finds_only_people_of_their_audiences(client, cast):

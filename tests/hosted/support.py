@@ -16,7 +16,9 @@ ARABIC = {
     "liked": "ما الذي أعجبك؟",
     "csat": "ما مدى رضاك بشكل عام؟",
     "reason": "ما هو الأهم بالنسبة لك؟",
+    "speed": "السرعة",
 }
+ARABIC_CHOICES = {"price": "السعر", "speed": ARABIC["speed"], "staff": "الموظفون"}
 
 
 def one_question_survey(**extra: Any) -> Survey:
@@ -36,7 +38,11 @@ def add_arabic(survey: Survey) -> None:
     survey.save(update_fields=["title", "thank_you"])
     for question in survey.questions.all():
         question.label = {**question.label, "ar": ARABIC[question.key]}
-        question.save(update_fields=["label"])
+        question.choices = [
+            {**c, "label": {**c["label"], "ar": ARABIC_CHOICES[c["value"]]}}
+            for c in question.choices or []
+        ]
+        question.save(update_fields=["label", "choices"])
 
 
 def languages_survey(languages: list[str], default: str) -> Survey:

@@ -77,10 +77,11 @@ format: install
 
 # Benchmarks drive thousands of requests from one address: the per-address rate limit is
 # raised out of reach (still counted, so its cost stays in the figures).
+# `make bench ONLY="search admin"` runs only bench_search and bench_admin.
 bench: install
 	env DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS)} $(PROD_ENV) \
 		HOSTED_RATE_LIMIT_PER_IP=$${HOSTED_RATE_LIMIT_PER_IP:-100000000/m} \
-		$(BIN)/python bench/run.py
+		$(BIN)/python bench/run.py $(ONLY)
 
 messages: install
 	cd $(CURDIR) && $(BIN)/python manage.py makemessages -l tr -l en --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*'

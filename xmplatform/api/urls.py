@@ -26,6 +26,13 @@ urlpatterns = [
         views.SurveyResponsesView.as_view(),
         name="survey-responses",
     ),
+    path("v1/journeys/", views.JourneyListView.as_view(), name="journeys"),
+    path("v1/journeys/<int:journey_id>/", views.JourneyDetailView.as_view(), name="journey"),
+    path(
+        "v1/distribution-rules/",
+        views.DistributionRuleListView.as_view(),
+        name="distribution-rules",
+    ),
     path("v1/responses/", views.ResponsesView.as_view(), name="responses"),
     path("v1/scores/", views.ScoresView.as_view(), name="scores"),
     path("v1/drivers/", views.DriversView.as_view(), name="drivers"),

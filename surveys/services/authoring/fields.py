@@ -49,6 +49,7 @@ SURVEY_FIELDS = frozenset(
     }
 )
 NAME_MAX = Survey._meta.get_field("name").max_length or 200
+LIMIT_MAX = 2**31 - 1  # the column's largest value on PostgreSQL
 
 
 def actor_name(actor: Any) -> str:
@@ -61,7 +62,10 @@ def actor_name(actor: Any) -> str:
 def _moment(value: Any, path: str, errors: Errors) -> Any:
     if value is None or value == "":
         return None
-    moment = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. month 13
+        moment = None
     if moment is None or moment.tzinfo is None:
         add(
             errors,
@@ -187,7 +191,7 @@ def clean_fields(
         )
         if presentation is not None:
             value = given.get("presentation", presentation.get_default())
-            if value not in {c[0] for c in presentation.choices or []}:
+            if value not in [c[0] for c in presentation.choices or []]:
                 add(
                     errors,
                     "presentation",
@@ -197,12 +201,20 @@ def clean_fields(
             out["presentation"] = value
     if "languages" in given or survey is None:
         languages = given.get("languages", Survey._meta.get_field("languages").get_default())
-        _run_validators("languages", languages, errors)
-        out["languages"] = languages if isinstance(languages, list) else []
+        if not isinstance(languages, list) or not all(isinstance(c, str) for c in languages):
+            add(errors, "languages", _('Give the languages as a list of codes, e.g. ["tr", "en"].'))
+            languages = []
+        else:
+            _run_validators("languages", languages, errors)
+        out["languages"] = languages
     languages = [str(code) for code in out.get("languages") or []]
     if "default_language" in given or survey is None:
         default = given.get("default_language", languages[0] if languages else "")
-        _run_validators("default_language", default, errors)
+        if not isinstance(default, str):
+            add(errors, "default_language", _("Give a language code, e.g. “tr”."))
+            default = ""
+        elif default:
+            _run_validators("default_language", default, errors)
         out["default_language"] = default
     if languages and out.get("default_language") not in languages:
         add(
@@ -256,13 +268,15 @@ def clean_fields(
     if "response_limit" in given or survey is None:
         limit = given.get("response_limit")
         if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+            isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX
         ):
             add(
                 errors,
                 "response_limit",
-                _("Give a whole number of at least 1, or null for no limit."),
+                _("Give a whole number from 1 to %(max)d, or null for no limit.")
+                % {"max": LIMIT_MAX},
             )
+            limit = None
         out["response_limit"] = limit
     return out
 

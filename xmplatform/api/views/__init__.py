@@ -3,9 +3,11 @@ selectors and operations. `xmplatform.api.urls` routes to the names below."""
 
 from xmplatform.api.views.audiences import AudienceDetailView, AudienceListView
 from xmplatform.api.views.base import not_found
+from xmplatform.api.views.distribution_rules import DistributionRuleListView
 from xmplatform.api.views.drivers import DriversView
 from xmplatform.api.views.events import EventsView
 from xmplatform.api.views.invitations import InvitationListView
+from xmplatform.api.views.journeys import JourneyDetailView, JourneyListView
 from xmplatform.api.views.people import PeopleView, PersonDetailView, PersonExportView
 from xmplatform.api.views.responses import ResponsesView, SurveyResponsesView
 from xmplatform.api.views.scores import ScoresView
@@ -16,10 +18,13 @@ from xmplatform.api.views.units import ExCxView
 __all__ = [
     "AudienceDetailView",
     "AudienceListView",
+    "DistributionRuleListView",
     "DriversView",
     "EventsView",
     "ExCxView",
     "InvitationListView",
+    "JourneyDetailView",
+    "JourneyListView",
     "PeopleView",
     "PersonDetailView",
     "PersonExportView",

@@ -202,3 +202,12 @@ def test_query_count_does_not_grow_with_history(client, django_assert_max_num_qu
     # the audit insert
     with django_assert_max_num_queries(16):
         client.get(timeline_url(long))
+
+
+def test_person_page_links_to_the_timeline(client, xm_manager, world):
+    person, _customers, _employees = world
+    client.force_login(xm_manager)
+
+    html = client.get(f"/admin/audiences/person/{person.pk}/change/").content.decode()
+
+    assert f'href="{timeline_url(person)}"' in html

@@ -94,7 +94,7 @@ def _seed(world: dict[str, Any], people: int) -> None:
                 created_at, updated_at)
             SELECT 'crm-' || g,
                 'u' || g || '@' || ({_sql_array(DOMAINS)})[1 + g %% 4],
-                '+90 5' || lpad(((g * 7919) %% 1000000000)::text, 9, '0'),
+                '+90 5' || lpad(((g::bigint * 7919) %% 1000000000)::text, 9, '0'),
                 ({first})[1 + g %% {len(FIRST)}] || ' '
                     || ({last})[1 + (g / {len(FIRST)}) %% {len(LAST)}],
                 (ARRAY['en','tr'])[1 + g %% 2], 'Europe/Istanbul', now(), now()

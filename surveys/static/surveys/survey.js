@@ -119,14 +119,15 @@
     step(link.href, { method: "GET" }, true);
   });
 
-  // A tap (or click) on a scale point answers and moves on; arrow keys only choose, so
-  // keyboard users still pick freely and go on with Enter or the Next button.
+  // A tap (or click) on a scale point answers and moves on, also on the point already chosen
+  // (coming back to change nothing); arrow keys only choose (they click radios too, but no
+  // pointer went down), so keyboard users pick freely and go on with Enter or Next.
   document.addEventListener("pointerdown", function (event) {
     if (event.target.closest && event.target.closest(".one-question .scale-option")) {
       pointerAt = Date.now();
     }
   });
-  document.addEventListener("change", function (event) {
+  document.addEventListener("click", function (event) {
     var input = event.target;
     var form = input.form;
     if (!form || !form.classList.contains("one-question") || input.type !== "radio" ||

@@ -6,8 +6,23 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from surveys.models import Question, Response, Survey, SurveyVersion
+from surveys.models import Question, Response, Survey, SurveyStatus, SurveyVersion
 from surveys.versions.changes import ChangeKind
+
+
+def answering_hidden(survey: Survey) -> bool:
+    """Whether edits must not depend on whether anyone has answered: an anonymous survey once
+    it left the draft. Its editors are not to learn that someone answered after a given moment
+    (its invitations say so only when the period is published), so its live version counts as
+    answered and its questions as having answers."""
+    return survey.anonymous and survey.status != SurveyStatus.DRAFT
+
+
+def live_version_answered(survey: Survey) -> bool:
+    """Whether a change of `survey`'s questions makes a new version (one query at most)."""
+    if answering_hidden(survey):
+        return True
+    return Response.objects.filter(survey=survey, version=survey.version).exists()
 
 
 def _field_names() -> dict[str, str]:
@@ -48,11 +63,13 @@ class VersionLine:
 
 @dataclass(frozen=True)
 class VersionSummary:
-    """The live version, whether it has responses (the next change then makes a new one), the
-    versions newest first, and the retired questions' keys."""
+    """The live version, whether it counts as answered (the next change then makes a new one;
+    `hidden`: an anonymous survey, which does not say whether it has responses), the versions
+    newest first, and the retired questions' keys."""
 
     live: int
     answered: bool
+    hidden: bool
     versions: list[VersionLine]
     retired: list[str]
 
@@ -91,10 +108,16 @@ def version_summary(survey: Survey) -> VersionSummary:
         lines.insert(
             0, VersionLine(number=survey.version, created_at=None, created_by="", live=True)
         )
-    answered = Response.objects.filter(survey=survey, version=survey.version).exists()
+    answered = live_version_answered(survey)
     retired = list(
         Question.objects.filter(survey=survey, retired_in__isnull=False)
         .order_by("page", "order", "id")
         .values_list("key", flat=True)
     )
-    return VersionSummary(live=survey.version, answered=answered, versions=lines, retired=retired)
+    return VersionSummary(
+        live=survey.version,
+        answered=answered,
+        hidden=answering_hidden(survey),
+        versions=lines,
+        retired=retired,
+    )

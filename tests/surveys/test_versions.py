@@ -203,3 +203,29 @@ def test_version_summary_says_what_is_live_and_what_changed():
         ("nps", "changed", "required"),
         ("reason", "retired, answers kept", ""),
     ]
+
+
+def test_edits_of_a_live_anonymous_survey_never_tell_whether_anyone_answered():
+    make_audience("staff", kind="employee")
+    survey = save_survey(
+        {
+            "name": "Pulse",
+            "audience": "staff",
+            "status": SurveyStatus.LIVE,
+            "title": {"en": "Pulse", "tr": "Nabız"},
+            "questions": [NPS, REASON, EASE],
+        }
+    )
+    assert survey.anonymous
+
+    # Nobody has answered, yet the edit behaves as if someone might have: a new version, the
+    # question left out retired (not deleted), its type kept.
+    change = save_questions(survey, [NPS, EASE])
+    with pytest.raises(ValidationError) as refused:
+        save_questions(survey, [{**NPS, "type": "csat"}, EASE])
+
+    assert (change.version, change.created) == (2, True)
+    assert Question.objects.get(survey=survey, key="reason").retired_in == 2
+    assert "may have answers" in refused.value.message_dict["questions[0].type"][0]
+    summary = version_summary(survey)
+    assert (summary.answered, summary.hidden) == (True, True)

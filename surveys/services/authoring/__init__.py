@@ -109,14 +109,18 @@ def save_survey(
         raise ValidationError(errors)
     if survey is None:
         survey = Survey.objects.create(**fields)
+        if inputs is not None:
+            questions_apply(survey, inputs, existing, actor, new=True)
     else:
+        # The questions first, judged by the survey as it was: publishing a draft together
+        # with its last edits makes no version of its own.
+        if inputs is not None:
+            questions_apply(survey, inputs, existing, actor)
         for name, value in fields.items():
             if name == "presentation" and value is None:
                 continue
             setattr(survey, name, value)
         survey.save()
-    if inputs is not None:
-        questions_apply(survey, inputs, existing, actor)
     if not SurveyVersion.objects.filter(survey=survey, number=survey.version).exists():
         SurveyVersion.objects.create(
             survey=survey,

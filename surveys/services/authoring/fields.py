@@ -25,6 +25,7 @@ from surveys.models import (
     SurveyStatus,
 )
 from surveys.versions.cleaning import Errors, add, missing_languages, texts
+from surveys.versions.selectors import answering_hidden
 
 READ_ONLY = frozenset({"id", "created_at", "version"})
 SURVEY_FIELDS = frozenset(
@@ -286,7 +287,9 @@ def _has_field(name: str) -> bool:
 
 
 def has_responses(survey: Survey) -> bool:
-    return Response.objects.filter(survey=survey).exists()
+    """Whether `survey` has responses; a live anonymous survey counts as having them (its
+    editors are not to learn when someone answered, see surveys.versions.selectors)."""
+    return answering_hidden(survey) or Response.objects.filter(survey=survey).exists()
 
 
 def labels_in(survey: Survey, languages: Sequence[str], errors: Errors) -> None:

@@ -4,14 +4,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, OuterRef, Value
 from django.utils.translation import gettext as _
 
 from surveys.logic import QuestionSpec
-from surveys.models import Answer, Question, QuestionType, Response, Survey, SurveyVersion
+from surveys.models import Answer, Question, QuestionType, Survey, SurveyVersion
 from surveys.services.authoring.fields import actor_name
 from surveys.versions.changes import changes_between, snapshot
 from surveys.versions.cleaning import Errors, QuestionInput, add, clean_questions
+from surveys.versions.selectors import answering_hidden, live_version_answered
 
 
 @dataclass(frozen=True)
@@ -26,18 +27,27 @@ class VersionChange:
 
 
 def questions_with_answers(survey: Survey) -> dict[str, Question]:
-    """Every question of `survey` (retired ones too) by key, with `answered` (one query)."""
-    rows = Question.objects.filter(survey=survey).annotate(
-        answered=Exists(Answer.objects.filter(question_id=OuterRef("pk")))
+    """Every question of `survey` (retired ones too) by key, with `answered` (one query).
+
+    In a live anonymous survey every question counts as answered (see answering_hidden)."""
+    answered = (
+        Value(True, output_field=BooleanField())
+        if answering_hidden(survey)
+        else Exists(Answer.objects.filter(question_id=OuterRef("pk")))
     )
+    rows = Question.objects.filter(survey=survey).annotate(answered=answered)
     return {q.key: q for q in rows}
 
 
 def _check_kept(
-    inputs: Sequence[QuestionInput], existing: Mapping[str, Question], errors: Errors
+    survey: Survey,
+    inputs: Sequence[QuestionInput],
+    existing: Mapping[str, Question],
+    errors: Errors,
 ) -> None:
     """A question with answers keeps its type and scale: its answers were given on them, and
     metrics and rollups read them as such."""
+    hidden = answering_hidden(survey)
     for question in inputs:
         old = existing.get(question.key)
         if old is None or not old.answered:  # type: ignore[attr-defined]
@@ -47,9 +57,16 @@ def _check_kept(
             add(
                 errors,
                 f"{path}.type",
-                _(
-                    "“%(key)s” already has answers, so its type stays %(type)s; add a question "
-                    "with a new key to ask it another way."
+                (
+                    _(
+                        "“%(key)s” is in a live anonymous survey and may have answers, so its "
+                        "type stays %(type)s; add a question with a new key to ask it another way."
+                    )
+                    if hidden
+                    else _(
+                        "“%(key)s” already has answers, so its type stays %(type)s; add a "
+                        "question with a new key to ask it another way."
+                    )
                 )
                 % {"key": old.key, "type": QuestionType(old.type).label},
             )
@@ -60,12 +77,13 @@ def _check_kept(
                 errors,
                 f"{path}.scale",
                 _(
-                    "“%(key)s” already has answers, so its scale stays %(min)d to %(max)d; add a "
-                    "question with a new key to use another scale."
+                    "“%(key)s” has or may have answers, so its scale stays %(min)d to %(max)d; "
+                    "add a question with a new key to use another scale."
                 )
                 % {"key": old.key, "min": old_range[0], "max": old_range[1]}
                 if old_range
-                else _("“%(key)s” already has answers, so it takes no scale.") % {"key": old.key},
+                else _("“%(key)s” has or may have answers, so it takes no scale.")
+                % {"key": old.key},
             )
             continue
         # The same range however it was written (a CES of 7 points stored as null or 7): the
@@ -78,10 +96,13 @@ def questions_apply(
     inputs: Sequence[QuestionInput],
     existing: Mapping[str, Question],
     actor: Any,
+    *,
+    new: bool = False,
 ) -> VersionChange:
-    """Write `inputs` as the survey's questions and record the version. The survey is locked."""
+    """Write `inputs` as the survey's questions and record the version (`new`: the survey was
+    just created, so this is its first version). The survey is locked."""
     before = snapshot(existing.values())
-    live_answered = Response.objects.filter(survey=survey, version=survey.version).exists()
+    live_answered = not new and live_version_answered(survey)
     number = survey.version + 1 if live_answered else survey.version
     wanted = {q.key for q in inputs}
     creates, updates, restored = [], [], []
@@ -162,5 +183,5 @@ def check_questions(
     inputs = clean_questions(raw, languages, errors)
     existing = questions_with_answers(survey) if survey.pk else {}
     if not errors:
-        _check_kept(inputs, existing, errors)
+        _check_kept(survey, inputs, existing, errors)
     return inputs, existing

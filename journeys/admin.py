@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -168,7 +168,7 @@ class JourneyAdmin(AudienceScopedAdmin):
             tp.touchpoint.pk: [
                 CardLink(
                     kind="events",
-                    label=gettext("Events"),
+                    label=pgettext("touchpoint card link", "Events"),
                     url=f"{events}?{urlencode({'touchpoint': tp.touchpoint.pk})}",
                 )
             ]

@@ -18,8 +18,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from audiences.access import has_role
 from audiences.models import Audience, AudienceKind, Role
@@ -315,14 +315,16 @@ class JourneyAdmin(JourneysJourneyAdmin):
         may_score = user.has_perm(VIEW_PERMISSION) and has_role(user, audience.pk, Role.VIEWER)
         surveys = reverse("admin:surveys_survey_changelist")
         scores = reverse("metrics:audience", kwargs={"slug": audience.slug})
+        surveys_label = pgettext("touchpoint card link", "Surveys")
+        scores_label = pgettext("touchpoint card link", "Scores")
         for item in stages:
             for tp in item.touchpoints:
                 query = urlencode({"touchpoint": tp.touchpoint.pk})
                 card = links.setdefault(tp.touchpoint.pk, [])
                 if may_list:
-                    card.append(CardLink("surveys", gettext("Surveys"), f"{surveys}?{query}"))
+                    card.append(CardLink("surveys", surveys_label, f"{surveys}?{query}"))
                 if may_score:
-                    card.append(CardLink("scores", gettext("Scores"), f"{scores}?{query}"))
+                    card.append(CardLink("scores", scores_label, f"{scores}?{query}"))
         return links
 
     def map_context(

@@ -38,9 +38,9 @@ def journeys_person_export(*, person_id: int) -> dict[str, Any]:
 
 
 def journeys_person_timeline(
-    *, person_id: int, audience_ids: list[int] | None
+    *, person_id: int, audience_ids: list[int] | None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """The person's touchpoint events in the given audiences (None: all), newest first.
+    """The person's latest `limit` touchpoint events in the given audiences (None: all).
 
     One query; each row names its touchpoint, stage, journey and audience.
     """
@@ -56,5 +56,5 @@ def journeys_person_timeline(
             "touchpoint__stage__name",
             "touchpoint__stage__journey__name",
             "touchpoint__stage__journey__audience_id",
-        )
+        )[:limit]
     )

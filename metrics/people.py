@@ -55,9 +55,10 @@ def cases_apply_retention(*, today: dt.date) -> int:
 
 
 def metrics_person_timeline(
-    *, person_id: int, audience_ids: list[int] | None
+    *, person_id: int, audience_ids: list[int] | None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """The person's follow-up cases in the given audiences (None: all), with their notes.
+    """The person's latest `limit` follow-up cases in the given audiences (None: all), with
+    their notes.
 
     A case of an anonymous survey's response never names a person; the filter on the survey
     guards it all the same. Two queries: cases, notes.
@@ -79,7 +80,7 @@ def metrics_person_timeline(
             "response_id",
             "assignee__username",
             "root_cause__name",
-        )
+        )[:limit]
     )
     notes: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
     if rows:

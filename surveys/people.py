@@ -168,9 +168,10 @@ def responses_apply_retention(*, today: dt.date) -> int:
 
 
 def surveys_person_timeline(
-    *, person_id: int, audience_ids: list[int] | None, real_states: bool = False
+    *, person_id: int, audience_ids: list[int] | None, real_states: bool = False, limit: int = 200
 ) -> dict[str, list[dict[str, Any]]]:
-    """The person's invitations and named responses (with answers) in the given audiences.
+    """The person's latest `limit` invitations and named responses (with their answers) in the
+    given audiences.
 
     `audience_ids=None` means every audience. Invitations carry the state the reader is shown
     (`real_states` for superusers) and, for an anonymous survey, no opened or answered time.
@@ -198,7 +199,7 @@ def surveys_person_timeline(
         "sent_at",
         "opened_at",
         "responded_at",
-    ):
+    )[:limit]:
         if i["survey__anonymous"]:
             i["opened_at"] = i["responded_at"] = None
         invitation_rows.append(i)
@@ -213,7 +214,7 @@ def surveys_person_timeline(
             "completed_at",
             "completed_on",
             "touchpoint__name",
-        )
+        )[:limit]
     )
     by_response: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if response_rows:

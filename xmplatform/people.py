@@ -130,6 +130,10 @@ def people_retention_apply(*, today: dt.date | None = None) -> dict[str, int]:
 # --- A person, whole: the timeline page ----------------------------------------------------
 
 
+# The latest rows of each kind a timeline shows: a person with years of events still opens fast.
+TIMELINE_LIMIT = 200
+
+
 def _moment(value: dt.date | dt.datetime | None) -> dt.datetime | None:
     """A date as the start of its day in the current time zone; a time as it is."""
     if value is None or isinstance(value, dt.datetime):
@@ -182,11 +186,18 @@ def person_timeline(
     member_rows = list(
         memberships.values("audience_id", "audience__name", "segment", "joined_on", "left_on")
     )
-    events = journeys_person_timeline(person_id=person.pk, audience_ids=audience_ids)
-    surveys = surveys_person_timeline(
-        person_id=person.pk, audience_ids=audience_ids, real_states=real_states
+    events = journeys_person_timeline(
+        person_id=person.pk, audience_ids=audience_ids, limit=TIMELINE_LIMIT
     )
-    cases = metrics_person_timeline(person_id=person.pk, audience_ids=audience_ids)
+    surveys = surveys_person_timeline(
+        person_id=person.pk,
+        audience_ids=audience_ids,
+        real_states=real_states,
+        limit=TIMELINE_LIMIT,
+    )
+    cases = metrics_person_timeline(
+        person_id=person.pk, audience_ids=audience_ids, limit=TIMELINE_LIMIT
+    )
     names = dict(Audience.objects.values_list("pk", "name")) if audience_ids is None else {}
     if audience_ids is not None:
         names = dict(Audience.objects.filter(pk__in=audience_ids).values_list("pk", "name"))
@@ -366,6 +377,11 @@ def person_timeline_view(request: HttpRequest, object_id: str) -> HttpResponse:
         "entries": entries,
         "memberships": memberships,
         "summary": _summary(entries),
+        "limit": TIMELINE_LIMIT,
+        "truncated": any(
+            sum(1 for e in entries if e["kind"] == kind) >= TIMELINE_LIMIT
+            for kind in ("event", "invitation", "response", "case")
+        ),
         "may_export": model_admin.may_handle(request, person, Role.ANALYST),
     }
     return TemplateResponse(request, "admin/audiences/person/timeline.html", context)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DATABASE_URL": "postgres://xm@db.invalid:5432/xm",
@@ -49,6 +51,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.startup
 def test_production_defaults_are_secure() -> None:
     done = run("-c", "import django; django.setup()\n" + PRINT_SETTINGS, env=PRODUCTION)
 
@@ -68,6 +71,7 @@ def test_production_defaults_are_secure() -> None:
     assert cache == "django.core.cache.backends.redis.RedisCache"
 
 
+@pytest.mark.startup
 def test_check_deploy_is_clean_in_production() -> None:
     done = run(
         "manage.py",
@@ -87,6 +91,7 @@ def test_check_deploy_is_clean_in_production() -> None:
     assert "System check identified no issues" in done.stdout
 
 
+@pytest.mark.startup
 def test_a_bad_rate_limit_stops_the_start_with_a_message() -> None:
     done = run(
         "-c",

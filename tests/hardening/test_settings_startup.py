@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from xmplatform.checks import secret_key_checked
 
+pytestmark = pytest.mark.startup
+
 ROOT = Path(__file__).resolve().parents[2]
 DEV = "embedded-development-key-never-use-in-production-" + "x" * 16
 GOOD = "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

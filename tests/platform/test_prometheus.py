@@ -198,6 +198,7 @@ def test_counts_past_the_cap_are_the_planner_estimate(needs_postgres) -> None:  
     assert selectors.bounded_count(expired, cap=2) == 5  # the planner's estimate, fresh here
 
 
+@pytest.mark.startup
 def test_a_short_token_stops_the_start() -> None:
     done = _run_python("import django; django.setup()", METRICS_TOKEN="short")
 
@@ -205,6 +206,7 @@ def test_a_short_token_stops_the_start() -> None:
     assert "METRICS_TOKEN has 5 characters; use at least 32 random ones" in done.stderr
 
 
+@pytest.mark.startup
 def test_with_a_token_requests_and_queries_are_measured(tmp_path: Path) -> None:
     """django-prometheus's middleware and database backend, switched on by METRICS_TOKEN."""
     code = (

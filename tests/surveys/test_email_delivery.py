@@ -155,6 +155,7 @@ def test_the_deploy_check_warns_about_a_local_sender(settings, sender, warned):
     assert all(m.level == checks.WARNING for m in found)
 
 
+@pytest.mark.startup
 def test_check_deploy_reports_the_localhost_default_and_passes_with_a_real_sender():
     env = {
         "PATH": "/usr/bin:/bin",

@@ -248,6 +248,7 @@ def test_the_console_provider_prints_a_whatsapp_line(survey, settings, capsys):
     assert line["to"] == "whatsapp:+905551112233" and "Hizmet" in line["body"]
 
 
+@pytest.mark.startup
 @pytest.mark.parametrize(
     ("env", "message"),
     [

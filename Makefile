@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 REDIS ?= redis://127.0.0.1:6379/0
 # The integration pass (real workers and the fault drills, mostly waiting on processes and
-# outages) runs beside the unit pass, on a Redis database of its own.
+# outages) runs beside the unit pass in two halves, each on a Redis database and a test database
+# of its own: the workers' tests, and the fault drills (tests/integration).
 REDIS_INTEGRATION ?= redis://127.0.0.1:6379/1
+REDIS_DRILLS ?= redis://127.0.0.1:6379/2
+PG_DRILLS_URL ?= $(PG_URL)_drills
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Settings the PostgreSQL pass and the production runners need besides the two URLs.
@@ -45,12 +48,16 @@ test-sqlite: install
 
 test-postgres: install
 	@if env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/python -m tests.support.services; then \
-		log=$$(mktemp); \
+		log=$$(mktemp); drills_log=$$(mktemp); \
 		env DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_INTEGRATION) $(PROD_ENV) \
-			$(PYTEST) -m integration >$$log 2>&1 & ipid=$$!; \
+			$(PYTEST) -m integration --ignore=tests/integration >$$log 2>&1 & ipid=$$!; \
+		env DATABASE_URL=$(PG_DRILLS_URL) REDIS_URL=$(REDIS_DRILLS) $(PROD_ENV) \
+			$(PYTEST) -m integration tests/integration >$$drills_log 2>&1 & dpid=$$!; \
 		$(PG_ENV) $(PYTEST) -n 2 -m "not integration and not browser and not startup"; unit=$$?; \
-		wait $$ipid; integration=$$?; echo "--- integration pass (real workers, fault drills):"; \
-		cat $$log; rm -f $$log; test $$unit -eq 0 && test $$integration -eq 0; \
+		wait $$ipid; integration=$$?; echo "--- integration pass (real workers):"; cat $$log; \
+		wait $$dpid; drills=$$?; echo "--- integration pass (fault drills):"; cat $$drills_log; \
+		rm -f $$log $$drills_log; \
+		test $$unit -eq 0 && test $$integration -eq 0 && test $$drills -eq 0; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "FAIL: PostgreSQL or Redis is not reachable and CI=true; the PostgreSQL pass cannot be skipped."; exit 1; \
 	else \

@@ -253,6 +253,12 @@ class CaseForm(forms.ModelForm):
         if field is not None:
             current = self.instance.root_cause_id if self.instance else None
             field.queryset = RootCause.objects.filter(Q(active=True) | Q(pk=current))  # type: ignore[attr-defined]
+        field = self.fields.get("due_at")
+        if field is not None:
+            # The widget shows and reads the reader's zone (xmplatform.core.viewer_zone).
+            field.help_text = _("Times are in %(zone)s.") % {
+                "zone": timezone.get_current_timezone_name()
+            }
         field = self.fields.get("assignee")
         if field is not None and self.instance.audience_id is not None:
             # Whoever the case goes to must be able to open it (its audience's owner, analysts

@@ -140,7 +140,7 @@ def audience_detail(request: HttpRequest, slug: str) -> HttpResponse:
         )
     context = {
         **admin.site.each_context(request),
-        "title": _("%(audience)s: experience") % {"audience": audience.name},
+        "title": _("%(audience)s: experience") % {"audience": audience},
         "audience": audience,
         "form": form,
         "filter_errors": errors,

@@ -132,7 +132,7 @@ def topics_page(request: HttpRequest, slug: str) -> HttpResponse:
     survey = survey or (surveys[0] if surveys else None)
     context: dict[str, Any] = {
         **admin.site.each_context(request),
-        "title": _("%(audience)s: what people say") % {"audience": audience.name},
+        "title": _("%(audience)s: what people say") % {"audience": audience},
         "audience": audience,
         "surveys": surveys,
         "filter_errors": filter_errors,

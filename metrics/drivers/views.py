@@ -116,7 +116,7 @@ def drivers_page(request: HttpRequest, slug: str) -> HttpResponse:
     survey = survey or (surveys[0] if surveys else None)
     context: dict[str, Any] = {
         **admin.site.each_context(request),
-        "title": _("%(audience)s: key drivers") % {"audience": audience.name},
+        "title": _("%(audience)s: key drivers") % {"audience": audience},
         "audience": audience,
         "surveys": surveys,
         "filter_errors": filter_errors,

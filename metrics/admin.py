@@ -37,6 +37,8 @@ from metrics.models import (
     RootCause,
 )
 from metrics.reports import admin as _reports_admin  # noqa: F401 - registers its ModelAdmin
+from xmplatform.core.duration_field import DurationWordsField
+from xmplatform.core.words import humanize_duration
 
 
 @admin.register(DailyRollup)
@@ -83,6 +85,8 @@ class AlertRuleForm(forms.ModelForm):
             "sla",
             "notify",
         )
+        # "1 day", "2 gün": typed and shown in words, not "1 00:00:00".
+        field_classes = {"cooldown": DurationWordsField, "sla": DurationWordsField}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -113,6 +117,7 @@ class AlertRuleAdmin(AudienceScopedAdmin):
         "condition",
         "question_type",
         "threshold",
+        "sla_shown",
         "notify",
         "active",
     )
@@ -142,6 +147,10 @@ class AlertRuleAdmin(AudienceScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AlertRule]:
         return super().get_queryset(request)
+
+    @admin.display(description=_("SLA"), ordering="sla")
+    def sla_shown(self, obj: AlertRule) -> str:
+        return humanize_duration(obj.sla)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "assignee":

@@ -82,7 +82,7 @@ def test_journey_page_shows_stages_in_order_with_touchpoints(admin_client, journ
     assert response.status_code == 200
     html = response.content.decode()
     map_html = html[html.index('class="module journey-map"') : html.index("</section>")]
-    titles = re.findall(r'journey-map-step">\d+</span> ([^<]+)</h3>', map_html)
+    titles = re.findall(r'journey-map-stage-name">([^<]+)</span>', map_html)
     assert titles == ["Awareness", "Purchase", "Support"]
     cards = re.findall(r'class="journey-map-card-name"[^>]*>([^<]+)</a>', map_html)
     assert cards == ["Ad clicked", "Online checkout", "Store purchase", "Support call closed"]

@@ -46,6 +46,7 @@ from surveys.models import (
     Survey,
     SurveyStatus,
 )
+from xmplatform.workspace.navigation import model_admin_for
 
 SUPPRESSION_DAYS = 30
 # A survey is listed when more than this share of the people drawn were suppressed, and at
@@ -74,18 +75,9 @@ class Step:
     action: Any
 
 
-def _admin_for(request: HttpRequest, label: str) -> Any:
-    from django.contrib import admin
-
-    for model, model_admin in admin.site._registry.items():
-        if model._meta.label_lower == label:
-            return model_admin
-    return None
-
-
 def _link(request: HttpRequest, label: str, *, add: bool) -> str | None:
     """The add page of `label` if the user may add, else its list if they may view it."""
-    model_admin = _admin_for(request, label)
+    model_admin = model_admin_for(label)
     if model_admin is None:
         return None
     app, model = label.split(".")
@@ -104,7 +96,7 @@ def setup_checklist(request: HttpRequest) -> list[Step]:
     only once their batch is released, as everywhere below superuser). Five queries.
     """
     user = request.user
-    survey_admin = _admin_for(request, "surveys.survey")
+    survey_admin = model_admin_for("surveys.survey")
     from_template = (
         reverse("admin:surveys_survey_from_template")
         if survey_admin is not None and survey_admin.has_add_permission(request)
@@ -174,7 +166,7 @@ def checklist_is_for(request: HttpRequest) -> bool:
         "surveys.distributionrule",
     )
     for label in labels:
-        model_admin = _admin_for(request, label)
+        model_admin = model_admin_for(label)
         if model_admin is not None and model_admin.has_add_permission(request):
             return True
     return False
@@ -182,7 +174,7 @@ def checklist_is_for(request: HttpRequest) -> bool:
 
 def overdue_cases(request: HttpRequest, *, now: dt.datetime) -> dict[str, int] | None:
     """{"total", "mine"}: open cases past due in the user's audiences; None without access."""
-    model_admin = _admin_for(request, "metrics.case")
+    model_admin = model_admin_for("metrics.case")
     if model_admin is None or not model_admin.has_view_permission(request):
         return None
     role = getattr(model_admin, "view_role", Role.VIEWER)
@@ -197,7 +189,7 @@ def overdue_cases(request: HttpRequest, *, now: dt.datetime) -> dict[str, int] |
 def delivery_unknown(request: HttpRequest) -> int | None:
     """Invitations whose delivery is unknown, as the reconcile page lists them; None without
     access to that page."""
-    model_admin = _admin_for(request, "surveys.distributionrule")
+    model_admin = model_admin_for("surveys.distributionrule")
     if model_admin is None or not model_admin.has_view_permission(request):
         return None
     role = getattr(model_admin, "view_role", Role.VIEWER)
@@ -218,7 +210,7 @@ def mostly_suppressed(request: HttpRequest, *, now: dt.datetime) -> list[dict[st
     [{"survey", "suppressed", "total", "url"}], most suppressed share first; None without
     access to the distribution pages.
     """
-    model_admin = _admin_for(request, "surveys.distributionrule")
+    model_admin = model_admin_for("surveys.distributionrule")
     if model_admin is None or not model_admin.has_view_permission(request):
         return None
     role = getattr(model_admin, "view_role", Role.VIEWER)

@@ -30,7 +30,7 @@ def _can_view_rules(request: HttpRequest) -> bool:
 
 
 def _can_add_surveys(request: HttpRequest) -> bool:
-    model_admin = _model_admin("surveys.survey")
+    model_admin = model_admin_for("surveys.survey")
     return model_admin is not None and model_admin.has_add_permission(request)
 
 
@@ -187,7 +187,8 @@ NOT_IN_NAVIGATION = frozenset(
 )
 
 
-def _model_admin(label: str) -> admin.ModelAdmin | None:
+def model_admin_for(label: str) -> admin.ModelAdmin | None:
+    """The default site's ModelAdmin of the model `label` ("app_label.model_name"), if any."""
     for model, model_admin in admin.site._registry.items():
         if model._meta.label_lower == label:
             return model_admin
@@ -195,14 +196,14 @@ def _model_admin(label: str) -> admin.ModelAdmin | None:
 
 
 def _model_admin_allows(label: str, request: HttpRequest) -> bool:
-    model_admin = _model_admin(label)
+    model_admin = model_admin_for(label)
     return model_admin is not None and model_admin.has_view_or_change_permission(request)
 
 
 def _resolve(entry: Entry, request: HttpRequest) -> tuple[str, str] | None:
     """(url, label) of `entry` if `request.user` may open it, else None."""
     if entry.model:
-        model_admin = _model_admin(entry.model)
+        model_admin = model_admin_for(entry.model)
         if model_admin is None or not model_admin.has_view_or_change_permission(request):
             return None
         opts = model_admin.model._meta

@@ -454,8 +454,10 @@ class Answer(models.Model):
     response = models.ForeignKey(
         Response, on_delete=models.CASCADE, related_name="answers", verbose_name=_("response")
     )
+    # RESTRICT: a question with answers is retired, never deleted (surveys.versions); its
+    # answers go only with their response (a survey's or a person's deletion).
     question = models.ForeignKey(
-        Question, on_delete=models.CASCADE, related_name="answers", verbose_name=_("question")
+        Question, on_delete=models.RESTRICT, related_name="answers", verbose_name=_("question")
     )
     number = models.SmallIntegerField(_("number"), null=True, blank=True)
     text = models.TextField(_("text"), blank=True)

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import RestrictedError
 
 from metrics import selectors as metrics
 from metrics.services import rollup_day
@@ -229,3 +230,14 @@ def test_edits_of_a_live_anonymous_survey_never_tell_whether_anyone_answered():
     assert "may have answers" in refused.value.message_dict["questions[0].type"][0]
     summary = version_summary(survey)
     assert (summary.answered, summary.hidden) == (True, True)
+
+
+def test_answers_go_with_their_response_never_with_their_question():
+    survey = live_survey()
+    answer(survey, {"nps": 9}, "p-1")
+
+    with pytest.raises(RestrictedError):
+        Question.objects.get(survey=survey, key="nps").delete()
+
+    survey.delete()  # a survey goes with its responses, and so their answers
+    assert not Answer.objects.exists()

@@ -17,12 +17,11 @@ from tests.metrics.drivers_support import (
     known_rows,
     make_people,
 )
+from tests.support.browser import VIEWS
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.parametrize("device", ["phone", "desktop"]),
-    pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
 PASSWORD = "correct-horse-battery"
@@ -46,14 +45,13 @@ def shop() -> Any:
 
 
 def test_drivers_page_in_a_browser(
-    open_page: Any,
-    live_server: Any,
-    shots: Path,
-    xm_manager: Any,
-    shop: Any,
-    lang: str,
-    device: str,
+    open_page: Any, live_server: Any, shots: Path, xm_manager: Any, shop: Any
 ) -> None:
+    for lang, device in VIEWS:
+        _look(open_page, live_server, shots, shop, lang, device)
+
+
+def _look(open_page: Any, live_server: Any, shots: Path, shop: Any, lang: str, device: str) -> None:
     page = open_page(lang, device)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "xm.manager")

@@ -9,12 +9,11 @@ import pytest
 from django.utils import timezone
 
 from tests.metrics.ex_cx_support import answer, pair
+from tests.support.browser import VIEWS
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.parametrize("device", ["phone", "desktop"]),
-    pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 
 NOT_ENOUGH = {"tr": "yeterli yanıt yok", "en": "not enough responses"}
@@ -42,15 +41,12 @@ def stores() -> None:
         answer(worlds.clients, f"s{i}", csat, key="csat", attributes=attributes, day=day)
 
 
-def test_the_ex_cx_page(
-    open_page,  # noqa: ANN001
-    live_server,  # noqa: ANN001
-    shots: Path,
-    xm_manager,  # noqa: ANN001
-    stores: None,
-    lang: str,
-    device: str,
-) -> None:
+def test_the_ex_cx_page(open_page, live_server, shots: Path, xm_manager, stores: None) -> None:  # noqa: ANN001
+    for lang, device in VIEWS:
+        _look(open_page, live_server, shots, lang, device)
+
+
+def _look(open_page, live_server, shots: Path, lang: str, device: str) -> None:  # noqa: ANN001
     page = open_page(lang, device)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "xm.manager")

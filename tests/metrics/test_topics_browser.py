@@ -16,13 +16,11 @@ from tests.metrics.comments_support import (
     tone_specs,
 )
 from tests.metrics.conftest import TODAY, add_responses, build_world
-from tests.support.browser import DEVICES, LOCALES
+from tests.support.browser import DEVICES, LOCALES, VIEWS
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.parametrize("device", ["phone", "desktop"]),
-    pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
 PASSWORD = "correct-horse-battery"
 HEADINGS = {"tr": "Konular", "en": "Topics"}
@@ -46,8 +44,13 @@ def _shop() -> None:
     processing.comments_process()
 
 
-def test_the_topics_page(chromium, live_server, shots, xm_manager, lang, device) -> None:  # noqa: ANN001
+def test_the_topics_page(chromium, live_server, shots, xm_manager) -> None:  # noqa: ANN001
     _shop()
+    for lang, device in VIEWS:
+        _look(chromium, live_server, shots, lang, device)
+
+
+def _look(chromium, live_server, shots, lang: str, device: str) -> None:  # noqa: ANN001
     context = chromium.new_context(locale=LOCALES[lang], **DEVICES[device])
     page = context.new_page()
     try:

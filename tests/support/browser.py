@@ -15,6 +15,9 @@ DEVICES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
 }
 LOCALES = {"tr": "tr-TR", "en": "en-GB"}
+# Every page is looked at in each language on each device: one test sets its data up once and
+# visits the page in these four views.
+VIEWS = [(lang, device) for lang in LOCALES for device in DEVICES]
 
 
 @pytest.fixture(scope="session")

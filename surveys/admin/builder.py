@@ -5,7 +5,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -18,6 +24,7 @@ from audiences.access import AudienceScopedAdmin, audience_ids, has_role, scope
 from audiences.models import AuditAction, Role
 from audiences.services import audit_record
 from surveys import selectors
+from surveys.admin.builder_views import builder_context, builder_preview_response
 from surveys.admin.forms_builder import (
     FromTemplateForm,
     QuestionInlineForm,
@@ -27,6 +34,7 @@ from surveys.admin.forms_builder import (
 from surveys.admin.responses import csv_download, sees_anonymous_rows, xlsx_download
 from surveys.catalog import TEMPLATES, survey_create_from_template
 from surveys.models import Question, Survey
+from surveys.services.copying import survey_copy
 from xmplatform.core.counts import capped_display
 
 
@@ -40,13 +48,14 @@ def preview_url(survey_id: int) -> str:
 
 
 class QuestionInline(admin.StackedInline):
-    """Questions in answer order; texts per language, choices as lines, logic as JSON."""
+    """Questions as cards grouped by page; texts per language, choices as rows, "show when"."""
 
     model = Question
     form = QuestionInlineForm
     formset = QuestionInlineFormSet
+    template = "admin/surveys/survey/questions_inline.html"
     extra = 1
-    ordering = ("order", "id")
+    ordering = ("page", "order", "id")
     fieldsets = (
         (
             None,
@@ -86,7 +95,7 @@ class SurveyAdmin(AudienceScopedAdmin):
     list_select_related = ("audience",)
     search_fields = ("name",)
     raw_id_fields = ("touchpoint",)
-    actions = ("new_from_template", "export_csv", "export_xlsx")
+    actions = ("new_from_template", "copy_surveys", "export_csv", "export_xlsx")
     fieldsets = (
         (
             None,
@@ -110,7 +119,8 @@ class SurveyAdmin(AudienceScopedAdmin):
     )
 
     class Media:
-        css = {"all": ("surveys/admin/builder.css",)}
+        css = {"all": ("surveys/admin/builder.css", "surveys/builder.css")}
+        js = ("surveys/builder-sortable.min.js", "surveys/builder.js")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
         return selectors.surveys_with_figures(super().get_queryset(request))
@@ -132,6 +142,12 @@ class SurveyAdmin(AudienceScopedAdmin):
 
     # --- Change page -----------------------------------------------------------------------
 
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**builder_context(request, None), **(extra_context or {})}
+        return super().add_view(request, form_url, context)
+
     def change_view(
         self,
         request: HttpRequest,
@@ -142,6 +158,9 @@ class SurveyAdmin(AudienceScopedAdmin):
         extra_context = dict(extra_context or {})
         survey = self.get_object(request, object_id)
         if survey is not None:
+            extra_context.update(builder_context(request, survey))
+            if self.has_add_permission(request):
+                extra_context["copy_url"] = reverse("admin:surveys_survey_copy", args=[survey.pk])
             seconds = selectors.survey_estimated_seconds(survey=survey)
             extra_context.update(
                 preview_url=preview_url(survey.pk),
@@ -168,6 +187,17 @@ class SurveyAdmin(AudienceScopedAdmin):
                 name="surveys_survey_from_template",
             ),
             path(
+                "builder-preview/",
+                wrap(self.builder_preview_view),
+                name="surveys_survey_builder_preview_new",
+            ),
+            path(
+                "<int:survey_id>/builder-preview/",
+                wrap(self.builder_preview_view),
+                name="surveys_survey_builder_preview",
+            ),
+            path("<int:survey_id>/copy/", wrap(self.copy_view), name="surveys_survey_copy"),
+            path(
                 "<int:survey_id>/export/csv/",
                 wrap(self.export_csv_view),
                 name="surveys_survey_export_csv",
@@ -179,6 +209,49 @@ class SurveyAdmin(AudienceScopedAdmin):
             ),
             *super().get_urls(),
         ]
+
+    # --- Preview and copy ------------------------------------------------------------------
+
+    def builder_preview_view(
+        self, request: HttpRequest, survey_id: int | None = None
+    ) -> HttpResponse:
+        """The phone preview: GET shows the saved survey, POST the change form as edited."""
+        survey = None
+        if survey_id is not None:
+            survey = get_object_or_404(self.get_queryset(request), pk=survey_id)
+            if not self.has_view_permission(request, survey):
+                raise PermissionDenied
+        elif not self.has_add_permission(request):
+            raise PermissionDenied
+        return builder_preview_response(request, survey)
+
+    def copy_view(self, request: HttpRequest, survey_id: int) -> HttpResponse:
+        """POST: copy one survey and open the copy."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        survey = get_object_or_404(self.get_queryset(request), pk=survey_id)
+        if not (self.has_add_permission(request) and self.has_view_permission(request, survey)):
+            raise PermissionDenied
+        copy = self._copy(request, survey)
+        return HttpResponseRedirect(reverse("admin:surveys_survey_change", args=[copy.pk]))
+
+    def _copy(self, request: HttpRequest, survey: Survey) -> Survey:
+        if not has_role(request.user, survey.audience_id, self.change_role):
+            raise PermissionDenied
+        copy = survey_copy(survey=survey)
+        self.log_addition(request, copy, [{"added": {}}])
+        self.message_user(
+            request,
+            gettext("Copied “%(name)s”: the copy is a draft with no responses.")
+            % {"name": survey.name},
+            messages.SUCCESS,
+        )
+        return copy
+
+    @admin.action(description=_("Copy the selected surveys"), permissions=["add"])
+    def copy_surveys(self, request: HttpRequest, queryset: QuerySet[Survey]) -> None:
+        for survey in queryset.order_by("pk")[:20]:
+            self._copy(request, survey)
 
     # --- New survey from a template --------------------------------------------------------
 

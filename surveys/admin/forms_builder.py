@@ -1,4 +1,4 @@
-"""Admin forms for the survey builder: per-language texts, choice lines, display logic."""
+"""Admin forms for the survey builder: per-language texts, choice rows, "show when" rules."""
 
 import json
 from collections.abc import Mapping
@@ -11,10 +11,18 @@ from django.forms.renderers import get_default_renderer
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
+from surveys.admin.builder_widgets import (
+    NO_VALUE_OPS,
+    OPERATOR_LABELS,
+    OPS_BY_TYPE,
+    ChoiceRowsField,
+    ShowIfField,
+)
 from surveys.catalog import template_choices
 from surveys.logic import QuestionSpec, logic_errors
 from surveys.models import (
@@ -23,6 +31,7 @@ from surveys.models import (
     Response,
     Survey,
 )
+from surveys.validation import INTEGER
 
 CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE})
 SCALE_TYPES = frozenset({QuestionType.CES, QuestionType.RATING})
@@ -108,113 +117,6 @@ def missing_languages(texts: Any, languages: list[str]) -> list[str]:
     """The codes of `languages` that `texts` has no non-empty text for."""
     texts = texts if isinstance(texts, Mapping) else {}
     return [code for code in languages if not str(texts.get(code, "")).strip()]
-
-
-# --- Choices as text lines -----------------------------------------------------------------
-
-
-class ChoicesField(forms.CharField):
-    """Choices edited one per line as `value | English label | Türkçe etiket`."""
-
-    widget = forms.Textarea(attrs={"rows": 5, "cols": 60})
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "help_text",
-            _(
-                "One choice per line: value | English label | Türkçe etiket, "
-                "e.g. price | Price | Fiyat"
-            ),
-        )
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value  # the submitted text, shown back as typed
-        if not isinstance(value, list):
-            return ""
-        lines = []
-        for item in value:
-            if not isinstance(item, Mapping):
-                continue
-            labels = item.get("label") or {}
-            parts = [str(item.get("value", ""))]
-            parts += [str(labels.get(code, "")) for code in language_codes()]
-            lines.append(" | ".join(parts))
-        return "\n".join(lines)
-
-    def to_python(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return value
-        text = super().to_python(value) or ""
-        choices: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        codes = language_codes()
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = [part.strip() for part in line.split("|")]
-            if len(parts) > len(codes) + 1:
-                raise ValidationError(
-                    _("Line %(n)s has more than %(k)s parts; write value | %(labels)s."),
-                    params={"n": number, "k": len(codes) + 1, "labels": " | ".join(codes)},
-                )
-            value_part = parts[0]
-            if not value_part:
-                raise ValidationError(
-                    _("Line %(n)s has no value before the first “|”."), params={"n": number}
-                )
-            if value_part in seen:
-                raise ValidationError(
-                    _("The choice value “%(value)s” appears twice."), params={"value": value_part}
-                )
-            seen.add(value_part)
-            labels = {code: label for code, label in zip(codes, parts[1:], strict=False) if label}
-            choices.append({"value": value_part, "label": labels})
-        return choices
-
-
-# --- Display logic -------------------------------------------------------------------------
-
-SHOW_IF_HELP = _(
-    "Leave empty to always show. Otherwise JSON referring to a question on an earlier page: "
-    '{"question": "nps", "op": "lte", "value": 6}. Operators: eq, neq, lt, lte, gt, gte, in, '
-    "not_in (value is a list), contains (multiple choice), answered, not_answered. Combine with "
-    '{"all": [ … ]} or {"any": [ … ]}.'
-)
-
-
-class ShowIfField(forms.JSONField):
-    """Display logic as JSON text: a condition object, or empty for always shown."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("help_text", SHOW_IF_HELP)
-        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 2, "cols": 40}))
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if value is None:
-            return ""  # "always shown", not the JSON literal null
-        return super().prepare_value(value)
-
-    def to_python(self, value: Any) -> Any:
-        converted = super().to_python(value)
-        if converted in (None, {}, [], ""):
-            return None
-        if not isinstance(converted, dict):
-            raise ValidationError(
-                _(
-                    'Display logic must be a JSON object such as {"question": "nps", "op": "lte", '
-                    '"value": 6}.'
-                ),
-                code="invalid",
-            )
-        return converted
 
 
 # --- Survey and question forms -------------------------------------------------------------
@@ -305,11 +207,11 @@ class SurveyAdminForm(forms.ModelForm):
 
 
 class QuestionInlineForm(forms.ModelForm):
-    """One question row of the builder."""
+    """One question card of the builder."""
 
     label = TranslatedField(label=capfirst(_("label")))
     help = TranslatedField(label=capfirst(_("help text")))
-    choices = ChoicesField(label=capfirst(_("choices")))
+    choices = ChoiceRowsField(label=capfirst(_("choices")))
     show_if = ShowIfField(label=capfirst(_("display logic")))
 
     class Meta:
@@ -328,9 +230,11 @@ class QuestionInlineForm(forms.ModelForm):
             "show_if",
         ]
         widgets = {
-            "order": forms.NumberInput(attrs={"style": "width: 4em"}),
-            "page": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "order": forms.NumberInput(attrs={"class": "xm-order-input", "min": 0}),
+            "page": forms.NumberInput(attrs={"class": "xm-page-input", "min": 1}),
             "scale_max": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "key": forms.TextInput(attrs={"class": "xm-key", "size": 16}),
+            "type": forms.Select(attrs={"class": "xm-type"}),
         }
 
     def clean(self) -> dict[str, Any]:
@@ -356,17 +260,45 @@ class QuestionInlineForm(forms.ModelForm):
 
 
 class QuestionInlineFormSet(forms.BaseInlineFormSet):
-    """Checks that need every row: unique keys, labels per language, display logic.
+    """Checks that need every card: unique keys, labels per language, display logic.
 
-    The logic is checked over the submitted rows (changed and new ones, without those marked
+    The logic is checked over the submitted cards (changed and new ones, without those marked
     for deletion), so a survey is never saved with a condition that cannot work.
     """
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.ModelForm:
+        form = super()._construct_form(i, **kwargs)
+        self._offer_questions(form)
+        if not self.is_bound and i >= self.initial_form_count() and self._saved_questions:
+            # A new card goes at the end of the last page, not back on page 1.
+            last_page = self._saved_questions[-1].page
+            last_order = max(q.order for q in self._saved_questions)
+            form.initial.update(page=last_page, order=last_order + 1)
+        return form
+
+    @property
+    def empty_form(self) -> forms.ModelForm:
+        form = super().empty_form
+        self._offer_questions(form)
+        return form
+
+    def _offer_questions(self, form: forms.ModelForm) -> None:
+        """The questions a "show when" condition may name: saved ones on earlier pages."""
+        if not hasattr(self, "_saved_questions"):
+            saved = self.instance.questions.all() if self.instance.pk else []
+            self._saved_questions = sorted(saved, key=lambda q: (q.page, q.order, q.pk))
+        own = form.instance if form.instance.pk else None
+        form.fields["show_if"].widget.questions = [
+            (q.key, question_text(q.key, q.label))
+            for q in self._saved_questions
+            if own is None or q.page < own.page
+        ]
 
     def _kept_forms(self) -> list[forms.ModelForm]:
         kept = []
         for form in self.forms:
             if not form.has_changed() and form.instance.pk is None:
-                continue  # an untouched extra row
+                continue  # an untouched new card
             if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             kept.append(form)
@@ -374,7 +306,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         kept = self._kept_forms()
-        # Before the model formset's own unique check, so the row gets a specific message.
+        # Before the model formset's own unique check, so the card gets a specific message.
         by_key: dict[str, forms.ModelForm] = {}
         for form in kept:
             key = form.cleaned_data.get("key")
@@ -386,7 +318,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
             by_key[key] = form
         super().clean()
         if any(form.errors for form in kept):
-            return  # row errors first; the cross-row checks need every row's values
+            return  # card errors first; the cross-card checks need every card's values
         languages = list(getattr(self.instance, "languages", None) or language_codes())
         for form in kept:
             missing = missing_languages(form.cleaned_data.get("label"), languages)
@@ -407,9 +339,13 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         if any(form.errors for form in kept):
             return
         specs = [self._spec(form) for form in kept]
-        for key, problems in logic_errors(specs).items():
+        for key, problems in rule_errors(specs).items():
             for problem in problems:
                 by_key[key].add_error("show_if", problem)
+        if not any(form.errors for form in kept):
+            for key, problems in logic_errors(specs).items():
+                for problem in problems:
+                    by_key[key].add_error("show_if", problem)
         if any(form.errors for form in kept):
             raise ValidationError(_("Fix the display logic of the questions marked below."))
 
@@ -426,6 +362,68 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
             choices=tuple(str(c.get("value")) for c in data.get("choices") or []),
             scale_max=data.get("scale_max"),
         )
+
+
+def question_text(key: str, label: Any, limit: int = 60) -> str:
+    """How a question is named in the builder's pickers: its label in the admin's language."""
+    label = label if isinstance(label, Mapping) else {}
+    text = label.get(get_language() or "", "") or next(iter(label.values()), "") or key
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rule_errors(specs: list[QuestionSpec]) -> dict[str, list[str]]:
+    """What the "show when" controls refuse, and the rules' values typed as stored.
+
+    An operator must suit the named question's type and a value must be one of its choices or
+    a number on its scale. Values of scored questions become numbers in the specs' rules.
+    """
+    by_key = {s.key: s for s in specs}
+    errors: dict[str, list[str]] = {}
+    for spec in specs:
+        rules = spec.show_if
+        conditions = rules.get("all", rules.get("any", [rules])) if isinstance(rules, dict) else []
+        for cond in conditions if isinstance(conditions, list) else []:
+            ref = by_key.get(cond.get("question")) if isinstance(cond, dict) else None
+            if ref is None or cond.get("op") not in OPERATOR_LABELS:
+                continue  # unknown questions and list operators are logic_errors' to report
+            problem = _condition_problem(cond, ref)
+            if problem:
+                errors.setdefault(spec.key, []).append(problem)
+    return errors
+
+
+def _condition_problem(cond: dict[str, Any], ref: QuestionSpec) -> str | None:
+    op = cond["op"]
+    type_label = QuestionType(ref.type).label if ref.type in QuestionType.values else ref.type
+    if op not in OPS_BY_TYPE.get(ref.type, ()):
+        return _("“%(key)s” is a %(type)s question; “%(operator)s” does not apply to it.") % {
+            "key": ref.key,
+            "type": type_label,
+            "operator": OPERATOR_LABELS[op],
+        }
+    if op in NO_VALUE_OPS:
+        cond.pop("value", None)
+        return None
+    value = str(cond.get("value", "")).strip()
+    scale = ref.value_range()
+    if scale is not None:
+        lo, hi = scale
+        if not INTEGER.fullmatch(value) or not lo <= int(value) <= hi:
+            return _("“%(key)s” is answered from %(lo)s to %(hi)s; choose a number in it.") % {
+                "key": ref.key,
+                "lo": lo,
+                "hi": hi,
+            }
+        cond["value"] = int(value)
+        return None
+    if value not in ref.choices:
+        return _("“%(value)s” is not one of the choices of “%(key)s”.") % {
+            "value": value,
+            "key": ref.key,
+        }
+    cond["value"] = value
+    return None
 
 
 # --- New survey from a template ------------------------------------------------------------

@@ -1,0 +1,255 @@
+"""The builder's phone-sized preview and translation completeness, of saved or unsaved edits.
+
+A draft is read leniently from the change form as posted (half-typed cards are previewed as
+they are); saving still goes through the form's validation. Questions use the API's shape:
+key, type, required, page, order, label{lang}, help{lang}, choices[{value, label{lang}}],
+scale, show_if.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from surveys.admin.builder_widgets import (
+    NO_VALUE_OPS,
+    OPERATOR_LABELS,
+    ChoiceRowsWidget,
+    ShowIfField,
+    ShowIfWidget,
+    normalise_choices,
+)
+from surveys.logic import QuestionSpec
+from surveys.models import QuestionType, Survey
+
+PREFIX = "questions"
+MAX_CARDS = 500
+TEXT_FIELDS = (("title", _("Title")), ("intro", _("Intro")), ("thank_you", _("Thank-you text")))
+
+
+@dataclass
+class Draft:
+    """A survey's texts and questions as the builder shows them."""
+
+    languages: list[str]
+    texts: dict[str, dict[str, str]]
+    questions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return default
+
+
+def _texts(data: Any, name: str) -> dict[str, str]:
+    out = {}
+    for code, _name in settings.LANGUAGES:
+        text = str(data.get(f"{name}_{code}", "") or "").strip()
+        if text:
+            out[code] = text
+    return out
+
+
+def draft_from_post(data: Any, survey: Survey | None) -> Draft:
+    """The survey as edited on the change page, whether or not it would validate."""
+    known = [code for code, _name in settings.LANGUAGES]
+    languages = [code for code in data.getlist("languages") if code in known]
+    if not languages:
+        languages = list(survey.languages) if survey else known
+    texts = {name: _texts(data, name) for name, _label in TEXT_FIELDS}
+    questions = []
+    total = min(_int(data.get(f"{PREFIX}-TOTAL_FORMS"), 0), MAX_CARDS)
+    for i in range(total):
+        p = f"{PREFIX}-{i}-"
+        if data.get(f"{p}DELETE"):
+            continue
+        key = str(data.get(f"{p}key", "") or "").strip()
+        label = _texts(data, f"{p}label")
+        if not key and not label:
+            continue  # an empty new card
+        try:
+            show_if = ShowIfField().to_python(
+                ShowIfWidget().value_from_datadict(data, None, f"{p}show_if")
+            )
+        except ValidationError:
+            show_if = None
+        scale = data.get(f"{p}scale_max")
+        questions.append(
+            {
+                "key": key or f"#{i + 1}",
+                "type": data.get(f"{p}type") or QuestionType.TEXT,
+                "required": bool(data.get(f"{p}required")),
+                "multiline": bool(data.get(f"{p}multiline")),
+                "page": _int(data.get(f"{p}page"), 1),
+                "order": _int(data.get(f"{p}order"), i),
+                "label": label,
+                "help": _texts(data, f"{p}help"),
+                "choices": [
+                    c
+                    for c in normalise_choices(
+                        ChoiceRowsWidget().value_from_datadict(data, None, f"{p}choices")
+                    )
+                    if c["value"] or c["label"]
+                ],
+                "scale": _int(scale, 0) or None,
+                "show_if": show_if,
+            }
+        )
+    questions.sort(key=lambda q: (q["page"], q["order"]))
+    return Draft(languages=languages, texts=texts, questions=questions)
+
+
+def draft_from_survey(survey: Survey) -> Draft:
+    """The saved survey."""
+    questions = [
+        {
+            "key": q.key,
+            "type": q.type,
+            "required": q.required,
+            "multiline": q.multiline,
+            "page": q.page,
+            "order": q.order,
+            "label": dict(q.label or {}),
+            "help": dict(q.help or {}),
+            "choices": normalise_choices(q.choices),
+            "scale": q.scale_max,
+            "show_if": q.show_if,
+        }
+        for q in survey.questions.order_by("page", "order", "id")
+    ]
+    texts = {name: dict(getattr(survey, name) or {}) for name, _label in TEXT_FIELDS}
+    return Draft(languages=list(survey.languages), texts=texts, questions=questions)
+
+
+# --- Translation completeness --------------------------------------------------------------
+
+
+def completeness(draft: Draft) -> list[dict[str, Any]]:
+    """Per survey language: texts given out of texts needed, and what is missing.
+
+    Needed: the title, each question's label and each choice's label; an intro, thank-you or
+    help text once any language has it (then every language should).
+    """
+    needed: list[tuple[str, Mapping[str, str]]] = [(gettext("Title"), draft.texts["title"])]
+    for name, label in TEXT_FIELDS[1:]:
+        if draft.texts[name]:
+            needed.append((str(label), draft.texts[name]))
+    for q in draft.questions:
+        needed.append((gettext("“%(key)s”: label") % {"key": q["key"]}, q["label"]))
+        if q["help"]:
+            needed.append((gettext("“%(key)s”: help text") % {"key": q["key"]}, q["help"]))
+        for choice in q["choices"]:
+            needed.append(
+                (
+                    gettext("“%(key)s”: choice “%(value)s”")
+                    % {"key": q["key"], "value": choice["value"]},
+                    choice["label"],
+                )
+            )
+    names = dict(settings.LANGUAGES)
+    result = []
+    for code in draft.languages:
+        missing = [what for what, texts in needed if not str(texts.get(code, "")).strip()]
+        result.append(
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "filled": len(needed) - len(missing),
+                "total": len(needed),
+                "missing": missing,
+            }
+        )
+    return result
+
+
+# --- Preview -------------------------------------------------------------------------------
+
+
+def _in(texts: Mapping[str, str], language: str) -> tuple[str, bool]:
+    """A text in `language`, and whether it is missing there."""
+    text = str(texts.get(language, "")).strip()
+    return text, not text
+
+
+def _options(q: dict[str, Any], language: str) -> list[dict[str, Any]]:
+    if q["type"] in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
+        return [
+            {"value": c["value"], "label": _in(c["label"], language)[0] or c["value"]}
+            for c in q["choices"]
+        ]
+    spec = QuestionSpec(
+        key=q["key"],
+        type=q["type"],
+        page=q["page"],
+        order=q["order"],
+        required=q["required"],
+        show_if=None,
+        scale_max=q["scale"],
+    )
+    scale = spec.value_range()
+    if scale is None:
+        return []
+    lo, hi = scale
+    return [{"value": n, "label": str(n)} for n in range(lo, hi + 1)]
+
+
+def _rule_text(show_if: Any, by_key: Mapping[str, dict[str, Any]]) -> str:
+    """A display rule in words, in the admin's language, for the note under a question."""
+    if not isinstance(show_if, Mapping):
+        return ""
+    if "all" in show_if or "any" in show_if:
+        parts = [_rule_text(c, by_key) for c in show_if.get("all", show_if.get("any")) or []]
+        joiner = gettext(" and ") if "all" in show_if else gettext(" or ")
+        return joiner.join(p for p in parts if p)
+    key, op = str(show_if.get("question", "")), show_if.get("op")
+    words = str(OPERATOR_LABELS.get(op, op))
+    if op in NO_VALUE_OPS:
+        return f"{key} {words}"
+    value = show_if.get("value")
+    ref = by_key.get(key)
+    if ref and ref["choices"]:
+        labels = {c["value"]: c["label"] for c in ref["choices"]}
+        shown = labels.get(str(value), {})
+        value = next(iter(shown.values()), value) if isinstance(shown, Mapping) else value
+    return f"{key} {words} {value}"
+
+
+def preview_html(draft: Draft, language: str) -> str:
+    """The survey's questions by page, as a phone shows them, with their display rules."""
+    by_key = {q["key"]: q for q in draft.questions}
+    pages: dict[int, list[dict[str, Any]]] = {}
+    for q in draft.questions:
+        label, label_missing = _in(q["label"], language)
+        pages.setdefault(q["page"], []).append(
+            {
+                **q,
+                "text": label,
+                "text_missing": label_missing,
+                "help_text": _in(q["help"], language)[0],
+                "kind": "stars" if q["type"] == QuestionType.RATING else q["type"],
+                "options": _options(q, language),
+                "rule": _rule_text(q["show_if"], by_key),
+            }
+        )
+    context = {
+        "language": language,
+        "title": _in(draft.texts["title"], language),
+        "intro": _in(draft.texts["intro"], language)[0],
+        "thank_you": _in(draft.texts["thank_you"], language)[0],
+        "pages": [pages[n] for n in sorted(pages)],
+    }
+    return render_to_string("admin/surveys/survey/preview.html", context)
+
+
+def completeness_html(draft: Draft) -> str:
+    return render_to_string(
+        "admin/surveys/survey/includes/completeness.html",
+        {"completeness": completeness(draft)},
+    )

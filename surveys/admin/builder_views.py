@@ -1,0 +1,83 @@
+"""What the builder's page needs beside the form: its script's texts, the preview's answers."""
+
+from typing import Any
+
+from csp.constants import SELF
+from csp.decorators import csp_replace
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from surveys.admin.builder_preview import (
+    completeness,
+    completeness_html,
+    draft_from_post,
+    draft_from_survey,
+    preview_html,
+)
+from surveys.admin.builder_widgets import OPERATOR_LABELS, OPS_BY_TYPE, SCALED_TYPES
+from surveys.models import Survey
+
+
+def builder_texts() -> dict[str, Any]:
+    """The words and rules builder.js needs, in the admin's language."""
+    return {
+        "page": gettext("Page %(n)s"),
+        "newQuestion": gettext("New question"),
+        "moved": gettext("“%(question)s” moved to position %(position)s on page %(page)s."),
+        "top": gettext("“%(question)s” is already first."),
+        "bottom": gettext("“%(question)s” is already last."),
+        "added": gettext("Added a question on page %(page)s."),
+        "pageAdded": gettext("Added page %(n)s; drag or move questions onto it."),
+        "always": gettext("(always shown)"),
+        "noFurther": gettext("(no further condition)"),
+        "noEarlier": gettext("Only questions on earlier pages can be named; move this one down."),
+        "chooseValue": gettext("choose…"),
+        "operators": {code: str(label) for code, label in OPERATOR_LABELS.items()},
+        "opsByType": {key: list(ops) for key, ops in OPS_BY_TYPE.items()},
+        "scaled": sorted(SCALED_TYPES),
+        "scales": {"nps": [0, 10], "csat": [1, 5], "ces": [1, 7], "rating": [1, 5]},
+    }
+
+
+def builder_context(request: HttpRequest, survey: Survey | None) -> dict[str, Any]:
+    """Context for the change and add pages' question cards and preview."""
+    names = dict(settings.LANGUAGES)
+    codes = list(survey.languages) if survey else [code for code, _ in settings.LANGUAGES]
+    if survey is None:
+        url = reverse("admin:surveys_survey_builder_preview_new")
+    else:
+        url = reverse("admin:surveys_survey_builder_preview", args=[survey.pk])
+    return {
+        "builder_texts": builder_texts(),
+        "builder_preview_url": url if survey is not None else "",
+        "builder_post_preview_url": url,
+        "builder_languages": [(code, names.get(code, code)) for code in codes],
+        "builder_completeness": completeness(draft_from_survey(survey)) if survey else [],
+    }
+
+
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})
+def builder_preview_response(request: HttpRequest, survey: Survey | None) -> HttpResponse:
+    """GET: the saved survey's preview page (the iframe without JavaScript). POST: the change
+    form as edited, as JSON {"html", "completeness"} for builder.js to show."""
+    known = [code for code, _name in settings.LANGUAGES]
+    language = request.GET.get("lang", "")
+    if request.method == "POST":
+        draft = draft_from_post(request.POST, survey)
+        if language not in known:
+            language = draft.languages[0] if draft.languages else known[0]
+        return JsonResponse(
+            {"html": preview_html(draft, language), "completeness": completeness_html(draft)}
+        )
+    if survey is None:
+        return HttpResponse(status=404)
+    draft = draft_from_survey(survey)
+    if language not in known:
+        language = survey.default_language
+    response = HttpResponse(preview_html(draft, language))
+    response["Cache-Control"] = "no-store"
+    return response

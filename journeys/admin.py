@@ -202,6 +202,9 @@ class JourneyAdmin(AudienceScopedAdmin):
                 return JsonResponse({"error": gettext("No such journey.")}, status=404)
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self._may_reorder(request, journey):
+            if wants_json:
+                message = gettext("You may not change the order of this journey's stages.")
+                return JsonResponse({"error": message}, status=403)
             raise PermissionDenied
         try:
             if "move" in request.POST:

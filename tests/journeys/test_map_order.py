@@ -159,6 +159,11 @@ def test_a_viewer_or_analyst_may_not_reorder(client, django_user_model, journey)
         )
 
         assert response.status_code == 403
+        assert response.json() == {
+            "error": "You may not change the order of this journey's stages."
+        }
+        without_script = client.post(_url(journey), {"move": _ids(journey, "Support")[0]})
+        assert without_script.status_code == 403
     assert _names(journey) == ["Awareness", "Purchase", "Support"]
 
 

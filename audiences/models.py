@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xmplatform.core.names import TranslationsField, translated_name
 from xmplatform.core.search import Fold, Joined, StripPhone
+from xmplatform.core.words import short_moment
 
 
 def validate_time_zone(value: str) -> None:
@@ -327,4 +328,4 @@ class AuditLog(models.Model):
         indexes = [models.Index(fields=["audience", "at"], name="audit_audience_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.target}"
+        return f"{short_moment(self.at)} {self.actor_username} {self.action} {self.target}"

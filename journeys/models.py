@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Person
 from xmplatform.core.names import TranslationsField, translated_name
+from xmplatform.core.words import short_moment
 
 
 class TouchpointChannel(models.TextChoices):
@@ -142,4 +143,4 @@ class TouchpointEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} @ {self.touchpoint} {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.person} @ {self.touchpoint} {short_moment(self.occurred_at)}"

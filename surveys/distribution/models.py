@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, Channel, Person
 from journeys.models import Touchpoint
+from xmplatform.core.words import short_moment
 
 
 class RuleKind(models.TextChoices):
@@ -142,7 +143,7 @@ class WaveRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule_id} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
+        return f"{self.rule_id} @ {short_moment(self.scheduled_for)}"
 
 
 class FatiguePolicy(models.Model):
@@ -217,4 +218,4 @@ class ContactLedger(models.Model):
         indexes = [models.Index(fields=["person", "at"], name="ledger_person_at")]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {self.get_kind_display()} {short_moment(self.at)}"

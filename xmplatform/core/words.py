@@ -125,3 +125,10 @@ def periodic_task_in_words(task: Any) -> str:
     if task.solar_id:
         return str(task.solar)
     return ""
+
+
+def short_moment(value: dt.datetime) -> str:
+    """`value` in the reader's zone in the language's short form ("7 Dec 2026, 14:05"), for
+    the names of rows (a model's __str__) where the zone is understood."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")

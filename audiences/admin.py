@@ -393,6 +393,20 @@ class MembershipAdmin(AudienceScopedAdmin):
     ordering = ("-id",)
 
 
+# Sources stored by older code paths and the demo, beside ConsentOrigin's.
+CONSENT_SOURCE_LABELS = {
+    "survey-page": _("Opt-out on a survey page"),
+    "demo": _("Demo data"),
+}
+
+
+def consent_source_label(source: str) -> str:
+    """A consent change's source in the reader's language."""
+    if source in ConsentOrigin.values:
+        return str(ConsentOrigin(source).label)
+    return str(CONSENT_SOURCE_LABELS.get(source, source or "—"))
+
+
 @admin.register(Consent)
 class ConsentAdmin(AudienceScopedAdmin):
     """Consents, changed only through the consent services: a withdrawal stays unless the
@@ -400,7 +414,7 @@ class ConsentAdmin(AudienceScopedAdmin):
 
     form = ConsentForm
     fields = ("person", "channel", "status", "source", "changed_at")
-    list_display = ("person", "channel", "status", "source", "changed_at")
+    list_display = ("person", "channel", "status", "source_shown", "changed_at")
     list_select_related = ("person",)
     list_filter = ("channel", "status")
     raw_id_fields = ("person",)
@@ -410,6 +424,11 @@ class ConsentAdmin(AudienceScopedAdmin):
     show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     list_per_page = 50
     ordering = ("-id",)  # changed_at has no index; ids follow the changes closely enough
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_shown(self, obj: Consent) -> str:
+        """Where the change came from, in words (the stored name when it has none)."""
+        return consent_source_label(obj.source)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The person and channel of a stored consent stay: moving it would drop the record.

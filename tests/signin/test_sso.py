@@ -213,3 +213,16 @@ def test_password_log_in_is_not_sent_to_the_provider(client: Client, sso, xm_man
 
     assert (done.status_code, done["Location"]) == (302, "/admin/")
     assert len(sso.requests) == before
+
+
+def test_superusers_see_who_signed_in_through_the_provider(
+    client: Client, sso, audiences, xm_manager
+) -> None:  # noqa: ANN001
+    sso_sign_in(client, sso)
+    assert client.get("/admin/sso/ssoidentity/").status_code == 403  # staff, not superuser
+
+    client.force_login(xm_manager)
+    listing = client.get("/admin/sso/ssoidentity/")
+
+    assert listing.status_code == 200
+    assert "acme-0001" in listing.content.decode()

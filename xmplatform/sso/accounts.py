@@ -13,6 +13,7 @@ grant, no owned audience, not a superuser) is refused after their grants are wit
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -24,6 +25,8 @@ from audiences.access import audience_roles
 from audiences.models import Audience, AudienceGrant, Role
 from audiences.services.access import grant_remove, grant_set
 from xmplatform.sso.models import SsoIdentity
+
+log = logging.getLogger(__name__)
 
 ACTOR_NAME = "single sign-on"
 ROLES = {"viewer": Role.VIEWER, "analyst": Role.ANALYST, "manager": Role.MANAGER}
@@ -82,7 +85,10 @@ def _profile(claims: dict[str, Any]) -> dict[str, str]:
 
 def sync_grants(user: Any, roles: dict[str, int]) -> None:
     """Make the user's grants on the managed audiences exactly `roles` ({slug: role})."""
-    audiences = Audience.objects.filter(slug__in=managed_slugs()).order_by("pk")
+    audiences = list(Audience.objects.filter(slug__in=managed_slugs()).order_by("pk"))
+    missing = managed_slugs() - {audience.slug for audience in audiences}
+    if missing:
+        log.warning("OIDC_GROUP_GRANTS names audiences that do not exist: %s", sorted(missing))
     held = {
         grant.audience_id: grant
         for grant in AudienceGrant.objects.filter(user=user, audience__in=audiences).select_related(

@@ -157,7 +157,8 @@ def message(
     context = {"heading": title, "text": text, "extra": extra, "survey_title": "", **(base or {})}
     context.setdefault("page_title", title)
     response = render(request, "surveys/message.html", context, status=status)
-    response.headers["Content-Language"] = translation.get_language()
+    # The survey's language when there is one (its page's own words may be a fallback's).
+    response.headers["Content-Language"] = context.get("language") or translation.get_language()
     return response
 
 

@@ -84,7 +84,9 @@ def test_errors_and_thanks_fall_back_to_english_too(client):
     assert "Please answer this question." in refused
     assert "Recommend? [ru]" in refused
     done = client.post(url(token), {"page": 1, "lang": "ru", "q-nps": "8"})
-    thanks = client.get(done["Location"]).content.decode()
+    thanked = client.get(done["Location"])
+    assert thanked["Content-Language"] == "ru"
+    thanks = thanked.content.decode()
     assert "Thanks [ru]" in thanks
     assert '<html lang="ru">' in thanks
 

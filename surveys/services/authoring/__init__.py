@@ -100,7 +100,7 @@ def save_survey(
     ValidationError with messages by path and writes nothing when `data` is refused."""
     if survey is not None:
         survey = (
-            Survey.objects.select_for_update()
+            Survey.objects.select_for_update(of=("self",))
             .select_related("audience", "touchpoint")
             .get(pk=survey.pk)
         )

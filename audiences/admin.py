@@ -33,7 +33,7 @@ from audiences.models import (
     Person,
     Role,
 )
-from audiences.search import people_matching
+from audiences.search import PeopleSearchPaginator, people_matching
 from audiences.services import (
     audience_save,
     consent_delete,
@@ -223,6 +223,18 @@ class PersonAdmin(AudienceScopedAdmin):
     ) -> tuple[QuerySet[Person], bool]:
         """Partial and Turkish-folded on the trigram-indexed search column; never duplicates."""
         return people_matching(queryset, search_term), False
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Person],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> EstimatedCountPaginator:
+        searched = bool(request.GET.get("q", "").strip())
+        paginator = PeopleSearchPaginator if searched else EstimatedCountPaginator
+        return paginator(queryset, per_page, orphans, allow_empty_first_page)
 
     @admin.display(description=_("name"), ordering="name")
     def timeline_link(self, obj: Person) -> str:

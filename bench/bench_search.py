@@ -176,8 +176,12 @@ def _analyst(world: dict[str, Any]) -> Any:
 
     from audiences.models import AudienceGrant, Role
 
-    user = get_user_model().objects.create_user(username="bench-search-analyst", is_staff=True)
-    AudienceGrant.objects.create(user=user, audience=world["audiences"][0], role=Role.ANALYST)
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench-search-analyst", defaults={"is_staff": True}
+    )
+    AudienceGrant.objects.get_or_create(
+        user=user, audience=world["audiences"][0], defaults={"role": Role.ANALYST}
+    )
     return user
 
 

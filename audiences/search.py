@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import F, Q, QuerySet
+from django.utils.functional import cached_property
 
 from audiences.models import Person
-from xmplatform.core.paging import EstimatedCountPaginator
+from xmplatform.core.paging import BOUNDED_COUNT_TIMEOUT_MS, EstimatedCountPaginator
 from xmplatform.core.search import MIN_PARTIAL, clean_query, fold, phone_digits
 
 # Below this many matches a search page sorts what the trigram index found; from it on, it walks
@@ -55,8 +56,22 @@ class PeopleSearchPaginator(EstimatedCountPaginator):
     person until the page is full: quick for a common name, the whole table for a rare one
     (an e-mail address, a phone number). The bounded count has already told how many match,
     through the trigram index: below SORT_BELOW the page sorts those few instead (`id + 0`
-    keeps the planner off the primary key), at or above it the walk stops early.
+    keeps the planner off the primary key), at or above it the walk stops early. The count
+    itself stops at SORT_BELOW + 1 ("more than 5,000" needs no exact figure).
     """
+
+    @cached_property
+    def count(self) -> int:
+        """Up to SORT_BELOW + 1: past it only the walk serves, and counting on is wasted."""
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+            return super().count
+        try:
+            with transaction.atomic(using=queryset.db), connections[queryset.db].cursor() as c:
+                c.execute(f"SET LOCAL statement_timeout = {BOUNDED_COUNT_TIMEOUT_MS}")
+                return queryset.order_by()[: SORT_BELOW + 1].count()
+        except OperationalError:
+            return SORT_BELOW + 1
 
     def page(self, number: Any) -> Any:
         queryset = self.object_list

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -34,6 +35,7 @@ from surveys.admin.forms_builder import (
 from surveys.admin.responses import csv_download, sees_anonymous_rows, xlsx_download
 from surveys.catalog import TEMPLATES, survey_create_from_template
 from surveys.models import Question, Survey
+from surveys.services.authoring import save_questions
 from surveys.services.copying import survey_copy
 from xmplatform.core.counts import capped_display
 
@@ -56,6 +58,18 @@ class QuestionInline(admin.StackedInline):
     template = "admin/surveys/survey/questions_inline.html"
     extra = 1
     ordering = ("page", "order", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        # Retired questions keep their answers but are no longer part of the survey.
+        return super().get_queryset(request).filter(retired_in__isnull=True)
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        # The admin refuses to delete a row with protected answers; the authoring service
+        # retires such a question instead (its answers stay), so the card may be removed.
+        formset.form.hand_clean_DELETE = lambda form: None
+        return formset
+
     fieldsets = (
         (
             None,
@@ -210,6 +224,31 @@ class SurveyAdmin(AudienceScopedAdmin):
             *super().get_urls(),
         ]
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Questions are saved by the authoring service, as the API saves them: in a new
+        version once the live one has responses, retiring (not deleting) answered questions."""
+        if not isinstance(formset, QuestionInlineFormSet):
+            super().save_formset(request, form, formset, change)
+            return
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        try:
+            saved = save_questions(form.instance, formset.question_dicts(), actor=request.user)
+        except ValidationError as error:
+            # Only a concurrent edit gets here (the formset ran the same checks): keep nothing.
+            transaction.set_rollback(True)
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
+        if saved.created:
+            self.message_user(
+                request,
+                gettext(
+                    "The questions were saved as version %(n)s: new responses answer it, "
+                    "earlier responses keep the version they answered."
+                )
+                % {"n": saved.version},
+                messages.INFO,
+            )
+
     # --- Preview and copy ------------------------------------------------------------------
 
     def builder_preview_view(
@@ -238,7 +277,7 @@ class SurveyAdmin(AudienceScopedAdmin):
     def _copy(self, request: HttpRequest, survey: Survey) -> Survey:
         if not has_role(request.user, survey.audience_id, self.change_role):
             raise PermissionDenied
-        copy = survey_copy(survey=survey)
+        copy = survey_copy(survey=survey, actor=request.user)
         self.log_addition(request, copy, [{"added": {}}])
         self.message_user(
             request,

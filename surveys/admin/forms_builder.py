@@ -1,6 +1,7 @@
 """Admin forms for the survey builder: per-language texts, choice rows, "show when" rules."""
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +32,16 @@ from surveys.models import (
     Response,
     Survey,
 )
+from surveys.services.authoring import validate_survey
 from surveys.validation import INTEGER
 
+QUESTION_PATH = re.compile(r"questions\[(?P<index>\d+)\](?:\.(?P<field>\w+))?")
+AUTHORING_FIELDS = {"scale": "scale_max", "": None}
+AUTHORING_FIELDS.update(
+    (name, name)
+    for name in ("key", "type", "required", "page", "order", "label", "help", "choices")
+)
+AUTHORING_FIELDS.update(show_if="show_if", multiline="multiline")
 CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE})
 SCALE_TYPES = frozenset({QuestionType.CES, QuestionType.RATING})
 CES_SCALES = (5, 7)
@@ -237,6 +246,13 @@ class QuestionInlineForm(forms.ModelForm):
             "type": forms.Select(attrs={"class": "xm-type"}),
         }
 
+    def has_changed(self) -> bool:
+        # A new card discarded in the page posts nothing at all: it is an untouched card.
+        posted = f"{self.prefix}-"
+        if self.is_bound and not any(name.startswith(posted) for name in self.data):
+            return False
+        return super().has_changed()
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         qtype = cleaned.get("type")
@@ -348,6 +364,48 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
                     by_key[key].add_error("show_if", problem)
         if any(form.errors for form in kept):
             raise ValidationError(_("Fix the display logic of the questions marked below."))
+        self._check_with_authoring(kept)
+
+    def question_dicts(self) -> list[dict[str, Any]]:
+        """The cards to keep, in the authoring service's shape (the API's), in page order."""
+        return [self._as_question(form) for form in self._kept_forms()]
+
+    @staticmethod
+    def _as_question(form: forms.ModelForm) -> dict[str, Any]:
+        data = form.cleaned_data
+        return {
+            "key": data["key"],
+            "type": data["type"],
+            "required": bool(data.get("required")),
+            "page": data["page"],
+            "order": data["order"],
+            "label": data.get("label") or {},
+            "help": data.get("help") or {},
+            "choices": data.get("choices") or [],
+            "scale": data.get("scale_max"),
+            "multiline": bool(data.get("multiline")),
+            "show_if": data.get("show_if"),
+        }
+
+    def _check_with_authoring(self, kept: list[forms.ModelForm]) -> None:
+        """The authoring service's checks, which the API applies too: versions refuse a type or
+        scale change of a question with answers. Its messages go on the card they are about."""
+        survey = self.instance if self.instance.pk else None
+        languages = list(getattr(self.instance, "languages", None) or language_codes())
+        data = {"languages": languages, "questions": [self._as_question(f) for f in kept]}
+        problems = validate_survey(data, survey=survey)
+        for path, messages in problems.items():
+            match = QUESTION_PATH.match(path)
+            if match is None:
+                if path.startswith("questions"):
+                    raise ValidationError(messages)
+                continue  # the survey's own fields are its form's to check
+            form = kept[int(match["index"])]
+            name = AUTHORING_FIELDS.get(match["field"] or "")
+            for message in messages:
+                form.add_error(name if name in form.fields else None, message)
+        if any(form.errors for form in kept):
+            raise ValidationError(_("Fix the questions marked below."))
 
     @staticmethod
     def _spec(form: forms.ModelForm) -> QuestionSpec:

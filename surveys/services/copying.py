@@ -1,20 +1,24 @@
 """Copying a survey: its settings, languages, texts and questions, never its responses."""
 
+from typing import Any
+
 from django.db import transaction
 from django.utils.translation import gettext
 
 from surveys.models import Question, Survey, SurveyStatus
+from surveys.services.authoring import save_questions
+from surveys.versions.changes import snapshot
 
-# What belongs to the original alone: its identity, its life and its results.
-NOT_COPIED = frozenset({"id", "created_at", "status"})
+# What belongs to the original alone: its identity, its life, its versions and its results.
+NOT_COPIED = frozenset({"id", "created_at", "status", "version"})
 
 
 @transaction.atomic
-def survey_copy(*, survey: Survey, name: str | None = None) -> Survey:
-    """A draft copy of `survey` named "… (copy)", with copies of its current questions.
+def survey_copy(*, survey: Survey, name: str | None = None, actor: Any = None) -> Survey:
+    """A draft copy of `survey` named "… (copy)", with its shown questions as version 1.
 
-    Responses, invitations, public links and distribution rules stay with the original; the
-    copy starts with none, so it can change what answered surveys cannot (anonymity, types).
+    Responses, invitations, public links, distribution rules, versions and retired questions
+    stay with the original; the copy may change what answered surveys cannot (anonymity, types).
     """
     values = {
         f.attname: getattr(survey, f.attname)
@@ -24,18 +28,6 @@ def survey_copy(*, survey: Survey, name: str | None = None) -> Survey:
     values["name"] = (name or gettext("%(name)s (copy)") % {"name": survey.name})[:200]
     values["status"] = SurveyStatus.DRAFT
     copy = Survey.objects.create(**values)
-    questions = survey.questions.order_by("page", "order", "id")
-    Question.objects.bulk_create(
-        [
-            Question(
-                **{
-                    f.attname: getattr(q, f.attname)
-                    for f in Question._meta.concrete_fields
-                    if f.attname not in ("id", "survey_id")
-                },
-                survey=copy,
-            )
-            for q in questions
-        ]
-    )
+    # The API's shape of each shown question, which the authoring service takes back as is.
+    save_questions(copy, snapshot(Question.objects.filter(survey=survey)), actor=actor)
     return copy

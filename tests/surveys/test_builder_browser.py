@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from surveys.models import Question, QuestionType
+from tests.factories import make_audience
 from tests.surveys.test_admin_support import PLAIN_STATIC, survey_with_questions
 
 LABELS = {
@@ -30,9 +31,10 @@ def test_builder_builds_a_question_with_choices_and_a_rule(
     live_server, open_page, shots, settings, xm_manager
 ):
     settings.STORAGES = PLAIN_STATIC
+    audience = make_audience()
     for lang in ("tr", "en"):
         for device in ("phone", "desktop"):
-            survey = survey_with_questions(name=f"Visit {lang} {device}")
+            survey = survey_with_questions(audience, name=f"Visit {lang} {device}")
             page = _signed_in(open_page, live_server, xm_manager, lang, device)
             page.goto(f"{live_server.url}/admin/surveys/survey/{survey.pk}/change/")
             page.frame_locator("#xm-preview-frame").locator(".pv-q[data-key=nps]").wait_for()
@@ -68,7 +70,12 @@ def test_builder_builds_a_question_with_choices_and_a_rule(
             # Move it above "improve": dragged by its handle on the desktop, ↑ on the phone.
             improve = page.locator(".xm-card", has=page.locator("input[value=improve]"))
             if device == "desktop":
-                card.locator(".xm-handle").drag_to(improve.locator(".xm-card-head"))
+                handle = card.locator(".xm-handle").bounding_box()
+                target = improve.locator(".xm-card-head").bounding_box()
+                page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+                page.mouse.down()
+                page.mouse.move(target["x"] + 20, target["y"] + 5, steps=12)
+                page.mouse.up()
             else:
                 card.locator(".xm-move-up").click()
                 assert "2" in page.inner_text("#xm-announce")

@@ -131,6 +131,8 @@ function xmBuilder() {
       draggable: ".xm-card",
       animation: 150,
       ghostClass: "xm-card-ghost",
+      forceFallback: true, // the same pointer-driven drag with a mouse, a pen or a finger
+      fallbackTolerance: 4,
       onEnd: function (event) { afterMove(event.item); },
     });
   }

@@ -156,7 +156,9 @@ GROUPS: tuple[Group, ...] = (
             Entry(model="auth.user"),
             Entry(model="auth.group"),
             Entry(model="audiences.audiencegrant"),
-            # Two-step verification's authenticator devices, when it is installed.
+            # Sign-in: single sign-on identities and two-step verification's authenticator
+            # devices (entries of models that are not installed are left out).
+            Entry(model="sso.ssoidentity"),
             Entry(model="otp_totp.totpdevice"),
             Entry(model="api.apikey"),
             Entry(model="api.webhook"),

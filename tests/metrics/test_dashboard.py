@@ -231,7 +231,7 @@ def test_index_shows_one_card_per_audience_with_its_headline(client, xm_manager)
     assert html.count('class="xm-card"') == 4
     assert 'class="xm-spark"' in html
     # When the figures were read, in the admin's date and time format with the time zone.
-    assert 'id="xm-as-of"' in html and "As of June 15, 2026, 6 p.m. UTC" in html
+    assert 'id="xm-as-of"' in html and "As of 15 Jun 2026, 18:00 UTC" in html
     # The admin index links to the dashboard.
     assert reverse("metrics:index") in client.get(reverse("admin:index")).content.decode()
 

@@ -238,9 +238,9 @@ def test_as_of_is_in_the_admins_format_with_the_time_zone(client, xm_manager, se
     settings.TIME_ZONE = "Europe/Istanbul"
     istanbul = client.get(url).content.decode()
 
-    assert '<p class="xm-note" id="xm-as-of">As of June 15, 2026, 6 p.m. UTC</p>' in english
+    assert '<p class="xm-note" id="xm-as-of">As of 15 Jun 2026, 18:00 UTC</p>' in english
     assert "15 Haziran 2026 18:00 UTC" in turkish
-    assert "As of June 15, 2026, 9 p.m. +03" in istanbul
+    assert "As of 15 Jun 2026, 21:00 +03" in istanbul
 
 
 def test_no_ranked_touchpoint_is_said_in_a_sentence_not_a_numbered_item(client, xm_manager) -> None:  # noqa: ANN001

@@ -142,8 +142,8 @@ def test_an_open_anonymous_period_and_small_groups_never_reach_the_email():
     assert headlines[("enps", "staff survey")].current.n == 6
     for body in (text, html):
         assert "n = 20" not in body and "n = 21" not in body and "n = 3)" not in body
-        assert "June 30, 2026" not in body  # the open period's end
-        assert "April 1, 2026" in body  # the withheld April period is named, without figures
+        assert "30 Jun 2026" not in body  # the open period's end
+        assert "1 Apr 2026" in body  # the withheld April period is named, without figures
         assert "not enough responses" in body
 
 

@@ -70,8 +70,8 @@ def test_a_turkish_subscriber_gets_the_report_in_turkish(world):
 
     by_user = {m.to[0]: m for m in mail.outbox}
     turkish, english = by_user["ayse@example.com"], by_user["john@example.com"]
-    assert turkish.subject == "Haftalık deneyim raporu: 08 Haziran 2026 – 14 Haziran 2026"
-    assert english.subject == "Weekly experience report: June 8, 2026 – June 14, 2026"
+    assert turkish.subject == "Haftalık deneyim raporu: 8 Haziran 2026 – 14 Haziran 2026"
+    assert english.subject == "Weekly experience report: 8 Jun 2026 – 14 Jun 2026"
     assert "Geçen hafta: 100 (n = 40 · ±0,0)" in turkish.body
     assert "gerçek bir artış" in turkish.body and "hata payı içinde" in turkish.body
     assert "Kitle sayfasını aç" in turkish.alternatives[0][0]

@@ -62,7 +62,7 @@ def test_automatic_during_a_wave_is_that_wave(client, xm_manager, pulse):
     make_rule(pulse, RuleKind.WAVE, last_run_at=NOW - datetime.timedelta(days=3), expiry_days=14)
 
     assert _note(client, xm_manager, pulse) == (
-        "Currently: the wave that started on Dec. 4, 2026, until Dec. 17, 2026."
+        "Currently: the wave that started on 4 Dec 2026, until 17 Dec 2026."
     )
 
 

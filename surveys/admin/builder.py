@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from audiences.access import AudienceScopedAdmin, audience_ids, has_role, scope
 from audiences.models import AuditAction, Role
 from audiences.services import audit_record
+from journeys.admin import TouchpointFilter
 from surveys import selectors
 from surveys.admin.builder_views import builder_context, builder_preview_response
 from surveys.admin.forms_builder import (
@@ -105,7 +106,12 @@ class SurveyAdmin(AudienceScopedAdmin):
         "estimated_time",
         "response_count",
     )
-    list_filter = ("audience", "status")
+    # A touchpoint card on the journey map lists the surveys about it or triggered by it.
+    list_filter = (
+        "audience",
+        "status",
+        TouchpointFilter.also_through("distribution_rules__touchpoint"),
+    )
     list_select_related = ("audience",)
     search_fields = ("name",)
     raw_id_fields = ("touchpoint",)

@@ -11,7 +11,7 @@ import pytest
 from django.utils import translation
 
 from surveys import catalog
-from surveys.models import SurveyStatus
+from surveys.models import Presentation, SurveyStatus
 from surveys.selectors import duration_sentence, survey_estimated_seconds
 from tests.factories import make_audience, make_user
 from tests.support.browser import DEVICES, LOCALES
@@ -49,6 +49,7 @@ def test_an_nps_survey_states_its_duration_labels_its_ends_and_thanks_once(
     audience = make_audience("customers", owner=make_user("owner"))
     survey = catalog.survey_create_from_template(template_key="relationship_nps", audience=audience)
     survey.status = SurveyStatus.LIVE
+    survey.presentation = Presentation.PAGES  # the copy is checked here, page by page
     survey.save()
     with translation.override(lang):
         told = duration_sentence(survey_estimated_seconds(survey=survey))

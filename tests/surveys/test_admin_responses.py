@@ -193,6 +193,7 @@ def test_csv_download_streams_the_export(admin_client):
         "",
         "",
         "cust-1",
+        "1",
         "7",
         "",
         "",
@@ -208,7 +209,7 @@ def test_xlsx_download_is_a_workbook(admin_client):
     assert isinstance(page, FileResponse)
     sheet = load_workbook(io.BytesIO(b"".join(page.streaming_content)))["responses"]
     assert sheet["A1"].value == "response_id"
-    assert sheet["H2"].value == 7
+    assert (sheet["H2"].value, sheet["I2"].value) == (1, 7)  # the version, then nps
 
 
 def test_export_action_needs_exactly_one_survey(admin_client):

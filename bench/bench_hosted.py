@@ -296,6 +296,11 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
 
         connections["default"].settings_dict["NAME"] = os.environ["BENCH_HOSTED_DATABASE"]
         settings.ROOT_URLCONF = _Urls()
+        # The pages name their static files; the bench runs without collectstatic's manifest.
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
         app.conf.task_default_queue = os.environ["BENCH_HOSTED_QUEUE"]
         _handler = WSGIHandler()
     return _handler(environ, start_response)

@@ -408,6 +408,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "kind" (audiences, distribution rules): named here.
+    "ENUM_NAME_OVERRIDES": {
+        "AudienceKindEnum": "audiences.models.AudienceKind",
+        "RuleKindEnum": "surveys.models.RuleKind",
+    },
 }
 
 # --- Operating: /healthz and /metrics (xmplatform/ops) ------------------------------------

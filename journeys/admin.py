@@ -18,7 +18,7 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from audiences.access import AudienceScopedAdmin, has_role
+from audiences.access import AudienceScopedAdmin, has_role, scope
 from audiences.models import Person, Role
 from journeys.models import Journey, Stage, Touchpoint, TouchpointEvent
 from journeys.selectors import MAP_WINDOW_DAYS, MapStage, journey_map
@@ -66,7 +66,9 @@ class TouchpointFilter(admin.SimpleListFilter):
         chosen = self._chosen()
         if not chosen:
             return []
-        names = Touchpoint.objects.filter(pk=chosen).values_list("pk", "name")
+        # Only a touchpoint of the reader's audiences is named: another's id names nothing.
+        touchpoints = scope(Touchpoint.objects.filter(pk=chosen), user=request.user)
+        names = touchpoints.values_list("pk", "name")
         return [(str(pk), name) for pk, name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -441,7 +441,7 @@ def test_a_manager_cannot_loosen_an_audiences_privacy_settings(both, cx_manager)
 
     form = client_for(cx_manager).get(url).context["adminform"].form
 
-    assert sorted(form.fields) == ["description", "name", "priority"]
+    assert sorted(form.fields) == ["description", "name", "name_translations", "priority"]
 
 
 def test_events_are_scoped_by_a_literal_list_of_the_users_touchpoints(both, hr_analyst):

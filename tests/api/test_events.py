@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from journeys.models import TouchpointEvent
+from surveys.distribution.models import FatiguePolicy
 from surveys.models import DistributionRule, Invitation, InvitationState, RuleKind
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +165,10 @@ def test_more_than_1000_events_are_refused_whole(api, world):
 
 
 def test_events_fire_the_distribution_triggers(api, world, django_capture_on_commit_callbacks):
+    # No quiet hours: the send must not depend on the hour the test runs at.
+    FatiguePolicy.objects.update_or_create(
+        audience=None, defaults={"quiet_start": dt.time(0), "quiet_end": dt.time(0)}
+    )
     DistributionRule.objects.create(
         survey=world.customer_survey,
         name="after checkout",

@@ -132,6 +132,10 @@ def declared_parameters(changelist: ChangeList) -> set[str]:
     declared: set[str] = set()
     for spec in changelist.filter_specs:
         declared.update(spec.expected_parameters())
+    # A filter that shows only once chosen (a journey map card's touchpoint) is declared too.
+    for spec in changelist.model_admin.list_filter:
+        if isinstance(spec, type) and issubclass(spec, admin.SimpleListFilter):
+            declared.add(spec.parameter_name)
     if changelist.date_hierarchy:
         declared.update(f"{changelist.date_hierarchy}__{part}" for part in ("year", "month", "day"))
     return declared

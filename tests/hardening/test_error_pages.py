@@ -130,10 +130,10 @@ def test_the_way_back_leaves_out_every_refused_parameter_and_keeps_the_others(hr
     body = text(response)
 
     assert response.status_code == 400
-    # Django's own refusal (a relation lookup no filter declares), the local lookups no filter
-    # takes and a search on a list without one are refused together; the first is named.
+    # Django's own refusal (a relation lookup no filter declares) and the local lookups no
+    # filter takes are refused together; the first is named. The search (answers' words) stays.
     assert "“survey__audience__name” is not a filter of this list." in body
-    assert 'id="xm-refused-back" href="/admin/surveys/response/?p=2&o=-1"' in body
+    assert 'id="xm-refused-back" href="/admin/surveys/response/?p=2&q=ada&o=-1"' in body
 
 
 def test_the_way_back_from_a_popup_stays_a_popup(hr_analyst):

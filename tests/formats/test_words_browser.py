@@ -14,7 +14,7 @@ from surveys.admin.forms_distribution import Schedule, crontab_for
 from surveys.distribution import planning
 from surveys.models import RuleKind
 from tests.metrics.closed_loop_support import completed_response, contact_survey, detractor_rule
-from tests.support.browser import DEVICES
+from tests.support.browser import DEVICES, LOCALES
 from tests.surveys.distribution_factories import make_rule
 
 ISTANBUL = zoneinfo.ZoneInfo("Europe/Istanbul")
@@ -36,7 +36,7 @@ EXPECTED = {
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_rule_and_a_case_read_in_words_in_each_language_and_device(
-    open_page, shots, live_server, xm_manager
+    chromium, shots, live_server, xm_manager
 ) -> None:  # noqa: ANN001
     survey = contact_survey()
     survey.name_translations = {"tr": "Hizmet NPS", "en": "Service NPS"}
@@ -61,7 +61,10 @@ def test_a_rule_and_a_case_read_in_words_in_each_language_and_device(
     }
     for language, expected in EXPECTED.items():
         for device in DEVICES:
-            page = open_page(language, device)
+            # The browser is in Istanbul: the frame's script names that zone in `xm_tz` too.
+            page = chromium.new_context(
+                locale=LOCALES[language], timezone_id="Europe/Istanbul", **DEVICES[device]
+            ).new_page()
             page.context.add_cookies(
                 [
                     {"name": "sessionid", "value": session, "url": live_server.url},

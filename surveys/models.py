@@ -122,6 +122,17 @@ class Survey(models.Model):
         _("priority class"), choices=PriorityClass.choices, default=PriorityClass.RELATIONSHIP
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Hidden fields (surveys.hidden_fields): names of the data an invitation or a signed
+    # public link carries into the response (order id, store, agent), never asked.
+    hidden_fields = models.JSONField(
+        _("hidden fields"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Names of data given by the invitation or a signed link (e.g. order_id, store), "
+            "stored with the response; never shown as questions."
+        ),
+    )
     # The number of the live version of the questions (surveys.versions): what new responses
     # answer. It moves on when questions change after a response to the live version.
     version = models.PositiveIntegerField(
@@ -284,6 +295,8 @@ class Invitation(models.Model):
     # out, no consent, no address, erased) stops for good, with the reason.
     next_reminder_at = models.DateTimeField(_("next reminder not before"), null=True, blank=True)
     reminders_stopped = models.CharField(_("reminders stopped"), max_length=32, blank=True)
+    # Values of the survey's hidden fields (surveys.hidden_fields), copied to the response.
+    data = models.JSONField(_("hidden field values"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -318,6 +331,10 @@ class PublicLink(models.Model):
     slug = models.CharField(_("link code"), max_length=32, unique=True)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The key that signs hidden field values in the link's query (surveys.hidden_fields).
+    signing_secret = models.CharField(
+        _("signing secret"), max_length=64, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("public link")
@@ -420,6 +437,9 @@ class Response(models.Model):
     version = models.PositiveIntegerField(
         _("survey version"), default=1, db_default=1, editable=False
     )
+    # Hidden field values (surveys.hidden_fields), copied from the invitation or the signed
+    # public link when the response is first saved.
+    data = models.JSONField(_("hidden field values"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("response")

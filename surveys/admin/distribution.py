@@ -77,7 +77,8 @@ class DistributionRuleAdmin(AudienceScopedAdmin):
     ]
     list_filter = ["kind", "active"]
     search_fields = ["name", "survey__name"]
-    raw_id_fields = ["survey", "touchpoint"]
+    # Picked by name (a search box), never by typing an id.
+    autocomplete_fields = ["survey", "touchpoint"]
     form = DistributionRuleForm
     readonly_fields = ["schedule_entry"]
     actions = ["forecast", "run_now"]

@@ -25,13 +25,14 @@ from tests.metrics.test_reports_support import (
     staff_with_anonymous_periods,
     subscribe,
 )
+from tests.support.browser import VIEWS
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.parametrize("device", ["phone", "desktop"]),
-    pytest.mark.parametrize("lang", ["tr", "en"]),
 ]
+# Each test sets its data up once and looks at the page in every language and device
+# (tests.support.browser.VIEWS).
 
 PASSWORD = "correct-horse-battery"
 
@@ -89,14 +90,14 @@ PREVIEWED = {"tr": "önizleme", "en": "A preview covering 2 audiences"}
 
 
 def test_the_opt_in_page(
-    open_page: Callable[[str, str], Any],
-    live_server: Any,
-    shots: Path,
-    analyst: Any,
-    lang: str,
-    device: str,
+    open_page: Callable[[str, str], Any], live_server: Any, shots: Path, analyst: Any
 ) -> None:
-    page = open_page(lang, device)
+    for lang, device in VIEWS:
+        mail.outbox.clear()
+        _opt_in(open_page(lang, device), live_server, shots, analyst, lang, device)
+
+
+def _opt_in(page: Any, live_server: Any, shots: Path, analyst: Any, lang: str, device: str) -> None:
     log_in(page, live_server, "analyst")
     page.click("#xm-my-report")
     assert page.inner_text("h1") == HEADING[lang]
@@ -119,6 +120,13 @@ FLAG = {"tr": "gerçek bir artış", "en": "a real rise"}
 
 
 def test_the_email_as_a_mail_client_shows_it(
+    open_page: Callable[[str, str], Any], shots: Path, analyst: Any
+) -> None:
+    for lang, device in VIEWS:
+        _email_in_view(open_page, shots, analyst, lang, device)
+
+
+def _email_in_view(
     open_page: Callable[[str, str], Any], shots: Path, analyst: Any, lang: str, device: str
 ) -> None:
     reports = report_for(analyst, language=lang, now=NOW)
@@ -140,15 +148,17 @@ STOPPED = {"tr": "Haftalık rapor kapalı", "en": "The weekly report is off"}
 
 
 def test_the_unsubscribe_page(
-    open_page: Callable[[str, str], Any],
-    live_server: Any,
-    shots: Path,
-    analyst: Any,
-    lang: str,
-    device: str,
+    open_page: Callable[[str, str], Any], live_server: Any, shots: Path, analyst: Any
 ) -> None:
-    subscribe(analyst, language=lang)
-    page = open_page(lang, device)
+    for lang, device in VIEWS:
+        ReportSubscription.objects.filter(user=analyst).delete()
+        subscribe(analyst, language=lang)
+        _unsubscribe(open_page(lang, device), live_server, shots, analyst, lang, device)
+
+
+def _unsubscribe(
+    page: Any, live_server: Any, shots: Path, analyst: Any, lang: str, device: str
+) -> None:
 
     page.goto(f"{live_server.url}/reports/unsubscribe/{unsubscribe_token(analyst.pk)}/")
     look(page, shots, "unsubscribe", lang, device)

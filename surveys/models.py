@@ -17,6 +17,9 @@ from surveys.distribution.models import FatiguePolicy as FatiguePolicy
 from surveys.distribution.models import RuleKind as RuleKind
 from surveys.distribution.models import WaveRun as WaveRun
 from surveys.distribution.models import default_channel_order as default_channel_order
+
+# Website intercepts (surveys.intercept), named here like distribution's models.
+from surveys.intercept.models import InterceptSite as InterceptSite
 from surveys.languages import validate_language_code, validate_language_codes
 
 # A survey's versions (surveys.versions), named here like distribution's models.

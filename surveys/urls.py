@@ -1,6 +1,6 @@
 """Hosted survey pages."""
 
-from django.urls import path
+from django.urls import include, path
 
 from surveys import views
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("s/<str:token>/", views.respond, name="respond"),
     path("s/<str:token>/optout/", views.optout, name="optout"),
     path("p/<str:slug>/", views.public, name="public"),
+    # Website and in-app intercept (surveys.intercept): the script, decide, framed pages.
+    path("", include("surveys.intercept.urls")),
 ]

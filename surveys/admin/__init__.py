@@ -1,3 +1,5 @@
 """Admin for surveys: the builder, responses and exports, distribution and fatigue."""
 
+from surveys.intercept import admin as intercept_admin  # noqa: F401
+
 from . import builder, distribution, people, responses  # noqa: F401

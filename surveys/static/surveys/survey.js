@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // Framed by a website intercept (surveys/intercept.js): Escape pressed inside the survey
+  // asks the embedding page to close it, as Escape on the page itself does.
+  if (window.parent !== window) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" || event.key === "Esc") {
+        window.parent.postMessage({ xmIntercept: "close" }, "*");
+      }
+    });
+  }
+
   // A second click while the first submit is in flight must not send the form twice
   // (the server keeps one response anyway; this spares the respondent a confusing page).
   function guardOnce(root) {

@@ -23,6 +23,7 @@ from metrics.drivers import services as drivers_services
 from metrics.drivers.matrix import DriverFilters
 from metrics.services import operations_snapshots_refresh, rollups_rebuild
 from surveys.demo import seed_distribution, seed_surveys
+from surveys.intercept.demo import seed_intercept
 from surveys.models import Response
 
 # Days of seeded history (events and most surveys go back 90 days), with a margin for time
@@ -86,6 +87,7 @@ class Command(BaseCommand):
         )
         seed_surveys(now=now, rng=rng, stdout=self.stdout)
         seed_distribution(now=now, stdout=self.stdout)
+        seed_intercept(stdout=self.stdout)
         # The dashboard and the scores API read the rollups, which beat keeps for new days
         # only: the seeded history is rolled up here, so a fresh demo shows its scores. It
         # starts at the earliest response: an anonymous one sits on its period's first day,

@@ -55,6 +55,7 @@ def journeys_person_timeline(
             "touchpoint__channel",
             "touchpoint__stage__name",
             "touchpoint__stage__journey__name",
+            "touchpoint__stage__journey__name_translations",
             "touchpoint__stage__journey__audience_id",
         )[:limit]
     )

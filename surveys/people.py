@@ -189,6 +189,7 @@ def surveys_person_timeline(
     for i in invitations.order_by("-id").values(
         "id",
         "survey__name",
+        "survey__name_translations",
         "survey__anonymous",
         "survey__audience_id",
         "channel",
@@ -207,6 +208,7 @@ def surveys_person_timeline(
         responses.order_by("-id").values(
             "id",
             "survey__name",
+            "survey__name_translations",
             "audience_id",
             "channel",
             "language",

@@ -55,6 +55,7 @@ from surveys.people import (
 )
 from xmplatform.api.people import api_person_erase
 from xmplatform.core.admin_guard import unrestricted
+from xmplatform.core.names import translated_name
 
 
 def person_erased_handler(*, message_id: int, person_id: int) -> None:
@@ -183,9 +184,7 @@ def person_timeline(
     memberships = Membership.objects.filter(person=person)
     if audience_ids is not None:
         memberships = memberships.filter(audience_id__in=audience_ids)
-    member_rows = list(
-        memberships.values("audience_id", "audience__name", "segment", "joined_on", "left_on")
-    )
+    member_rows = list(memberships.values("audience_id", "segment", "joined_on", "left_on"))
     events = journeys_person_timeline(
         person_id=person.pk, audience_ids=audience_ids, limit=TIMELINE_LIMIT
     )
@@ -198,9 +197,14 @@ def person_timeline(
     cases = metrics_person_timeline(
         person_id=person.pk, audience_ids=audience_ids, limit=TIMELINE_LIMIT
     )
-    names = dict(Audience.objects.values_list("pk", "name")) if audience_ids is None else {}
+    readable = Audience.objects.all()
     if audience_ids is not None:
-        names = dict(Audience.objects.filter(pk__in=audience_ids).values_list("pk", "name"))
+        readable = readable.filter(pk__in=audience_ids)
+    # Names in the reader's language (name_translations), as everywhere in the admin.
+    names = {
+        pk: translated_name(name, translations)
+        for pk, name, translations in readable.values_list("pk", "name", "name_translations")
+    }
 
     entries: list[dict[str, Any]] = []
 
@@ -223,7 +227,7 @@ def person_timeline(
             "membership",
             m["joined_on"],
             m["audience_id"],
-            gettext("Joined %(audience)s") % {"audience": m["audience__name"]},
+            gettext("Joined %(audience)s") % {"audience": names.get(m["audience_id"], "")},
             lines=segment,
         )
         if m["left_on"] is not None:
@@ -231,7 +235,7 @@ def person_timeline(
                 "membership",
                 m["left_on"],
                 m["audience_id"],
-                gettext("Left %(audience)s") % {"audience": m["audience__name"]},
+                gettext("Left %(audience)s") % {"audience": names.get(m["audience_id"], "")},
             )
     for e in events:
         add(
@@ -243,7 +247,10 @@ def person_timeline(
                 gettext("%(stage)s stage of %(journey)s")
                 % {
                     "stage": e["touchpoint__stage__name"],
-                    "journey": e["touchpoint__stage__journey__name"],
+                    "journey": translated_name(
+                        e["touchpoint__stage__journey__name"],
+                        e["touchpoint__stage__journey__name_translations"],
+                    ),
                 },
                 str(TouchpointChannel(e["touchpoint__channel"]).label)
                 if e["touchpoint__channel"] in TouchpointChannel.values
@@ -268,7 +275,8 @@ def person_timeline(
             "invitation",
             i["sent_at"] or i["due_at"] or i["planned_at"],
             i["survey__audience_id"],
-            gettext("Invitation to %(survey)s") % {"survey": i["survey__name"]},
+            gettext("Invitation to %(survey)s")
+            % {"survey": translated_name(i["survey__name"], i["survey__name_translations"])},
             lines=lines,
             tone=tone,
             url=reverse("admin:surveys_invitation_change", args=[i["id"]]),
@@ -284,7 +292,8 @@ def person_timeline(
             "response",
             r["completed_at"] or r["completed_on"] or r["started_at"],
             r["audience_id"],
-            gettext("Answered %(survey)s") % {"survey": r["survey__name"]},
+            gettext("Answered %(survey)s")
+            % {"survey": translated_name(r["survey__name"], r["survey__name_translations"])},
             lines=lines,
             badge=group,
             tone=tone,

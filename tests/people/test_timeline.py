@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audiences.models import AuditAction, AuditLog, Role
-from journeys.models import TouchpointEvent
-from surveys.models import InvitationState
+from journeys.models import Journey, TouchpointEvent
+from surveys.models import InvitationState, Survey
 from tests.factories import make_touchpoint
 from tests.search.support import analyst, case_for, member, two_audiences
 from tests.surveys.admin_responses_support import make_invitation
@@ -114,6 +114,23 @@ def test_turkish_page_reads_in_turkish(client, xm_manager, world):
 
     assert "Fiyat" in html
     assert "Ana neden" in html
+
+
+def test_audience_journey_and_survey_names_read_in_the_readers_language(client, xm_manager, world):
+    person, customers, _employees = world
+    customers.name_translations = {"tr": "Müşterilerimiz"}
+    customers.save()
+    journey = Journey.objects.get(audience=customers)
+    journey.name_translations = {"tr": "Müşteri yolculuğu"}
+    journey.save()
+    Survey.objects.filter(name="Visit").update(name_translations={"tr": "Ziyaret anketi"})
+    client.force_login(xm_manager)
+
+    turkish = client.get(timeline_url(person), HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    english = client.get(timeline_url(person), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    for name in ("Müşterilerimiz", "Müşteri yolculuğu", "Ziyaret anketi"):
+        assert name in turkish and name not in english
 
 
 def test_an_analyst_sees_only_their_audiences_rows(client, world):

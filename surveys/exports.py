@@ -90,9 +90,21 @@ def export_header(*, survey: Survey, questions: Iterable[Question]) -> list[str]
     begins on a day and so would date the response finer than its period.
     """
     columns = ["response_id", "completed", "language", "channel", "segment", "touchpoint"]
+    questions = list(questions)
     if not survey.anonymous:
         columns += ["person_external_id", "version"]
+        columns += data_columns(survey=survey, questions=questions)
     return columns + [q.key for q in questions]
+
+
+def data_columns(*, survey: Survey, questions: Iterable[Question]) -> list[str]:
+    """One column per hidden field of a named survey: its name, or `data.<name>` where a
+    (retired) question has that key. Anonymous surveys export none: a value of a few people
+    would pick their responses out."""
+    if survey.anonymous:
+        return []
+    keys = {q.key for q in questions}
+    return [f"data.{name}" if name in keys else name for name in survey.hidden_fields or []]
 
 
 def _value(question: Question, answer: Any) -> Cell:
@@ -165,8 +177,9 @@ def export_rows(
     by_id = {q.pk: q for q in questions}
     fields = ["pk", "completed_at", "completed_on", "language", "channel", "segment"]
     fields.append("touchpoint__slug")
+    names = [] if survey.anonymous else list(survey.hidden_fields or [])
     if not survey.anonymous:
-        fields += ["person__external_id", "version"]
+        fields += ["person__external_id", "version", "data"]
     responses = (
         Response.objects.filter(survey=survey, completed_on__isnull=False)
         .order_by("pk")
@@ -196,6 +209,8 @@ def export_rows(
             ]
             if not survey.anonymous:
                 cells += [row[7] or "", row[8]]
+                data = row[9] if isinstance(row[9], dict) else {}
+                cells += [data.get(name) or "" for name in names]
             given = answers.get(pk, {})
             for question_id, question in by_id.items():
                 found = given.get(question_id)

@@ -5,6 +5,9 @@ A question's `show_if` is either a condition
 or {"all": [cond, …]} / {"any": [cond, …]}. Ops: eq, neq, lt, lte, gt, gte, in, not_in
 (value is a list), contains (a multiple-choice answer includes value), answered, not_answered.
 A condition on an unanswered (or hidden) question is false, except `not_answered`.
+A condition may test a hidden field (surveys.hidden_fields) instead of a question:
+    {"field": "store", "op": "eq", "value": "Kadıköy"}
+with eq, neq, in, not_in, answered (the field has a value) or not_answered.
 """
 
 from collections.abc import Iterable, Mapping
@@ -16,6 +19,7 @@ from django.utils.translation import gettext as _
 NUMERIC_OPS = {"lt", "lte", "gt", "gte"}
 VALUE_OPS = NUMERIC_OPS | {"eq", "neq", "in", "not_in", "contains"}
 ALL_OPS = VALUE_OPS | {"answered", "not_answered"}
+FIELD_OPS = {"eq", "neq", "in", "not_in", "answered", "not_answered"}
 
 SCALES = {"nps": (0, 10), "csat": (1, 5)}
 
@@ -56,15 +60,18 @@ class QuestionSpec:
         return None
 
 
-def _holds(cond: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
+def _holds(cond: Mapping[str, Any], answers: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
     if not isinstance(cond, Mapping):
         return False  # a malformed condition (logic_errors reports it) must not break a page
     if "all" in cond:
-        return all(_holds(c, answers) for c in cond["all"])
+        return all(_holds(c, answers, fields) for c in cond["all"])
     if "any" in cond:
-        return any(_holds(c, answers) for c in cond["any"])
+        return any(_holds(c, answers, fields) for c in cond["any"])
     op = cond.get("op")
-    answer = answers.get(cond.get("question"))
+    if "field" in cond:
+        answer = fields.get(cond.get("field"))
+    else:
+        answer = answers.get(cond.get("question"))
     empty = answer is None or answer == "" or answer == []
     if op == "not_answered":
         return empty
@@ -91,21 +98,28 @@ def _holds(cond: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
     return {"lt": a < v, "lte": a <= v, "gt": a > v, "gte": a >= v}.get(op, False)
 
 
-def visible_keys(questions: Iterable[Any], answers: Mapping[str, Any]) -> set[str]:
-    """Keys of the questions shown for `answers`; answers to hidden questions do not count."""
+def visible_keys(
+    questions: Iterable[Any],
+    answers: Mapping[str, Any],
+    fields: Mapping[str, Any] | None = None,
+) -> set[str]:
+    """Keys of the questions shown for `answers` and the response's hidden field values
+    `fields`; answers to hidden questions do not count."""
     shown: set[str] = set()
     effective: dict[str, Any] = {}
     for q in sorted(questions, key=lambda q: (q.page, q.order)):
-        if not q.show_if or _holds(q.show_if, effective):
+        if not q.show_if or _holds(q.show_if, effective, fields or {}):
             shown.add(q.key)
             if q.key in answers:
                 effective[q.key] = answers[q.key]
     return shown
 
 
-def is_visible(question: Any, answers: Mapping[str, Any]) -> bool:
+def is_visible(
+    question: Any, answers: Mapping[str, Any], fields: Mapping[str, Any] | None = None
+) -> bool:
     """Whether one question is shown given the (already filtered) earlier answers."""
-    return not question.show_if or _holds(question.show_if, answers)
+    return not question.show_if or _holds(question.show_if, answers, fields or {})
 
 
 def _conditions(show_if: Any) -> list[Mapping[str, Any]]:
@@ -150,13 +164,28 @@ def _satisfiable(cond: Mapping[str, Any], target: QuestionSpec) -> bool:
     return True
 
 
-def logic_errors(questions: Iterable[Any]) -> dict[str, list[str]]:
+def _field_problem(cond: Mapping[str, Any], fields: Iterable[str]) -> str | None:
+    """What is wrong with a condition on a hidden field, or None."""
+    if cond["field"] not in set(fields):
+        return _("The condition refers to an unknown hidden field “%s”.") % cond["field"]
+    if cond.get("op") not in FIELD_OPS:
+        return _("The operator “%s” cannot test a hidden field.") % cond.get("op")
+    if cond["op"] in VALUE_OPS and "value" not in cond:
+        return _("The operator “%s” needs a value.") % cond["op"]
+    if cond["op"] in ("in", "not_in") and not isinstance(cond["value"], list):
+        return _("The operator “%s” needs a list of values.") % cond["op"]
+    return None
+
+
+def logic_errors(questions: Iterable[Any], fields: Iterable[str] = ()) -> dict[str, list[str]]:
     """Problems with the survey's display logic, by question key (empty when sound).
 
     A condition may refer only to a question on an earlier page (so it works without
-    JavaScript), must use a known operator with a value the referred question can take,
-    and must be satisfiable: a required question that can never be shown is an error.
+    JavaScript) or to one of the survey's hidden `fields`, must use a known operator with a
+    value the referred question can take, and must be satisfiable: a required question that
+    can never be shown is an error.
     """
+    fields = list(fields)
     specs = sorted(
         (q if isinstance(q, QuestionSpec) else QuestionSpec.of(q) for q in questions),
         key=lambda s: (s.page, s.order),
@@ -168,6 +197,11 @@ def logic_errors(questions: Iterable[Any]) -> dict[str, list[str]]:
             continue
         problems: list[str] = []
         for cond in _conditions(spec.show_if):
+            if isinstance(cond, Mapping) and "field" in cond and "op" in cond:
+                problem = _field_problem(cond, fields)
+                if problem:
+                    problems.append(problem)
+                continue
             if not isinstance(cond, Mapping) or "question" not in cond or "op" not in cond:
                 problems.append(_('A condition needs "question" and "op".'))
                 continue

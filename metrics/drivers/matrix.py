@@ -33,6 +33,7 @@ from django.db.models.functions import Cast
 
 from journeys.models import Touchpoint
 from metrics import privacy
+from metrics.field_slices import DataKey, data_items, shown_field_values
 from surveys.models import (
     SCORED_TYPES,
     Answer,
@@ -60,18 +61,30 @@ def scale_of(question_type: str, scale_max: int | None) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class DriverFilters:
-    """What an analysis is restricted to: completion days (inclusive) and one segment."""
+    """What an analysis is restricted to: completion days (inclusive), one segment and one
+    value of a hidden field ("name:value", surveys.hidden_fields)."""
 
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     segment: str | None = None
+    hidden_field: str | None = None
 
     def canonical(self) -> dict[str, str | None]:
-        return {
+        found = {
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
             "segment": self.segment or None,
         }
+        if self.hidden_field:  # only when set: keys of analyses without it stay as they were
+            found["field"] = self.hidden_field
+        return found
+
+    def field_pair(self) -> tuple[str, str] | None:
+        """The hidden field's (name, value), or None."""
+        if not self.hidden_field or ":" not in self.hidden_field:
+            return None
+        name, value = self.hidden_field.split(":", 1)
+        return name, value
 
     @property
     def key(self) -> str:
@@ -85,6 +98,7 @@ class DriverFilters:
             date_from=dt.date.fromisoformat(data["from"]) if data.get("from") else None,
             date_to=dt.date.fromisoformat(data["to"]) if data.get("to") else None,
             segment=data.get("segment") or None,
+            hidden_field=data.get("field") or None,
         )
 
 
@@ -143,6 +157,9 @@ def _responses(survey: Survey, filters: DriverFilters) -> QuerySet[Response]:
         qs = qs.filter(completed_on__lte=filters.date_to)
     if filters.segment is not None:
         qs = qs.filter(segment=filters.segment)
+    pair = filters.field_pair()
+    if pair is not None:
+        qs = qs.filter(**{f"data__{pair[0]}": pair[1]})
     return qs
 
 
@@ -163,6 +180,8 @@ def _anonymous_days(
     if not found:
         return [], "no_published_period", {"k": k}, watermark
     days = [day for day, _ in found]
+    if filters.field_pair() is not None:
+        return _field_days(survey, filters, k, days, watermark)
     if filters.segment is None:
         return days, "", {}, watermark
     cells: dict[dt.date, dict[tuple[str, str, str], int]] = defaultdict(dict)
@@ -180,6 +199,39 @@ def _anonymous_days(
         day
         for day in days
         if filters.segment in privacy.shown_values(cells.get(day, {}), k=k)["segment"]
+    ]
+    if not shown:
+        return [], "segment_hidden", {"k": k}, watermark
+    return shown, "", {}, watermark
+
+
+def _field_days(
+    survey: Survey,
+    filters: DriverFilters,
+    k: int,
+    days: list[dt.date],
+    watermark: dict[str, Any],
+) -> tuple[list[dt.date], str, dict[str, Any], dict[str, Any]]:
+    """The periods where an anonymous survey's hidden field value is a shown cell
+    (metrics.field_slices); with a segment filter too, none (one slice at a time)."""
+    pair = filters.field_pair()
+    if pair is None or filters.segment is not None:
+        return [], "segment_hidden", {"k": k}, watermark
+    name, value = pair
+    cells: dict[dt.date, dict[DataKey, int]] = defaultdict(dict)
+    rows = (
+        Response.objects.filter(
+            survey=survey, released=True, completed_on__in=days, completed_on__isnull=False
+        )
+        .values_list("completed_on", *privacy.PERSON_DIMENSIONS, "data")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day, segment, channel, language, data, n in rows:
+        key = (segment, channel, language, data_items(data))
+        cells[day][key] = cells[day].get(key, 0) + n
+    shown = [
+        day for day in days if value in shown_field_values(cells.get(day, {}), k=k, field=name)
     ]
     if not shown:
         return [], "segment_hidden", {"k": k}, watermark

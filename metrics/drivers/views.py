@@ -37,6 +37,7 @@ class DriversFilterForm(forms.Form):
     survey = forms.IntegerField(label=_("Survey"), min_value=1, required=False)
     outcome = forms.SlugField(label=_("Outcome"), max_length=64, required=False)
     segment = forms.CharField(label=_("Segment"), max_length=100, required=False)
+    field = forms.CharField(label=_("Hidden field"), max_length=141, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,10 +127,14 @@ def drivers_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "admin/metrics/drivers.html", context)
     outcomes = selectors.outcome_questions(survey_id=survey.pk)
     outcome = next((q for q in outcomes if q.key == cleaned.get("outcome")), outcomes[0])
+    hidden_field = cleaned.get("field") or ""
+    if hidden_field.split(":", 1)[0] not in (survey.hidden_fields or []) or ":" not in hidden_field:
+        hidden_field = ""  # not one of the survey's hidden fields: the default view
     filters = DriverFilters(
         date_from=cleaned.get("from"),
         date_to=cleaned.get("to"),
         segment=cleaned.get("segment") or None,
+        hidden_field=hidden_field or None,
     )
     row = selectors.analysis_cached(survey_id=survey.pk, outcome=outcome.key, filters=filters)
     if row is None:
@@ -156,6 +161,7 @@ def drivers_page(request: HttpRequest, slug: str) -> HttpResponse:
             "from": cleaned.get("from"),
             "to": cleaned.get("to"),
             "segment": cleaned.get("segment") or "",
+            "field": hidden_field,
         },
         "payload": payload,
         "computed_at": parse_datetime(payload["as_of"]) if payload else None,

@@ -14,9 +14,11 @@ from django.db.models import (
 from django.utils import timezone
 
 from metrics import privacy
+from metrics.field_slices import NO_VALUE, DataKey, data_items, shown_field_values
 from metrics.models import DailyRollup, RollupState
 from metrics.selectors.slices import (
     ATTRIBUTE_PREFIX,
+    FIELD_PREFIX,
     PERIODS,
     QUESTION_TYPE,
     SCALE,
@@ -29,6 +31,7 @@ from metrics.selectors.slices import (
     agg_sum,
     answers_scored,
     raw_aggregates,
+    raw_only,
     rollup_aggregates,
     rollups,
 )
@@ -207,7 +210,7 @@ def _named(
 ) -> dict[tuple[Any, ...], Agg]:
     """Named surveys' figures: rollups up to the watermark, answers after it, summed."""
     through = scope.through
-    every_day_raw = through is None or any(k.startswith(ATTRIBUTE_PREFIX) for k in keys)
+    every_day_raw = through is None or any(raw_only(k) for k in keys)
     parts: list[tuple[QuerySet[Any], bool]] = []
     if (
         through is not None
@@ -278,6 +281,18 @@ def _anonymous(
     periods = {key: p for key, p in scope.periods.items() if key[0] in surveys and p.published}
     if not periods:
         return {}, set()
+    if any(k.startswith(FIELD_PREFIX) for k in keys):
+        if person is not None or sum(k.startswith(FIELD_PREFIX) for k in keys) > 1:
+            return {}, set()  # one slicing dimension at a time
+        return _anonymous_by_field(
+            question_types=question_types,
+            keys=keys,
+            fields=fields,
+            filters=filters,
+            surveys=surveys,
+            periods=periods,
+            side_from=side_from,
+        )
     columns = [*BLOCK, *(privacy.PERSON_DIMENSIONS if person else ())]
     starts = {day for _, day in periods}
     rolled_days = {day for day in starts if scope.through is not None and day <= scope.through}
@@ -342,6 +357,59 @@ def _anonymous(
     return shown, hidden
 
 
+def _anonymous_by_field(
+    *,
+    question_types: list[str],
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    filters: Filters,
+    surveys: dict[int, SurveyInfo],
+    periods: dict[tuple[int, dt.date], Any],
+    side_from: dt.date | None,
+) -> tuple[dict[tuple[Any, ...], Agg], set[tuple[Any, ...]]]:
+    """Anonymous figures by one hidden field (metrics.field_slices), from the answers of the
+    published periods: one query, grouped by block, person dimensions and response data."""
+    key_of_field = next(k for k in keys if k.startswith(FIELD_PREFIX))
+    name = key_of_field[len(FIELD_PREFIX) :]
+    answers = Answer.objects.filter(
+        response__survey_id__in=list(surveys),
+        response__completed_on__in=sorted({day for _, day in periods}),
+        response__released=True,
+        number__isnull=False,
+        question__type__in=question_types,
+    )
+    if filters.scale is not None:
+        answers = answers.filter(question__scale_max=filters.scale)
+    grouped = answers.values(
+        "question_id", **RAW_BLOCK, **RAW_PERSON, data=F("response__data")
+    ).annotate(**raw_aggregates(fields))
+    blocks: dict[tuple[Any, ...], dict[DataKey, Agg]] = {}
+    for row in grouped.order_by():
+        block = (row["survey_id"], _date(row["day"]), *(row[c] for c in BLOCK[2:]))
+        cell = (row["segment"], row["channel"], row["language"], data_items(row["data"]))
+        cells = blocks.setdefault(block, {})
+        cells[cell] = cells.get(cell, Agg()) + Agg(**{f: row[f] for f in fields})
+    shown: dict[tuple[Any, ...], Agg] = {}
+    hidden: set[tuple[Any, ...]] = set()
+    for block, cells in blocks.items():
+        if (block[0], block[1]) not in periods:
+            continue
+        info = surveys[block[0]]
+        visible = shown_field_values({c: a.n for c, a in cells.items()}, k=info.k, field=name)
+        by_value: dict[str, Agg] = {}
+        for cell, agg in cells.items():
+            value = dict(cell[3]).get(name, NO_VALUE)
+            by_value[value] = by_value.get(value, Agg()) + agg
+        for value, agg in by_value.items():
+            group = value if value != NO_VALUE else None
+            key = _block_key(keys, info=info, block=block, person=group, side_from=side_from)
+            if value in visible:
+                shown[key] = shown.get(key, Agg()) + agg
+            else:
+                hidden.add(key)
+    return shown, hidden
+
+
 def _block_key(
     keys: tuple[str, ...],
     *,
@@ -366,7 +434,7 @@ def _block_key(
     }
     return tuple(
         person
-        if key in privacy.PERSON_DIMENSIONS
+        if key in privacy.PERSON_DIMENSIONS or key.startswith(FIELD_PREFIX)
         else period_start(day, key)
         if key in PERIODS
         else parts[key]

@@ -3,6 +3,7 @@ of one aggregate query over the answers or the daily rollups (unguarded: what us
 `metrics.selectors.reads.read`)."""
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,9 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
 }
 PERIODS = ("day", "week", "month", "quarter")
 ATTRIBUTE_PREFIX = "attribute:"
+# `field:<name>`: a survey's hidden field (surveys.hidden_fields; metrics.field_slices).
+FIELD_PREFIX = "field:"
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 # Keys a read can group by besides DIMENSIONS, PERIODS and attributes.
 SIDE, QUESTION_TYPE, SCALE = "side", "question_type", "scale"
 
@@ -255,12 +259,23 @@ def _group_expression(
             audience_id=OuterRef("response__audience_id"),
         ).annotate(v=KeyTextTransform(by[len(ATTRIBUTE_PREFIX) :], "attributes"))
         return Subquery(member.values("v")[:1], output_field=CharField())
+    if by.startswith(FIELD_PREFIX):
+        if not raw:
+            raise UnknownSlice(_("Hidden fields are sliced from raw answers only."))
+        return KeyTextTransform(by[len(FIELD_PREFIX) :], "response__data")
     raise UnknownSlice(_("Unknown dimension %(by)s.") % {"by": by})
+
+
+def raw_only(key: str) -> bool:
+    """Whether a key is read from the answers only (attributes, hidden fields)."""
+    return key.startswith((ATTRIBUTE_PREFIX, FIELD_PREFIX))
 
 
 def _check_keys(keys: tuple[str, ...]) -> None:
     for key in keys:
         if key not in DIMENSIONS and key not in PERIODS and key not in (SIDE, QUESTION_TYPE, SCALE):
+            if key.startswith(FIELD_PREFIX) and FIELD_NAME.fullmatch(key[len(FIELD_PREFIX) :]):
+                continue
             if not key.startswith(ATTRIBUTE_PREFIX):
                 raise UnknownSlice(_("Unknown dimension %(by)s.") % {"by": key})
 
@@ -309,7 +324,7 @@ def aggregate(
     """
     question_type = _question_type(metric)
     raw = source == "raw"
-    if by is not None and by.startswith(ATTRIBUTE_PREFIX):
+    if by is not None and raw_only(by):
         raw = True
     if by is not None:
         _check_keys((by,))

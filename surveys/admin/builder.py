@@ -136,6 +136,7 @@ class SurveyAdmin(AudienceScopedAdmin):
             {"fields": ("languages", "default_language", "title", "intro", "thank_you")},
         ),
         (_("Availability"), {"fields": ("opens_at", "closes_at", "response_limit")}),
+        (_("Hidden fields"), {"fields": ("hidden_fields",)}),
     )
 
     class Media:

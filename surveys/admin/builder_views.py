@@ -37,6 +37,7 @@ def builder_texts() -> dict[str, Any]:
         "chooseValue": gettext("choose…"),
         "operators": {code: str(label) for code, label in OPERATOR_LABELS.items()},
         "opsByType": {key: list(ops) for key, ops in OPS_BY_TYPE.items()},
+        "fieldOps": ["eq", "neq", "answered", "not_answered"],
         "scaled": sorted(SCALED_TYPES),
         "scales": {"nps": [0, 10], "csat": [1, 5], "ces": [1, 7], "rating": [1, 5]},
     }

@@ -197,6 +197,10 @@ class ChoiceRowsField(forms.Field):
 # --- Display logic as "show when" rows -----------------------------------------------------
 
 
+# A "show when" row about a hidden field names it "field:<name>" (surveys.hidden_fields).
+FIELD_PREFIX = "field:"
+
+
 def condition_rows(show_if: Any) -> tuple[str, list[dict[str, Any]]] | None:
     """(join, rows) for a show_if the row editor can show, None for one it cannot."""
     if not show_if:
@@ -214,7 +218,10 @@ def condition_rows(show_if: Any) -> tuple[str, list[dict[str, Any]]] | None:
         if cond.get("op") not in OPERATOR_LABELS or isinstance(cond.get("value"), list):
             return None
         value = cond.get("value", "")
-        rows.append({"question": str(cond.get("question", "")), "op": cond["op"], "value": value})
+        about = (
+            f"{FIELD_PREFIX}{cond['field']}" if "field" in cond else str(cond.get("question", ""))
+        )
+        rows.append({"question": about, "op": cond["op"], "value": value})
     return join, rows
 
 
@@ -227,10 +234,22 @@ class ShowIfWidget(forms.Widget):
     """
 
     questions: list[tuple[str, str]]
+    # The survey's hidden fields, offered after the questions as "field:<name>".
+    fields: list[str]
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.questions = []
+        self.fields = []
+
+    def _choices(self) -> list[tuple[str, str]]:
+        return [
+            *self.questions,
+            *(
+                (f"{FIELD_PREFIX}{name}", str(_("Hidden field: %(name)s") % {"name": name}))
+                for name in self.fields
+            ),
+        ]
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> dict[str, Any]:
         questions = _getlist(data, f"{name}-question")
@@ -252,9 +271,10 @@ class ShowIfWidget(forms.Widget):
 
     def _row(self, name: str, number: int, row: Mapping[str, Any]) -> SafeString:
         chosen = str(row.get("question", ""))
-        keys = [key for key, _text in self.questions]
+        offered = self._choices()
+        keys = [key for key, _text in offered]
         options = [("", str(_("(always shown)") if number == 1 else _("(no further condition)")))]
-        options += [(key, text) for key, text in self.questions]
+        options += offered
         if chosen and chosen not in keys:
             options.append((chosen, chosen))
         question_select = format_html_join(
@@ -335,11 +355,18 @@ class ShowIfWidget(forms.Widget):
             for n, row in enumerate([*rows, {"question": "", "op": "", "value": ""}], start=1)
         )
         return format_html(
-            '<div class="xm-show-if" data-name="{}">{}'
+            '<div class="xm-show-if" data-name="{}" data-fields="{}">{}'
             '<p class="xm-join"><label>{} <select name="{}-join">{}</select></label></p>'
             '<div class="xm-conditions">{}</div>'
             '<button type="button" class="button xm-cond-add" hidden>{}</button></div>',
             name,
+            json.dumps(
+                {
+                    f"{FIELD_PREFIX}{n}": str(_("Hidden field: %(name)s") % {"name": n})
+                    for n in self.fields
+                },
+                ensure_ascii=False,
+            ),
             kept_html,
             _("Show this question when"),
             name,
@@ -379,7 +406,12 @@ class ShowIfField(forms.Field):
                 raise ValidationError(
                     _("Choose how “%(key)s” is compared."), params={"key": row["question"]}
                 )
-            cond: dict[str, Any] = {"question": row["question"], "op": op}
+            about = row["question"]
+            cond: dict[str, Any] = (
+                {"field": about[len(FIELD_PREFIX) :], "op": op}
+                if about.startswith(FIELD_PREFIX)
+                else {"question": about, "op": op}
+            )
             if op not in NO_VALUE_OPS:
                 if row.get("value", "") == "":
                     raise ValidationError(

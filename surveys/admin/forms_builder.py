@@ -25,6 +25,7 @@ from surveys.admin.builder_widgets import (
     ShowIfField,
 )
 from surveys.catalog import template_choices
+from surveys.hidden_fields import field_errors
 from surveys.logic import QuestionSpec, logic_errors
 from surveys.models import (
     Question,
@@ -167,10 +168,33 @@ class SurveyAdminForm(forms.ModelForm):
             "opens_at",
             "closes_at",
             "response_limit",
+            "hidden_fields",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["hidden_fields"] = ", ".join(self.instance.hidden_fields or [])
+
+    def clean_hidden_fields(self) -> list[str]:
+        text = self.cleaned_data.get("hidden_fields") or ""
+        return [name for name in re.split(r"[\s,]+", str(text)) if name]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        names = cleaned.get("hidden_fields")
+        if names is not None:
+            keys = (
+                self.instance.questions.filter(retired_in__isnull=True).values_list(
+                    "key", flat=True
+                )
+                if self.instance.pk
+                else []
+            )
+            for message in field_errors(
+                names, question_keys=keys, anonymous=bool(cleaned.get("anonymous"))
+            ):
+                self.add_error("hidden_fields", message)
         languages = cleaned.get("languages") or []
         default = cleaned.get("default_language")
         if languages and default and default not in languages:
@@ -304,6 +328,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
             saved = self.instance.questions.all() if self.instance.pk else []
             self._saved_questions = sorted(saved, key=lambda q: (q.page, q.order, q.pk))
         own = form.instance if form.instance.pk else None
+        form.fields["show_if"].widget.fields = list(self.instance.hidden_fields or [])
         form.fields["show_if"].widget.questions = [
             (q.key, question_text(q.key, q.label))
             for q in self._saved_questions
@@ -332,6 +357,10 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
                 form.add_error("key", _("Another question already uses the key “%s”.") % key)
                 continue
             by_key[key] = form
+            if key in (self.instance.hidden_fields or []):
+                form.add_error(
+                    "key", _("“%s” is a hidden field of this survey; choose another key.") % key
+                )
         super().clean()
         if any(form.errors for form in kept):
             return  # card errors first; the cross-card checks need every card's values
@@ -359,7 +388,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
             for problem in problems:
                 by_key[key].add_error("show_if", problem)
         if not any(form.errors for form in kept):
-            for key, problems in logic_errors(specs).items():
+            for key, problems in logic_errors(specs, self.instance.hidden_fields or []).items():
                 for problem in problems:
                     by_key[key].add_error("show_if", problem)
         if any(form.errors for form in kept):
@@ -392,7 +421,11 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         scale change of a question with answers. Its messages go on the card they are about."""
         survey = self.instance if self.instance.pk else None
         languages = list(getattr(self.instance, "languages", None) or language_codes())
-        data = {"languages": languages, "questions": [self._as_question(f) for f in kept]}
+        data = {
+            "languages": languages,
+            "hidden_fields": list(self.instance.hidden_fields or []),
+            "questions": [self._as_question(f) for f in kept],
+        }
         problems = validate_survey(data, survey=survey)
         for path, messages in problems.items():
             match = QUESTION_PATH.match(path)

@@ -13,7 +13,9 @@ with their entry in the contact ledger.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import Channel, Consent, ConsentStatus, Membership, Person
+from surveys import hidden_fields
 from surveys.distribution import channels, fatigue
 from surveys.distribution.planning import invitation_row
 from surveys.models import (
@@ -106,11 +109,13 @@ def invitation_request(
     person: Person,
     channel: str,
     now: datetime.datetime | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> Requested:
     """Ask for one invitation of `survey` for `person` on `channel`, through the fatigue guard.
 
-    Preconditions: the survey is live and the person is a current member of its audience
-    (ValidationError otherwise). Locks the person's row, like the dispatcher, so concurrent
+    Preconditions: the survey is live and the person is a current member of its audience, and
+    `data` holds values of the survey's hidden fields only (surveys.hidden_fields.data_clean;
+    ValidationError otherwise). Locks the person's row, like the dispatcher, so concurrent
     requests and batches for the same person are admitted one after the other. A suppressed
     request is recorded with the rule that stopped it.
     """
@@ -137,6 +142,15 @@ def invitation_request(
         raise ValidationError(
             _("The person is not a current member of the survey's audience."), code="person"
         )
+    try:
+        values = hidden_fields.data_clean(
+            data, names=survey.hidden_fields, anonymous=survey.anonymous, person=person
+        )
+    except hidden_fields.HiddenDataInvalid as refusal:
+        raise ValidationError(
+            _("%(field)s: %(message)s") % {"field": refusal.field, "message": refusal.message},
+            code="data",
+        ) from refusal
     Person.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
     reason = _reason(survey=survey, person=person, channel=channel, now=now)
     invitation = invitation_row(
@@ -147,6 +161,7 @@ def invitation_request(
         planned_at=now,
         due_at=now,
         expires_at=now + DEFAULT_EXPIRY,
+        data=values,
     )
     if reason:
         invitation.state = InvitationState.SUPPRESSED

@@ -23,9 +23,9 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from audiences.models import Membership
+from audiences.models import Membership, Person
 from journeys.models import TouchpointEvent
-from surveys import tokens
+from surveys import hidden_fields, tokens
 from surveys.distribution import fatigue, ticks
 from surveys.distribution.wave_guard import wave_guard
 from surveys.models import (
@@ -190,6 +190,12 @@ def invitations_plan_for_events(
         )
     )
     reach = fatigue.reach_load(list({e["person_id"] for e in events}))
+    # Anonymous surveys' hidden fields take no value that is the person's own identifier.
+    people = (
+        Person.objects.in_bulk({e["person_id"] for e in events})
+        if any(rule.survey.anonymous and rule.survey.hidden_fields for rule in rules)
+        else {}
+    )
     rows = []
     due_now = False
     for rule in rules:
@@ -219,6 +225,12 @@ def invitations_plan_for_events(
                     suppression_reason=reason or "",
                     due_at=due,
                     expires_at=due + rule.expiry_days * fatigue.DAY,
+                    data=hidden_fields.event_data(
+                        e["attributes"],
+                        names=rule.survey.hidden_fields,
+                        anonymous=rule.survey.anonymous,
+                        person=people.get(e["person_id"]),
+                    ),
                 )
             )
     Invitation.objects.bulk_create(rows, batch_size=1000)

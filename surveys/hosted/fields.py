@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from surveys.hidden_fields import pipe
 from surveys.hosted.languages import pick_text
 from surveys.models import SCORED_TYPES, Question, QuestionType
 from surveys.validation import field_name, scale_of
@@ -76,10 +77,19 @@ def scale_labels(question: Question) -> list[str]:
 
 
 def field_for(
-    question: Question, language: str, default: str, current: Any, error: Any, raw: Any
+    question: Question,
+    language: str,
+    default: str,
+    current: Any,
+    error: Any,
+    raw: Any,
+    *,
+    data: Mapping[str, Any] | None = None,
+    fields: Any = (),
 ) -> Field:
     """`question` as a Field in `language`: `current` is its saved answer, `raw` what was just
-    posted (shown back with `error`), None when nothing was."""
+    posted (shown back with `error`), None when nothing was. `{name}` of a hidden field in
+    the label or help takes its value from `data` (empty when none)."""
     name = field_name(question)
     selected = (
         {str(v) for v in raw}
@@ -92,8 +102,12 @@ def field_for(
         key=question.key,
         name=name,
         type=question.type,
-        label=pick_text(question.label, language, default) or question.key,
-        help=pick_text(question.help, language, default),
+        label=pipe(
+            pick_text(question.label, language, default) or question.key,
+            data=data or {},
+            names=fields or (),
+        ),
+        help=pipe(pick_text(question.help, language, default), data=data or {}, names=fields or ()),
         required=question.required,
         error=error,
         kind="text",

@@ -20,6 +20,8 @@ class Flow:
     action_url: str = ""
     optout_url: str = ""
     preview: bool = False
+    # The response's hidden field values (surveys.hidden_fields): display logic and piping.
+    data: Mapping[str, str] = {}  # noqa: RUF012 - never mutated, replaced per flow
 
     def load(self) -> dict[str, AnswerValue]:
         raise NotImplementedError
@@ -52,6 +54,13 @@ class RecordedFlow(Flow):
         self.language = language
         self._response = services.response_find(respondent=respondent)
         self._answers: dict[str, AnswerValue] | None = None
+        invitation = respondent.invitation
+        if invitation is not None:
+            self.data = invitation.data or {}
+        elif self._response is not None:
+            self.data = self._response.data or {}  # what the first save kept
+        else:
+            self.data = respondent.data or {}
 
     def load(self) -> dict[str, AnswerValue]:
         if self._answers is None:

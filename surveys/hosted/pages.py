@@ -98,6 +98,8 @@ def _references(show_if: Any) -> set[str]:
     if "all" in show_if or "any" in show_if:
         inner = show_if.get("all", show_if.get("any"))
         return {k for c in inner for k in _references(c)} if isinstance(inner, list) else set()
+    if "field" in show_if:
+        return set()  # a hidden field is known from the start
     return {str(show_if.get("question"))}
 
 
@@ -139,9 +141,11 @@ def _resume_page(
 
 
 def url_with(base: str, **params: Any) -> str:
-    """`base` with the non-empty `params` as its query string."""
+    """`base` with the non-empty `params` added to its query string."""
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{base}?{query}" if query else base
+    if not query:
+        return base
+    return f"{base}{'&' if '?' in base else '?'}{query}"
 
 
 def message(
@@ -240,7 +244,7 @@ def _render_page(
     raws: Mapping[str, list[str]] | None = None,
 ) -> HttpResponse:
     errors = errors or {}
-    visible = visible_keys(questions, answers)
+    visible = visible_keys(questions, answers, flow.data)
     pages = _pages(questions, visible)
     index = pages.index(page) if page in pages else 0
     progress = sorted(set(pages) | _undecided_pages(questions, visible, answers, page))
@@ -253,6 +257,8 @@ def _render_page(
             answers.get(q.key),
             errors.get(q.key),
             raws.get(q.key) if raws is not None else None,
+            data=flow.data,
+            fields=flow.survey.hidden_fields,
         )
         for q in questions
         if q.page == page and q.key in visible
@@ -287,7 +293,7 @@ def run(request: HttpRequest, flow: Flow) -> HttpResponse:
         return thanks(request, flow, already=request.GET.get("done") != "1")
     answers = flow.load()
     questions = screens(flow)
-    visible = visible_keys(questions, answers)
+    visible = visible_keys(questions, answers, flow.data)
     pages = _pages(questions, visible)
     if not pages:
         return unavailable(request, flow, Unavailable.NOT_OPEN)
@@ -317,7 +323,7 @@ def run(request: HttpRequest, flow: Flow) -> HttpResponse:
             request, flow, questions, page=page, answers=answers, errors=errors, raws=raws
         )
     merged = {**answers, **values}
-    visible = visible_keys(questions, merged)
+    visible = visible_keys(questions, merged, flow.data)
     following = [p for p in _pages(questions, visible) if p > page]
     missing = _missing_required_page(questions, visible, merged)
     if following or (missing is not None and missing != page):

@@ -75,9 +75,11 @@ def hidden_answered(
     questions: Sequence[Question],
     values: Mapping[str, AnswerValue],
     earlier: Mapping[str, AnswerValue] | None,
+    fields: Mapping[str, Any] | None = None,
 ) -> list[int]:
-    """Ids of the questions answered earlier that display logic now hides."""
+    """Ids of the questions answered earlier that display logic now hides (`fields`: the
+    response's hidden field values)."""
     if not earlier or not any(q.show_if for q in questions):
         return []
-    shown = visible_keys(questions, {**earlier, **values})
+    shown = visible_keys(questions, {**earlier, **values}, fields)
     return [q.pk for q in questions if q.key not in shown and q.key in earlier]

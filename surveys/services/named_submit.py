@@ -41,7 +41,7 @@ WITH claim AS (
 ), response AS (
     INSERT INTO {response} (survey_id, audience_id, touchpoint_id, invitation_id, person_id,
         channel, language, segment, started_at, completed_at, completed_on, user_agent, released,
-        version)
+        version, data)
     SELECT %(survey_id)s, %(audience_id)s,
         COALESCE(
             (SELECT touchpoint_id FROM {event} WHERE id = %(event_id)s), %(touchpoint_id)s
@@ -52,7 +52,7 @@ WITH claim AS (
              WHERE person_id = %(person_id)s AND audience_id = %(audience_id)s),
             ''
         ),
-        %(now)s, %(now)s, %(day)s, %(user_agent)s, TRUE, %(version)s
+        %(now)s, %(now)s, %(day)s, %(user_agent)s, TRUE, %(version)s, %(data)s::jsonb
     FROM claim
     ON CONFLICT (invitation_id) DO UPDATE SET completed_at = EXCLUDED.completed_at,
         completed_on = EXCLUDED.completed_on, resume_key = NULL, version = EXCLUDED.version
@@ -117,7 +117,7 @@ def submit_named(
     """
     now = timezone.now()
     rows, emptied = answer_changes(questions, values)
-    dropped = emptied + hidden_answered(questions, values, earlier)
+    dropped = emptied + hidden_answered(questions, values, earlier, invitation.data)
     handlers = list(handlers_table()[COMPLETED_EVENT])
     tables = {
         name: connection.ops.quote_name(model._meta.db_table)
@@ -144,6 +144,7 @@ def submit_named(
         "language": language,
         "user_agent": user_agent,
         "version": survey.version,
+        "data": json.dumps(invitation.data or {}),
         "answers": json.dumps([{"question_id": q.pk, **columns} for q, columns in rows]),
         "dropped": dropped,
         "outbox_handlers": handlers,

@@ -127,6 +127,15 @@ class Respondent:
     token: str = ""
     public_link: PublicLink | None = None
     browser_id: str = ""
+    # A public link's hidden field values, checked against the link's signature
+    # (surveys.hidden_fields.link_data); an invitation's are its own `data`.
+    data: Mapping[str, str] | None = None
+
+    def hidden_data(self) -> dict[str, str]:
+        """The hidden field values the response keeps from its first save."""
+        if self.invitation is not None:
+            return dict(self.invitation.data or {})
+        return dict(self.data or {})
 
     @property
     def anonymous(self) -> bool:
@@ -220,6 +229,7 @@ def _new_response(respondent: Respondent, language: str, user_agent: str) -> Res
         channel=invitation.channel if invitation is not None else Channel.WEB,
         language=language,
         version=survey.version,
+        data=respondent.hidden_data(),
     )
     if respondent.anonymous:
         response.pk = anonymous_response_id()
@@ -465,7 +475,7 @@ def _submit(
     else:
         response = _complete(response, completion)
     answers_write(response, questions, values)
-    hidden = hidden_answered(questions, values, earlier)
+    hidden = hidden_answered(questions, values, earlier, respondent.hidden_data())
     if hidden:
         Answer.objects.filter(response=response, question_id__in=hidden).delete()
     if not respondent.anonymous:

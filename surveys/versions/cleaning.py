@@ -288,8 +288,11 @@ def clean_question(
     )
 
 
-def clean_questions(raw: Any, languages: Sequence[str], errors: Errors) -> list[QuestionInput]:
-    """Every question of `raw` checked alone, then together: unique keys, sound logic."""
+def clean_questions(
+    raw: Any, languages: Sequence[str], errors: Errors, *, hidden: Sequence[str] = ()
+) -> list[QuestionInput]:
+    """Every question of `raw` checked alone, then together: unique keys, sound logic (which
+    may test the survey's `hidden` fields)."""
     if not isinstance(raw, list):
         add(errors, "questions", _("Give the questions as a list."))
         return []
@@ -308,7 +311,7 @@ def clean_questions(raw: Any, languages: Sequence[str], errors: Errors) -> list[
         by_key[question.key] = question
     if errors:
         return cleaned  # the logic check needs every row's values
-    for key, problems in logic_errors([q.spec() for q in cleaned]).items():
+    for key, problems in logic_errors([q.spec() for q in cleaned], hidden).items():
         for problem in problems:
             add(errors, f"questions[{by_key[key].index}].show_if", problem)
     return cleaned

@@ -87,6 +87,12 @@ def test_the_workspace_in_both_languages_on_a_phone_and_a_desktop(
                 "Surveys",
             )
         look(page, shots, "surveys", lang, device)
+        # The breadcrumb's app page: its lists as cards, each with its "Add".
+        page.goto(f"{live_server.url}/admin/surveys/")
+        cards = page.locator("#xm-app-surveys .xm-list-card")
+        assert cards.count() >= 4
+        assert page.locator(".model-survey a.button").is_visible()
+        look(page, shots, "app-index", lang, device)
         page.goto(f"{live_server.url}/admin/metrics/")
         look(page, shots, "dashboard", lang, device)
 

@@ -159,6 +159,8 @@ def responses_data(*, responses: Sequence[Response]) -> list[dict[str, Any]]:
                 "completed_at": None if anonymous else r.completed_at,
                 "completed_on": r.completed_on,
                 "answers": {} if anonymous else answers.get(r.pk, {}),
+                # Hidden field values: an anonymous response's only show in guarded slices.
+                "data": {} if anonymous else dict(r.data or {}),
             }
         )
     return rows

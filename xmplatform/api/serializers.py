@@ -215,6 +215,13 @@ class InvitationRequestSerializer(serializers.Serializer):
     survey = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     person = serializers.CharField(max_length=128, help_text=_("The person's external id."))
     channel = serializers.ChoiceField(choices=Channel.choices)
+    data = serializers.DictField(
+        required=False,
+        help_text=_(
+            "Values of the survey's hidden fields by name (e.g. order_id), stored with the "
+            "response."
+        ),
+    )
 
 
 class InvitationCreatedSerializer(serializers.Serializer):
@@ -325,6 +332,13 @@ class SurveySummarySerializer(serializers.Serializer):
     opens_at = serializers.DateTimeField(allow_null=True)
     closes_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    hidden_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_(
+            "Names of the data an invitation's `data` or a signed public link gives each "
+            "response (e.g. order_id)."
+        ),
+    )
 
 
 class SurveySerializer(SurveySummarySerializer):
@@ -367,6 +381,9 @@ class ResponseSerializer(serializers.Serializer):
             "Values by question key; empty for anonymous surveys, whose answers are only "
             "reported in aggregate (GET /api/v1/scores/)."
         )
+    )
+    data = serializers.DictField(
+        help_text=_("Hidden field values by name; empty for anonymous surveys.")
     )
 
 

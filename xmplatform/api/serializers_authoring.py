@@ -97,6 +97,15 @@ class SurveyWriteSerializer(serializers.Serializer):
         min_value=1, max_value=2**31 - 1, required=False, allow_null=True
     )
     presentation = serializers.CharField(required=False, help_text=_("Default: pages."))
+    hidden_fields = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_(
+            'Names of data given by the invitation or a signed link, e.g. ["order_id", '
+            '"store"]: letters, digits and _, unique, not a question\'s key; an anonymous '
+            "survey takes none that names a person (email, phone, name, external_id …)."
+        ),
+    )
     questions = QuestionWriteSerializer(
         many=True,
         required=False,

@@ -102,6 +102,11 @@ GROUPS: tuple[Group, ...] = (
         (
             Entry(model="surveys.distributionrule"),
             Entry(model="surveys.invitation"),
+            # Where respondents answer without an invitation: public links, their kiosks, and
+            # the website and in-app intercepts.
+            Entry(model="surveys.publiclink"),
+            Entry(model="surveys.kioskdevice"),
+            Entry(model="surveys.interceptsite"),
             Entry(model="surveys.fatiguepolicy"),
             Entry(
                 url_name="admin:surveys_distribution_fatigue",

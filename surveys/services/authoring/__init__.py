@@ -43,6 +43,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from audiences.models import Audience
+from surveys import hidden_fields
+from surveys.logic import logic_errors
 from surveys.models import Question, Survey, SurveyVersion
 from surveys.services.authoring.fields import actor_name, clean_fields, labels_in
 from surveys.services.authoring.questions import (
@@ -69,12 +71,49 @@ def _validate(
         return {}, None, {}, errors
     fields = clean_fields(data, survey, audiences, errors)
     languages = [str(code) for code in fields.get("languages") or []]
+    names = fields.get("hidden_fields") or []
     inputs, existing = None, {}
     if "questions" in data:
-        inputs, existing = check_questions(survey or Survey(), data["questions"], languages, errors)
+        inputs, existing = check_questions(
+            survey or Survey(),
+            data["questions"],
+            languages,
+            errors,
+            hidden=names if isinstance(names, list) else [],
+        )
     elif survey is not None and "languages" in data and languages != list(survey.languages or []):
         labels_in(survey, languages, errors)
+    _check_hidden_fields(survey, fields, inputs, errors)
     return fields, inputs, existing, errors
+
+
+def _check_hidden_fields(
+    survey: Survey | None,
+    fields: Mapping[str, Any],
+    inputs: list[QuestionInput] | None,
+    errors: Errors,
+) -> None:
+    """The hidden field names against the questions' keys and the survey's anonymity; a name
+    the kept questions' display logic tests cannot go."""
+    if "hidden_fields" not in fields:
+        return
+    names = fields["hidden_fields"]
+    if inputs is not None:
+        keys = [q.key for q in inputs]
+        questions: list[Any] = []
+    else:
+        live = (
+            list(Question.objects.filter(survey=survey, retired_in__isnull=True)) if survey else []
+        )
+        keys, questions = [q.key for q in live], live
+    for message in hidden_fields.field_errors(
+        names, question_keys=keys, anonymous=bool(fields.get("anonymous"))
+    ):
+        add(errors, "hidden_fields", message)
+    if questions and isinstance(names, list) and "hidden_fields" not in errors:
+        for key, problems in logic_errors(questions, names).items():
+            for problem in problems:
+                add(errors, "hidden_fields", f"{key}: {problem}")
 
 
 def validate_survey(
@@ -142,7 +181,9 @@ def save_questions(
     languages = [str(code) for code in locked.languages or []] or [
         code for code, _name in settings.LANGUAGES
     ]
-    inputs, existing = check_questions(locked, questions, languages, errors)
+    inputs, existing = check_questions(
+        locked, questions, languages, errors, hidden=list(locked.hidden_fields or [])
+    )
     if errors:
         raise ValidationError(errors)
     change = questions_apply(locked, inputs, existing, actor)

@@ -46,6 +46,7 @@ SURVEY_FIELDS = frozenset(
         "priority_class",
         "response_limit",
         "presentation",
+        "hidden_fields",
         "questions",
     }
 )
@@ -114,6 +115,7 @@ def _current(survey: Survey) -> dict[str, Any]:
         "priority_class": survey.priority_class,
         "response_limit": survey.response_limit,
         "presentation": getattr(survey, "presentation", None),
+        "hidden_fields": list(survey.hidden_fields or []),
     }
 
 
@@ -279,6 +281,10 @@ def clean_fields(
             )
             limit = None
         out["response_limit"] = limit
+    if "hidden_fields" in given or survey is None:
+        names = given.get("hidden_fields") or []
+        # Checked against the questions and anonymity with them (authoring._validate).
+        out["hidden_fields"] = list(names) if isinstance(names, list) else names
     return out
 
 

@@ -178,9 +178,14 @@ def _retired_keys(survey: Survey) -> set[str]:
 
 
 def check_questions(
-    survey: Survey, raw: Any, languages: Sequence[str], errors: Errors
+    survey: Survey,
+    raw: Any,
+    languages: Sequence[str],
+    errors: Errors,
+    *,
+    hidden: Sequence[str] = (),
 ) -> tuple[list[QuestionInput], dict[str, Question]]:
-    inputs = clean_questions(raw, languages, errors)
+    inputs = clean_questions(raw, languages, errors, hidden=hidden)
     existing = questions_with_answers(survey) if survey.pk else {}
     if not errors:
         _check_kept(survey, inputs, existing, errors)

@@ -289,11 +289,19 @@ function xmBuilder() {
       qSelect.appendChild(option(key, cardTitle(card) + " (" + key + ")", key === chosen));
       if (key === chosen) ref = card;
     });
-    if (chosen && !ref) qSelect.appendChild(option(chosen, chosen + " ⚠ " + T.noEarlier, true));
+    // The survey's hidden fields (known from the start, so offered on every page).
+    var box = row.closest(".xm-show-if");
+    var fields = JSON.parse((box && box.getAttribute("data-fields")) || "{}");
+    var isField = false;
+    Object.keys(fields).forEach(function (value) {
+      qSelect.appendChild(option(value, fields[value], value === chosen));
+      if (value === chosen) isField = true;
+    });
+    if (chosen && !ref && !isField) qSelect.appendChild(option(chosen, chosen + " ⚠ " + T.noEarlier, true));
     row.classList.toggle("xm-cond-empty", !chosen);
-    row.classList.toggle("xm-cond-invalid", !!chosen && !ref);
+    row.classList.toggle("xm-cond-invalid", !!chosen && !ref && !isField);
 
-    var ops = ref ? T.opsByType[cardType(ref)] || [] : Object.keys(T.operators);
+    var ops = ref ? T.opsByType[cardType(ref)] || [] : isField ? T.fieldOps : Object.keys(T.operators);
     var op = opSelect.value;
     opSelect.innerHTML = "";
     ops.forEach(function (code) { opSelect.appendChild(option(code, T.operators[code], code === op)); });

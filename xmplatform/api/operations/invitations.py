@@ -19,7 +19,13 @@ from xmplatform.api.selectors import Scope
 
 
 def invitation_submit(
-    *, scope: Scope, actor_name: str, survey: int, person: str, channel: str
+    *,
+    scope: Scope,
+    actor_name: str,
+    survey: int,
+    person: str,
+    channel: str,
+    data: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Ask surveys.distribution.ondemand for one invitation; (body, HTTP status).
 
@@ -50,7 +56,9 @@ def invitation_submit(
         )
     with transaction.atomic():
         try:
-            requested = ondemand.invitation_request(survey=found, person=who, channel=channel)
+            requested = ondemand.invitation_request(
+                survey=found, person=who, channel=channel, data=data
+            )
         except DjangoValidationError as exc:
             raise ValidationError({exc.code or "detail": exc.messages}) from exc
         invitation = requested.invitation

@@ -75,7 +75,7 @@ def response_post(
         response = response_answer(
             respondent=respondent,
             questions=questions,
-            values=_clean_answers(questions, answers),
+            values=_clean_answers(questions, answers, invitation.data or {}),
             language=chosen,
             user_agent="api",
         )
@@ -105,7 +105,9 @@ def _already() -> dict[str, Any]:
     }
 
 
-def _clean_answers(questions: Sequence[Question], answers: dict[str, Any]) -> dict[str, Any]:
+def _clean_answers(
+    questions: Sequence[Question], answers: dict[str, Any], fields: dict[str, Any]
+) -> dict[str, Any]:
     by_key = {q.key: q for q in questions}
     problems: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
@@ -120,7 +122,7 @@ def _clean_answers(questions: Sequence[Question], answers: dict[str, Any]) -> di
             cleaned[key] = clean_answer(question, _raw(value))
         except Invalid as exc:
             problems[key] = str(exc.message)
-    shown = visible_keys(questions, {k: v for k, v in cleaned.items() if v is not None})
+    shown = visible_keys(questions, {k: v for k, v in cleaned.items() if v is not None}, fields)
     for question in questions:
         if (
             question.key in shown

@@ -72,6 +72,12 @@ class DriversView(ApiView):
             OpenApiParameter("from", OpenApiTypes.DATE, description="First completion day."),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last completion day."),
             OpenApiParameter("segment", OpenApiTypes.STR, description="Only this segment."),
+            OpenApiParameter(
+                "field",
+                OpenApiTypes.STR,
+                description="Only responses with this hidden field value, as name:value "
+                "(e.g. store:Kadıköy).",
+            ),
         ],
         responses={
             200: DriversSerializer,
@@ -107,6 +113,20 @@ class DriversView(ApiView):
         survey = selectors.surveys_visible(scope=self.scope).filter(pk=survey_id).first()
         if survey is None:
             raise Http404
+        hidden_field = params.get("field") or None
+        if hidden_field is not None:
+            name = hidden_field.split(":", 1)[0]
+            if ":" not in hidden_field or len(hidden_field) > MAX_SEGMENT + 41:
+                raise ValidationError(
+                    {"field": _("Give a hidden field and its value as name:value.")}
+                )
+            if name not in (survey.hidden_fields or []):
+                raise ValidationError(
+                    {
+                        "field": _("“%(name)s” is not a hidden field of this survey.")
+                        % {"name": name}
+                    }
+                )
         keys = [q.key for q in drivers.outcome_questions(survey_id=survey.pk)]
         if outcome not in keys:
             message = (
@@ -116,7 +136,9 @@ class DriversView(ApiView):
                 else _("This survey has no NPS, CSAT or rating question to explain.")
             )
             raise ValidationError({"outcome": message})
-        filters = DriverFilters(date_from=date_from, date_to=date_to, segment=segment)
+        filters = DriverFilters(
+            date_from=date_from, date_to=date_to, segment=segment, hidden_field=hidden_field
+        )
         row = drivers.analysis_cached(survey_id=survey.pk, outcome=outcome, filters=filters)
         if row is None:
             # Eager (embedded mode) computes here; with workers, a later request finds it.

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from audiences.models import AudienceKind
 from metrics import selectors as metrics_selectors
 from metrics.selectors import series
+from metrics.selectors.slices import FIELD_NAME, FIELD_PREFIX
 from xmplatform.api import selectors
 from xmplatform.api import serializers as s
 from xmplatform.api.operations.common import check_id
@@ -47,7 +48,13 @@ class ScoresView(ApiView):
             ),
             OpenApiParameter("from", OpenApiTypes.DATE),
             OpenApiParameter("to", OpenApiTypes.DATE),
-            OpenApiParameter("by", OpenApiTypes.STR, enum=[*SCORE_DIMENSIONS, *PERIODS]),
+            OpenApiParameter(
+                "by",
+                OpenApiTypes.STR,
+                description="A dimension, a period, or field:<name> for a survey's hidden "
+                "field (anonymous surveys: groups under the anonymity threshold, or that "
+                "would reveal one by subtraction, are suppressed).",
+            ),
             OpenApiParameter(
                 "survey", OpenApiTypes.INT, description="Only this survey of the audience."
             ),
@@ -75,8 +82,17 @@ class ScoresView(ApiView):
             allowed = tuple(selectors.RATE_DIMENSIONS)
         elif metric in OPERATION_METRICS:
             allowed = PERIODS
-        if by is not None and by not in allowed:
-            raise ValidationError({"by": _("Use one of: %(v)s.") % {"v": ", ".join(allowed)}})
+        fields_allowed = metric != RATE_METRIC and metric not in OPERATION_METRICS
+        by_field = fields_allowed and by is not None and by.startswith(FIELD_PREFIX)
+        if by_field and not FIELD_NAME.fullmatch(str(by)[len(FIELD_PREFIX) :]):
+            raise ValidationError({"by": _("Name a hidden field after field:, e.g. field:store.")})
+        if by is not None and by not in allowed and not by_field:
+            raise ValidationError(
+                {
+                    "by": _("Use one of: %(v)s.")
+                    % {"v": ", ".join(allowed + (("field:<name>",) if fields_allowed else ()))}
+                }
+            )
         date_from, date_to = date_param(request, "from"), date_param(request, "to")
         if date_from and date_to and date_from > date_to:
             raise ValidationError({"from": _("from must not be after to.")})

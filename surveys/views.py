@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from audiences.access import scope
 from audiences.services import person_opt_out
-from surveys import services, tokens
+from surveys import hidden_fields, services, tokens
 from surveys.hosted import pages
 from surveys.hosted.flows import FrameFlow, PreviewFlow, RecordedFlow
 from surveys.hosted.languages import (
@@ -139,9 +139,22 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
     language = choose_language(request, survey)
     activate(request, language)
     browser_id, fresh = _browser_id(request)
-    respondent = Respondent(survey=survey, public_link=link, browser_id=browser_id)
+    try:
+        data = hidden_fields.link_data(
+            request.GET,
+            secret=link.signing_secret,
+            names=survey.hidden_fields,
+            anonymous=survey.anonymous,
+        )
+    except hidden_fields.LinkDataRefused:
+        return _link_data_refused(request, survey, language)
+    respondent = Respondent(survey=survey, public_link=link, browser_id=browser_id, data=data)
     flow = RecordedFlow(request, respondent, language)
-    flow.action_url = reverse("surveys:public", kwargs={"slug": slug})
+    # The signed values go on with every page, and are checked again there.
+    flow.action_url = url_with(
+        reverse("surveys:public", kwargs={"slug": slug}),
+        **hidden_fields.link_query(request.GET, names=survey.hidden_fields),
+    )
     if flow.completed():
         response = pages.thanks(request, flow, already=request.GET.get("done") != "1")
     else:
@@ -162,6 +175,21 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
             secure=request.is_secure(),
         )
     return response
+
+
+def _link_data_refused(request: HttpRequest, survey: Survey, language: str) -> HttpResponse:
+    """A public link whose hidden field values are unsigned or changed: said, not ignored."""
+    return pages.message(
+        request,
+        status=400,
+        title=_("This link has been changed"),
+        text=_(
+            "The details it carries could not be verified, so it cannot be used to answer. "
+            "Please open the link exactly as you received it, or ask whoever sent it for a "
+            "new one."
+        ),
+        base=pages.base_context(FrameFlow(survey, language)),
+    )
 
 
 @never_cache

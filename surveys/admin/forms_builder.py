@@ -149,6 +149,16 @@ class SurveyAdminForm(forms.ModelForm):
     default_language = forms.ChoiceField(
         label=capfirst(_("default language")), choices=settings.LANGUAGES
     )
+    hidden_fields = forms.CharField(
+        label=capfirst(_("hidden fields")),
+        required=False,
+        help_text=_(
+            "Names separated by commas, e.g. order_id, store. Invitations (the API's data, a "
+            "trigger's event attributes) and signed public links give their values; questions "
+            "can show them as {order_id} and display logic can test them."
+        ),
+        widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
+    )
 
     class Meta:
         model = Survey

@@ -20,6 +20,10 @@ from surveys.distribution.models import default_channel_order as default_channel
 
 # Website intercepts (surveys.intercept), named here like distribution's models.
 from surveys.intercept.models import InterceptSite as InterceptSite
+
+# Kiosk mode of public links (surveys.kiosk), named here like distribution's models.
+from surveys.kiosk.models import KioskDevice as KioskDevice
+from surveys.kiosk.models import KioskSubmission as KioskSubmission
 from surveys.languages import validate_language_code, validate_language_codes
 
 # A survey's versions (surveys.versions), named here like distribution's models.
@@ -337,6 +341,22 @@ class PublicLink(models.Model):
     # The key that signs hidden field values in the link's query (surveys.hidden_fields).
     signing_secret = models.CharField(
         _("signing secret"), max_length=64, blank=True, editable=False
+    )
+    # Kiosk devices of the link (surveys.kiosk) start the survey again on their own.
+    kiosk_thank_you_seconds = models.PositiveSmallIntegerField(
+        _("kiosk: thank-you shown for (seconds)"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text=_("A kiosk starts the survey again this long after its thank-you page."),
+    )
+    kiosk_idle_seconds = models.PositiveSmallIntegerField(
+        _("kiosk: idle reset after (seconds)"),
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(3600)],
+        help_text=_(
+            "A kiosk left this long without input starts again and discards the unsent answers "
+            "(a countdown warns first)."
+        ),
     )
 
     class Meta:

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from surveys import views
+from surveys.kiosk import views as kiosk
 
 app_name = "surveys"
 urlpatterns = [
@@ -12,6 +13,9 @@ urlpatterns = [
     path("s/<str:token>/", views.respond, name="respond"),
     path("s/<str:token>/optout/", views.optout, name="optout"),
     path("p/<str:slug>/", views.public, name="public"),
+    path("p/<str:slug>/kiosk/", kiosk.kiosk, name="kiosk"),
+    path("p/<str:slug>/kiosk/sw.js", kiosk.kiosk_worker, name="kiosk_worker"),
+    path("p/<str:slug>/kiosk/setup/<str:token>/", kiosk.kiosk_setup, name="kiosk_setup"),
     # Website and in-app intercept (surveys.intercept): the script, decide, framed pages.
     path("", include("surveys.intercept.urls")),
 ]

@@ -2,4 +2,4 @@
 
 from surveys.intercept import admin as intercept_admin  # noqa: F401
 
-from . import builder, distribution, people, public_links, responses  # noqa: F401
+from . import builder, distribution, kiosk, people, public_links, responses  # noqa: F401

@@ -1,0 +1,409 @@
+/* The kiosk page (surveys.kiosk): display logic, the reset after the thank-you page and after
+   idle time, and the queue of submissions made offline. Without this file the page still works
+   online: a plain form post, and pages that start again by themselves. */
+(function () {
+  "use strict";
+  if (window.xmKiosk) {
+    return; // the script met again in a page swapped in
+  }
+  window.xmKiosk = true;
+
+  var startUrl = "";
+  var thanksTimer = 0;
+  var lastInput = Date.now();
+  var dirty = false;
+  var warned = false;
+  var pristine = null;
+  var flushing = false;
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  // --- The queue of submissions made offline ---------------------------------------------
+
+  function queueName() {
+    return "xm-kiosk-queue:" + startUrl;
+  }
+
+  function readQueue() {
+    try {
+      return JSON.parse(window.localStorage.getItem(queueName()) || "[]");
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function writeQueue(items) {
+    window.localStorage.setItem(queueName(), JSON.stringify(items));
+  }
+
+  function enqueue(action, body, key) {
+    var items = readQueue();
+    if (!items.some(function (item) { return item.key === key; })) {
+      items.push({ action: action, body: body, key: key });
+      writeQueue(items);
+    }
+  }
+
+  function drop(key) {
+    writeQueue(readQueue().filter(function (item) { return item.key !== key; }));
+  }
+
+  // One at a time, oldest first. Delivered, or refused for good (a 4xx but 408 and 429): off
+  // the queue. A server error or no connection: kept, tried again later. The server accepts
+  // each key once, so a submission sent twice still makes one response.
+  function flush() {
+    var items = readQueue();
+    if (flushing || !items.length || navigator.onLine === false) {
+      return;
+    }
+    flushing = true;
+    var item = items[0];
+    window.fetch(item.action, {
+      method: "POST",
+      body: new URLSearchParams(item.body),
+      credentials: "same-origin",
+      headers: { "X-Kiosk-Delivery": "queued" },
+    }).then(function (response) {
+      var status = response.status;
+      var final = status < 400 || (status < 500 && status !== 408 && status !== 429);
+      flushing = false;
+      if (final) {
+        drop(item.key);
+        flush();
+      }
+      showStatus();
+    }).catch(function () {
+      flushing = false;
+    });
+  }
+
+  function showStatus() {
+    var status = document.getElementById("kiosk-status");
+    var note = document.getElementById("kiosk-offline-note");
+    if (!status || !note) {
+      return;
+    }
+    var offline = navigator.onLine === false;
+    status.hidden = !offline;
+    status.textContent = offline ? note.content.textContent.trim() : "";
+  }
+
+  // --- Display logic: surveys/logic.py's conditions ----------------------------------------
+
+  function answerOf(box) {
+    var fields = box.querySelectorAll("input, textarea");
+    var values = [];
+    var multi = false;
+    Array.prototype.forEach.call(fields, function (field) {
+      if (field.type === "checkbox") {
+        multi = true;
+        if (field.checked) {
+          values.push(field.value);
+        }
+      } else if (field.type === "radio") {
+        if (field.checked) {
+          values.push(field.value);
+        }
+      } else if (field.value.trim() !== "") {
+        values.push(field.value.trim());
+      }
+    });
+    if (multi) {
+      return values;
+    }
+    return values.length ? values[0] : null;
+  }
+
+  function empty(value) {
+    return value === null || value === undefined || value === "" ||
+      (Array.isArray(value) && !value.length);
+  }
+
+  function holds(cond, answers) {
+    if (!cond || typeof cond !== "object") {
+      return false;
+    }
+    if (cond.all) {
+      return cond.all.every(function (c) { return holds(c, answers); });
+    }
+    if (cond.any) {
+      return cond.any.some(function (c) { return holds(c, answers); });
+    }
+    if (cond.field !== undefined) {
+      return true; // a hidden field's condition is the server's to judge
+    }
+    var answer = answers[cond.question];
+    if (cond.op === "not_answered") {
+      return empty(answer);
+    }
+    if (empty(answer)) {
+      return false;
+    }
+    var value = cond.value;
+    var list = Array.isArray(value) ? value.map(String) : [];
+    switch (cond.op) {
+      case "answered": return true;
+      case "eq": return String(answer) === String(value);
+      case "neq": return String(answer) !== String(value);
+      case "in": return list.indexOf(String(answer)) !== -1;
+      case "not_in": return list.indexOf(String(answer)) === -1;
+      case "contains": return [].concat(answer).map(String).indexOf(String(value)) !== -1;
+    }
+    var a = parseFloat(answer);
+    var v = parseFloat(value);
+    if (isNaN(a) || isNaN(v)) {
+      return false;
+    }
+    return { lt: a < v, lte: a <= v, gt: a > v, gte: a >= v }[cond.op] || false;
+  }
+
+  function applyLogic(form) {
+    var answers = {};
+    form.querySelectorAll(".kiosk-question").forEach(function (box) {
+      var rule = box.getAttribute("data-show-if");
+      var shown = true;
+      if (rule) {
+        try {
+          shown = holds(JSON.parse(rule), answers);
+        } catch (error) {
+          shown = true;
+        }
+      }
+      box.hidden = !shown;
+      box.querySelectorAll("input, textarea").forEach(function (field) {
+        field.disabled = !shown; // a hidden question's answer is not sent
+      });
+      if (shown) {
+        answers[box.getAttribute("data-key")] = answerOf(box);
+      }
+    });
+  }
+
+  // --- Pages ---------------------------------------------------------------------------------
+
+  function swap(html) {
+    var next = new DOMParser().parseFromString(html, "text/html");
+    // Parsed without scripting, a <noscript> holds live elements: its refresh must not run.
+    next.querySelectorAll("noscript").forEach(function (node) { node.remove(); });
+    var screen = next.getElementById("screen");
+    var current = document.getElementById("screen");
+    if (!screen || !current) {
+      return false;
+    }
+    current.replaceWith(document.importNode(screen, true));
+    document.title = next.title;
+    setUp(false);
+    return true;
+  }
+
+  function focusFirst(selectors) {
+    for (var i = 0; i < selectors.length; i++) {
+      var target = document.querySelector(selectors[i]);
+      if (target) {
+        if (!target.hasAttribute("tabindex")) {
+          target.setAttribute("tabindex", "-1");
+        }
+        target.focus();
+        return;
+      }
+    }
+  }
+
+  function reset() {
+    window.clearTimeout(thanksTimer);
+    if (navigator.onLine !== false || !pristine) {
+      window.location.replace(startUrl);
+      return;
+    }
+    // Offline: the page as it first came, answers cleared, without the network.
+    var current = document.getElementById("screen");
+    current.replaceWith(pristine.cloneNode(true));
+    setUp(true);
+    window.scrollTo(0, 0);
+  }
+
+  function thanks(seconds) {
+    dirty = false;
+    hideWarning();
+    window.clearTimeout(thanksTimer);
+    thanksTimer = window.setTimeout(reset, seconds * 1000);
+    focusFirst(["#saved-heading", ".kiosk-thanks h2", "#error-summary", "main h1, main h2"]);
+  }
+
+  function savedOffline(form) {
+    var template = document.getElementById("kiosk-saved");
+    var seconds = parseInt(form.getAttribute("data-thank-you-seconds"), 10) || 10;
+    var main = document.getElementById("main");
+    main.textContent = "";
+    main.appendChild(document.importNode(template.content, true));
+    window.scrollTo(0, 0);
+    thanks(seconds);
+  }
+
+  function submit(form) {
+    var body = new URLSearchParams(new FormData(form)).toString();
+    var key = form.elements.submission.value;
+    var action = form.action;
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      button.disabled = true;
+    });
+    if (navigator.onLine === false) {
+      enqueue(action, body, key);
+      savedOffline(form);
+      return;
+    }
+    window.fetch(action, {
+      method: "POST",
+      body: new URLSearchParams(body),
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (response.status >= 500) {
+        throw new Error("server error");
+      }
+      return response.text().then(function (html) {
+        if (!swap(html)) {
+          throw new Error("not a page");
+        }
+      });
+    }).catch(function () {
+      // No connection (or the server failed): keep it and send it later.
+      enqueue(action, body, key);
+      savedOffline(form);
+    });
+  }
+
+  // --- Idle reset ----------------------------------------------------------------------------
+
+  function hideWarning() {
+    var box = document.getElementById("kiosk-idle");
+    if (box) {
+      box.hidden = true;
+    }
+    warned = false;
+  }
+
+  function activity() {
+    lastInput = Date.now();
+    if (warned) {
+      hideWarning();
+    }
+  }
+
+  function tick() {
+    var form = document.getElementById("kiosk-form");
+    var box = document.getElementById("kiosk-idle");
+    if (!form || !box || !dirty) {
+      return;
+    }
+    var idle = parseInt(form.getAttribute("data-idle-seconds"), 10) || 60;
+    var warn = Math.min(10, Math.max(2, Math.floor(idle / 3)));
+    var left = Math.ceil(idle - (Date.now() - lastInput) / 1000);
+    if (left <= 0) {
+      hideWarning();
+      reset();
+      return;
+    }
+    if (left <= warn) {
+      var text = document.getElementById("kiosk-idle-text");
+      var words = left === 1 ? text.getAttribute("data-one") : text.getAttribute("data-other");
+      text.textContent = words.replace("%(seconds)s", left);
+      if (!warned) {
+        warned = true;
+        box.hidden = false;
+        // Said once, not at every second of the countdown.
+        document.getElementById("kiosk-announce").textContent = text.textContent;
+      }
+    }
+  }
+
+  // --- Setting a page up ---------------------------------------------------------------------
+
+  function setUp(fresh) {
+    var form = document.getElementById("kiosk-form");
+    var done = document.getElementById("kiosk-thanks");
+    var root = form || done;
+    if (!root) {
+      return;
+    }
+    startUrl = root.getAttribute("data-start-url");
+    if (done) {
+      thanks(parseInt(done.getAttribute("data-thank-you-seconds"), 10) || 10);
+      return;
+    }
+    if (fresh && !form.hasAttribute("data-errors")) {
+      // Every start is a new submission, also a page the service worker kept.
+      form.reset();
+      form.elements.submission.value = newKey();
+    }
+    dirty = form.hasAttribute("data-errors");
+    lastInput = Date.now();
+    hideWarning();
+    applyLogic(form);
+    showStatus();
+    if (form.hasAttribute("data-errors")) {
+      focusFirst(["#error-summary"]);
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "kiosk-form") {
+      return;
+    }
+    event.preventDefault();
+    submit(form);
+  });
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.id === "kiosk-form") {
+      applyLogic(form);
+    }
+  });
+
+  ["pointerdown", "keydown", "input", "touchstart", "wheel"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      activity();
+      if (event.target.closest && event.target.closest("#kiosk-form")) {
+        dirty = true;
+      }
+    }, { passive: true, capture: true });
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.id === "kiosk-idle-continue") {
+      activity();
+    }
+  });
+
+  window.addEventListener("online", function () {
+    showStatus();
+    flush();
+  });
+  window.addEventListener("offline", showStatus);
+
+  var form = document.getElementById("kiosk-form");
+  if (form && !form.hasAttribute("data-errors")) {
+    form.elements.submission.value = newKey();
+    pristine = document.getElementById("screen").cloneNode(true);
+  }
+  setUp(false);
+  var root = document.querySelector("[data-worker-url]");
+  if (root && navigator.serviceWorker) {
+    navigator.serviceWorker.register(root.getAttribute("data-worker-url")).catch(function () {
+      // No service worker (an insecure origin, a private window): online use is unaffected.
+    });
+  }
+  window.setInterval(tick, 250);
+  window.setInterval(flush, 15000);
+  flush();
+})();

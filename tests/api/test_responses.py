@@ -75,6 +75,7 @@ def test_response_is_recorded_with_the_hosted_pages_validation(api, world):
         "completed_at": body["completed_at"],
         "completed_on": stored.completed_on.isoformat(),
         "answers": {"nps": 4, "improve": "Faster delivery", "topics": ["speed"]},
+        "data": {},
     }
     assert Invitation.objects.get().state == InvitationState.RESPONDED
 
@@ -274,6 +275,7 @@ def test_posting_an_anonymous_response_returns_nothing_that_describes_it(hr, wor
         "completed_at": None,
         "completed_on": stored.completed_on.isoformat(),
         "answers": {},
+        "data": {},
     }
 
 

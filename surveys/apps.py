@@ -11,11 +11,16 @@ class SurveysConfig(AppConfig):
         from audiences.models import Role
         from surveys import checks  # noqa: F401  (registers the deploy check of the sender)
 
-        # Kiosk devices belong to their public link's survey's audience; its managers run them.
+        # Public links and their kiosk devices belong to the survey's audience; its managers
+        # run them (a link's admin shows its signing secret).
         register_scope("surveys.kioskdevice", "public_link")
         extend_role_permissions(
             Role.MANAGER,
-            {f"surveys.{verb}_kioskdevice" for verb in ("view", "add", "change", "delete")},
+            {
+                f"surveys.{verb}_{model}"
+                for verb in ("view", "add", "change", "delete")
+                for model in ("publiclink", "kioskdevice")
+            },
         )
 
         # Website intercepts show their signing secret: managers of the audience only.

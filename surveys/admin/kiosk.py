@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from audiences.access import AudienceScopedAdmin
+from audiences.access import AudienceScopedAdmin, ScopedInline
 from audiences.models import Role
 from surveys.kiosk.models import KioskDevice
 from surveys.kiosk.services import kiosk_device_issue, kiosk_device_revoke
@@ -37,6 +37,20 @@ def _announce_setup_link(request: HttpRequest, device: KioskDevice, token: str) 
             url,
         ),
     )
+
+
+class KioskDeviceInline(ScopedInline, admin.TabularInline):
+    """A public link's kiosk devices; added and revoked on the kiosk devices' own pages (the
+    setup link is shown once, when a device is added there)."""
+
+    model = KioskDevice
+    view_role = Role.MANAGER
+    fields = ("name", "created_at", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0  # no add row here
+    can_delete = False
+    show_change_link = True
 
 
 @admin.register(KioskDevice)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from audiences.access import AudienceScopedAdmin
 from audiences.models import Role
 from surveys import hidden_fields
+from surveys.admin.kiosk import KioskDeviceInline
 from surveys.models import PublicLink
 
 
@@ -41,9 +42,17 @@ class PublicLinkAdmin(AudienceScopedAdmin):
     list_select_related = ("survey",)
     search_fields = ("slug",)
     raw_id_fields = ("survey",)
-    fields = ("survey", "slug", "active", "signing")
+    fields = (
+        "survey",
+        "slug",
+        "active",
+        "kiosk_thank_you_seconds",
+        "kiosk_idle_seconds",
+        "signing",
+    )
     readonly_fields = ("signing",)
     actions = ("new_signing_secrets",)
+    inlines = (KioskDeviceInline,)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"slug": secrets.token_urlsafe(9), **super().get_changeform_initial_data(request)}

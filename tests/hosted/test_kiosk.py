@@ -226,6 +226,13 @@ def test_managers_register_and_revoke_devices_of_their_audiences_only():
 
     assert added.status_code == 200
     assert kiosk_client(setup).get("/p/lobby/kiosk/").status_code == 200
+    # The link's page lists its devices and sets its kiosk times.
+    link_page = manager.get(f"/admin/surveys/publiclink/{link.pk}/change/").content.decode()
+    assert "Lobby tablet" in link_page and "Till 2" in link_page
+    assert (
+        'name="kiosk_thank_you_seconds"' in link_page and 'name="kiosk_idle_seconds"' in link_page
+    )
+    assert outsider.get(f"/admin/surveys/publiclink/{link.pk}/change/").status_code in (302, 403)
     assert outsider.get("/admin/surveys/kioskdevice/").content.decode().count("Till 2") == 0
     assert outsider.get(f"/admin/surveys/kioskdevice/{new.pk}/change/").status_code in (
         302,

@@ -21,6 +21,35 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+# Tests of what the platform shows and how it guards its pages (rendering, words and formats,
+# sign-in, the hosted pages' markup, settings and the admin's guards) read and write through the
+# ORM alone: the SQLite pass runs them, and the PostgreSQL pass runs only their tests of
+# PostgreSQL's own behaviour (the needs_postgres fixture). Everything else runs in both passes.
+SQLITE_PASS_ONLY = (
+    "tests/formats/",
+    "tests/hardening/",
+    "tests/hosted/",
+    "tests/people/",
+    "tests/signin/",
+    "tests/workspace/",
+    "tests/workspace_flow/",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if connection.vendor != "postgresql":
+        return
+    root = str(config.rootpath) + os.sep
+    kept, left = [], []
+    for item in items:
+        path = str(item.path).removeprefix(root)
+        pages_only = path.startswith(SQLITE_PASS_ONLY)
+        (left if pages_only and "needs_postgres" not in item.fixturenames else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _celery_mode(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run tasks in-process; integration tests talk to real workers."""

@@ -22,6 +22,7 @@ from audiences.access import (
     audience_ids,
 )
 from audiences.forms import ConsentForm, ConsentInlineFormSet, PeopleImportForm
+from audiences.forms_brand import BRANDING_FIELDSET_FIELDS, BrandModelForm
 from audiences.models import (
     Audience,
     AudienceGrant,
@@ -48,11 +49,48 @@ from xmplatform.core.counts import CappedCount, capped_display
 from xmplatform.core.paging import EstimatedCountPaginator, IndexedValuesListFilter
 
 
+class AudienceAdminForm(BrandModelForm):
+    """An audience, with its brand (audiences.branding)."""
+
+    class Meta:
+        model = Audience
+        exclude = ("brand_logo",)
+
+
 @admin.register(Audience)
 class AudienceAdmin(AudienceScopedAdmin):
     """Audiences with their current member count, and the CSV import per audience."""
 
     view_role = Role.VIEWER
+    form = AudienceAdminForm
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "name_translations",
+                    "slug",
+                    "kind",
+                    "owner",
+                    "priority",
+                    "description",
+                    "requires_opt_in",
+                    "anonymity_threshold",
+                    "retention_months",
+                )
+            },
+        ),
+        (
+            _("Branding"),
+            {
+                "fields": BRANDING_FIELDSET_FIELDS,
+                "description": _(
+                    "How this audience's survey pages look; a survey may override each part."
+                ),
+            },
+        ),
+    )
 
     list_display = ("name_shown", "slug", "kind", "owner", "priority", "member_count")
     list_filter = ("kind",)

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audiences.branding import BrandFields
+from audiences.branding import Logo as Logo
 from xmplatform.core.names import TranslationsField, translated_name
 from xmplatform.core.search import Fold, Joined, StripPhone
 from xmplatform.core.words import short_moment
@@ -49,7 +51,7 @@ class AudienceKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Audience(models.Model):
+class Audience(BrandFields):
     """A group of people the organisation serves, with an accountable owner."""
 
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
@@ -104,6 +106,7 @@ class Audience(models.Model):
         return translated_name(self.name, self.name_translations)
 
     def clean(self) -> None:
+        self.clean_brand()
         if self.kind == AudienceKind.EMPLOYEE and self.anonymity_threshold < 5:
             raise ValidationError(
                 {"anonymity_threshold": _("Employee audiences need a threshold of at least 5.")}

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from audiences.branding import BrandFields
 from audiences.models import Audience, Channel, Person
 from journeys.models import Touchpoint, TouchpointEvent
 
@@ -66,7 +67,7 @@ class Presentation(models.TextChoices):
     PAGES = "pages", _("Pages of questions")
 
 
-class Survey(models.Model):
+class Survey(BrandFields):
     """An ordered questionnaire sent to one audience, optionally about one touchpoint."""
 
     audience = models.ForeignKey(
@@ -153,6 +154,9 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return translated_name(self.name, self.name_translations)
+
+    def clean(self) -> None:
+        self.clean_brand()
 
 
 class QuestionType(models.TextChoices):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.access import AudienceScopedAdmin, audience_ids, has_role, scope
+from audiences.forms_brand import BRANDING_FIELDSET_FIELDS
 from audiences.models import AuditAction, Role
 from audiences.services import audit_record
 from journeys.admin import TouchpointFilter
@@ -136,6 +137,14 @@ class SurveyAdmin(AudienceScopedAdmin):
             {"fields": ("languages", "default_language", "title", "intro", "thank_you")},
         ),
         (_("Availability"), {"fields": ("opens_at", "closes_at", "response_limit")}),
+        (
+            _("Branding"),
+            {
+                "classes": ("collapse",),
+                "fields": BRANDING_FIELDSET_FIELDS,
+                "description": _("Empty fields take the audience's brand."),
+            },
+        ),
         (_("Hidden fields"), {"fields": ("hidden_fields",)}),
     )
 

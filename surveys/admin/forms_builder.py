@@ -15,6 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from audiences.forms_brand import BRAND_FIELDS, BrandModelForm
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
 from surveys.admin.builder_widgets import (
@@ -132,8 +133,11 @@ def missing_languages(texts: Any, languages: list[str]) -> list[str]:
 # --- Survey and question forms -------------------------------------------------------------
 
 
-class SurveyAdminForm(forms.ModelForm):
-    """The survey's own fields, with per-language texts and languages as checkboxes."""
+class SurveyAdminForm(BrandModelForm):
+    """The survey's own fields, with per-language texts and languages as checkboxes, and the
+    brand that overrides its audience's (audiences.branding)."""
+
+    inherit_label = _("The audience's")
 
     title = TranslatedField(
         label=capfirst(_("title")), help_text=_("Shown to respondents, per language.")
@@ -163,6 +167,7 @@ class SurveyAdminForm(forms.ModelForm):
     class Meta:
         model = Survey
         fields = [
+            *BRAND_FIELDS,
             "name",
             "audience",
             "touchpoint",

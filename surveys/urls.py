@@ -8,6 +8,7 @@ from surveys.kiosk import views as kiosk
 app_name = "surveys"
 urlpatterns = [
     path("s/preview/<int:survey_id>/", views.preview, name="preview"),
+    path("s/logo/<str:sha256>/", views.logo, name="logo"),
     path("s/test/<str:signed>/", views.test_link, name="test_link"),
     path("s/test/<str:signed>/optout/", views.test_optout, name="test_optout"),
     path("s/<str:token>/", views.respond, name="respond"),

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from audiences.access import scope
+from audiences.branding import logo_get
 from audiences.services import person_opt_out
 from surveys import hidden_fields, services, tokens
 from surveys.hosted import pages
@@ -132,7 +133,9 @@ def _browser_id(request: HttpRequest) -> tuple[str, bool]:
 @require_http_methods(["GET", "POST"])
 def public(request: HttpRequest, slug: str) -> HttpResponse:
     """A public link: one response per browser, anonymous-capable."""
-    link = PublicLink.objects.select_related("survey").filter(slug=slug, active=True).first()
+    link = (
+        PublicLink.objects.select_related("survey__audience").filter(slug=slug, active=True).first()
+    )
     if link is None:
         return pages.not_found(request)
     survey = link.survey
@@ -198,7 +201,9 @@ def _link_data_refused(request: HttpRequest, survey: Survey, language: str) -> H
 @require_http_methods(["GET", "POST"])
 def preview(request: HttpRequest, survey_id: int) -> HttpResponse:
     """Staff preview of a survey of the user's audiences (drafts too); records nothing."""
-    survey = scope(Survey.objects.filter(pk=survey_id), user=request.user).first()
+    survey = scope(
+        Survey.objects.select_related("audience").filter(pk=survey_id), user=request.user
+    ).first()
     if survey is None:
         return pages.not_found(request)
     return _preview(request, survey, reverse("surveys:preview", kwargs={"survey_id": survey.pk}))
@@ -210,7 +215,11 @@ def preview(request: HttpRequest, survey_id: int) -> HttpResponse:
 def test_link(request: HttpRequest, signed: str) -> HttpResponse:
     """The link of a staff test message: a preview without login that records nothing."""
     survey_id = tokens.test_link_survey_id(signed)
-    survey = Survey.objects.filter(pk=survey_id).first() if survey_id is not None else None
+    survey = (
+        Survey.objects.select_related("audience").filter(pk=survey_id).first()
+        if survey_id is not None
+        else None
+    )
     if survey is None:
         return pages.not_found(request)
     return _preview(request, survey, reverse("surveys:test_link", kwargs={"signed": signed}))
@@ -224,7 +233,11 @@ def test_optout(request: HttpRequest, signed: str) -> HttpResponse:
     """The unsubscribe link of a staff test message: the page a person sees, and a one-click
     unsubscribe that answers as the real one does, but there is no one to unsubscribe."""
     survey_id = tokens.test_link_survey_id(signed)
-    survey = Survey.objects.filter(pk=survey_id).first() if survey_id is not None else None
+    survey = (
+        Survey.objects.select_related("audience").filter(pk=survey_id).first()
+        if survey_id is not None
+        else None
+    )
     if survey is None:
         return pages.not_found(request)
     language = choose_language(request, survey)
@@ -242,6 +255,20 @@ def test_optout(request: HttpRequest, signed: str) -> HttpResponse:
     }
     response = render(request, "surveys/optout.html", context)
     response.headers["Content-Language"] = language
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def logo(request: HttpRequest, sha256: str) -> HttpResponse:
+    """A brand's uploaded logo (audiences.branding): its URL names its content, so it is
+    cached for good; sniffing, scripts and framing are off whatever the bytes hold."""
+    found = logo_get(sha256)
+    if found is None:
+        return HttpResponse(status=404, content_type="text/plain")
+    response = HttpResponse(bytes(found.data), content_type=found.content_type)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 

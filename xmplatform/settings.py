@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -361,12 +361,14 @@ if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= dt.timedelta(0):
 
 # Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
 # inline script or style, no framing. The admin also allows inline style attributes (its
-# widgets set them); its scripts stay as strict (see xmplatform/csp.py).
+# widgets set them); its scripts stay as strict (see xmplatform/csp.py). A page that reads
+# request.csp_nonce (the hosted pages' brand colours, surveys.hosted.branding) may have <style>
+# elements with that nonce; on the others the nonce is left out of the header.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],

@@ -12,13 +12,14 @@ and the way back work the same without JavaScript (survey.js only makes the step
 import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from surveys.hosted.branding import brand_context
 from surveys.hosted.fields import field_for
 from surveys.hosted.flows import Flow
 from surveys.hosted.languages import activate, choose_language_plain, pick_text, survey_languages
@@ -177,10 +178,12 @@ def not_found(request: HttpRequest) -> HttpResponse:
 
 
 def base_context(flow: Flow, page: int | None = None) -> dict[str, Any]:
-    """The frame of every page of `flow`'s survey: title, language switcher, opt-out link."""
+    """The frame of every page of `flow`'s survey: title, language switcher, opt-out link,
+    brand (surveys.hosted.branding)."""
     default = flow.survey.default_language
     offered = survey_languages(flow.survey)
     return {
+        **brand_context(flow.survey),
         "survey_title": pick_text(flow.survey.title, flow.language, default) or flow.survey.name,
         "language": flow.language,
         "direction": "rtl" if is_rtl(flow.language) else "ltr",
@@ -216,13 +219,23 @@ def thanks(request: HttpRequest, flow: Flow, *, already: bool) -> HttpResponse:
         title, body = first.strip(), rest.strip()
     else:
         title, body = _("Thank you!"), _("Your answers have been recorded.")
+    base = base_context(flow)
+    # The call to action leads only to the brand's configured link (never one from the request).
+    brand = base["brand"]
+    if brand.cta_url:
+        base["cta"] = {
+            "text": brand.cta_text or _("Continue"),
+            "url": brand.cta_url,
+            "seconds": brand.redirect_seconds,
+            "host": urlsplit(brand.cta_url).hostname or "",
+        }
     return message(
         request,
         status=200,
         title=title,
         text=body if body or not already else _("Your answers have been recorded."),
         extra=str(_("Preview: nothing was recorded.")) if flow.preview else "",
-        base=base_context(flow),
+        base=base,
     )
 
 

@@ -16,7 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
-from audiences.models import Person
+from audiences.models import Audience, Person
 from surveys import tokens
 from surveys.models import Invitation, Question, Response, Survey
 
@@ -44,15 +44,17 @@ class _Columns:
         return self.model.from_db(self.db.alias, self.names, values)
 
 
-# The invitation, its survey, the person's language and the named response's id: all the hosted
-# pages need of them, in one query (token_hash is unique). The last two are scalar subqueries on
-# unique keys: a third cheaper for PostgreSQL to plan than two more outer joins.
+# The invitation, its survey and the survey's audience (its brand), the person's language and
+# the named response's id: all the hosted pages need of them, in one query (token_hash is
+# unique). The last two are scalar subqueries on unique keys: a third cheaper for PostgreSQL to
+# plan than two more outer joins.
 _INVITATION_SQL = """
-SELECT {invitation}, {survey},
+SELECT {invitation}, {survey}, {audience},
     (SELECT p.language FROM {person_table} p WHERE p.id = i.person_id),
     (SELECT r.id FROM {response_table} r WHERE r.invitation_id = i.id)
 FROM {invitation_table} i
 JOIN {survey_table} s ON s.id = i.survey_id
+JOIN {audience_table} a ON a.id = s.audience_id
 WHERE i.token_hash = %s
 """
 # Retired questions (surveys.versions) keep their answers but are no longer asked.
@@ -68,6 +70,7 @@ class _HostedReads:
     db: BaseDatabaseWrapper
     invitation: _Columns
     survey: _Columns
+    audience: _Columns
     question: _Columns
     invitation_sql: str
     questions_sql: str
@@ -75,12 +78,14 @@ class _HostedReads:
     @classmethod
     def of(cls, db: BaseDatabaseWrapper) -> "_HostedReads":
         invitation, survey = _Columns(Invitation, "i", db), _Columns(Survey, "s", db)
+        audience = _Columns(Audience, "a", db)
         question = _Columns(Question, "q", db)
         tables = {
             f"{name}_table": db.ops.quote_name(model._meta.db_table)
             for name, model in (
                 ("invitation", Invitation),
                 ("survey", Survey),
+                ("audience", Audience),
                 ("person", Person),
                 ("response", Response),
                 ("question", Question),
@@ -90,9 +95,10 @@ class _HostedReads:
             db=db,
             invitation=invitation,
             survey=survey,
+            audience=audience,
             question=question,
             invitation_sql=_INVITATION_SQL.format(
-                invitation=invitation.sql, survey=survey.sql, **tables
+                invitation=invitation.sql, survey=survey.sql, audience=audience.sql, **tables
             ),
             questions_sql=_QUESTIONS_SQL.format(question=question.sql, **tables),
         )
@@ -111,8 +117,9 @@ def _hosted_reads() -> _HostedReads:
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    """The invitation `token` opens (with its survey, `person_language` and `response_pk`), or
-    None; the final check is constant-time. One query."""
+    """The invitation `token` opens (with its survey and the survey's audience,
+    `person_language` and `response_pk`), or None; the final check is constant-time. One
+    query."""
     if not token or len(token) != tokens.TOKEN_CHARS:
         return None
     reads = _hosted_reads()
@@ -125,6 +132,9 @@ def invitation_for_token(token: str) -> Invitation | None:
     if not tokens.token_matches(invitation.nonce, token):
         return None
     invitation.survey = reads.survey.instance(row, reads.invitation.width)
+    invitation.survey.audience = reads.audience.instance(
+        row, reads.invitation.width + reads.survey.width
+    )
     invitation.person_language = row[-2]  # type: ignore[attr-defined]
     invitation.response_pk = row[-1]  # type: ignore[attr-defined]
     return invitation

@@ -139,7 +139,7 @@ def test_procfile_stack_completes_a_survey_over_http(tmp_path: Path) -> None:
 
         assert answered.status_code == 200
         assert answered.url == f"{base}/s/{token}/?done=1&lang=en"
-        assert '<h1 id="message-heading">Thanks a lot!</h1>' in answered.text
+        assert '<h2 id="message-heading">Thanks a lot!</h2>' in answered.text
         response = Response.objects.get(invitation=invitation)
         assert response.completed_on is not None
         assert list(response.answers.values_list("question__key", "number")) == [("nps", 9)]

@@ -32,7 +32,7 @@ from xmplatform.api.services import api_key_create
 
 THANKS = "Thanks for telling us!"  # the survey's own thank-you text
 # The survey's own text is the thank-you page's heading; "already answered" heads the other.
-FIRST_THANKS = f'<h1 id="message-heading">{THANKS}</h1>'  # not "You have already answered"
+FIRST_THANKS = f'<h2 id="message-heading">{THANKS}</h2>'  # not "You have already answered"
 WEBHOOK_SECRET = "drill-secret-0123456789abcdef"  # noqa: S105 - a test receiver's secret
 
 

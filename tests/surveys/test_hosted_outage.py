@@ -65,7 +65,7 @@ def test_the_last_page_shows_thanks_and_keeps_the_response_and_what_it_owes(redi
     assert thanks.status_code == 200
     page = thanks.content.decode()
     # The survey's own thank-you text is the heading, said once (no generic "Thank you!").
-    assert '<h1 id="message-heading">Çok teşekkürler!</h1>' in page
+    assert '<h2 id="message-heading">Çok teşekkürler!</h2>' in page
     assert page.count("teşekkür") == 2  # the heading and the tab's title, nothing more
     assert "Teşekkür ederiz!" not in page
     response = Response.objects.get()

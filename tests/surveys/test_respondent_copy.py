@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _heading(html: str) -> str:
-    return re.search(r'<h1 id="message-heading">(.*?)</h1>', html, re.S).group(1)
+    return re.search(r'<h2 id="message-heading">(.*?)</h2>', html, re.S).group(1)
 
 
 def _lead(html: str) -> str:

@@ -81,7 +81,7 @@ def _answer_in_view(
         page.click("label[for=q-may_contact-1]")  # "No"
         submit.click()
         page.wait_for_url("**done=1**")
-        heading = page.get_by_role("heading", level=1)
+        heading = page.get_by_role("heading", level=2)  # under the survey's title
         assert heading.inner_text() == THANKS[lang]
         thanks_body = page.locator("main").inner_text()
         assert thanks_body.count(THANKS[lang]) == 1

@@ -40,6 +40,39 @@
     summary.focus();
   }
 
+  // --- The thank-you page's redirect ------------------------------------------------------
+  // A brand may send respondents on after some seconds: only to the call to action's own link
+  // (the server's configured one), announced in the status note, stoppable, and never without
+  // this script (the button stays).
+  function startRedirect(root) {
+    var link = root.querySelector("a[data-redirect-seconds]");
+    var note = root.querySelector("#redirect-note");
+    var stop = root.querySelector("#redirect-stop");
+    var seconds = link ? parseInt(link.getAttribute("data-redirect-seconds"), 10) : 0;
+    if (!link || !note || !(seconds > 0) || !/^https?:$/.test(link.protocol)) {
+      return;
+    }
+    var text = note.textContent;
+    note.textContent = "";
+    note.hidden = false;
+    window.setTimeout(function () {
+      note.textContent = text;  // filled once shown, so the status region announces it
+    }, 100);
+    var timer = window.setTimeout(function () {
+      window.location.assign(link.href);
+    }, seconds * 1000);
+    if (stop) {
+      stop.parentNode.hidden = false;
+      stop.addEventListener("click", function () {
+        window.clearTimeout(timer);
+        note.textContent = note.getAttribute("data-stopped");
+        stop.parentNode.hidden = true;
+        link.focus();
+      });
+    }
+  }
+  startRedirect(document);
+
   // --- One question at a time -------------------------------------------------------------
   // The server steps through one question per page by itself; here each step is fetched and
   // swapped in place: tapping a scale point moves on, focus goes to the next question, and a
@@ -74,8 +107,10 @@
       window.history.pushState({ step: true }, "", url);
     }
     guardOnce(document);
+    startRedirect(document);
     var target = document.getElementById("error-summary") ||
       document.querySelector(".step-heading") ||
+      document.getElementById("message-heading") ||
       document.querySelector("main h1");
     if (target) {
       if (!target.hasAttribute("tabindex")) {

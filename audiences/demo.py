@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from audiences.branding import Font, logo_store
 from audiences.models import (
     Audience,
     AudienceKind,
@@ -47,6 +50,7 @@ class AudienceSpec:
     priority: int
     requires_opt_in: bool = False
     description: str = ""
+    brand: dict[str, Any] | None = None  # brand columns (audiences.branding); a logo if set
 
 
 AUDIENCES = (
@@ -57,6 +61,12 @@ AUDIENCES = (
         "cx.owner",
         10,
         description="People who buy from us, from trial to renewal.",
+        brand={
+            "brand_colour": "#0f5c4a",
+            "brand_font": Font.HUMANIST,
+            "brand_cta_text": "Back to our shop",
+            "brand_cta_url": "https://shop.example.com/",
+        },
     ),
     AudienceSpec(
         "employees",
@@ -254,9 +264,43 @@ def seed_audiences(owners: dict[str, Any]) -> dict[str, Audience]:
                 "priority": spec.priority,
                 "requires_opt_in": spec.requires_opt_in,
                 "description": spec.description,
+                **(
+                    {**spec.brand, "brand_logo": logo_store(data=demo_logo(spec.brand))}
+                    if spec.brand
+                    else {}
+                ),
             },
         )
     return audiences
+
+
+def demo_logo(brand: dict[str, Any], size: int = 96) -> bytes:
+    """A round mark in the brand's colour with a white ring, as a PNG (no imaging library)."""
+    colour = bytes.fromhex(str(brand["brand_colour"])[1:])
+    centre, rows = (size - 1) / 2, []
+    for y in range(size):
+        row = bytearray(b"\0")  # filter type: none
+        for x in range(size):
+            distance = ((x - centre) ** 2 + (y - centre) ** 2) ** 0.5
+            if distance > size / 2:
+                row += b"\0\0\0\0"
+            elif abs(distance - size * 0.28) < size * 0.06:
+                row += b"\xff\xff\xff\xff"
+            else:
+                row += colour + b"\xff"
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def seed_people(

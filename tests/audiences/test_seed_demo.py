@@ -79,6 +79,11 @@ def test_four_audiences_with_owners_and_journeys(seeded):  # noqa: ANN001
         "referral",
         "support_request",
     }
+    # The customers' survey pages are branded (audiences.branding); the others look plain.
+    brands = {a.slug: (a.brand_colour, a.brand_font, bool(a.brand_logo_id)) for a in audiences}
+    assert brands["customers"] == ("#0f5c4a", "humanist", True)
+    assert brands["employees"] == ("", "", False)
+    assert audiences.get(slug="customers").brand_logo.content_type == "image/png"
 
 
 def test_people_and_memberships(seeded):  # noqa: ANN001

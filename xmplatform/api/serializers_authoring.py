@@ -8,6 +8,7 @@ the API and the admin refuse exactly the same things with the same messages.
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from audiences.branding import REDIRECT_MAX_SECONDS, REDIRECT_MIN_SECONDS, Font
 from journeys.models import TouchpointChannel, TouchpointRole
 from surveys.models import (
     PriorityClass,
@@ -68,6 +69,37 @@ class QuestionWriteSerializer(serializers.Serializer):
     )
 
 
+class BrandingSerializer(serializers.Serializer):
+    """The survey's own brand; "" or null gives a part back to the audience's brand."""
+
+    colour = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=_("#rrggbb with at least 4.5:1 contrast against white text, e.g. #0b5cad."),
+    )
+    font = serializers.ChoiceField(
+        choices=[("", "")] + list(Font.choices), required=False, allow_blank=True
+    )
+    cta_text = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("The thank-you page's button.")
+    )
+    cta_url = serializers.URLField(
+        required=False, allow_blank=True, help_text=_("Where the button leads: http or https.")
+    )
+    redirect_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=REDIRECT_MIN_SECONDS,
+        max_value=REDIRECT_MAX_SECONDS,
+        help_text=_("Go to cta_url after this many seconds; null to stay."),
+    )
+    logo = serializers.URLField(
+        required=False,
+        allow_null=True,
+        help_text=_("Read only (upload a logo in the admin); null on a write removes it."),
+    )
+
+
 class SurveyWriteSerializer(serializers.Serializer):
     """A survey as POST creates it and PATCH changes it (PATCH: only the fields sent)."""
 
@@ -97,6 +129,7 @@ class SurveyWriteSerializer(serializers.Serializer):
         min_value=1, max_value=2**31 - 1, required=False, allow_null=True
     )
     presentation = serializers.CharField(required=False, help_text=_("Default: pages."))
+    branding = BrandingSerializer(required=False)
     hidden_fields = serializers.ListField(
         child=serializers.CharField(),
         required=False,
@@ -125,6 +158,7 @@ class SurveyDetailSerializer(SurveySerializer):
     priority_class = serializers.ChoiceField(choices=PriorityClass.choices)
     response_limit = serializers.IntegerField(allow_null=True)
     presentation = serializers.CharField(help_text=_("How hosted pages lay the questions out."))
+    branding = BrandingSerializer(help_text=_("The survey's own brand over its audience's."))
     questions = QuestionSerializer(
         many=True, help_text=_("The live version's questions (retired ones are not listed).")
     )

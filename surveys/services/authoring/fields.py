@@ -24,6 +24,7 @@ from surveys.models import (
     Survey,
     SurveyStatus,
 )
+from surveys.services.authoring.branding import clean_branding
 from surveys.versions.cleaning import Errors, add, missing_languages, texts
 from surveys.versions.selectors import answering_hidden
 
@@ -46,6 +47,7 @@ SURVEY_FIELDS = frozenset(
         "priority_class",
         "response_limit",
         "presentation",
+        "branding",
         "hidden_fields",
         "questions",
     }
@@ -135,6 +137,8 @@ def clean_fields(
             % {"fields": ", ".join(sorted(SURVEY_FIELDS))},
         )
     out = _current(survey) if survey is not None else {}
+    if "branding" in given:
+        out.update(clean_branding(given["branding"], survey, errors))
     if "name" in given or survey is None:
         name = given.get("name")
         if not isinstance(name, str) or not name.strip():

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from surveys.models import Question, Survey
 from surveys.services.authoring import save_survey
+from surveys.services.authoring.branding import branding_shape
 from surveys.versions.changes import question_shape
 from xmplatform.api import selectors
 from xmplatform.api import serializers as s
@@ -45,6 +46,7 @@ def survey_data(survey: Survey) -> dict[str, Any]:
         priority_class=survey.priority_class,
         response_limit=survey.response_limit,
         presentation=getattr(survey, "presentation", ""),
+        branding=branding_shape(survey),
         questions=[question_shape(q) for q in questions],
     )
     return data

@@ -123,12 +123,14 @@ class SurveyAdmin(AudienceScopedAdmin):
             {
                 "fields": (
                     "name",
+                    "name_translations",
                     "audience",
                     "touchpoint",
                     "status",
                     "anonymous",
                     "reporting_period",
                     "priority_class",
+                    "presentation",
                 )
             },
         ),

@@ -169,12 +169,14 @@ class SurveyAdminForm(BrandModelForm):
         fields = [
             *BRAND_FIELDS,
             "name",
+            "name_translations",
             "audience",
             "touchpoint",
             "status",
             "anonymous",
             "reporting_period",
             "priority_class",
+            "presentation",
             "languages",
             "default_language",
             "title",
@@ -190,6 +192,14 @@ class SurveyAdminForm(BrandModelForm):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["hidden_fields"] = ", ".join(self.instance.hidden_fields or [])
+        if "presentation" in self.fields:
+            self.fields["presentation"].required = False
+
+    def clean_presentation(self) -> str:
+        """A form that leaves the presentation out (older scripts, the template form) keeps
+        the survey's."""
+        chosen = self.cleaned_data.get("presentation")
+        return chosen or self.instance.presentation
 
     def clean_hidden_fields(self) -> list[str]:
         text = self.cleaned_data.get("hidden_fields") or ""

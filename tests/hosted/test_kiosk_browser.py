@@ -9,6 +9,7 @@ import pytest
 from surveys.kiosk.models import KioskDevice
 from surveys.kiosk.services import kiosk_device_issue
 from surveys.models import PublicLink, QuestionType, Response
+from tests.hosted.support import axe_violations
 from tests.support.browser import VIEWS
 from tests.surveys.test_hosted_support import IMPROVE, add_question, make_survey
 
@@ -60,6 +61,8 @@ def test_kiosk_resets_itself_and_delivers_an_offline_answer_once(live_server, op
         assert improve.is_visible()
         improve.fill("Faster")
         page.screenshot(path=shots / f"kiosk-{lang}-{device}-form.png", full_page=True)
+        if n == 1:
+            assert axe_violations(page) == []
         page.locator("#kiosk-form button[type=submit]").click()
         page.get_by_role("heading", name=TEXTS[lang]["thanks"]).wait_for()
         page.screenshot(path=shots / f"kiosk-{lang}-{device}-thanks.png", full_page=True)
@@ -75,6 +78,7 @@ def test_kiosk_resets_itself_and_delivers_an_offline_answer_once(live_server, op
     warning.wait_for(state="visible", timeout=4000)
     assert "seconds" in page.locator("#kiosk-announce").inner_text()
     page.screenshot(path=shots / "kiosk-en-desktop-idle.png", full_page=True)
+    assert axe_violations(page) == []
     warning.wait_for(state="hidden", timeout=5000)
     page.locator("#kiosk-form").wait_for()
     assert page.locator("input[name=q-nps]:checked").count() == 0

@@ -15,6 +15,7 @@
   var warned = false;
   var pristine = null;
   var flushing = false;
+  var idleSeconds = 60;
 
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) {
@@ -266,8 +267,8 @@
       body: new URLSearchParams(body),
       credentials: "same-origin",
     }).then(function (response) {
-      if (response.status >= 500) {
-        throw new Error("server error");
+      if (response.status >= 500 || response.status === 408 || response.status === 429) {
+        throw new Error("not taken now"); // kept, and sent again later
       }
       return response.text().then(function (html) {
         if (!swap(html)) {
@@ -304,9 +305,8 @@
     if (!form || !box || !dirty) {
       return;
     }
-    var idle = parseInt(form.getAttribute("data-idle-seconds"), 10) || 60;
-    var warn = Math.min(10, Math.max(2, Math.floor(idle / 3)));
-    var left = Math.ceil(idle - (Date.now() - lastInput) / 1000);
+    var warn = Math.min(10, Math.max(2, Math.floor(idleSeconds / 3)));
+    var left = Math.ceil(idleSeconds - (Date.now() - lastInput) / 1000);
     if (left <= 0) {
       hideWarning();
       reset();
@@ -332,6 +332,9 @@
     var done = document.getElementById("kiosk-thanks");
     var root = form || done;
     if (!root) {
+      // A refusal (a revoked device, a closed survey): the next person finds the start again.
+      window.clearTimeout(thanksTimer);
+      thanksTimer = window.setTimeout(reset, idleSeconds * 1000);
       return;
     }
     startUrl = root.getAttribute("data-start-url");
@@ -344,6 +347,7 @@
       form.reset();
       form.elements.submission.value = newKey();
     }
+    idleSeconds = parseInt(form.getAttribute("data-idle-seconds"), 10) || 60;
     dirty = form.hasAttribute("data-errors");
     lastInput = Date.now();
     hideWarning();

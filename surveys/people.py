@@ -44,22 +44,26 @@ def surveys_person_erase(*, person_id: int) -> dict[str, int]:
 
     Deleted: their contact ledger entries and the free-text answers of their named responses
     (text can name them). Unlinked and kept for the aggregates: their named responses (no
-    person, invitation, precise time or user agent; the completion date and the scored answers
-    stay, so published scores do not move) and their invitations (no person, event or provider
-    message id; unsent ones suppressed, all expired so no link opens a survey). Anonymous
-    responses never had a link and are untouched. Six statements, whatever the history.
+    person, invitation, precise time, user agent or hidden field values; the completion date
+    and the scored answers stay, so published scores do not move) and their invitations (no
+    person, event, provider message id or hidden field values; unsent ones suppressed, all
+    expired so no link opens a survey). Anonymous responses never had a link and are
+    untouched. Six statements, whatever the history.
     """
     now = timezone.now()
     _total, contacts = ContactLedger.objects.filter(person_id=person_id).delete()
     _total, free_text = Answer.objects.filter(
         response__person_id=person_id, question__type=QuestionType.TEXT
     ).delete()
-    responses = Response.objects.filter(person_id=person_id).update(**RESPONSE_PERSONAL_LINKS)
+    # Hidden field values (an order id, an agent) can lead back to them too.
+    responses = Response.objects.filter(person_id=person_id).update(
+        **RESPONSE_PERSONAL_LINKS, data={}
+    )
     Invitation.objects.filter(
         person_id=person_id, state__in=[InvitationState.PLANNED, InvitationState.SENDING]
     ).update(state=InvitationState.SUPPRESSED, suppression_reason=ERASED_REASON)
     invitations = Invitation.objects.filter(person_id=person_id).update(
-        person=None, event=None, message_id="", expires_at=now
+        person=None, event=None, message_id="", expires_at=now, data={}
     )
     return {
         "contacts": contacts.get(ContactLedger._meta.label, 0),
@@ -114,11 +118,12 @@ def surveys_person_export(*, person_id: int, real_states: bool = False) -> dict[
             "channel": r["channel"],
             "language": r["language"],
             "completed_at": iso(r["completed_at"] or r["completed_on"]),
+            "data": r["data"] or {},
             "answers": [],
         }
         for r in Response.objects.filter(person_id=person_id, survey__anonymous=False)
         .order_by("id")
-        .values("id", "survey__name", "channel", "language", "completed_on", "completed_at")
+        .values("id", "survey__name", "channel", "language", "completed_on", "completed_at", "data")
     ]
     if responses:
         by_response: dict[int, list[dict[str, Any]]] = defaultdict(list)

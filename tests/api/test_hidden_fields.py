@@ -13,6 +13,7 @@ from surveys.models import (
     Response,
     RuleKind,
 )
+from surveys.people import surveys_person_erase, surveys_person_export
 
 AT = "2026-11-30T10:00:00+03:00"
 
@@ -127,6 +128,12 @@ def test_invitation_data_goes_with_the_response_and_the_responses_list(api, worl
     assert by_store == [{"group": "Kadıköy", "score": 100.0, "n": 1, "margin": 0.0}]
     bad = api.get("/api/v1/scores/", {"audience": "customers", "metric": "nps", "by": "field:"})
     assert bad.json() == {"by": "Name a hidden field after field:, e.g. field:store."}
+
+    # The person's export carries them; their erasure takes them (an order id leads to them).
+    exported = surveys_person_export(person_id=world.ayse.pk)["responses"]
+    assert [r["data"] for r in exported] == [{"order_id": "1042", "store": "Kadıköy"}]
+    surveys_person_erase(person_id=world.ayse.pk)
+    assert (Response.objects.get().data, Invitation.objects.get().data) == ({}, {})
 
 
 def test_an_anonymous_invitation_refuses_values_that_point_to_the_person(hr, world):

@@ -107,7 +107,22 @@ class CompletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-IDENTIFYING_FIELDS = ("person", "invitation", "started_at", "completed_at", "user_agent")
+# Hidden field values too: a value of a few people picks their responses out.
+IDENTIFYING_FIELDS = (
+    "person",
+    "invitation",
+    "started_at",
+    "completed_at",
+    "user_agent",
+    "hidden_data",
+)
+
+
+def hidden_data_display(data: Any) -> str:
+    """A response's or invitation's hidden field values, one `name: value` a line."""
+    if not isinstance(data, dict) or not data:
+        return "—"
+    return format_html_join("", "<div><code>{}</code>: {}</div>", sorted(data.items()))
 
 
 @admin.register(Response)
@@ -137,7 +152,7 @@ class ResponseAdmin(AudienceScopedAdmin):
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER  # counts per filter choice would scan the table
     ordering = ("-id",)
-    readonly_fields = ("answers_table",)
+    readonly_fields = ("answers_table", "hidden_data")
     # The search itself is surveys.search (get_search_results): this only shows the box.
     search_fields = ("answers__text",)
     search_help_text = _(
@@ -310,6 +325,7 @@ class ResponseAdmin(AudienceScopedAdmin):
             "completed_at",
             "person",
             "invitation",
+            "hidden_data",
             "answers_table",
         ]
         if obj is not None and obj.survey.anonymous:
@@ -328,6 +344,10 @@ class ResponseAdmin(AudienceScopedAdmin):
             cached = (too_few, too_few or obj.segment in hidden)
             obj._anonymity_guard = cached  # type: ignore[attr-defined]
         return cached
+
+    @admin.display(description=_("hidden fields"))
+    def hidden_data(self, obj: Response) -> str:
+        return "—" if obj.survey.anonymous else hidden_data_display(obj.data)
 
     @admin.display(description=_("answers"))
     def answers_table(self, obj: Response) -> str:

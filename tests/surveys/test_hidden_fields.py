@@ -106,7 +106,9 @@ def test_a_signed_public_link_stores_its_values_and_a_changed_one_is_refused(cli
 
 
 @pytest.mark.django_db
-def test_an_invitation_page_pipes_its_data_and_the_export_has_a_column_per_field(client):
+def test_an_invitation_page_pipes_its_data_and_the_export_has_a_column_per_field(
+    client, admin_client
+):
     survey = _survey()
     person = make_person("c-9", name="Can")
     invitation, token = invitation_create(survey=survey, person=person, channel=Channel.EMAIL)
@@ -120,7 +122,10 @@ def test_an_invitation_page_pipes_its_data_and_the_export_has_a_column_per_field
     assert done.status_code == 302
     done = client.post(url, {"page": "3", "q-other": "fine"})  # Moda: page 2 is not shown
     assert done.status_code == 302 and "done=1" in done["Location"]
-    assert Response.objects.get().data == {"order_id": "B-7", "store": "Moda"}
+    response = Response.objects.get()
+    assert response.data == {"order_id": "B-7", "store": "Moda"}
+    change = admin_client.get(reverse("admin:surveys_response_change", args=[response.pk]))
+    assert "<code>order_id</code>: B-7" in change.content.decode()
 
     header, row = list(export_rows(survey=survey))
     at = header.index("order_id")

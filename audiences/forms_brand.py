@@ -41,6 +41,9 @@ class BrandColourWidget(forms.MultiWidget):
 
     template_name = "audiences/brand_colour_widget.html"
 
+    class Media:
+        css = {"all": ("audiences/brand-colour.css",)}
+
     def __init__(self, use_label: Any = "") -> None:
         self.use_label = use_label
         super().__init__(

@@ -226,6 +226,7 @@ def audience_page(
         ranked.sort(key=lambda c: c["score"], reverse=about.lower_is_better)
         page["worst"] = ranked[:WORST]
         page["legend"] = catalog.legend(chosen, scale)
+    page["field_slices"] = _field_slices(chosen, about, filters, scope)
     page["verbatims"] = named_verbatims(filters) if with_text and scope.has_named else []
     page["anonymous_verbatims"] = anonymous_verbatims(filters, scope) if with_text else []
     if audience.kind == AudienceKind.CUSTOMER:
@@ -238,6 +239,32 @@ def audience_page(
                 for key, label, unit, digits in OPERATION_ROWS
             ]
     return page
+
+
+def _field_slices(
+    metric: str, about: Any, filters: s.Filters, scope: s.Scope
+) -> list[dict[str, Any]]:
+    """One survey's score by each of its hidden fields (surveys.hidden_fields), guarded as
+    every read is (metrics.field_slices): only under a survey filter alone, for score and
+    mean metrics; one read per field."""
+    info = scope.surveys.get(filters.survey_id) if filters.survey_id is not None else None
+    if (
+        info is None
+        or not info.hidden_fields
+        or about.kind not in (catalog.SCORE, catalog.MEAN)
+        or filters.segment is not None
+        or filters.touchpoint_id is not None
+    ):
+        return []
+    return [
+        {
+            "name": name,
+            "rows": s.rows_of(
+                metric, s.figures(metric=metric, by=f"field:{name}", filters=filters, scope=scope)
+            ),
+        }
+        for name in info.hidden_fields
+    ]
 
 
 def _trend_period(window: Window, scope: s.Scope) -> str:

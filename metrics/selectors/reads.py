@@ -52,6 +52,8 @@ class SurveyInfo:
     stage_id: int | None
     journey_id: int | None
     k: int
+    # Its hidden fields (surveys.hidden_fields): what the dashboard offers to slice by.
+    hidden_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ def read_scope(*, filters: Filters, now: dt.datetime | None = None) -> Scope:
             "touchpoint__stage_id",
             "touchpoint__stage__journey_id",
             "audience__anonymity_threshold",
+            "hidden_fields",
             "through",
         )
     )
@@ -116,6 +119,7 @@ def read_scope(*, filters: Filters, now: dt.datetime | None = None) -> Scope:
             stage_id=r["touchpoint__stage_id"],
             journey_id=r["touchpoint__stage__journey_id"],
             k=privacy.threshold(r["audience__anonymity_threshold"]),
+            hidden_fields=tuple(r["hidden_fields"] or ()),
         )
         for r in rows
     }

@@ -81,7 +81,9 @@ def test_hidden_field_slices_never_isolate_the_one_legal_employee(pulse, hr_key,
     assert hr_key.get(f"/api/v1/surveys/{pulse.survey.pk}/responses/").status_code == 403
 
 
-def test_a_hidden_field_slice_shows_groups_of_k_that_no_segment_cuts_into(pulse, hr_key):
+def test_a_hidden_field_slice_shows_groups_of_k_that_no_segment_cuts_into(
+    pulse, hr_key, hr_analyst
+):
     pulse.survey.hidden_fields = ["office"]
     pulse.survey.save()
     answer_with_offices(pulse, {"legal": "Izmir", "sales": "Levent", "ops": "Maslak"})
@@ -95,3 +97,11 @@ def test_a_hidden_field_slice_shows_groups_of_k_that_no_segment_cuts_into(pulse,
         ("Levent", 7, False),
         ("Maslak", None, True),
     ]
+    # The dashboard, filtered to the pulse, shows the same slice.
+    page = hr_analyst.get(
+        "/admin/metrics/employees/",
+        {"survey": pulse.survey.pk, "metric": "enps", "from": "2026-09-01", "to": "2026-09-30"},
+    ).content.decode()
+    section = page.split('id="xm-field-office"', 1)[1].split("</section>", 1)[0]
+    assert "By hidden field “office”" in section
+    assert section.count("not enough responses") == 2 and "n=7" in section

@@ -19,11 +19,12 @@ from django.utils import timezone
 from surveys import services, tokens
 from surveys.kiosk.models import KioskDevice, KioskSubmission
 from surveys.models import PublicLink, Question
-from surveys.services import AlreadyResponded, Respondent
+from surveys.services import Respondent
 from surveys.validation import AnswerValue
 
 # What a kiosk page sends: 16 to 64 URL-safe characters (a UUID, or base64 of random bytes).
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+ID_ATTEMPTS = 5
 
 
 def _token_hash(token: str) -> str:
@@ -66,14 +67,37 @@ class KioskOutcome:
     replay: bool
 
 
-def kiosk_respondent(*, device: KioskDevice, key: str) -> Respondent:
-    """The respondent one kiosk submission is: a new "browser" per (device, key).
+def kiosk_respondent(*, device: KioskDevice) -> Respondent:
+    """The respondent one kiosk submission is: a new "browser" each time, under a random id.
 
-    The public link's unique (link, browser key) then holds one response per submission,
-    where a browser's cookie holds one per browser.
+    The public link's one-per-browser key then never joins two submissions, and nothing
+    stored (the device, the submission key) derives the response's browser key.
     """
     link = device.public_link
-    return Respondent(survey=link.survey, public_link=link, browser_id=f"kiosk:{device.pk}:{key}")
+    return Respondent(survey=link.survey, public_link=link, browser_id=services.new_browser_id())
+
+
+def _claim(*, device: KioskDevice, key: str, anonymous: bool) -> KioskSubmission | None:
+    """Insert the device's (device, key) row, or None when it exists (a replay).
+
+    An anonymous survey's rows take random ids: ids in insertion order would pair them with
+    the responses, whose answers are numbered in the same order.
+    """
+    for _attempt in range(ID_ATTEMPTS):
+        submission = KioskSubmission(device=device, key=key)
+        if anonymous:
+            submission.pk = services.anonymous_response_id()
+        try:
+            with transaction.atomic():
+                submission.save(force_insert=True)
+            return submission
+        except IntegrityError:
+            # Waited for a concurrent insert of the same key, which committed: a replay.
+            if KioskSubmission.objects.filter(device=device, key=key).exists():
+                return None
+            if not anonymous:
+                raise
+    raise IntegrityError("no free random id for a kiosk submission")
 
 
 @transaction.atomic
@@ -89,28 +113,22 @@ def kiosk_submit(
     """Record one kiosk submission (clean `values` of all its questions) exactly once.
 
     Preconditions: `device` is active and `key` passed submission_key_valid. Raises what
-    response_answer raises but AlreadyResponded, writing nothing. A key the device had
-    accepted before is a replay: nothing is written and the outcome says so. The response of
-    an anonymous survey is not linked to the submission (nor to the device).
+    response_answer raises, writing nothing. A key the device had accepted before is a
+    replay: nothing is written and the outcome says so. The response of an anonymous survey
+    is not linked to the submission (nor to the device).
     """
-    try:
-        with transaction.atomic():
-            submission = KioskSubmission.objects.create(device=device, key=key)
-    except IntegrityError:
+    respondent = kiosk_respondent(device=device)
+    submission = _claim(device=device, key=key, anonymous=respondent.anonymous)
+    if submission is None:
         return KioskOutcome(replay=True)
-    respondent = kiosk_respondent(device=device, key=key)
-    try:
-        response = services.response_answer(
-            respondent=respondent,
-            questions=questions,
-            values=values,
-            language=language,
-            user_agent=user_agent,
-            progress=services.Progress(response=None, answers={}),
-        )
-    except AlreadyResponded:
-        # The same submission recorded before this device's row existed: still one response.
-        return KioskOutcome(replay=True)
+    response = services.response_answer(
+        respondent=respondent,
+        questions=questions,
+        values=values,
+        language=language,
+        user_agent=user_agent,
+        progress=services.Progress(response=None, answers={}),
+    )
     if not respondent.anonymous:
         KioskSubmission.objects.filter(pk=submission.pk).update(response=response)
     return KioskOutcome(replay=False)

@@ -209,6 +209,8 @@ def _rule_text(show_if: Any, by_key: Mapping[str, dict[str, Any]]) -> str:
         joiner = gettext(" and ") if "all" in show_if else gettext(" or ")
         return joiner.join(p for p in parts if p)
     key, op = str(show_if.get("question", "")), show_if.get("op")
+    if "field" in show_if:  # a hidden field (surveys.hidden_fields)
+        key = gettext("Hidden field: %(name)s") % {"name": show_if["field"]}
     words = str(OPERATOR_LABELS.get(op, op))
     if op in NO_VALUE_OPS:
         return f"{key} {words}"

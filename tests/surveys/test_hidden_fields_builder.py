@@ -66,6 +66,11 @@ def test_the_builder_declares_hidden_fields_and_a_show_when_row_tests_one(admin_
     page = html.decode()
     assert 'name="hidden_fields" value="order_id, store"' in page
     assert '<option value="field:store" selected>Hidden field: store</option>' in page
+    # The builder's preview says the rule in words.
+    preview = admin_client.get(
+        reverse("admin:surveys_survey_builder_preview", args=[survey.pk]), {"lang": "en"}
+    )
+    assert "Hidden field: store is Kadıköy" in preview.content.decode()
 
     refusals = [
         (audience, "order-id", {}, "“order-id” is not a valid hidden field name"),

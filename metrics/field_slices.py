@@ -123,7 +123,7 @@ def shown_field_values(rows: Mapping[DataKey, int], *, k: int, field: str) -> fr
         fixed_hidden.extend(cells[v] for v in hidden)
 
     for position, dim in enumerate(privacy.PERSON_DIMENSIONS):
-        cells = block.cells([key[position] for key in block.keys])
+        cells = block.cells([str(key[position]) for key in block.keys])
         settle(cells, {v for v in cells if v not in base[dim]})
     names = sorted({name for data in block.data for name in data} | {field})
     for name in names:

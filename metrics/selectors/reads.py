@@ -384,7 +384,7 @@ def _anonymous_by_field(
     )
     if filters.scale is not None:
         answers = answers.filter(question__scale_max=filters.scale)
-    grouped = answers.values(
+    grouped: QuerySet[Any] = answers.values(
         "question_id", **RAW_BLOCK, **RAW_PERSON, data=F("response__data")
     ).annotate(**raw_aggregates(fields))
     blocks: dict[tuple[Any, ...], dict[DataKey, Agg]] = {}

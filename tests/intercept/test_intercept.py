@@ -316,3 +316,30 @@ def test_a_site_holding_the_secret_cannot_probe_who_exists_or_who_answered():
     assert first["url"] != second["url"] and sorted(first) == sorted(second)
     assert Invitation.objects.count() == count
     assert json.dumps(first).count("e-1") == 0
+
+
+def test_the_demo_page_embeds_the_site_this_origin_may_use_for_staff_or_in_debug(settings):
+    survey = nps_survey()
+    site = make_site(survey, allowed_origins=["http://testserver"])
+    member(survey, "c-1")
+    settings.DEBUG = False
+    assert Client().get("/intercept/demo/").status_code == 404
+    staff = Client()
+    staff.force_login(make_user("staffer", is_staff=True))
+    page = staff.get("/intercept/demo/?user=c-1")
+    assert page.status_code == 200
+    text = page.content.decode()
+    signature = signature_for(secret=site.secret, external_id="c-1")
+    assert f'data-site="{site.public_key}" data-user="c-1" data-signature="{signature}"' in text
+    assert site.secret not in text
+
+
+def test_the_demo_seed_makes_one_site_for_the_checkout_survey_and_keeps_it():
+    from surveys.intercept.demo import DEMO_ORIGINS, DEMO_SURVEY, seed_intercept
+
+    assert seed_intercept() is None  # no demo survey yet: nothing
+    survey = make_survey(audience=make_audience(), name=DEMO_SURVEY)
+    site = seed_intercept()
+    assert (site.survey, site.allowed_origins, site.sampling_rate) == (survey, DEMO_ORIGINS, 1.0)
+    assert survey.public_link.active
+    assert seed_intercept() == site and InterceptSite.objects.count() == 1

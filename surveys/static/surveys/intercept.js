@@ -46,7 +46,7 @@
     window.removeEventListener("message", current.onMessage);
     current.root.parentNode && current.root.parentNode.removeChild(current.root);
     document.documentElement.style.overflow = current.overflow;
-    if (snoozeDays > 0) store({ until: Date.now() + snoozeDays * DAY });
+    store(snoozeDays > 0 ? { until: Date.now() + snoozeDays * DAY } : null);
     var back = current.returnTo;
     if (back && back.focus && document.contains(back)) back.focus();
     else if (document.body) document.body.focus();
@@ -70,7 +70,7 @@
       transition: reduce ? "none" : "transform .25s ease-out"
     }, { role: "dialog", "aria-modal": modal ? "true" : "false", "aria-label": answer.title_label });
     var bar = make("div", { display: "flex", justifyContent: "flex-end", flex: "0 0 auto",
-      borderBottom: "1px solid #ddd", background: "#f6f6f6" });
+      padding: "4px", borderBottom: "1px solid #ddd", background: "#f6f6f6" });
     var button = make("button", {
       width: "44px", height: "44px", border: "0", background: "transparent", color: "#111",
       font: "28px/1 system-ui, sans-serif", cursor: "pointer"
@@ -140,7 +140,7 @@
       .catch(function () { /* refused or offline: the page goes on without a survey */ });
   }
 
-  window.xmIntercept = { close: close, reset: function () { store(null); } };
+  window.xmIntercept = { ask: ask, close: close, reset: function () { store(null); } };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ask);
   else ask();
 })();

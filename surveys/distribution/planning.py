@@ -161,7 +161,9 @@ def invitations_plan_for_events(
     are skipped, so planning the same events again, even at the same time, plans nothing
     twice; the database enforces it too (one invitation per rule and event). If any of them is
     due by `now`, owes an `invitation.due` outbox row. Queries: events, rules (locked),
-    existing pairs, reach (2), one bulk insert, and the outbox row when one is due.
+    existing pairs, reach (2), one bulk insert, and the outbox row when one is due; the people
+    too when an anonymous survey has hidden fields (values that are the person's own
+    identifiers are not copied from the event's attributes).
     """
     now = now or timezone.now()
     events = list(

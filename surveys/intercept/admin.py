@@ -17,7 +17,7 @@ from audiences.models import Role
 from surveys.intercept.models import InterceptSite, normalize_origin
 
 
-class OriginsField(forms.CharField):
+class OriginsField(forms.Field):
     """Origins one per line, kept as a list of normalised origins."""
 
     widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
@@ -43,7 +43,6 @@ class OriginsField(forms.CharField):
 class InterceptSiteForm(forms.ModelForm):
     allowed_origins = OriginsField(
         label=_("allowed origins"),
-        required=False,
         help_text=_(
             "One per line: scheme, host and port, e.g. https://www.example.com. Only these "
             "pages may ask for the survey and frame it."

@@ -79,7 +79,7 @@ def script(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _error(code: str, message: str, status: int, origin: str = "") -> JsonResponse:
+def _error(code: str, message: str, status: int, origin: str = "") -> HttpResponseBase:
     response = JsonResponse({"error": code, "message": message}, status=status)
     return _cors(response, origin)
 

@@ -343,3 +343,26 @@ def test_the_demo_seed_makes_one_site_for_the_checkout_survey_and_keeps_it():
     assert (site.survey, site.allowed_origins, site.sampling_rate) == (survey, DEMO_ORIGINS, 1.0)
     assert survey.public_link.active
     assert seed_intercept() == site and InterceptSite.objects.count() == 1
+
+
+def test_decide_is_throttled_per_site_and_address_and_key_guessing_is_slowed(settings):
+    from django.core.cache import cache
+
+    from xmplatform.core.ratelimit import Rate
+
+    cache.clear()
+    settings.RATE_LIMIT_ENABLED = True
+    settings.HOSTED_RATE_LIMITS = {
+        "ip": Rate(100, 60),
+        "link": Rate(2, 60),
+        "miss": Rate(2, 3600),
+    }
+    site = make_site(nps_survey())
+    client = Client()
+    assert [decide(client, site).status_code for _ in range(3)] == [200, 200, 429]
+    refused = decide(client, site)
+    assert refused.json()["error"] == "too_many_requests" and int(refused["Retry-After"]) > 0
+    assert refused.headers["Access-Control-Allow-Origin"] == SHOP
+    guesses = [client.post(f"/intercept/pk_guess{n}/decide").status_code for n in range(3)]
+    assert guesses == [404, 404, 429]
+    cache.clear()

@@ -64,7 +64,7 @@ def test_a_signed_link_pipes_its_order_id_and_keeps_it_with_the_response(
         if (lang, device) == ("en", "phone"):  # a changed link is refused, and says so
             refused = page.goto(signed.replace(f"A-{n}", "A-9"))
             assert refused is not None and refused.status == 400
-            assert page.locator("h1").inner_text() == words["changed"]
+            assert page.locator("#message-heading").inner_text() == words["changed"]
             page.screenshot(path=str(shots / f"{name}-0-changed.png"), full_page=True)
 
         page.goto(f"{signed}&lang={lang}")
@@ -78,8 +78,8 @@ def test_a_signed_link_pipes_its_order_id_and_keeps_it_with_the_response(
         page.click("label[for=q-csat-4]")
         page.fill("textarea[name=q-store_note], input[name=q-store_note]", "Güler yüzlü")
         page.get_by_role("button", name=words["submit"]).click()
-        page.wait_for_selector("h1")
-        assert page.locator("h1").inner_text() == words["thanks"]
+        page.wait_for_selector("#message-heading")
+        assert page.locator("#message-heading").inner_text() == words["thanks"]
         page.screenshot(path=str(shots / f"{name}-2-thanks.png"), full_page=True)
 
     stored = sorted(Response.objects.values_list("data", flat=True), key=lambda d: d["order_id"])

@@ -4,17 +4,20 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.access import AudienceScopedAdmin
 from audiences.models import Role
+from surveys.intercept import selectors
 from surveys.intercept.models import InterceptSite, normalize_origin
+from surveys.intercept.services import sites_new_secret
 
 
 class OriginsField(forms.Field):
@@ -64,6 +67,7 @@ class InterceptSiteAdmin(AudienceScopedAdmin):
     list_filter = ["active", "display"]
     search_fields = ["name"]
     readonly_fields = ["public_key", "secret", "embed_snippet"]
+    actions = ["new_secrets"]
     fieldsets = [
         (None, {"fields": ["name", "audience", "survey", "active"]}),
         (_("Who is asked"), {"fields": ["allowed_origins", "sampling_rate", "display"]}),
@@ -90,9 +94,15 @@ class InterceptSiteAdmin(AudienceScopedAdmin):
             "signature = hmac.new(SITE_SECRET.encode(), external_id.encode(), "
             "hashlib.sha256).hexdigest()"
         )
+        note = ""
+        if selectors.public_link_for(survey_id=obj.survey_id) is None:
+            note = gettext(
+                "The survey has no active public link: only signed-in members of the audience "
+                "are asked. Give it one under Public links to ask other visitors too."
+            )
         return format_html(
             "<p>{}</p><pre><code>{}</code></pre><p>{}</p><pre><code>{}</code></pre>"
-            "<pre><code>{}</code></pre>",
+            "<pre><code>{}</code></pre><p><strong>{}</strong></p>",
             _("Paste this before </body> on every page that may show the survey:"),
             tag,
             _(
@@ -101,4 +111,23 @@ class InterceptSiteAdmin(AudienceScopedAdmin):
             ),
             signed,
             example,
+            note,
+        )
+
+    @admin.action(description=_("Give the selected sites new signing secrets"))
+    def new_secrets(self, request: HttpRequest, queryset: Any) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        count = sites_new_secret(site_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d site has a new secret; pages signed with the old one are refused "
+                "until their server signs with the new one.",
+                "%(count)d sites have new secrets; pages signed with the old ones are refused "
+                "until their servers sign with the new ones.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
         )

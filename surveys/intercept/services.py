@@ -32,7 +32,7 @@ from audiences.models import Channel
 from surveys import tokens
 from surveys.distribution.ondemand import invitation_request
 from surveys.intercept import selectors
-from surveys.intercept.models import InterceptSite
+from surveys.intercept.models import InterceptSite, new_secret
 from surveys.models import Invitation, InvitationState, SurveyStatus
 
 # A member refused by the guard is not asked again for this long: no row per page view.
@@ -183,3 +183,12 @@ def intercept_decide(
     if selectors.public_link_for(survey_id=site.survey_id) is None:
         return Decision(show=False)
     return Decision(show=True, ticket=anonymous_ticket(site=site, external_id=external_id))
+
+
+def sites_new_secret(*, site_ids: list[int]) -> int:
+    """Give each of `site_ids` a new signing secret (one UPDATE per site: each its own); the
+    number changed. Signatures made with the old secret are refused from now on."""
+    changed = 0
+    for site_id in site_ids:
+        changed += InterceptSite.objects.filter(pk=site_id).update(secret=new_secret())
+    return changed

@@ -366,3 +366,34 @@ def test_decide_is_throttled_per_site_and_address_and_key_guessing_is_slowed(set
     guesses = [client.post(f"/intercept/pk_guess{n}/decide").status_code for n in range(3)]
     assert guesses == [404, 404, 429]
     cache.clear()
+
+
+def test_decide_reads_few_rows_and_a_new_secret_refuses_old_signatures(
+    django_assert_num_queries,
+):
+    survey = nps_survey()
+    site = make_site(survey)
+    member(survey, "c-1")
+    client = Client()
+    first = decide(client, site, user="c-1").json()["url"]
+    # The site; the public link.
+    with django_assert_num_queries(2):
+        assert decide(client, site).json()["show"] is True
+    # The site; the member; their open web invitation.
+    with django_assert_num_queries(3):
+        assert decide(client, site, user="c-1").json()["url"] == first
+
+    old = site.secret
+    manager = make_user("cx.manager")
+    grant_set(user=manager, audience=survey.audience, role=Role.MANAGER, actor=None)
+    staff = Client()
+    staff.force_login(manager)
+    listing = "/admin/surveys/interceptsite/"
+    done = staff.post(listing, {"action": "new_secrets", "_selected_action": [site.pk]})
+    assert done.status_code == 302
+    site.refresh_from_db()
+    assert site.secret != old and site.secret.startswith("sk_")
+    stale = signature_for(secret=old, external_id="c-1")
+    refused = decide(client, site, user="c-1", signature=stale)
+    assert refused.status_code == 403
+    assert decide(client, site, user="c-1").json()["url"] == first

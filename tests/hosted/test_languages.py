@@ -63,6 +63,9 @@ def test_a_german_survey_speaks_german_with_english_buttons(client):
     # No German catalogue: the page's own words fall back to English, not to a mix.
     assert ">Submit<" in body
     assert "Not at all likely" in body
+    # ... and say so, for screen readers to read them in English.
+    assert '<div class="actions" lang="en">' in body
+    assert '<footer class="foot wrap" lang="en">' in body
     # The switch names each language in itself.
     assert ">Deutsch</a>" in body
     assert ">English</a>" in body
@@ -72,8 +75,10 @@ def test_a_german_survey_speaks_german_with_english_buttons(client):
 def test_turkish_and_english_pages_use_their_catalogues(client):
     survey = languages_survey(["tr", "en"], "tr")
     _invitation, token = invite(survey, language="tr")
-    assert ">Gönder<" in client.get(url(token) + "?lang=tr").content.decode()
+    turkish = client.get(url(token) + "?lang=tr").content.decode()
+    assert ">Gönder<" in turkish
     assert ">Submit<" in client.get(url(token) + "?lang=en").content.decode()
+    assert '<div class="actions">' in turkish  # the page's words are the page's language
 
 
 @pytest.mark.django_db

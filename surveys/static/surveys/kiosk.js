@@ -43,19 +43,31 @@
   }
 
   function writeQueue(items) {
-    window.localStorage.setItem(queueName(), JSON.stringify(items));
+    window.localStorage.setItem(queueName(), JSON.stringify(items)); // may throw
   }
 
+  // False when the browser keeps nothing (storage full or switched off).
   function enqueue(action, body, key) {
     var items = readQueue();
     if (!items.some(function (item) { return item.key === key; })) {
       items.push({ action: action, body: body, key: key });
-      writeQueue(items);
+      try {
+        writeQueue(items);
+      } catch (error) {
+        return false;
+      }
     }
+    return true;
   }
 
+  // False when it stays (storage failing): sent again later, a replay the server only answers.
   function drop(key) {
-    writeQueue(readQueue().filter(function (item) { return item.key !== key; }));
+    try {
+      writeQueue(readQueue().filter(function (item) { return item.key !== key; }));
+      return true;
+    } catch (error) {
+      return false;
+    }
   }
 
   // One at a time, oldest first. Delivered, or refused for good (a 4xx but 408 and 429): off
@@ -77,8 +89,7 @@
       var status = response.status;
       var final = status < 400 || (status < 500 && status !== 408 && status !== 429);
       flushing = false;
-      if (final) {
-        drop(item.key);
+      if (final && drop(item.key)) {
         flush();
       }
       showStatus();
@@ -258,8 +269,7 @@
       button.disabled = true;
     });
     if (navigator.onLine === false) {
-      enqueue(action, body, key);
-      savedOffline(form);
+      keep(form, action, body, key);
       return;
     }
     window.fetch(action, {
@@ -277,9 +287,16 @@
       });
     }).catch(function () {
       // No connection (or the server failed): keep it and send it later.
-      enqueue(action, body, key);
-      savedOffline(form);
+      keep(form, action, body, key);
     });
+  }
+
+  function keep(form, action, body, key) {
+    if (enqueue(action, body, key)) {
+      savedOffline(form);
+    } else {
+      form.submit(); // nowhere to keep it: the browser's own post says what happens
+    }
   }
 
   // --- Idle reset ----------------------------------------------------------------------------

@@ -138,10 +138,8 @@ def _form(
 def _thanks(request: HttpRequest, flow: FrameFlow, context: dict[str, Any]) -> HttpResponse:
     text = pick_text(flow.survey.thank_you, flow.language, flow.survey.default_language).strip()
     first, _newline, rest = text.partition("\n")
-    if first.strip():
-        heading, body = first.strip(), rest.strip()
-    else:
-        heading, body = _("Thank you!"), _("Your answers have been recorded.")
+    heading: Any = first.strip() or _("Thank you!")
+    body: Any = rest.strip() if first.strip() else _("Your answers have been recorded.")
     context = {**context, "done": True, "heading": heading, "text": body}
     response = render(request, "surveys/kiosk.html", context)
     response.headers["Content-Language"] = flow.language

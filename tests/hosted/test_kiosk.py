@@ -105,7 +105,7 @@ def test_a_revoked_device_is_refused_and_its_setup_link_is_void():
     client = kiosk_client(token)
 
     assert kiosk_device_revoke(devices=KioskDevice.objects.all()) == 1
-    page = client.get("/p/lobby/kiosk/")
+    page = client.get("/p/lobby/kiosk/", {"lang": "en"})
     post = client.post("/p/lobby/kiosk/", {"submission": KEY_1, "q-nps": "9"})
     setup = Client().get(f"/p/lobby/kiosk/setup/{token}/")
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audiences.access import AudienceRoleBackend, audience_ids, scope
+from audiences.forms_brand import BRAND_FIELDS
 from audiences.models import AudienceGrant, AuditAction, AuditLog, Person, Role
 from audiences.services import grant_remove, grant_set
 from metrics.services import rollups_rebuild
@@ -441,7 +442,11 @@ def test_a_manager_cannot_loosen_an_audiences_privacy_settings(both, cx_manager)
 
     form = client_for(cx_manager).get(url).context["adminform"].form
 
-    assert sorted(form.fields) == ["description", "name", "name_translations", "priority"]
+    # Its names, description, priority and brand: never its kind, anonymity or thresholds.
+    brand = ["logo", "logo_clear", *BRAND_FIELDS]
+    assert sorted(form.fields) == sorted(
+        ["description", "name", "name_translations", "priority", *brand]
+    )
 
 
 def test_events_are_scoped_by_a_literal_list_of_the_users_touchpoints(both, hr_analyst):

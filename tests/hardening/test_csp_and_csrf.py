@@ -138,6 +138,11 @@ def test_every_post_form_in_our_templates_has_a_csrf_token() -> None:
             # post one-click unsubscribes without a session (RFC 8058).
             assert "{% csrf_token %}" not in text
             continue
+        if template.name == "kiosk.html":
+            # The kiosk device's SameSite cookie is the credential (another site's post does
+            # not carry it), and a submission queued offline is sent long after its page.
+            assert "{% csrf_token %}" not in text
+            continue
         assert "{% csrf_token %}" in text, template
 
 

@@ -53,6 +53,13 @@ def test_builder_creates_a_survey_from_a_template(
     preview.screenshot(path=str(tmp_path / "preview.png"))
 
 
+def _choose(page, field: str, typed: str, text: str) -> None:  # noqa: ANN001
+    """A related object picked by its name from the field's search box."""
+    page.locator(f"#id_{field} + .select2 .select2-selection").click()
+    page.locator(".select2-search__field").fill(typed)
+    page.locator(".select2-results__option", has_text=text).first.click()
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_rule_form_shows_the_section_of_the_chosen_kind(
@@ -77,9 +84,9 @@ def test_rule_form_shows_the_section_of_the_chosen_kind(
     assert (trigger.is_visible(), wave.is_visible()) == (True, False)
 
     # A schedule left in the hidden wave section is refused, and the section shows its error.
-    page.fill("#id_survey", str(survey.pk))
+    _choose(page, "survey", "Ticket", survey.name)
     page.fill("#id_name", "Ticket CSAT trigger")
-    page.fill("#id_touchpoint", str(touchpoint.pk))
+    _choose(page, "touchpoint", "ticket", touchpoint.name)
     page.click("input[name=_save]")
     page.wait_for_selector(".errornote")
     page.screenshot(path=str(tmp_path / "rule-form.png"), full_page=True)

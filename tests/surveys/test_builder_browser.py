@@ -4,6 +4,7 @@ choice rows, build a "show when" rule from the offered controls, watch the previ
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from surveys.models import Question, QuestionType
 from tests.factories import make_audience
@@ -78,7 +79,8 @@ def test_builder_builds_a_question_with_choices_and_a_rule(
                 page.mouse.up()
             else:
                 card.locator(".xm-move-up").click()
-                assert "2" in page.inner_text("#xm-announce")
+                # Announced a moment later (the live region is emptied first, then filled).
+                expect(page.locator("#xm-announce")).to_contain_text("2")
             keys = page.locator(".xm-page").nth(1).locator(".xm-field-key input")
             assert [k.input_value() for k in keys.all()] == ["topic", "improve"]
             assert card.locator(".xm-page-input").input_value() == "2"

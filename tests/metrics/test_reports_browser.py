@@ -97,6 +97,13 @@ def test_the_opt_in_page(
         _opt_in(open_page(lang, device), live_server, shots, analyst, lang, device)
 
 
+def press(page: Any, button: str) -> None:
+    """A form's button pressed from the keyboard, and the page it posts to awaited."""
+    with page.expect_navigation():
+        page.focus(button)
+        page.keyboard.press("Enter")
+
+
 def _opt_in(page: Any, live_server: Any, shots: Path, analyst: Any, lang: str, device: str) -> None:
     log_in(page, live_server, "analyst")
     page.click("#xm-my-report")
@@ -106,11 +113,11 @@ def _opt_in(page: Any, live_server: Any, shots: Path, analyst: Any, lang: str, d
 
     page.check("#id_enabled")
     page.select_option("#id_language", lang)
-    page.click("button[value=save]")
+    press(page, "button[value=save]")
     assert SAVED[lang] in page.inner_text(".messagelist")
     row = ReportSubscription.objects.get(user=analyst)
     assert (row.enabled, row.language) == (True, lang)
-    page.click("button[value=preview]")
+    press(page, "button[value=preview]")
     assert PREVIEWED[lang] in page.inner_text(".messagelist")
     assert len(mail.outbox) == 1
     look(page, shots, "settings-saved", lang, device)

@@ -10,6 +10,7 @@ from django.urls import include, path
 
 from xmplatform import people
 from xmplatform.workspace import views as workspace
+from xmplatform.workspace.your_settings import your_settings
 
 urlpatterns = [
     path("admin/metrics/", include("metrics.urls")),
@@ -27,6 +28,8 @@ urlpatterns = [
     ),
     # Single sign-on and two-step verification (xmplatform/sso), ahead of the admin's catch-all.
     path("admin/sign-in/", include("xmplatform.sso.urls")),
+    # The signed-in user's own settings (time zone, language), from the admin's user tools.
+    path("admin/your-settings/", admin.site.admin_view(your_settings), name="your_settings"),
     path("admin/", admin.site.urls),
     path("api/", include("xmplatform.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -92,7 +92,7 @@ def test_an_hr_analyst_sees_their_work_and_no_settings_but_their_report():
         ],
         "insights": ["Experience dashboard", "EX ↔ CX", "Topics"],
         "closedloop": ["My open cases", "Cases", "Alerts", "Alert rules", "Root causes"],
-        "settings": ["My weekly report"],
+        "settings": ["My weekly report", "Your settings"],
     }
 
 
@@ -107,7 +107,7 @@ def test_a_viewer_sees_scores_and_the_structure_only():
         "audiences": ["Audiences", "Journeys", "Stages", "Touchpoints"],
         "surveys": ["Surveys"],
         "insights": ["Experience dashboard", "EX ↔ CX"],
-        "settings": ["My weekly report"],
+        "settings": ["My weekly report", "Your settings"],
     }
 
 

@@ -11,9 +11,13 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
         from django.db.backends.signals import connection_created
 
         from xmplatform.core.search import register_sqlite_fold
+        from xmplatform.core.viewer_zone import remember_at_sign_in
 
         # The folded search column (xmplatform.core.search) on SQLite needs it on every connection.
         connection_created.connect(register_sqlite_fold, dispatch_uid="xm_fold")
+        # A session starts with the user's chosen time zone (xmplatform.core.viewer_zone).
+        user_logged_in.connect(remember_at_sign_in, dispatch_uid="xm_chosen_tz")

@@ -1,5 +1,7 @@
-"""The outbox: one durable row per side effect that crosses an app boundary."""
+"""The outbox: one durable row per side effect that crosses an app boundary; and each admin
+user's own settings."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -64,3 +66,28 @@ class DeadLetter(OutboxMessage):
         proxy = True
         verbose_name = _("dead letter")
         verbose_name_plural = _("dead letters")
+
+
+class UserSettings(models.Model):
+    """One admin user's own settings: the time zone the admin shows dates and times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="xm_settings",
+        verbose_name=_("user"),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("IANA name, e.g. Europe/Istanbul; empty: the browser's zone."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user settings")
+        verbose_name_plural = _("user settings")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone or '-'})"

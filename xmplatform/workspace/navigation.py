@@ -174,6 +174,7 @@ GROUPS: tuple[Group, ...] = (
                 label=_("My weekly report"),
                 allowed=_any_staff,
             ),
+            Entry(url_name="your_settings", label=_("Your settings"), allowed=_any_staff),
             Entry(model="metrics.reportsubscription"),
             Entry(model="audiences.auditlog"),
             Entry(model="core.outboxmessage"),

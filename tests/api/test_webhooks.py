@@ -17,6 +17,7 @@ from django.utils import timezone
 from metrics.models import Alert, AlertRule, NotifyMode, RuleCondition
 from surveys.models import Response
 from surveys.services import invitation_create
+from tests.support.servers import POLL_SECONDS
 from xmplatform.api import handlers, tasks, webhooks
 from xmplatform.api.models import DeliveryState, Webhook, WebhookDelivery
 from xmplatform.core.outbox import outbox_emit
@@ -60,7 +61,9 @@ class Receiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/xm"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
 
     def __enter__(self) -> "Receiver":
         self.thread.start()

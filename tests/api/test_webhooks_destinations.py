@@ -15,6 +15,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
+from tests.support.servers import POLL_SECONDS
 from xmplatform.api import destinations, services
 from xmplatform.api.destinations import address_internal, validate_webhook_url
 from xmplatform.api.models import DeliveryState, Webhook, WebhookDelivery
@@ -104,7 +105,9 @@ class Receiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
 
     def __enter__(self) -> "Receiver":
         self.thread.start()

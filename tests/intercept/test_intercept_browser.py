@@ -17,6 +17,7 @@ from surveys.intercept.services import anonymous_ticket, signature_for
 from surveys.models import Invitation, Response
 from tests.intercept.support import make_site, member, nps_survey
 from tests.support.browser import VIEWS
+from tests.support.servers import POLL_SECONDS
 
 WORDS = {
     "tr": {"title": "Ziyaretiniz", "submit": "Gönder", "thanks": "Çok teşekkürler!"},
@@ -36,7 +37,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[Path, list[int]]]:
     handler = functools.partial(QuietHandler, directory=str(tmp_path))
     servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) for _ in range(2)]
     for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True).start()
     yield tmp_path, [server.server_address[1] for server in servers]
     for server in servers:
         server.shutdown()

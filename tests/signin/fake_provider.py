@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.servers import POLL_SECONDS
+
 CLIENT_ID = "xmplatform-test"
 CLIENT_SECRET = "fake-provider-secret-0123456789"  # noqa: S105
 
@@ -42,7 +44,9 @@ class FakeProvider:
         self.requests: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
 
     def start(self) -> FakeProvider:
         self.thread.start()

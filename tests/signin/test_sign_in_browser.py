@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from tests.factories import make_audience
 from tests.support.browser import DEVICES, LOCALES
@@ -55,7 +56,7 @@ def test_sign_in_pages(  # noqa: PLR0915
             # The whole round trip: our start page, the provider, our callback, the admin.
             button.click()
             page.wait_for_url(f"{base}/admin/")
-            assert page.locator("#user-tools, #xm-nav").count() > 0
+            expect(page.locator("#user-tools, #xm-nav").first).to_be_attached()
 
             page = open_page(lang, name)
             password_log_in(page, base, "xm.manager")
@@ -64,7 +65,8 @@ def test_sign_in_pages(  # noqa: PLR0915
             page.screenshot(path=str(shots / f"signin-code-{tag}.png"), full_page=True)
             page.fill("#id_code", "000000" if totp(device.bin_key) else "111111")
             page.click("#xm-code-form input[type=submit]")
-            assert page.locator(".errornote, .errorlist").count() > 0
+            # The click only starts the post: wait for the answered page, not the one it left.
+            expect(page.locator(".errornote, .errorlist").first).to_be_visible()
             page.screenshot(path=str(shots / f"signin-code-wrong-{tag}.png"), full_page=True)
             # Each loop uses a code again: as if it were a new one, and no delay to wait out.
             TOTPDevice.objects.filter(pk=device.pk).update(

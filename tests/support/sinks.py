@@ -6,6 +6,8 @@ import threading
 import time
 from collections import Counter
 
+from tests.support.servers import POLL_SECONDS
+
 
 class WebhookSink:
     """An HTTP endpoint on loopback answering 200 to every POST (after `delay` seconds)."""
@@ -37,7 +39,9 @@ class WebhookSink:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/xm"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
 
     def deliveries(self) -> Counter:
         """Posts per delivery id (X-XM-Delivery)."""

@@ -12,6 +12,7 @@ from surveys.distribution import channels, sending
 from surveys.distribution.channels import email
 from surveys.distribution.channels.sms import SmsChannel
 from surveys.models import ContactLedger, Invitation, Question
+from tests.support.servers import POLL_SECONDS
 from tests.surveys.distribution_factories import (
     NOW,
     SmtpSink,
@@ -100,7 +101,7 @@ class FakeTwilio(BaseHTTPRequestHandler):
 @pytest.fixture
 def twilio(settings):
     server = HTTPServer(("127.0.0.1", 0), FakeTwilio)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     FakeTwilio.requests = []
     settings.SURVEY_SMS_PROVIDER = "twilio"

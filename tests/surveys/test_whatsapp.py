@@ -17,6 +17,7 @@ from surveys.distribution.channels.sms import ProviderRefused
 from surveys.distribution.channels.whatsapp import WhatsAppChannel, whatsapp_address
 from surveys.models import Invitation, InvitationState, Question, RuleKind
 from tests.factories import make_audience
+from tests.support.servers import POLL_SECONDS
 from tests.surveys.distribution_factories import (
     DAY,
     NOW,
@@ -63,7 +64,7 @@ class FakeTwilio(BaseHTTPRequestHandler):
 @pytest.fixture
 def twilio(settings):
     server = HTTPServer(("127.0.0.1", 0), FakeTwilio)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     FakeTwilio.requests = []
     settings.SURVEY_WHATSAPP_PROVIDER = "twilio"

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import OperationalError, connections, transaction
 from django.db.models import F, Q, QuerySet
+from django.utils.formats import number_format
 from django.utils.functional import cached_property
 
 from audiences.models import Person
@@ -21,8 +22,11 @@ from xmplatform.core.paging import BOUNDED_COUNT_TIMEOUT_MS, EstimatedCountPagin
 from xmplatform.core.search import MIN_PARTIAL, clean_query, fold, phone_digits
 
 # Below this many matches a search page sorts what the trigram index found; from it on, it walks
-# the people newest first (about 50 / share-of-matches rows) and stops at a full page.
-SORT_BELOW = 5_000
+# the people newest first (about 50 / share-of-matches rows) and stops at a full page. The count
+# reads the row of every trigram candidate until it has counted this many; for an analyst of one
+# audience in three that is three rows a match (the rest are other audiences' people): some
+# 3,000 rows at 1,000, where 5,000 ran past the count's timeout at a million people.
+SORT_BELOW = 1_000
 
 
 def people_search_q(query: str, *, prefix: str = "") -> Q | None:
@@ -56,15 +60,16 @@ class PeopleSearchPaginator(EstimatedCountPaginator):
     person until the page is full: quick for a common name, the whole table for a rare one
     (an e-mail address, a phone number). The bounded count has already told how many match,
     through the trigram index: below SORT_BELOW the page sorts those few instead (`id + 0`
-    keeps the planner off the primary key), at or above it the walk stops early. The count
-    itself stops at SORT_BELOW + 1 ("more than 5,000" needs no exact figure).
+    keeps the planner off the primary key), at or above it the walk stops early (the planner
+    sees how common the text is from the column's finer statistics, migration 0011). The count
+    itself stops at SORT_BELOW + 1, and the list then says "more than 1,000".
     """
 
     @cached_property
     def count(self) -> int:
         """Up to SORT_BELOW + 1: past it only the walk serves, and counting on is wasted."""
         queryset = self.object_list
-        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+        if not self._on_postgresql():
             return super().count
         try:
             with transaction.atomic(using=queryset.db), connections[queryset.db].cursor() as c:
@@ -73,12 +78,18 @@ class PeopleSearchPaginator(EstimatedCountPaginator):
         except OperationalError:
             return SORT_BELOW + 1
 
+    @property
+    def more_than(self) -> str:
+        """SORT_BELOW localised ("1,000") when the count stopped past it, else ""."""
+        if self._on_postgresql() and self.count > SORT_BELOW:
+            return number_format(SORT_BELOW, force_grouping=True)
+        return ""
+
     def page(self, number: Any) -> Any:
-        queryset = self.object_list
-        if (
-            isinstance(queryset, QuerySet)
-            and connections[queryset.db].vendor == "postgresql"
-            and self.count < SORT_BELOW
-        ):
-            self.object_list = queryset.order_by((F("pk") + 0).desc())
+        if self._on_postgresql() and self.count < SORT_BELOW:
+            self.object_list = self.object_list.order_by((F("pk") + 0).desc())
         return super().page(number)
+
+    def _on_postgresql(self) -> bool:
+        queryset = self.object_list
+        return isinstance(queryset, QuerySet) and connections[queryset.db].vendor == "postgresql"

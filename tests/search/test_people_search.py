@@ -1,8 +1,10 @@
 """People search: partial, case- and accent-insensitive the Turkish way, scoped, on one index."""
 
 import pytest
+from django.db import connection
 from django.db.models import Value
 
+from audiences import search
 from audiences.models import Person
 from audiences.search import people_matching
 from tests.search.support import analyst, member, two_audiences
@@ -129,3 +131,63 @@ def test_search_page_query_count_does_not_grow_with_matches(
         page = client.get(PEOPLE, {"q": "walker"})
 
     assert len(page.context["cl"].result_list) == 21
+
+
+def walkers(customers, employees, n: int) -> None:
+    """`n` Walkers in each audience, created in turns (the newest people are of both)."""
+    for i in range(n):
+        member(f"cw-{i}", customers, name=f"Walker {i}")
+        member(f"ew-{i}", employees, name=f"Walker {i}")
+
+
+def test_an_analysts_search_lists_only_their_audiences_people_in_fixed_queries(
+    client, cast, django_assert_num_queries
+):
+    customers, employees = cast
+    walkers(customers, employees, 60)
+    client.force_login(analyst("cx-analyst", customers))
+
+    # session, user, user and group permissions, the user's audiences, the bounded count
+    # (PostgreSQL: in a savepoint under a timeout), the page (PostgreSQL: its ids, its rows)
+    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 7):
+        page = client.get(PEOPLE, {"q": "walker"})
+
+    cl = page.context["cl"]
+    assert [p.external_id for p in cl.result_list] == [f"cw-{i}" for i in range(59, 9, -1)]
+    assert cl.result_count == 61  # with c-3, John Walker
+
+
+def test_an_analysts_search_past_the_count_walks_their_audiences_people_newest_first(
+    needs_postgres, monkeypatch, client, cast, django_assert_num_queries
+):
+    monkeypatch.setattr(search, "SORT_BELOW", 55)  # past a page: the list runs the paginator
+    customers, employees = cast
+    walkers(customers, employees, 60)
+    client.force_login(analyst("cx-analyst", customers))
+
+    # session, user, user and group permissions, the user's audiences, the bounded count in a
+    # savepoint under a timeout, the page's ids, its rows
+    with django_assert_num_queries(11):
+        page = client.get(PEOPLE, {"q": "walker"})
+
+    cl = page.context["cl"]
+    assert [p.external_id for p in cl.result_list] == [f"cw-{i}" for i in range(59, 9, -1)]
+    assert cl.result_count == 56
+    html = page.content.decode()
+    assert "more than 55 results" in html
+    assert "more than 55 people" in html
+    assert "56 results" not in html
+
+
+def test_a_search_past_the_count_says_more_than_in_turkish(
+    needs_postgres, monkeypatch, client, xm_manager, cast
+):
+    monkeypatch.setattr(search, "SORT_BELOW", 1_000)
+    customers, employees = cast
+    walkers(customers, employees, 501)
+    client.force_login(xm_manager)
+
+    html = client.get(PEOPLE, {"q": "walker"}, headers={"accept-language": "tr"}).content.decode()
+
+    assert "1.000 sonuçtan fazla" in html
+    assert "1.000 kişiden fazla" in html

@@ -94,3 +94,16 @@ def own_name(code: str) -> str:
     except (ImportError, LookupError):  # the names' data (language_data) is optional
         return tag
     return name[:1].upper() + name[1:] if name else tag
+
+
+@functools.lru_cache(maxsize=1024)
+def name_in(code: str, language: str) -> str:
+    """The language's name in another language ("Almanca": de in Turkish), for the admin."""
+    tag = normalize(code)
+    if tag is None:
+        return str(code)
+    try:
+        name = langcodes.Language.get(tag).display_name(normalize(language) or "en")
+    except (ImportError, LookupError):
+        return tag
+    return name[:1].upper() + name[1:] if name else tag

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from surveys.admin.builder_languages import editing_languages, language_name, posted_languages
 from surveys.admin.builder_widgets import (
     NO_VALUE_OPS,
     OPERATOR_LABELS,
@@ -24,6 +24,8 @@ from surveys.admin.builder_widgets import (
     ShowIfWidget,
     normalise_choices,
 )
+from surveys.hosted.languages import words_language
+from surveys.languages import is_rtl
 from surveys.logic import QuestionSpec
 from surveys.models import QuestionType, Survey
 
@@ -48,9 +50,9 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def _texts(data: Any, name: str) -> dict[str, str]:
+def _texts(data: Any, name: str, languages: list[str]) -> dict[str, str]:
     out = {}
-    for code, _name in settings.LANGUAGES:
+    for code in languages:
         text = str(data.get(f"{name}_{code}", "") or "").strip()
         if text:
             out[code] = text
@@ -58,20 +60,20 @@ def _texts(data: Any, name: str) -> dict[str, str]:
 
 
 def draft_from_post(data: Any, survey: Survey | None) -> Draft:
-    """The survey as edited on the change page, whether or not it would validate."""
-    known = [code for code, _name in settings.LANGUAGES]
-    languages = [code for code in data.getlist("languages") if code in known]
-    if not languages:
-        languages = list(survey.languages) if survey else known
-    texts = {name: _texts(data, name) for name, _label in TEXT_FIELDS}
+    """The survey as edited on the change page, whether or not it would validate: in the
+    languages ticked or typed (those valid), else the survey's."""
+    languages = posted_languages(data) or editing_languages(survey.languages if survey else None)
+    texts = {name: _texts(data, name, languages) for name, _label in TEXT_FIELDS}
     questions = []
+    choice_rows = ChoiceRowsWidget()
+    choice_rows.languages = languages
     total = min(_int(data.get(f"{PREFIX}-TOTAL_FORMS"), 0), MAX_CARDS)
     for i in range(total):
         p = f"{PREFIX}-{i}-"
         if data.get(f"{p}DELETE"):
             continue
         key = str(data.get(f"{p}key", "") or "").strip()
-        label = _texts(data, f"{p}label")
+        label = _texts(data, f"{p}label", languages)
         if not key and not label:
             continue  # an empty new card
         try:
@@ -90,11 +92,11 @@ def draft_from_post(data: Any, survey: Survey | None) -> Draft:
                 "page": _int(data.get(f"{p}page"), 1),
                 "order": _int(data.get(f"{p}order"), i),
                 "label": label,
-                "help": _texts(data, f"{p}help"),
+                "help": _texts(data, f"{p}help", languages),
                 "choices": [
                     c
                     for c in normalise_choices(
-                        ChoiceRowsWidget().value_from_datadict(data, None, f"{p}choices")
+                        choice_rows.value_from_datadict(data, None, f"{p}choices")
                     )
                     if c["value"] or c["label"]
                 ],
@@ -125,7 +127,7 @@ def draft_from_survey(survey: Survey) -> Draft:
         for q in survey.questions.order_by("page", "order", "id")
     ]
     texts = {name: dict(getattr(survey, name) or {}) for name, _label in TEXT_FIELDS}
-    return Draft(languages=list(survey.languages), texts=texts, questions=questions)
+    return Draft(languages=editing_languages(survey.languages), texts=texts, questions=questions)
 
 
 # --- Translation completeness --------------------------------------------------------------
@@ -153,14 +155,14 @@ def completeness(draft: Draft) -> list[dict[str, Any]]:
                     choice["label"],
                 )
             )
-    names = dict(settings.LANGUAGES)
     result = []
     for code in draft.languages:
         missing = [what for what, texts in needed if not str(texts.get(code, "")).strip()]
         result.append(
             {
                 "code": code,
-                "name": names.get(code, code),
+                "name": language_name(code),
+                "rtl": is_rtl(code),
                 "filled": len(needed) - len(missing),
                 "total": len(needed),
                 "missing": missing,
@@ -242,6 +244,10 @@ def preview_html(draft: Draft, language: str) -> str:
         )
     context = {
         "language": language,
+        "direction": "rtl" if is_rtl(language) else "ltr",
+        # The page's own words (Next, Submit) in the survey language when the project has
+        # them, as the hosted pages show them.
+        "words_language": words_language(language),
         "title": _in(draft.texts["title"], language),
         "intro": _in(draft.texts["intro"], language)[0],
         "thank_you": _in(draft.texts["thank_you"], language)[0],

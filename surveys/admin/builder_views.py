@@ -4,12 +4,12 @@ from typing import Any
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from surveys.admin.builder_languages import editing_languages, language_name
 from surveys.admin.builder_preview import (
     completeness,
     completeness_html,
@@ -18,7 +18,8 @@ from surveys.admin.builder_preview import (
     preview_html,
 )
 from surveys.admin.builder_widgets import OPERATOR_LABELS, OPS_BY_TYPE, SCALED_TYPES
-from surveys.models import Survey
+from surveys.languages import is_rtl
+from surveys.models import Survey, default_languages
 
 
 def builder_texts() -> dict[str, Any]:
@@ -45,8 +46,7 @@ def builder_texts() -> dict[str, Any]:
 
 def builder_context(request: HttpRequest, survey: Survey | None) -> dict[str, Any]:
     """Context for the change and add pages' question cards and preview."""
-    names = dict(settings.LANGUAGES)
-    codes = list(survey.languages) if survey else [code for code, _ in settings.LANGUAGES]
+    codes = editing_languages(survey.languages if survey else default_languages())
     if survey is None:
         url = reverse("admin:surveys_survey_builder_preview_new")
     else:
@@ -55,7 +55,9 @@ def builder_context(request: HttpRequest, survey: Survey | None) -> dict[str, An
         "builder_texts": builder_texts(),
         "builder_preview_url": url if survey is not None else "",
         "builder_post_preview_url": url,
-        "builder_languages": [(code, names.get(code, code)) for code in codes],
+        "builder_languages": [
+            {"code": code, "name": language_name(code), "rtl": is_rtl(code)} for code in codes
+        ],
         "builder_completeness": completeness(draft_from_survey(survey)) if survey else [],
     }
 
@@ -65,19 +67,18 @@ def builder_context(request: HttpRequest, survey: Survey | None) -> dict[str, An
 def builder_preview_response(request: HttpRequest, survey: Survey | None) -> HttpResponse:
     """GET: the saved survey's preview page (the iframe without JavaScript). POST: the change
     form as edited, as JSON {"html", "completeness"} for builder.js to show."""
-    known = [code for code, _name in settings.LANGUAGES]
     language = request.GET.get("lang", "")
     if request.method == "POST":
         draft = draft_from_post(request.POST, survey)
-        if language not in known:
-            language = draft.languages[0] if draft.languages else known[0]
+        if language not in draft.languages:
+            language = draft.languages[0]
         return JsonResponse(
             {"html": preview_html(draft, language), "completeness": completeness_html(draft)}
         )
     if survey is None:
         return HttpResponse(status=404)
     draft = draft_from_survey(survey)
-    if language not in known:
+    if language not in draft.languages:
         language = survey.default_language
     response = HttpResponse(preview_html(draft, language))
     response["Cache-Control"] = "no-store"

@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from surveys.admin.builder_languages import admin_language_codes, language_name, tag_label
+from surveys.languages import is_rtl
 from surveys.models import QuestionType
 
 SCALED_TYPES = frozenset({"nps", "csat", "ces", "rating"})
@@ -43,10 +44,6 @@ OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 
 
-def language_codes() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
-
-
 def _getlist(data: Any, name: str) -> list[str]:
     if hasattr(data, "getlist"):
         return [str(v) for v in data.getlist(name)]
@@ -60,14 +57,26 @@ def _getlist(data: Any, name: str) -> list[str]:
 
 
 class ChoiceRowsWidget(forms.Widget):
-    """One row per choice: its value and one label column per language (<name>-label_<code>).
+    """One row per choice: its value and one label column per survey language
+    (<name>-label_<code>); labels in other languages kept in hidden inputs (builder_languages).
 
     Two empty rows follow the choices: filling one adds a choice, clearing a row removes it.
+    The form sets `languages` (the columns) and `readable` (also read back).
     """
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.languages: list[str] = admin_language_codes()
+        self.readable: set[str] = set()
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> list[dict[str, Any]]:
         values = _getlist(data, f"{name}-value")
-        labels = {code: _getlist(data, f"{name}-label_{code}") for code in language_codes()}
+        codes = list(dict.fromkeys([*self.languages, *sorted(self.readable)]))
+        labels = {
+            code: _getlist(data, f"{name}-label_{code}")
+            for code in codes
+            if f"{name}-label_{code}" in data
+        }
         size = max([len(values), *(len(v) for v in labels.values())])
         rows = []
         for i in range(size):
@@ -89,40 +98,58 @@ class ChoiceRowsWidget(forms.Widget):
             row for row in (value if isinstance(value, list) else []) if isinstance(row, Mapping)
         ]
         rows += [{"value": "", "label": {}}] * BLANK_CHOICE_ROWS
-        codes = language_codes()
-        names = dict(settings.LANGUAGES)
+        codes = self.languages
+        kept = sorted(
+            {
+                str(code)
+                for row in rows
+                if isinstance(row.get("label"), Mapping)
+                for code, text in row["label"].items()
+                if code not in codes and str(text).strip()
+            }
+        )
         head = format_html_join(
             "",
-            '<th scope="col" data-lang="{}" lang="{}">{}</th>',
-            ((code, code, names[code]) for code in codes),
+            '<th scope="col" data-lang="{}" lang="{}" title="{}">{}</th>',
+            ((code, code, language_name(code), tag_label(code)) for code in codes),
         )
         body = []
         for number, row in enumerate(rows, start=1):
-            labels = row.get("label") if isinstance(row.get("label"), Mapping) else {}
+            label = row.get("label")
+            labels: Mapping[str, Any] = label if isinstance(label, Mapping) else {}
             cells = format_html_join(
                 "",
                 '<td data-lang="{0}"><input type="text" name="{1}-label_{0}" value="{2}" '
-                'lang="{0}" aria-label="{3}"></td>',
+                'lang="{0}"{3} aria-label="{4}"></td>',
                 (
                     (
                         code,
                         name,
                         labels.get(code, ""),
+                        mark_safe(' dir="rtl"') if is_rtl(code) else "",
                         _("Choice %(n)s, label in %(language)s")
-                        % {"n": number, "language": names[code]},
+                        % {"n": number, "language": language_name(code)},
                     )
                     for code in codes
                 ),
             )
+            hidden = format_html_join(
+                "",
+                '<input type="hidden" name="{}-label_{}" value="{}" class="xm-kept-text" '
+                'data-lang="{}">',
+                ((name, code, labels.get(code, ""), code) for code in kept),
+            )
             body.append(
                 format_html(
-                    '<tr class="xm-choice-row"><td><input type="text" name="{}-value" value="{}" '
-                    'class="xm-choice-value" aria-label="{}"></td>{}'
-                    '<td class="xm-row-tools"><button type="button" class="xm-choice-remove" '
-                    'hidden aria-label="{}">×</button></td></tr>',
+                    '<tr class="xm-choice-row"><td class="xm-choice-value-cell" data-label="{}">'
+                    '<input type="text" name="{}-value" value="{}" class="xm-choice-value" '
+                    'aria-label="{}">{}</td>{}<td class="xm-row-tools"><button type="button" '
+                    'class="xm-choice-remove" hidden aria-label="{}">×</button></td></tr>',
+                    _("Value"),
                     name,
                     row.get("value", ""),
                     _("Choice %(n)s, value") % {"n": number},
+                    hidden,
                     cells,
                     _("Remove choice %(n)s") % {"n": number},
                 )

@@ -1,16 +1,11 @@
 """Admin forms for the survey builder: per-language texts, choice rows, "show when" rules."""
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.forms.renderers import get_default_renderer
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from audiences.forms_brand import BRAND_FIELDS, BrandModelForm
 from audiences.models import Audience, AudienceKind
 from journeys.models import Touchpoint
+from surveys.admin.builder_languages import (
+    COMMON_LANGUAGES,
+    LanguagesField,
+    TranslatedField,
+    by_name,
+    editing_languages,
+    language_name,
+    posted_text_languages,
+)
 from surveys.admin.builder_widgets import (
     NO_VALUE_OPS,
     OPERATOR_LABELS,
@@ -50,80 +54,6 @@ CES_SCALES = (5, 7)
 RATING_SCALE = (2, 10)
 
 
-def language_codes() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
-
-
-# --- Per-language texts --------------------------------------------------------------------
-
-
-class TranslatedWidget(forms.MultiWidget):
-    """One input per language in settings.LANGUAGES, named <field>_<code>."""
-
-    def __init__(self, *, multiline: bool = False, attrs: dict[str, Any] | None = None) -> None:
-        widgets: dict[str, forms.Widget | type[forms.Widget]] = {}
-        for code, name in settings.LANGUAGES:
-            inner: forms.Widget = (
-                forms.Textarea(attrs={"rows": 2, "cols": 60})
-                if multiline
-                else forms.TextInput(attrs={"size": 50})
-            )
-            inner.attrs.update({"lang": code, "placeholder": str(name)})
-            widgets[code] = inner
-        super().__init__(widgets, attrs)
-
-    def decompress(self, value: Any) -> list[str]:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = {}
-        value = value if isinstance(value, Mapping) else {}
-        return [str(value.get(code, "")) for code in language_codes()]
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        # Each input gets a visible language tag, so editors know which text goes where.
-        context = self.get_context(name, value, attrs)
-        renderer = renderer or get_default_renderer()
-        rows = [
-            format_html(
-                '<div class="xm-translation"><label class="xm-lang" for="{}" title="{}">{}</label>'
-                "{}</div>",
-                sub["attrs"].get("id", ""),
-                lang_name,
-                code.upper(),
-                mark_safe(renderer.render(sub["template_name"], {"widget": sub})),  # noqa: S308
-            )
-            for sub, (code, lang_name) in zip(
-                context["widget"]["subwidgets"], settings.LANGUAGES, strict=True
-            )
-        ]
-        return format_html('<div class="xm-translations">{}</div>', mark_safe("".join(rows)))  # noqa: S308
-
-
-class TranslatedField(forms.MultiValueField):
-    """A {"en": …, "tr": …} dict edited as one input per language; empty languages dropped."""
-
-    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
-        fields = [forms.CharField(required=False, strip=True) for _code in language_codes()]
-        kwargs.setdefault("required", False)
-        super().__init__(
-            fields,
-            widget=TranslatedWidget(multiline=multiline),
-            require_all_fields=False,
-            **kwargs,
-        )
-
-    def compress(self, data_list: list[str]) -> dict[str, str]:
-        return {
-            code: text
-            for code, text in zip(language_codes(), data_list or [], strict=False)
-            if text
-        }
-
-
 def missing_languages(texts: Any, languages: list[str]) -> list[str]:
     """The codes of `languages` that `texts` has no non-empty text for."""
     texts = texts if isinstance(texts, Mapping) else {}
@@ -134,8 +64,9 @@ def missing_languages(texts: Any, languages: list[str]) -> list[str]:
 
 
 class SurveyAdminForm(BrandModelForm):
-    """The survey's own fields, with per-language texts and languages as checkboxes, and the
-    brand that overrides its audience's (audiences.branding)."""
+    """The survey's own fields: its languages (any language tag) and its texts in each of
+    them (builder_languages), and the brand that overrides its audience's
+    (audiences.branding)."""
 
     inherit_label = _("The audience's")
 
@@ -144,15 +75,11 @@ class SurveyAdminForm(BrandModelForm):
     )
     intro = TranslatedField(label=capfirst(_("intro")), multiline=True)
     thank_you = TranslatedField(label=capfirst(_("thank-you text")), multiline=True)
-    languages = forms.MultipleChoiceField(
+    languages = LanguagesField(
         label=capfirst(_("languages")),
-        choices=settings.LANGUAGES,
-        widget=forms.CheckboxSelectMultiple,
         help_text=_("Every question needs a label in each of these languages."),
     )
-    default_language = forms.ChoiceField(
-        label=capfirst(_("default language")), choices=settings.LANGUAGES
-    )
+    default_language = forms.ChoiceField(label=capfirst(_("default language")))
     hidden_fields = forms.CharField(
         label=capfirst(_("hidden fields")),
         required=False,
@@ -192,6 +119,16 @@ class SurveyAdminForm(BrandModelForm):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["hidden_fields"] = ", ".join(self.instance.hidden_fields or [])
+        data = self.data if self.is_bound else None
+        self.survey_languages = editing_languages(self.instance.languages, data)
+        readable = posted_text_languages(data)
+        for name in ("title", "intro", "thank_you"):
+            self.fields[name].set_languages(self.survey_languages, readable)  # type: ignore[attr-defined]
+        self.fields["languages"].widget.survey_languages = self.survey_languages  # type: ignore[attr-defined]
+        offered = [*self.survey_languages, *sorted(COMMON_LANGUAGES, key=by_name)]
+        self.fields["default_language"].choices = [  # type: ignore[attr-defined]
+            (code, f"{language_name(code)} ({code})") for code in dict.fromkeys(offered)
+        ]
         if "presentation" in self.fields:
             self.fields["presentation"].required = False
 
@@ -331,6 +268,13 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
     for deletion), so a survey is never saved with a condition that cannot work.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        data = self.data if self.is_bound else None
+        # The survey form has set the instance's languages to those posted, when valid.
+        self.survey_languages = editing_languages(self.instance.languages, data)
+        self._readable = posted_text_languages(data)
+
     def _construct_form(self, i: int, **kwargs: Any) -> forms.ModelForm:
         form = super()._construct_form(i, **kwargs)
         self._offer_questions(form)
@@ -348,7 +292,12 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         return form
 
     def _offer_questions(self, form: forms.ModelForm) -> None:
-        """The questions a "show when" condition may name: saved ones on earlier pages."""
+        """The card's texts in the survey's languages; the questions a "show when" condition
+        may name: saved ones on earlier pages."""
+        for name in ("label", "help"):
+            form.fields[name].set_languages(self.survey_languages, self._readable)  # type: ignore[attr-defined]
+        choices = form.fields["choices"].widget
+        choices.languages, choices.readable = self.survey_languages, self._readable  # type: ignore[attr-defined]
         if not hasattr(self, "_saved_questions"):
             saved = self.instance.questions.all() if self.instance.pk else []
             self._saved_questions = sorted(saved, key=lambda q: (q.page, q.order, q.pk))
@@ -389,7 +338,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(form.errors for form in kept):
             return  # card errors first; the cross-card checks need every card's values
-        languages = list(getattr(self.instance, "languages", None) or language_codes())
+        languages = list(self.instance.languages or self.survey_languages)
         for form in kept:
             missing = missing_languages(form.cleaned_data.get("label"), languages)
             if missing:
@@ -445,7 +394,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         """The authoring service's checks, which the API applies too: versions refuse a type or
         scale change of a question with answers. Its messages go on the card they are about."""
         survey = self.instance if self.instance.pk else None
-        languages = list(getattr(self.instance, "languages", None) or language_codes())
+        languages = list(self.instance.languages or self.survey_languages)
         data = {
             "languages": languages,
             "hidden_fields": list(self.instance.hidden_fields or []),

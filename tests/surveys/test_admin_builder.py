@@ -581,9 +581,9 @@ def test_each_language_input_carries_a_visible_language_tag(admin_client):
 
     html = admin_client.get(change_url(survey)).content.decode()
 
-    assert '<label class="xm-lang" for="id_questions-0-label_1" title="Turkish">TR</label>' in html
+    assert '<label class="xm-lang" for="id_questions-0-label_tr" title="Turkish">TR</label>' in html
     assert 'lang="tr"' in html
-    assert '<label class="xm-lang" for="id_title_0" title="English">EN</label>' in html
+    assert '<label class="xm-lang" for="id_title_en" title="English">EN</label>' in html
 
 
 def test_empty_display_logic_is_shown_as_always_shown(admin_client):

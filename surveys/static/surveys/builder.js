@@ -179,6 +179,7 @@ function xmBuilder() {
     var section = all.length ? all[all.length - 1] : newSection();
     section.querySelector(".xm-cards").appendChild(card);
     totalInput.value = index + 1;
+    syncLanguages(card);
     enhanceCard(card);
     renumber();
     refreshRules();
@@ -189,17 +190,154 @@ function xmBuilder() {
 
   /* --- Choice rows ---------------------------------------------------------------------- */
 
+  /* --- The survey's languages ------------------------------------------------------------
+     Every text has one input per survey language. A language ticked or typed gets its inputs
+     (and its choice column and preview tab) at once; one taken off is only hidden, so its
+     texts are kept, as the server keeps them. */
+
+  var TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+
   function surveyLanguages() {
     var boxes = form.querySelectorAll("input[name='languages']");
+    if (!boxes.length) return null;
     var on = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).map(function (b) { return b.value; });
+    var other = form.querySelector("input[name='languages_other']");
+    (other ? other.value.split(/[\s,;]+/) : []).forEach(function (text) {
+      if (TAG.test(text) && text.length <= 8 && on.indexOf(text) < 0) on.push(text);
+    });
     return on.length ? on : null;
   }
 
-  function showLanguageColumns() {
-    var langs = surveyLanguages();
-    root.querySelectorAll(".xm-choice-rows [data-lang]").forEach(function (cell) {
-      cell.hidden = !!langs && langs.indexOf(cell.dataset.lang) < 0;
+  function languageInfo(code) {
+    var box = form.querySelector("input[name='languages'][value='" + code + "']");
+    var label = box && box.closest("label");
+    return {
+      name: label ? label.childNodes[1].textContent.trim() : code,
+      dir: label ? (label.dataset.rtl ? "rtl" : "") : "auto", // an unknown tag: by its text
+    };
+  }
+
+  function tagLabel(code) {
+    var parts = code.split("-");
+    return parts[0].toUpperCase() + (parts.length > 1 ? "-" + parts.slice(1).join("-") : "");
+  }
+
+  function setDir(input, dir) {
+    if (dir) input.setAttribute("dir", dir);
+    else input.removeAttribute("dir");
+  }
+
+  function takeKept(container, name) {
+    var kept = container.querySelector("input.xm-kept-text[name='" + name + "']");
+    if (!kept) return "";
+    var value = kept.value;
+    kept.remove();
+    return value;
+  }
+
+  function addTextInput(box, code) {
+    var model = box.querySelector(".xm-translation");
+    if (!model) return;
+    var row = model.cloneNode(true);
+    var input = row.querySelector("input, textarea");
+    var info = languageInfo(code);
+    var name = box.dataset.name + "_" + code;
+    var id = input.id ? input.id.replace(/_[^_]+$/, "_" + code) : "";
+    row.dataset.lang = code;
+    row.hidden = false;
+    input.name = name;
+    if (id) input.id = id;
+    input.lang = code;
+    input.placeholder = info.name;
+    setDir(input, info.dir);
+    input.value = takeKept(box, name);
+    var tag = row.querySelector(".xm-lang");
+    tag.textContent = tagLabel(code);
+    tag.title = info.name;
+    if (id) tag.htmlFor = id;
+    var rows = box.querySelectorAll(".xm-translation");
+    rows[rows.length - 1].after(row);
+  }
+
+  function addChoiceColumn(box, code) {
+    var info = languageInfo(code);
+    var heads = box.querySelectorAll("thead th[data-lang]");
+    if (!heads.length) return;
+    var head = heads[heads.length - 1].cloneNode(false);
+    head.dataset.lang = code;
+    head.lang = code;
+    head.title = info.name;
+    head.textContent = tagLabel(code);
+    head.hidden = false;
+    heads[heads.length - 1].after(head);
+    box.querySelectorAll(".xm-choice-row").forEach(function (row) {
+      var cells = row.querySelectorAll("td[data-lang]");
+      var cell = cells[cells.length - 1].cloneNode(true);
+      var input = cell.querySelector("input");
+      var name = box.dataset.name + "-label_" + code;
+      cell.dataset.lang = code;
+      cell.hidden = false;
+      input.name = name;
+      input.lang = code;
+      setDir(input, info.dir);
+      input.setAttribute("aria-label", input.getAttribute("aria-label").replace(/[^,]+$/, " " + info.name));
+      input.value = takeKept(row, name);
+      cells[cells.length - 1].after(cell);
     });
+  }
+
+  function syncLanguages(scope) {
+    var langs = surveyLanguages();
+    if (!langs) return;
+    // Survey texts only: the name per admin language (.xm-translations without a data-name)
+    // follows the admin's languages.
+    scope.querySelectorAll(".xm-translations[data-name]").forEach(function (box) {
+      langs.forEach(function (code) {
+        if (!box.querySelector(".xm-translation[data-lang='" + code + "']")) addTextInput(box, code);
+      });
+      box.querySelectorAll(".xm-translation").forEach(function (row) { row.hidden = langs.indexOf(row.dataset.lang) < 0; });
+    });
+    scope.querySelectorAll(".xm-choices").forEach(function (box) {
+      langs.forEach(function (code) {
+        if (!box.querySelector("th[data-lang='" + code + "']")) addChoiceColumn(box, code);
+      });
+      box.querySelectorAll("th[data-lang], td[data-lang]").forEach(function (cell) {
+        cell.hidden = langs.indexOf(cell.dataset.lang) < 0;
+      });
+    });
+  }
+
+  function syncDefaultLanguage(langs) {
+    var select = form.querySelector("select[name='default_language']");
+    if (!select || !langs) return;
+    var current = select.value;
+    var texts = {};
+    Array.prototype.forEach.call(select.options, function (o) { texts[o.value] = o.textContent; });
+    if (!select.dataset.texts) select.dataset.texts = JSON.stringify(texts);
+    var known = JSON.parse(select.dataset.texts);
+    select.innerHTML = "";
+    langs.forEach(function (code) {
+      select.appendChild(option(code, known[code] || languageInfo(code).name + " (" + code + ")", code === current));
+    });
+    if (langs.indexOf(current) < 0) select.value = langs[0];
+  }
+
+  // A typed tag that has a tick ticks it: the survey's languages read in one place.
+  function absorbTyped(input) {
+    var rest = [];
+    input.value.split(/[\s,;]+/).forEach(function (text) {
+      var box = TAG.test(text) && form.querySelector("input[name='languages'][value='" + text + "']");
+      if (box) box.checked = true;
+      else if (text) rest.push(text);
+    });
+    input.value = rest.join(", ");
+  }
+
+  function languagesChanged() {
+    var langs = surveyLanguages();
+    syncLanguages(form);
+    syncDefaultLanguage(langs);
+    syncTabs(langs);
   }
 
   function blankRow(row) {
@@ -224,7 +362,6 @@ function xmBuilder() {
     var row = model.cloneNode(true);
     row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
     body.appendChild(row);
-    showLanguageColumns();
     row.querySelector("input").focus();
   }
 
@@ -360,8 +497,34 @@ function xmBuilder() {
 
   var frame = document.getElementById("xm-preview-frame");
   var completenessBox = document.getElementById("xm-completeness");
-  var tabs = Array.prototype.slice.call(root.querySelectorAll(".xm-preview-tab"));
-  var previewLang = tabs.length ? tabs[0].dataset.lang : "";
+  var tabList = root.querySelector(".xm-preview-tabs");
+  var previewLang = "";
+  function tabs() { return Array.prototype.slice.call(root.querySelectorAll(".xm-preview-tab")); }
+  if (tabs().length) previewLang = tabs()[0].dataset.lang;
+
+  function selectTab(tab) {
+    previewLang = tab.dataset.lang;
+    tabs().forEach(function (t) { t.setAttribute("aria-selected", String(t === tab)); });
+  }
+
+  function syncTabs(langs) {
+    if (!langs || !tabList) return;
+    langs.forEach(function (code) {
+      if (tabList.querySelector(".xm-preview-tab[data-lang='" + code + "']")) return;
+      var tab = tabs()[0].cloneNode(false);
+      tab.dataset.lang = code;
+      tab.textContent = tab.title = languageInfo(code).name;
+      tab.removeAttribute("href");
+      tab.setAttribute("aria-selected", "false");
+      tab.hidden = false;
+      tabList.appendChild(tab);
+    });
+    tabs().forEach(function (tab) { tab.hidden = langs.indexOf(tab.dataset.lang) < 0; });
+    if (langs.indexOf(previewLang) < 0) {
+      var first = tabs().filter(function (t) { return !t.hidden; })[0];
+      if (first) selectTab(first);
+    }
+  }
   var timer = null;
   var pending = null;
 
@@ -402,14 +565,15 @@ function xmBuilder() {
     });
   }
 
-  tabs.forEach(function (tab) {
-    tab.addEventListener("click", function (event) {
+  if (tabList) {
+    tabList.addEventListener("click", function (event) {
+      var tab = event.target.closest(".xm-preview-tab");
+      if (!tab) return;
       event.preventDefault();
-      previewLang = tab.dataset.lang;
-      tabs.forEach(function (t) { t.setAttribute("aria-selected", String(t === tab)); });
+      selectTab(tab);
       refreshPreview();
     });
-  });
+  }
 
   /* --- Wiring --------------------------------------------------------------------------- */
 
@@ -451,7 +615,8 @@ function xmBuilder() {
     if (el.classList.contains("xm-value-pick")) {
       el.parentNode.querySelector(".xm-cond-value").value = el.value;
     }
-    if (el.name === "languages") showLanguageColumns();
+    if (el.name === "languages_other") absorbTyped(el);
+    if (el.name === "languages" || el.name === "languages_other") languagesChanged();
     if (card) {
       if (el.classList.contains("xm-type")) toggleByType(card);
       refreshTitle(card);
@@ -477,7 +642,7 @@ function xmBuilder() {
     section.querySelector(".xm-page-heading").tabIndex = -1;
   });
   cards().forEach(enhanceCard);
-  showLanguageColumns();
+  languagesChanged();
   renumber();
   refreshRules();
   schedulePreview();

@@ -18,6 +18,11 @@ PROD_ENV := SECRET_KEY=$${SECRET_KEY:-local-production-like-key-0123456789abcdef
 	SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-0} \
 	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-0}
 
+# Compiled modules are kept (__pycache__, ignored by git) even where the environment says not to
+# write them: each test worker, fault-drill process and start-up check would otherwise compile
+# the project and rewrite every test module's asserts again (half of a worker's start).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: install demo test test-sqlite test-postgres drills lint format bench run serve worker beat messages clean
 
 $(STAMP): pyproject.toml

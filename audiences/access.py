@@ -142,29 +142,42 @@ def audience_roles(user: Any) -> dict[int, int]:
     An audience's owner is its manager without a grant: alerts assign cases to the owner, who
     must be able to open and work them.
     """
+    # Asked a few hundred times a page (navigation, permissions): the kept answer comes first.
+    cached: dict[int, int] | None = getattr(user, "_audience_roles", None)
+    if cached is not None:
+        return cached
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return {}
-    cached: dict[int, int] | None = getattr(user, "_audience_roles", None)
-    if cached is None:
-        grants = AudienceGrant.objects.filter(user=user).values_list("audience_id", "role")
-        owned = (
-            Audience.objects.filter(owner=user)
-            .annotate(owner_role=Value(int(Role.MANAGER), output_field=PositiveSmallIntegerField()))
-            .values_list("pk", "owner_role")
-            .order_by()
-        )
-        cached = {}
-        for audience_id, role in grants.order_by().union(owned, all=True):
-            cached[audience_id] = max(role, cached.get(audience_id, 0))
-        user._audience_roles = cached
+    grants = AudienceGrant.objects.filter(user=user).values_list("audience_id", "role")
+    owned = (
+        Audience.objects.filter(owner=user)
+        .annotate(owner_role=Value(int(Role.MANAGER), output_field=PositiveSmallIntegerField()))
+        .values_list("pk", "owner_role")
+        .order_by()
+    )
+    cached = {}
+    for audience_id, role in grants.order_by().union(owned, all=True):
+        cached[audience_id] = max(role, cached.get(audience_id, 0))
+    user._audience_roles = cached
     return cached
+
+
+def forget_roles(user: Any) -> None:
+    """Drop what `audience_roles` and `audience_ids` kept: the user's grants have changed."""
+    for name in ("_audience_roles", "_audience_ids", "_role_permissions"):
+        user.__dict__.pop(name, None)
 
 
 def audience_ids(user: Any, role: int = Role.VIEWER) -> list[int] | None:
     """Ids of the audiences `user` holds `role` or more on; None means all (a superuser)."""
     if getattr(user, "is_superuser", False) and user.is_active:
         return None
-    return sorted(a for a, r in audience_roles(user).items() if r >= role)
+    kept: dict[int, list[int]] | None = getattr(user, "_audience_ids", None)
+    if kept is None:
+        kept = user._audience_ids = {}
+    if role not in kept:
+        kept[role] = sorted(a for a, r in audience_roles(user).items() if r >= role)
+    return list(kept[role])
 
 
 def has_role(user: Any, audience_id: int | None, role: int) -> bool:
@@ -284,19 +297,29 @@ class AudienceRoleBackend(BaseBackend):
     """Model permissions of a user's highest role; which rows they reach is `scope`'s job."""
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
-        if obj is not None or not getattr(user_obj, "is_active", False):
+        if obj is not None:
             return set()
-        roles = audience_roles(user_obj)
-        if not roles:
-            return set()
-        return set(ROLE_PERMISSIONS[max(roles.values())])
+        return set(self._permissions(user_obj))
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
-        return perm in self.get_all_permissions(user_obj, obj)
+        return obj is None and perm in self._permissions(user_obj)
 
     def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
         prefix = f"{app_label}."
-        return any(p.startswith(prefix) for p in self.get_all_permissions(user_obj))
+        return any(p.startswith(prefix) for p in self._permissions(user_obj))
+
+    @staticmethod
+    def _permissions(user_obj: Any) -> frozenset[str]:
+        """The permissions of the user's highest role, kept on the user like its roles."""
+        kept: frozenset[str] | None = getattr(user_obj, "_role_permissions", None)
+        if kept is not None:
+            return kept
+        if not getattr(user_obj, "is_active", False):
+            return frozenset()
+        roles = audience_roles(user_obj)
+        kept = ROLE_PERMISSIONS[max(roles.values())] if roles else frozenset()
+        user_obj._role_permissions = kept
+        return kept
 
 
 # --- Admin ---------------------------------------------------------------------------------

@@ -16,14 +16,19 @@ the language uses the lexicon (metrics.comments.lexicon), and the page says so.
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 
 from metrics.comments import text
 from metrics.comments.models import SentimentKind, SentimentModel
 from metrics.comments.vectors import tfidf_apply, tfidf_fit
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
+# scikit-learn loads only when a model is fitted: every process imports this module (workers,
+# commands, the admin) and most never fit one.
 
 MIN_LABELLED = 40
 MIN_PER_CLASS = 10
@@ -62,6 +67,8 @@ def sentiment_train(
         "kind": SentimentKind.LEXICON,
     }
     if n >= MIN_LABELLED and min(positives, n - positives) >= MIN_PER_CLASS:
+        from sklearn.model_selection import train_test_split
+
         y = np.asarray(labels)
         train, test = train_test_split(
             np.arange(n), test_size=TEST_SHARE, random_state=0, stratify=y
@@ -89,13 +96,15 @@ def sentiment_train(
 
 def _fit(
     docs: Sequence[str], y: np.ndarray
-) -> tuple[list[str], list[float], LogisticRegression] | None:
+) -> tuple[list[str], list[float], "LogisticRegression"] | None:
     """TF-IDF and a logistic regression fitted on the training comments (None: no term is in
     two of them, nothing to learn from)."""
     try:
         vocabulary, idf, matrix = tfidf_fit(docs, ngrams=NGRAMS, min_df=2, max_df=1.0)
     except ValueError:
         return None
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(max_iter=1000, class_weight="balanced").fit(matrix, y)
     return vocabulary, idf, model
 

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.db.models import QuerySet
-from sklearn.decomposition import NMF, non_negative_factorization
 
 from metrics import privacy
 from metrics.comments import text
@@ -132,6 +131,8 @@ def topics_refit(*, question_id: int, now: dt.datetime) -> TopicFit | None:
         vocabulary, idf, matrix = tfidf_fit(docs, min_df=_min_people(learn))
     except ValueError:  # no stem in two comments
         return None
+    from sklearn.decomposition import NMF  # loaded for a fit only: see metrics.comments.vectors
+
     k = min(topic_count(len(docs)), max(1, len(vocabulary) - 1))
     nmf = NMF(n_components=k, init="nndsvda", random_state=0, max_iter=400)
     nmf.fit(matrix)
@@ -282,6 +283,8 @@ def _nmf_shares(stems: Sequence[str], fit: TopicFit, topics: Sequence[Topic]) ->
     shares = np.zeros((len(docs), len(topics)))
     if not keep.any() or matrix.nnz == 0:
         return shares
+    from sklearn.decomposition import non_negative_factorization
+
     w, _h, _n = non_negative_factorization(
         matrix,
         H=h[keep],

@@ -1,12 +1,18 @@
 """TF-IDF of stemmed comments with scikit-learn, and the same vectors again from a stored
 vocabulary and idf (a fitted model is kept as plain numbers in the database, never pickled)."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.preprocessing import normalize
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+# scikit-learn and SciPy load only when a model is fitted: every process imports this module
+# (workers, commands, the admin) and most never fit one.
 
 
 def _tokens(doc: str) -> list[str]:
@@ -23,6 +29,8 @@ def tfidf_fit(
 ) -> tuple[list[str], list[float], sparse.csr_matrix]:
     """Fit TF-IDF (sublinear tf, l2 rows) over space-separated stems: (vocabulary in column
     order, idf, the matrix)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(
         tokenizer=_tokens,
         lowercase=False,
@@ -41,6 +49,10 @@ def tfidf_apply(
     docs: Sequence[str], *, vocabulary: Sequence[str], idf: Sequence[float], ngrams: int = 1
 ) -> sparse.csr_matrix:
     """The TF-IDF rows of `docs` under a stored vocabulary and idf, as `tfidf_fit` made them."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.preprocessing import normalize
+
     counts = CountVectorizer(
         tokenizer=_tokens,
         lowercase=False,

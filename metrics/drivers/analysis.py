@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 Array = NDArray[np.float64]
@@ -145,6 +144,8 @@ def intervals(samples: Array, point: Array, level: float = 0.95) -> tuple[Array,
     percentile intervals (never narrower than the resamples' spread) and always holds its
     estimate.
     """
+    from scipy.stats import norm  # loaded for an interval only: importing SciPy costs a second
+
     rounds = samples.shape[0]
     below = (samples < point).mean(axis=0) + 0.5 * (samples == point).mean(axis=0)
     # z0 at most 1.96 from 0: the interval then ends at the samples' extreme, not beyond.

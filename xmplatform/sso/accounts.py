@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from audiences.access import audience_roles
+from audiences.access import audience_roles, forget_roles
 from audiences.models import Audience, AudienceGrant, Role
 from audiences.services.access import grant_remove, grant_set
 from xmplatform.sso.models import SsoIdentity
@@ -101,7 +101,7 @@ def sync_grants(user: Any, roles: dict[str, int]) -> None:
             grant_set(user=user, audience=audience, role=role, actor=None, actor_name=ACTOR_NAME)
         elif audience.pk in held:
             grant_remove(grant=held[audience.pk], actor=None, actor_name=ACTOR_NAME)
-    user.__dict__.pop("_audience_roles", None)
+    forget_roles(user)
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from tests.support.services import redis_problem
 from xmplatform.celery import app as celery_app
@@ -145,6 +146,15 @@ def outsider(django_user_model):  # noqa: ANN001, ANN201
     return django_user_model.objects.create_user(
         username="outsider", email="outsider@example.com", password="correct-horse-battery"
     )
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the platform's language: a request's language (the locale middleware
+    activates it for the thread) must not carry over into the next test's plain calls."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

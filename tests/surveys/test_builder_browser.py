@@ -76,12 +76,16 @@ def test_builder_builds_a_question_with_choices_and_a_rule(
                 page.mouse.move(handle["x"] + 5, handle["y"] + 5)
                 page.mouse.down()
                 page.mouse.move(target["x"] + 20, target["y"] + 5, steps=12)
+                # The cards slide for 150 ms: drop where the pointer rests after they have.
+                page.wait_for_timeout(300)
+                page.mouse.move(target["x"] + 20, target["y"] + 6)
                 page.mouse.up()
             else:
                 card.locator(".xm-move-up").click()
                 # Announced a moment later (the live region is emptied first, then filled).
                 expect(page.locator("#xm-announce")).to_contain_text("2")
             keys = page.locator(".xm-page").nth(1).locator(".xm-field-key input")
+            expect(keys.first).to_have_value("topic")
             assert [k.input_value() for k in keys.all()] == ["topic", "improve"]
             assert card.locator(".xm-page-input").input_value() == "2"
 

@@ -48,8 +48,11 @@ def four_language_survey(audience, name: str):  # noqa: ANN001, ANN201
 def test_builder_edits_a_four_language_survey(live_server, open_page, shots, settings, xm_manager):
     settings.STORAGES = PLAIN_STATIC
     audience = make_audience()
+    # Made before the browser runs: the live server's requests share the in-memory database,
+    # and a write from this thread while one is served finds its tables locked.
+    surveys = {view: four_language_survey(audience, f"Visit {view[0]} {view[1]}") for view in VIEWS}
     for lang, device in VIEWS:
-        survey = four_language_survey(audience, f"Visit {lang} {device}")
+        survey = surveys[lang, device]
         page = _signed_in(open_page, live_server, xm_manager, lang, device)
         page.goto(f"{live_server.url}/admin/surveys/survey/{survey.pk}/change/")
         frame = page.frame_locator("#xm-preview-frame")

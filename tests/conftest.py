@@ -5,6 +5,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.conf import settings
 from django.db import connection
 from django.utils import translation
@@ -55,6 +56,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _celery_mode(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run tasks in-process; integration tests talk to real workers."""
     eager = request.node.get_closest_marker("integration") is None or not settings.REDIS_URL
+    # An eager task marks the whole process "inside a task" while it runs (Celery's flag is a
+    # global, not per thread): two threads of a concurrency test, ending out of order, can leave
+    # it set, and a later test's `.delay().get()` would be refused. No test runs inside a task.
+    _set_task_join_will_block(False)
     old = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager
     yield

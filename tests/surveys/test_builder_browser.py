@@ -71,14 +71,19 @@ def test_builder_builds_a_question_with_choices_and_a_rule(
             # Move it above "improve": dragged by its handle on the desktop, ↑ on the phone.
             improve = page.locator(".xm-card", has=page.locator("input[value=improve]"))
             if device == "desktop":
+                # Both in view, away from the edges where the list scrolls itself mid-drag.
+                improve.evaluate("card => card.scrollIntoView({block: 'center'})")
                 handle = card.locator(".xm-handle").bounding_box()
                 target = improve.locator(".xm-card-head").bounding_box()
                 page.mouse.move(handle["x"] + 5, handle["y"] + 5)
                 page.mouse.down()
                 page.mouse.move(target["x"] + 20, target["y"] + 5, steps=12)
-                # The cards slide for 150 ms: drop where the pointer rests after they have.
-                page.wait_for_timeout(300)
-                page.mouse.move(target["x"] + 20, target["y"] + 6)
+                # The pages shift as the card leaves the first one and the cards slide for 150 ms:
+                # follow the head of "improve" until it rests, then drop on its top edge.
+                for _ in range(3):
+                    page.wait_for_timeout(250)
+                    target = improve.locator(".xm-card-head").bounding_box()
+                    page.mouse.move(target["x"] + 20, target["y"] + 4, steps=4)
                 page.mouse.up()
             else:
                 card.locator(".xm-move-up").click()

@@ -77,13 +77,16 @@ def test_builder_builds_a_question_with_choices_and_a_rule(
                 target = improve.locator(".xm-card-head").bounding_box()
                 page.mouse.move(handle["x"] + 5, handle["y"] + 5)
                 page.mouse.down()
-                page.mouse.move(target["x"] + 20, target["y"] + 5, steps=12)
-                # The pages shift as the card leaves the first one and the cards slide for 150 ms:
-                # follow the head of "improve" until it rests, then drop on its top edge.
-                for _ in range(3):
-                    page.wait_for_timeout(250)
-                    target = improve.locator(".xm-card-head").bounding_box()
-                    page.mouse.move(target["x"] + 20, target["y"] + 4, steps=4)
+                x, y = target["x"] + 20, target["y"] + 5
+                page.mouse.move(x, y, steps=12)
+                # Sortable starts a drag a moment after the first moves and moves the card on the
+                # next one: on a busy machine the steps can all come first, so the pointer stirs
+                # where it rests (a stir over the moved card changes nothing), then the drop
+                # waits for the 150 ms slide.
+                for dy in (1, 0, 1):
+                    page.wait_for_timeout(150)
+                    page.mouse.move(x, y + dy)
+                page.wait_for_timeout(300)
                 page.mouse.up()
             else:
                 card.locator(".xm-move-up").click()

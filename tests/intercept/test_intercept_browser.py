@@ -61,6 +61,9 @@ def shop_page(folder: Path, name: str, platform: str, site: Any, lang: str, user
     return name
 
 
+IN_DIALOG = "() => !!document.activeElement.closest('[role=dialog]')"
+
+
 def dialog_focus(page: Any) -> str:
     return page.evaluate(
         "() => { const a = document.activeElement;"
@@ -94,6 +97,7 @@ def test_a_shop_page_shows_the_survey_in_a_frame_and_another_origin_cannot(
         page.goto(f"{allowed}/{name}")
         dialog = page.locator("[role=dialog]")
         dialog.wait_for(timeout=10_000)
+        page.wait_for_function(IN_DIALOG)  # the script moves focus in once the panel is there
         assert dialog_focus(page) == "dialog:BUTTON"  # the close button
         frame = page.frame_locator("[role=dialog] iframe")
         frame.locator("h1.brand").wait_for(timeout=10_000)
@@ -105,10 +109,11 @@ def test_a_shop_page_shows_the_survey_in_a_frame_and_another_origin_cannot(
             # Escape on the page closes it and focus goes back where it was; Escape inside
             # the survey does too (the framed page tells the shop's page).
             page.keyboard.press("Escape")
-            assert dialog.count() == 0
+            dialog.wait_for(state="detached")
             page.focus("#buy")
             page.evaluate("window.xmIntercept.ask()")
             dialog.wait_for()
+            page.wait_for_function(IN_DIALOG)
             page.keyboard.press("Tab")  # into the survey, never out of the window
             page.keyboard.press("Shift+Tab")
             assert dialog_focus(page).startswith("dialog:")
@@ -118,6 +123,7 @@ def test_a_shop_page_shows_the_survey_in_a_frame_and_another_origin_cannot(
             page.keyboard.down("Escape")
             dialog.wait_for(state="detached")
             page.keyboard.up("Escape")
+            page.wait_for_function("() => document.activeElement.id === 'buy'")
             assert dialog_focus(page) == "buy"
             page.evaluate("window.xmIntercept.ask()")
             dialog.wait_for()

@@ -163,6 +163,15 @@ def _default_language() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_outage_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limits' cache-outage line is written at most once a minute per process: each
+    test starts as if none had been written, whatever ran just before it."""
+    from xmplatform.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_outage", ratelimit._OutageLog())
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_limits(settings) -> None:  # noqa: ANN001
     """Counters would carry over between tests sharing one address; tests/hardening opts in."""
     settings.RATE_LIMIT_ENABLED = False

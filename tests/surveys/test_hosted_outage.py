@@ -19,7 +19,7 @@ from tests.surveys.test_hosted_support import (
     three_page_survey,
     url,
 )
-from xmplatform.core import outbox, ratelimit
+from xmplatform.core import outbox
 from xmplatform.core.models import OutboxMessage, OutboxState
 from xmplatform.core.tasks import outbox_relay_task
 
@@ -31,10 +31,8 @@ SEEN = "tests.surveys.outbox_handlers.response_seen_handler"
 
 
 @pytest.fixture
-def redis_down(settings, monkeypatch):  # noqa: ANN001, ANN201
+def redis_down(settings):  # noqa: ANN001, ANN201
     """Rate limits on, counted in a Redis that refuses connections; the broker refuses too."""
-    # The outage is logged once a minute per process: a fresh log, whatever ran just before.
-    monkeypatch.setattr(ratelimit, "_outage", ratelimit._OutageLog())
     settings.RATE_LIMIT_ENABLED = True
     settings.CACHES = {
         "default": {

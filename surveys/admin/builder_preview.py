@@ -4,17 +4,30 @@ A draft is read leniently from the change form as posted (half-typed cards are p
 they are); saving still goes through the form's validation. Questions use the API's shape:
 key, type, required, page, order, label{lang}, help{lang}, choices[{value, label{lang}}],
 scale, show_if.
+
+The preview wears the brand the hosted pages would (surveys.hosted.branding): the saved one, or
+the Branding fields as edited when the change form is posted (brand_from_post).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audiences.branding import (
+    REDIRECT_MAX_SECONDS,
+    REDIRECT_MIN_SECONDS,
+    Brand,
+    Font,
+    brand_merge,
+    validate_brand_colour,
+    validate_cta_url,
+)
 from surveys.admin.builder_languages import editing_languages, language_name, posted_languages
 from surveys.admin.builder_widgets import (
     NO_VALUE_OPS,
@@ -24,6 +37,7 @@ from surveys.admin.builder_widgets import (
     ShowIfWidget,
     normalise_choices,
 )
+from surveys.hosted.branding import brand_cta, brand_frame, survey_brand
 from surveys.hosted.languages import words_language
 from surveys.languages import is_rtl
 from surveys.logic import QuestionSpec
@@ -57,6 +71,39 @@ def _texts(data: Any, name: str, languages: list[str]) -> dict[str, str]:
         if text:
             out[code] = text
     return out
+
+
+def brand_from_post(data: Any, survey: Survey | None) -> Brand:
+    """The survey's Branding fields as posted, over its saved audience's brand. A part the form
+    would refuse (a colour white text is hard to read on, a half-typed link) is left blank, and
+    a logo is only shown once saved; a form without the fields (view only) has the saved brand.
+    """
+    if "brand_font" not in data:
+        return survey_brand(survey) if survey else Brand()
+    colour = str(data.get("brand_colour_1") or "").strip().lower()
+    link = str(data.get("brand_cta_url") or "").strip()
+    try:
+        validate_brand_colour(colour)
+    except ValidationError:
+        colour = ""
+    try:
+        link = forms.URLField(assume_scheme="https", required=False).clean(link)
+        validate_cta_url(link)
+    except ValidationError:
+        link = ""
+    seconds = _int(data.get("brand_redirect_seconds"), 0)
+    font = str(data.get("brand_font") or "")
+    override = Survey(
+        brand_logo_id=None if data.get("logo_clear") or not survey else survey.brand_logo_id,
+        brand_colour=colour if data.get("brand_colour_0") else "",
+        brand_font=font if font in Font.values else "",
+        brand_cta_text=str(data.get("brand_cta_text") or "").strip(),
+        brand_cta_url=link,
+        brand_redirect_seconds=(
+            seconds if REDIRECT_MIN_SECONDS <= seconds <= REDIRECT_MAX_SECONDS else None
+        ),
+    )
+    return brand_merge(override=override, base=survey.audience if survey else override)
 
 
 def draft_from_post(data: Any, survey: Survey | None) -> Draft:
@@ -225,8 +272,10 @@ def _rule_text(show_if: Any, by_key: Mapping[str, dict[str, Any]]) -> str:
     return f"{key} {words} {value}"
 
 
-def preview_html(draft: Draft, language: str) -> str:
-    """The survey's questions by page, as a phone shows them, with their display rules."""
+def preview_html(draft: Draft, language: str, *, brand: Brand, nonce: object) -> str:
+    """The survey's questions by page, as a phone shows them, with their display rules, in
+    `brand` (surveys.hosted.branding.survey_brand, or brand_from_post); `nonce` is the
+    request's CSP nonce, read only when the brand has CSS."""
     by_key = {q["key"]: q for q in draft.questions}
     pages: dict[int, list[dict[str, Any]]] = {}
     for q in draft.questions:
@@ -252,6 +301,9 @@ def preview_html(draft: Draft, language: str) -> str:
         "intro": _in(draft.texts["intro"], language)[0],
         "thank_you": _in(draft.texts["thank_you"], language)[0],
         "pages": [pages[n] for n in sorted(pages)],
+        **brand_frame(brand),
+        "cta": brand_cta(brand),
+        "nonce": nonce,
     }
     return render_to_string("admin/surveys/survey/preview.html", context)
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from csp.constants import SELF
+from csp.constants import NONCE, SELF
 from csp.decorators import csp_replace
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
@@ -11,6 +11,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from surveys.admin.builder_languages import editing_languages, language_name
 from surveys.admin.builder_preview import (
+    brand_from_post,
     completeness,
     completeness_html,
     draft_from_post,
@@ -18,6 +19,7 @@ from surveys.admin.builder_preview import (
     preview_html,
 )
 from surveys.admin.builder_widgets import OPERATOR_LABELS, OPS_BY_TYPE, SCALED_TYPES
+from surveys.hosted.branding import survey_brand
 from surveys.languages import is_rtl
 from surveys.models import Survey, default_languages
 
@@ -62,24 +64,35 @@ def builder_context(request: HttpRequest, survey: Survey | None) -> dict[str, An
     }
 
 
+# The preview page has no inline style attributes, so it keeps the hosted pages' strict
+# style-src (its brand's <style> carries the nonce) rather than the admin's relaxed one.
 @xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
+@csp_replace({"frame-ancestors": [SELF], "style-src": [SELF, NONCE]})
 def builder_preview_response(request: HttpRequest, survey: Survey | None) -> HttpResponse:
     """GET: the saved survey's preview page (the iframe without JavaScript). POST: the change
     form as edited, as JSON {"html", "completeness"} for builder.js to show."""
     language = request.GET.get("lang", "")
+    # Lazy: read (and so put in the header) only when the survey has a brand to style.
+    nonce = request.csp_nonce  # type: ignore[attr-defined]
     if request.method == "POST":
         draft = draft_from_post(request.POST, survey)
         if language not in draft.languages:
             language = draft.languages[0]
+        # builder.js shows this as the frame's srcdoc, under the change page's policy (the
+        # admin's, which allows inline styles): there the <style> applies whatever its nonce.
         return JsonResponse(
-            {"html": preview_html(draft, language), "completeness": completeness_html(draft)}
+            {
+                "html": preview_html(
+                    draft, language, brand=brand_from_post(request.POST, survey), nonce=nonce
+                ),
+                "completeness": completeness_html(draft),
+            }
         )
     if survey is None:
         return HttpResponse(status=404)
     draft = draft_from_survey(survey)
     if language not in draft.languages:
         language = survey.default_language
-    response = HttpResponse(preview_html(draft, language))
+    response = HttpResponse(preview_html(draft, language, brand=survey_brand(survey), nonce=nonce))
     response["Cache-Control"] = "no-store"
     return response

@@ -8,9 +8,11 @@ one: nothing in the request can choose where the thank-you page sends a responde
 """
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from audiences.branding import Brand, brand_merge
 from surveys.models import Survey
@@ -33,11 +35,28 @@ def brand_css(brand: Brand) -> SafeString:
 
 def brand_context(survey: Survey) -> dict[str, Any]:
     """What the hosted pages' frame needs of `survey`'s brand."""
-    brand = survey_brand(survey)
+    return brand_frame(survey_brand(survey))
+
+
+def brand_frame(brand: Brand) -> dict[str, Any]:
+    """What a page showing `brand` needs: the brand, its CSS and its logo's URL."""
     return {
         "brand": brand,
         "brand_css": brand_css(brand),
         "brand_logo_url": reverse("surveys:logo", kwargs={"sha256": brand.logo})
         if brand.logo
         else "",
+    }
+
+
+def brand_cta(brand: Brand) -> dict[str, Any] | None:
+    """The thank-you page's button: only the brand's configured link, never one from the
+    request; None without a link."""
+    if not brand.cta_url:
+        return None
+    return {
+        "text": brand.cta_text or _("Continue"),
+        "url": brand.cta_url,
+        "seconds": brand.redirect_seconds,
+        "host": urlsplit(brand.cta_url).hostname or "",
     }

@@ -12,14 +12,14 @@ and the way back work the same without JavaScript (survey.js only makes the step
 import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from surveys.hosted.branding import brand_context
+from surveys.hosted.branding import brand_context, brand_cta
 from surveys.hosted.fields import field_for
 from surveys.hosted.flows import Flow
 from surveys.hosted.languages import activate, choose_language_plain, pick_text, survey_languages
@@ -220,15 +220,9 @@ def thanks(request: HttpRequest, flow: Flow, *, already: bool) -> HttpResponse:
     else:
         title, body = _("Thank you!"), _("Your answers have been recorded.")
     base = base_context(flow)
-    # The call to action leads only to the brand's configured link (never one from the request).
-    brand = base["brand"]
-    if brand.cta_url:
-        base["cta"] = {
-            "text": brand.cta_text or _("Continue"),
-            "url": brand.cta_url,
-            "seconds": brand.redirect_seconds,
-            "host": urlsplit(brand.cta_url).hostname or "",
-        }
+    cta = brand_cta(base["brand"])
+    if cta:
+        base["cta"] = cta
     return message(
         request,
         status=200,

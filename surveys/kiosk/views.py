@@ -2,9 +2,10 @@
 
 The kiosk page is the whole survey in one form, sent once with its submission key; without
 JavaScript it is a plain form post, answered by the thank-you page (which starts again by
-itself). surveys/static/surveys/kiosk.js adds display logic, the idle reset, and the queue of
-submissions made while offline; the service worker keeps the page and its files for offline
-starts. Every refusal is a polite page with the right status, never a 500.
+itself). surveys/static/surveys/kiosk.js adds display logic, the idle reset, the queue of
+submissions made while offline and, for a one-question-at-a-time survey, its steps; the service
+worker keeps the page and its files for offline starts. Every refusal is a polite page with the
+right status, never a 500.
 """
 
 import json
@@ -30,7 +31,7 @@ from surveys.hosted.pages import url_with
 from surveys.kiosk.models import KioskDevice
 from surveys.kiosk.services import kiosk_device_for_token, kiosk_submit, submission_key_valid
 from surveys.logic import visible_keys
-from surveys.models import PublicLink, Question
+from surveys.models import Presentation, PublicLink, Question
 from surveys.services import SurveyFull, SurveyUnavailable, Unavailable
 from surveys.validation import clean_page
 
@@ -86,6 +87,8 @@ def _context(flow: FrameFlow, link: PublicLink, slug: str) -> dict[str, Any]:
     return {
         **pages.base_context(flow),
         "one_question": False,  # the whole survey is one form (survey.js does not step it)
+        # kiosk.js shows that form one question at a time, when the survey asks for it.
+        "one_at_a_time": link.survey.presentation == Presentation.ONE_QUESTION,
         "action_url": flow.action_url,
         "start_url": _kiosk_url(slug),
         "worker_url": reverse("surveys:kiosk_worker", kwargs={"slug": slug}),

@@ -14,7 +14,7 @@ from audiences.models import AudienceKind, Role
 from surveys.kiosk.models import KioskDevice, KioskSubmission
 from surveys.kiosk.services import kiosk_device_issue, kiosk_device_revoke, kiosk_submit
 from surveys.kiosk.views import DEVICE_COOKIE
-from surveys.models import PublicLink, QuestionType, Response, SurveyStatus
+from surveys.models import Presentation, PublicLink, QuestionType, Response, SurveyStatus
 from surveys.services import ANONYMOUS_IDS, survey_questions
 from tests.access.conftest import staff_with_grant
 from tests.factories import make_audience, make_user
@@ -66,6 +66,32 @@ def test_setup_link_keeps_the_token_in_a_cookie_and_only_its_hash_is_stored():
     kiosk = client.get("/p/lobby/kiosk/")
     assert kiosk.status_code == 200
     assert b'name="submission"' in kiosk.content
+
+
+@pytest.mark.django_db
+def test_a_one_question_survey_gives_kiosk_js_its_steps_and_a_pages_survey_does_not():
+    _link, _device, stepped_token = kiosk_world(presentation=Presentation.ONE_QUESTION)
+    _link, _device, paged_token = kiosk_world(slug="hall", audience=make_audience("hall"))
+
+    english = kiosk_client(stepped_token).get("/p/lobby/kiosk/?lang=en").content.decode()
+    turkish = kiosk_client(stepped_token).get("/p/lobby/kiosk/?lang=tr").content.decode()
+    paged = kiosk_client(paged_token).get("/p/hall/kiosk/?lang=en").content.decode()
+
+    assert 'data-one-question="1"' in english
+    assert 'data-words="Question {number} of {total}"' in english
+    assert 'data-words="Soru {number} / {total}"' in turkish
+    assert '<div class="kiosk-question" data-key="nps" data-required="1">' in english
+    assert '<div class="kiosk-question" data-key="comment">' in english
+    assert '<button type="button" class="button" id="kiosk-next" hidden>Next</button>' in english
+    back = '<button type="button" class="button secondary" id="kiosk-back" hidden>Geri</button>'
+    assert back in turkish
+    assert "Lütfen bu soruyu yanıtlayın." in turkish  # the hosted page's error, for kiosk.js
+    # Without kiosk.js it is the whole form, and survey.js (the hosted pages' steps) stays out.
+    assert '<button type="submit" class="button">Submit</button>' in english
+    assert "<body>" in english
+    for markup in ("data-one-question", "kiosk-progress", "kiosk-next", "data-required"):
+        assert markup not in paged
+    assert '<div class="kiosk-question" data-key="nps">' in paged
 
 
 @pytest.mark.django_db

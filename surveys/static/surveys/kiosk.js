@@ -1,6 +1,7 @@
 /* The kiosk page (surveys.kiosk): display logic, the reset after the thank-you page and after
-   idle time, and the queue of submissions made offline. Without this file the page still works
-   online: a plain form post, and pages that start again by themselves. */
+   idle time, the queue of submissions made offline, and the steps of a one-question-at-a-time
+   survey. Without this file the page still works online: the whole form in one post, and pages
+   that start again by themselves. */
 (function () {
   "use strict";
   if (window.xmKiosk) {
@@ -16,6 +17,8 @@
   var pristine = null;
   var flushing = false;
   var idleSeconds = 60;
+  var stepAt = -1; // one question at a time: the index of the question shown
+  var pointerAt = 0;
 
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) {
@@ -200,6 +203,201 @@
     });
   }
 
+  // --- One question at a time ----------------------------------------------------------------
+  // A one-question-at-a-time survey's form (data-one-question) shows one of its shown questions
+  // at a time, as the hosted pages do: Back and Next, "Question 2 of 5", a tap on a scale point
+  // moves on, focus goes to the new question's heading. It stays one form, sent once, whole.
+
+  function stepped(form) {
+    return !!form && form.hasAttribute("data-one-question");
+  }
+
+  function questions(form) {
+    return Array.prototype.slice.call(form.querySelectorAll(".kiosk-question"));
+  }
+
+  function references(cond) {
+    if (!cond || typeof cond !== "object") {
+      return [];
+    }
+    var inner = cond.all || cond.any;
+    if (Array.isArray(inner)) {
+      return inner.reduce(function (keys, c) { return keys.concat(references(c)); }, []);
+    }
+    return cond.question !== undefined ? [String(cond.question)] : [];
+  }
+
+  // What the progress counts: the questions shown, and later ones hidden only because what
+  // decides them is not answered yet (as surveys/hosted/pages.py counts), so that it does not
+  // grow when an answer reveals one.
+  function counted(form) {
+    var boxes = questions(form);
+    var answers = {};
+    boxes.forEach(function (box) {
+      answers[box.getAttribute("data-key")] = box.hidden ? null : answerOf(box);
+    });
+    return boxes.filter(function (box, index) {
+      if (!box.hidden) {
+        return true;
+      }
+      if (index <= stepAt || !box.hasAttribute("data-show-if")) {
+        return false;
+      }
+      var rule = null;
+      try {
+        rule = JSON.parse(box.getAttribute("data-show-if"));
+      } catch (error) {
+        return false;
+      }
+      return references(rule).some(function (key) { return empty(answers[key]); });
+    });
+  }
+
+  function heading(box) {
+    return box.querySelector("legend");
+  }
+
+  function showStep(form, index, focus) {
+    var boxes = questions(form);
+    var shown = boxes.filter(function (box) { return !box.hidden; });
+    var box = boxes[index];
+    if (!box) {
+      return;
+    }
+    stepAt = index;
+    boxes.forEach(function (other, i) {
+      other.classList.toggle("kiosk-later", i !== index);
+    });
+    var last = shown[shown.length - 1] === box;
+    document.getElementById("kiosk-back").hidden = shown[0] === box;
+    document.getElementById("kiosk-next").hidden = last;
+    form.querySelector("button[type=submit]").hidden = !last;
+
+    var progress = document.getElementById("kiosk-progress");
+    var list = counted(form);
+    var total = list.length;
+    var number = list.indexOf(box) + 1;
+    var label = document.getElementById("progress-label");
+    var bar = document.getElementById("progress");
+    label.textContent = progress.getAttribute("data-words")
+      .replace("{number}", number).replace("{total}", total);
+    bar.max = total;
+    bar.value = number;
+    bar.textContent = number + "/" + total;
+    progress.hidden = total < 2;
+    if (focus) {
+      heading(box).focus();
+      var status = document.getElementById("kiosk-step-status");
+      status.textContent = progress.hidden ? "" : label.textContent;
+      window.scrollTo(0, 0);
+    }
+  }
+
+  function answered(box) {
+    return !box.hasAttribute("data-required") || !empty(answerOf(box));
+  }
+
+  // The hosted page's error for a required question left unanswered, said at once.
+  function refuse(box) {
+    var fieldset = box.querySelector("fieldset");
+    var name = heading(box).id.replace(/-label$/, "");
+    if (!box.querySelector("[data-kiosk-error]")) {
+      var words = document.getElementById("kiosk-required").content;
+      var error = words.firstElementChild.cloneNode(true);
+      error.id = name + "-error";
+      error.setAttribute("data-kiosk-error", "");
+      var help = fieldset.querySelector(".help");
+      (help || heading(box)).after(error);
+      fieldset.classList.add("has-error");
+      var described = fieldset.getAttribute("aria-describedby");
+      fieldset.setAttribute("aria-describedby", (described ? described + " " : "") + error.id);
+      fieldset.querySelectorAll("textarea").forEach(function (field) {
+        field.setAttribute("aria-invalid", "true");
+      });
+    }
+    heading(box).focus();
+    var announce = document.getElementById("kiosk-announce");
+    announce.textContent = "";
+    window.setTimeout(function () {
+      announce.textContent = box.querySelector("[data-kiosk-error]").textContent;
+    }, 50); // emptied first, so the same words are said again at a second refusal
+  }
+
+  function clearRefusal(box) {
+    var error = box.querySelector("[data-kiosk-error]");
+    if (!error || !answered(box)) {
+      return;
+    }
+    var fieldset = box.querySelector("fieldset");
+    var rest = (fieldset.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+      return id && id !== error.id;
+    });
+    if (rest.length) {
+      fieldset.setAttribute("aria-describedby", rest.join(" "));
+    } else {
+      fieldset.removeAttribute("aria-describedby");
+    }
+    if (!fieldset.querySelector(".error:not([data-kiosk-error])")) {
+      fieldset.classList.remove("has-error");
+      fieldset.querySelectorAll("textarea").forEach(function (field) {
+        field.removeAttribute("aria-invalid");
+      });
+    }
+    error.remove();
+  }
+
+  // Next (direction 1) only past an answered required question; Back (-1) always.
+  function go(form, direction) {
+    activity();
+    var boxes = questions(form);
+    if (direction > 0 && !answered(boxes[stepAt])) {
+      refuse(boxes[stepAt]);
+      return;
+    }
+    for (var i = stepAt + direction; i >= 0 && i < boxes.length; i += direction) {
+      if (!boxes[i].hidden) {
+        showStep(form, i, true);
+        return;
+      }
+    }
+  }
+
+  // Sent only from the last question shown, and only with every required question answered
+  // (Enter in a field submits the form from any question).
+  function readyToSend(form) {
+    var boxes = questions(form);
+    var shown = boxes.filter(function (box) { return !box.hidden; });
+    if (shown.length && shown[shown.length - 1] !== boxes[stepAt]) {
+      go(form, 1);
+      return false;
+    }
+    for (var i = 0; i < shown.length; i++) {
+      if (!answered(shown[i])) {
+        showStep(form, boxes.indexOf(shown[i]), false);
+        refuse(shown[i]);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  function startSteps(form) {
+    var boxes = questions(form);
+    form.classList.add("one-question"); // the hosted page's look of one question at a time
+    boxes.forEach(function (box) {
+      var legend = heading(box);
+      legend.classList.add("step-heading");
+      legend.setAttribute("tabindex", "-1");
+    });
+    var start = boxes.filter(function (box) {
+      return !box.hidden && (!form.hasAttribute("data-errors") || box.querySelector(".has-error"));
+    })[0] || boxes.filter(function (box) { return !box.hidden; })[0];
+    stepAt = -1;
+    if (start) {
+      showStep(form, boxes.indexOf(start), false);
+    }
+  }
+
   // --- Pages ---------------------------------------------------------------------------------
 
   function swap(html) {
@@ -369,6 +567,9 @@
     lastInput = Date.now();
     hideWarning();
     applyLogic(form);
+    if (stepped(form)) {
+      startSteps(form);
+    }
     showStatus();
     if (form.hasAttribute("data-errors")) {
       focusFirst(["#error-summary"]);
@@ -381,6 +582,9 @@
       return;
     }
     event.preventDefault();
+    if (stepped(form) && !readyToSend(form)) {
+      return;
+    }
     submit(form);
   });
 
@@ -388,7 +592,56 @@
     var form = event.target.form;
     if (form && form.id === "kiosk-form") {
       applyLogic(form);
+      if (stepped(form)) {
+        clearRefusal(event.target.closest(".kiosk-question"));
+        showStep(form, stepAt, false); // an answer may show or hide a later question
+      }
     }
+  });
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (stepped(form) && event.target.tagName === "TEXTAREA") {
+      clearRefusal(event.target.closest(".kiosk-question"));
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var form = document.getElementById("kiosk-form");
+    if (!stepped(form)) {
+      return;
+    }
+    if (event.target.id === "kiosk-next") {
+      go(form, 1);
+    } else if (event.target.id === "kiosk-back") {
+      go(form, -1);
+    }
+  });
+
+  // A tap (or click) on a scale point answers and moves on after a moment, as on the hosted
+  // pages; arrow keys only choose (no pointer went down). The last question waits for Submit.
+  document.addEventListener("pointerdown", function (event) {
+    var target = event.target;
+    if (target.closest && target.closest("#kiosk-form[data-one-question] .scale-option")) {
+      pointerAt = Date.now();
+    }
+  }, true);
+  document.addEventListener("click", function (event) {
+    var input = event.target;
+    var form = input.form;
+    if (!stepped(form) || form.id !== "kiosk-form" || input.type !== "radio" ||
+        !input.closest(".scale") || Date.now() - pointerAt > 1500) {
+      return;
+    }
+    pointerAt = 0;
+    var box = input.closest(".kiosk-question");
+    window.setTimeout(function () {
+      var boxes = questions(form);
+      var shown = boxes.filter(function (other) { return !other.hidden; });
+      if (boxes[stepAt] === box && shown[shown.length - 1] !== box && input.checked) {
+        go(form, 1);
+      }
+    }, 200);
   });
 
   ["pointerdown", "keydown", "input", "touchstart", "wheel"].forEach(function (name) {
